@@ -1,0 +1,189 @@
+//! What a container should be ([`ContainerSpec`]) and what it is ([`ContainerInfo`]).
+//!
+//! These are plain data: the spec builder ([`crate::spec`]) produces a [`ContainerSpec`], a
+//! [`Runtime`](crate::Runtime) turns it into a container and describes containers as [`ContainerInfo`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Labels that every container and volume created by lticontainer carries.
+pub mod labels {
+    /// Marks an object as managed by lticontainer; value: the hub's instance name.
+    pub const MANAGED_BY: &str = "lticontainer.hub";
+    /// The hub user the container belongs to.
+    pub const USER: &str = "lticontainer.user";
+    /// The port the Jupyter server listens on inside the container's network namespace.
+    pub const PORT: &str = "lticontainer.port";
+    /// The course (LTI `context_id`) the container was launched from.
+    pub const COURSE: &str = "lticontainer.course";
+}
+
+/// Everything needed to create and start one user's container. Pure data, built by [`crate::spec`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContainerSpec {
+    /// Container name, unique per engine (e.g. `lticontainer-alice`).
+    pub name: String,
+    /// Image reference (`repo[:tag]`), already checked against the image policy.
+    pub image: String,
+    /// Command and arguments; empty means the image's default command.
+    pub cmd: Vec<String>,
+    /// Environment variables (`NB_*`, `LTI_*`, `JUPYTERHUB_*`, …).
+    pub env: BTreeMap<String, String>,
+    /// The user the container process starts as (`"root"` so `start.sh` can create the user, or `"uid:gid"`).
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    pub working_dir: Option<String>,
+    /// Bind mounts and named volumes.
+    pub mounts: Vec<Mount>,
+    /// CPU and memory limits and reservations.
+    pub limits: ResourceLimits,
+    /// Labels; always include [`labels::MANAGED_BY`] and [`labels::USER`].
+    pub labels: BTreeMap<String, String>,
+    /// The TCP port the Jupyter server listens on (inside the container's network namespace).
+    pub port: u16,
+}
+
+impl ContainerSpec {
+    /// A spec with only a name and an image; everything else empty. Handy for tests and backends.
+    pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            image: image.into(),
+            cmd: Vec::new(),
+            env: BTreeMap::new(),
+            user: None,
+            working_dir: None,
+            mounts: Vec::new(),
+            limits: ResourceLimits::default(),
+            labels: BTreeMap::new(),
+            port: 8888,
+        }
+    }
+}
+
+/// Where a mount's content comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountSource {
+    /// A directory on the host (absolute path).
+    Bind(PathBuf),
+    /// A named engine volume, created when missing.
+    Volume(String),
+}
+
+/// One mount of a [`ContainerSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// Host directory or named volume.
+    pub source: MountSource,
+    /// Absolute path inside the container.
+    pub target: String,
+    /// Mounted read-only when true.
+    pub read_only: bool,
+}
+
+/// CPU and memory limits; `None` means unlimited / not reserved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceLimits {
+    /// Maximum CPUs (Docker `cpu_quota = cpus × cpu_period`, `cpu_period = 100000`).
+    pub cpu_limit: Option<f64>,
+    /// Maximum memory in bytes.
+    pub mem_limit: Option<u64>,
+    /// CPUs reserved (engine shares), where the engine supports it.
+    pub cpu_guarantee: Option<f64>,
+    /// Memory reservation in bytes (soft limit), where the engine supports it.
+    pub mem_guarantee: Option<u64>,
+}
+
+/// The CPU period (µs) used to express CPU limits as a quota.
+pub const CPU_PERIOD_US: i64 = 100_000;
+
+impl ResourceLimits {
+    /// The CFS quota in µs for [`CPU_PERIOD_US`], if a CPU limit is set.
+    pub fn cpu_quota_us(&self) -> Option<i64> {
+        self.cpu_limit
+            .map(|c| (c * CPU_PERIOD_US as f64).round() as i64)
+    }
+}
+
+/// The lifecycle state of a container as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ContainerState {
+    /// Created, not started.
+    Created,
+    /// Running.
+    Running,
+    /// Stopped; the exit code when known.
+    Exited {
+        /// The main process's exit code.
+        code: Option<i64>,
+    },
+    /// Anything else (paused, restarting, dead, …), as the engine named it.
+    Other(String),
+}
+
+impl ContainerState {
+    /// True when the container is running.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::Running)
+    }
+}
+
+/// What a [`Runtime`](crate::Runtime) knows about one container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContainerInfo {
+    /// Engine id.
+    pub id: String,
+    /// Container name (without a leading `/`).
+    pub name: String,
+    /// Image reference it runs.
+    pub image: String,
+    /// Current state.
+    pub state: ContainerState,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Where the Jupyter server can be reached from the hub, when known
+    /// (host networking: `127.0.0.1:<port>`; bridge: `<container ip>:<port>`).
+    pub address: Option<SocketAddr>,
+}
+
+impl ContainerInfo {
+    /// Builds an info record; backends fill the fields they know.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        image: impl Into<String>,
+        state: ContainerState,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            image: image.into(),
+            state,
+            labels: BTreeMap::new(),
+            address: None,
+        }
+    }
+
+    /// The port recorded in the [`labels::PORT`] label, if any.
+    pub fn labelled_port(&self) -> Option<u16> {
+        self.labels.get(labels::PORT)?.parse().ok()
+    }
+}
+
+/// One step of getting an image ready, reported while [`Runtime::ensure_image`](crate::Runtime::ensure_image) works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullProgress {
+    /// What the engine says it is doing (`"Downloading"`, `"Pull complete"`, …).
+    pub status: String,
+    /// Bytes done and total for the current layer, when known.
+    pub current: Option<u64>,
+    /// Total bytes for the current layer, when known.
+    pub total: Option<u64>,
+}

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub mod auth;
+pub mod container;
+pub mod error;
+pub mod launch;
+pub mod memory;
+pub mod params;
+pub mod runtime;
+pub mod spec;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{BoxError, Error, Result};
+pub use runtime::Runtime;

@@ -1,0 +1,143 @@
+//! The [`Runtime`] trait: the one way the hub talks to a container engine.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::container::{ContainerInfo, ContainerSpec, PullProgress};
+
+/// Receives image-pull progress; called zero or more times from [`Runtime::ensure_image`].
+pub type ProgressFn<'a> = &'a (dyn Fn(PullProgress) + Send + Sync);
+
+/// A container engine (Docker, Podman, or the in-memory fake), used as `Arc<dyn Runtime>`.
+///
+/// # Contract
+/// * Every method is safe to call concurrently; an implementation must not serialise unrelated
+///   calls behind one lock or one connection.
+/// * Containers are addressed by id or by name.
+/// * Errors use the semantic variants of [`crate::Error`]: a missing image or container is
+///   [`NotFound`](crate::Error::NotFound), a name in use is [`AlreadyExists`](crate::Error::AlreadyExists),
+///   an engine that cannot be reached is [`Unavailable`](crate::Error::Unavailable) naming the socket.
+/// * Nothing here panics on an unexpected engine reply.
+///
+/// # Errors
+/// See each method.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use lticontainer_core::{Runtime, container::ContainerSpec, memory::InMemoryRuntime};
+/// # async fn demo() -> lticontainer_core::Result<()> {
+/// let rt: Arc<dyn Runtime> = Arc::new(InMemoryRuntime::new());
+/// rt.ensure_image("busybox:latest", &|_| {}).await?;
+/// let info = rt.create_and_start(&ContainerSpec::new("demo", "busybox:latest")).await?;
+/// assert!(info.state.is_running());
+/// rt.remove(&info.id).await?;
+/// # Ok(()) }
+/// ```
+#[async_trait]
+pub trait Runtime: Send + Sync + Debug + 'static {
+    /// A short backend name for logs and errors (`"docker"`, `"podman"`, `"memory"`).
+    fn backend(&self) -> &'static str;
+
+    /// Makes sure `image` is present locally, pulling it when a registry can be reached.
+    ///
+    /// # Behavior
+    /// * A present image returns at once without contacting a registry.
+    /// * Pull progress is reported through `progress`.
+    /// * An image that is neither local nor pullable is [`NotFound`](crate::Error::NotFound) naming the image.
+    async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()>;
+
+    /// Creates the named volume when it is missing, with `labels`.
+    ///
+    /// # Behavior
+    /// * An existing volume succeeds and is left as it is.
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
+
+    /// Creates a container from `spec` and starts it.
+    ///
+    /// # Behavior
+    /// * A name in use is [`AlreadyExists`](crate::Error::AlreadyExists); nothing is changed.
+    /// * A missing image is [`NotFound`](crate::Error::NotFound); no container is left behind.
+    /// * If start fails after create, the created container is removed before the error returns.
+    /// * Named volumes in `spec.mounts` are created when missing.
+    async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo>;
+
+    /// Describes one container.
+    ///
+    /// # Behavior
+    /// * A missing container is [`NotFound`](crate::Error::NotFound).
+    async fn inspect(&self, id: &str) -> Result<ContainerInfo>;
+
+    /// Stops a container, killing it after `grace`.
+    ///
+    /// # Behavior
+    /// * Stopping a stopped container succeeds.
+    /// * Stopping a missing container is [`NotFound`](crate::Error::NotFound).
+    async fn stop(&self, id: &str, grace: Duration) -> Result<()>;
+
+    /// Removes a container, stopping it first if it runs.
+    ///
+    /// # Behavior
+    /// * Removing a missing container succeeds.
+    async fn remove(&self, id: &str) -> Result<()>;
+
+    /// Lists containers (running or not) that carry every label in `labels` with the same value.
+    ///
+    /// # Behavior
+    /// * An empty map lists every container the engine has.
+    async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>>;
+
+    /// The last `tail` lines of the container's stdout and stderr, interleaved as the engine keeps them.
+    ///
+    /// # Behavior
+    /// * A missing container is [`NotFound`](crate::Error::NotFound).
+    async fn logs(&self, id: &str, tail: usize) -> Result<String>;
+}
+
+macro_rules! forward_runtime {
+    ($ty:ty) => {
+        #[deny(clippy::missing_trait_methods)]
+        #[async_trait]
+        impl<T: Runtime + ?Sized> Runtime for $ty {
+            fn backend(&self) -> &'static str {
+                (**self).backend()
+            }
+            async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
+                (**self).ensure_image(image, progress).await
+            }
+            async fn ensure_volume(
+                &self,
+                name: &str,
+                labels: &BTreeMap<String, String>,
+            ) -> Result<()> {
+                (**self).ensure_volume(name, labels).await
+            }
+            async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+                (**self).create_and_start(spec).await
+            }
+            async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
+                (**self).inspect(id).await
+            }
+            async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+                (**self).stop(id, grace).await
+            }
+            async fn remove(&self, id: &str) -> Result<()> {
+                (**self).remove(id).await
+            }
+            async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
+                (**self).list(labels).await
+            }
+            async fn logs(&self, id: &str, tail: usize) -> Result<String> {
+                (**self).logs(id, tail).await
+            }
+        }
+    };
+}
+
+forward_runtime!(Arc<T>);
+forward_runtime!(Box<T>);

@@ -1,0 +1,188 @@
+//! The conformance suite every [`Runtime`] backend runs (feature `testkit`).
+//!
+//! Each function takes a runtime and an image that exists locally and runs a short scenario
+//! against it, panicking (as tests do) when the runtime breaks the [`Runtime`] contract. The
+//! image must keep running when started with `spec.cmd` = `["sleep", "300"]`.
+//! Every container the suite creates carries the label `lticontainer.testkit=<prefix>` and a name
+//! starting with the prefix, and is removed before the function returns.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::Error;
+use crate::container::{ContainerSpec, labels};
+use crate::runtime::Runtime;
+
+/// The label that marks containers created by this suite.
+pub const TESTKIT_LABEL: &str = "lticontainer.testkit";
+
+/// A spec for a container that sleeps, labelled for the suite.
+pub fn sleeper(prefix: &str, suffix: &str, image: &str) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(format!("{prefix}-{suffix}"), image);
+    spec.cmd = vec!["sleep".into(), "300".into()];
+    spec.labels.insert(TESTKIT_LABEL.into(), prefix.into());
+    spec.labels.insert(labels::USER.into(), suffix.into());
+    spec.labels.insert(labels::PORT.into(), "18888".into());
+    spec.port = 18888;
+    spec
+}
+
+/// Removes every container labelled with `prefix` (cleanup before and after a scenario).
+pub async fn cleanup(rt: &dyn Runtime, prefix: &str) {
+    let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    for c in rt.list(&sel).await.unwrap_or_default() {
+        let _ = rt.remove(&c.id).await;
+    }
+}
+
+/// create → inspect (running, labels kept) → stop (twice) → remove (twice) → inspect is NotFound.
+pub async fn create_start_stop_remove(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let spec = sleeper(prefix, "lifecycle", image);
+    let info = rt.create_and_start(&spec).await.unwrap();
+    assert_eq!(info.name, spec.name);
+    let seen = rt.inspect(&info.id).await.unwrap();
+    assert!(
+        seen.state.is_running(),
+        "state after start: {:?}",
+        seen.state
+    );
+    assert_eq!(seen.labels.get(TESTKIT_LABEL), Some(&prefix.to_owned()));
+    assert_eq!(seen.labelled_port(), Some(18888));
+    let by_name = rt.inspect(&spec.name).await.unwrap();
+    assert_eq!(by_name.id, info.id);
+    rt.stop(&info.id, Duration::from_secs(1)).await.unwrap();
+    assert!(!rt.inspect(&info.id).await.unwrap().state.is_running());
+    rt.stop(&info.id, Duration::from_secs(1)).await.unwrap();
+    rt.remove(&info.id).await.unwrap();
+    rt.remove(&info.id).await.unwrap();
+    assert!(rt.inspect(&info.id).await.unwrap_err().is_not_found());
+}
+
+/// A second container with the same name is AlreadyExists and leaves the first untouched.
+pub async fn duplicate_name_is_already_exists(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let spec = sleeper(prefix, "dup", image);
+    let first = rt.create_and_start(&spec).await.unwrap();
+    let err = rt.create_and_start(&spec).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "got {err:?}");
+    assert!(rt.inspect(&first.id).await.unwrap().state.is_running());
+    cleanup(rt, prefix).await;
+}
+
+/// A missing image is NotFound naming the image, and no container is left behind.
+pub async fn missing_image_is_not_found(rt: &dyn Runtime, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let image = "lticontainer-testkit/does-not-exist:never";
+    let err = rt.ensure_image(image, &|_| {}).await.unwrap_err();
+    assert!(err.is_not_found(), "ensure_image: {err:?}");
+    assert!(err.to_string().contains("does-not-exist"), "{err}");
+    let spec = sleeper(prefix, "noimage", image);
+    let err = rt.create_and_start(&spec).await.unwrap_err();
+    assert!(err.is_not_found(), "create_and_start: {err:?}");
+    assert!(rt.inspect(&spec.name).await.unwrap_err().is_not_found());
+}
+
+/// Stop of a missing container is NotFound; remove of a missing container succeeds.
+pub async fn missing_container_semantics(rt: &dyn Runtime) {
+    let ghost = "lticontainer-testkit-ghost-0000";
+    assert!(rt.inspect(ghost).await.unwrap_err().is_not_found());
+    assert!(
+        rt.stop(ghost, Duration::from_secs(1))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    rt.remove(ghost).await.unwrap();
+    assert!(rt.logs(ghost, 10).await.unwrap_err().is_not_found());
+}
+
+/// Listing by labels finds exactly the labelled containers (what a restarted hub re-adopts).
+pub async fn list_by_labels(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let a = rt
+        .create_and_start(&sleeper(prefix, "a", image))
+        .await
+        .unwrap();
+    let b = rt
+        .create_and_start(&sleeper(prefix, "b", image))
+        .await
+        .unwrap();
+    let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    let mut ids: Vec<String> = rt
+        .list(&sel)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    let mut want = vec![a.id.clone(), b.id.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    let only_a = BTreeMap::from([
+        (TESTKIT_LABEL.to_owned(), prefix.to_owned()),
+        (labels::USER.to_owned(), "a".to_owned()),
+    ]);
+    let found = rt.list(&only_a).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, a.id);
+    cleanup(rt, prefix).await;
+}
+
+/// Volumes are created once and reused.
+pub async fn ensure_volume_is_idempotent(rt: &dyn Runtime, prefix: &str) {
+    let name = format!("{prefix}-vol");
+    let labels = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    rt.ensure_volume(&name, &labels).await.unwrap();
+    rt.ensure_volume(&name, &labels).await.unwrap();
+}
+
+/// `n` create+start calls at once all succeed.
+pub async fn concurrent_starts(rt: &dyn Runtime, image: &str, prefix: &str, n: usize) {
+    cleanup(rt, prefix).await;
+    let specs: Vec<ContainerSpec> = (0..n)
+        .map(|i| sleeper(prefix, &format!("c{i}"), image))
+        .collect();
+    // The runtime is borrowed, so the calls run concurrently on this task.
+    let futures = specs.iter().map(|s| rt.create_and_start(s));
+    let results = futures_join_all(futures).await;
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {n} failed: {failures:?}",
+        failures.len()
+    );
+    cleanup(rt, prefix).await;
+}
+
+/// Runs futures concurrently on the current task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}

@@ -1,0 +1,3 @@
+//! Integration tests of lticontainer-core's public API.
+
+mod memory;

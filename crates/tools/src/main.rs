@@ -1,0 +1,3 @@
+//! The `lticontainer-tools` binary (submit, extract, tocsv).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Examples of embedding the lticontainer crates; see the `examples/` folder.

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs (from Debian packages) and starts the container engines lticontainer runs on:
+#   dockerd  with --bridge=none --iptables=false  (host networking only; socket /var/run/docker.sock)
+#   podman   with runc, explicit ulimits, and its API socket unix:///run/podman/podman.sock
+# Idempotent: an engine that already answers is left alone. Needs root.
+# Usage: scripts/setup-engines.sh [docker] [podman]   (default: both)
+set -euo pipefail
+
+engines=("$@")
+[ ${#engines[@]} -gt 0 ] || engines=(docker podman)
+log() { printf 'setup-engines: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts daemons)"
+
+state_dir=${LTICONTAINER_STATE_DIR:-/var/lib/lticontainer-test}
+mkdir -p "$state_dir"
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ ! -f "$state_dir/apt-updated" ]; then
+    apt-get update -qq && touch "$state_dir/apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$what did not come up within ${secs}s"
+}
+
+start_docker() {
+  apt_install docker.io
+  if docker version >/dev/null 2>&1; then log "dockerd already answers"; return; fi
+  log "starting dockerd (bridge=none, iptables=false; log $state_dir/dockerd.log)"
+  # containerd comes with docker.io; dockerd starts its own when none is running.
+  nohup dockerd --bridge=none --iptables=false --ip6tables=false --host=unix:///var/run/docker.sock \
+    >"$state_dir/dockerd.log" 2>&1 &
+  wait_for 60 "dockerd (see $state_dir/dockerd.log)" docker version
+}
+
+start_podman() {
+  apt_install podman runc uidmap
+  mkdir -p /etc/containers
+  local conf=/etc/containers/containers.conf
+  if ! grep -q 'lticontainer' "$conf" 2>/dev/null; then
+    log "writing $conf (runtime runc, ulimits under the hard limits, host networking)"
+    cat >"$conf" <<'CONF'
+# written by lticontainer scripts/setup-engines.sh
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+netns = "host"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  fi
+  if curl -sf --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
+    log "podman service already answers"; return
+  fi
+  mkdir -p /run/podman
+  log "starting podman system service (log $state_dir/podman.log)"
+  nohup podman system service --time=0 unix:///run/podman/podman.sock >"$state_dir/podman.log" 2>&1 &
+  wait_for 60 "podman service (see $state_dir/podman.log)" \
+    curl -sf --unix-socket /run/podman/podman.sock http://d/_ping
+}
+
+apt_install curl ca-certificates
+for e in "${engines[@]}"; do
+  case "$e" in
+    docker) start_docker ;;
+    podman) start_podman ;;
+    *) die "unknown engine '$e' (docker or podman)" ;;
+  esac
+done
+log "ready: ${engines[*]}"
