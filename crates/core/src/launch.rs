@@ -1,2 +1,357 @@
-//! Placeholder: filled in by the launch work.
-#![allow(missing_docs)]
+//! The launch model: what one verified LTI 1.1 launch says about the user, the course and the link.
+//!
+//! [`LtiLaunch::from_params`] turns the (already verified) form parameters of a launch into an
+//! [`LtiLaunch`]. It keeps every parameter except the `oauth_*` ones in [`LtiLaunch::params`], so
+//! the `lms_*` parameter model ([`crate::params`]) and anything later can read them.
+//!
+//! # Decisions
+//!
+//! * **Duplicate keys**: the last value wins in [`LtiLaunch::params`] (the signature check, which
+//!   needs every value, runs before this model is built).
+//! * **Username source**: the parameter named by `username_key` (the original's default is
+//!   `ext_user_username`, Moodle's login name); when it is missing or blank, `user_id`.
+//!   A present but unusable value is an error, never a silent switch to `user_id`: switching could
+//!   make two LMS accounts share one Unix account.
+//! * **Username normalisation** ([`normalize_username`]): the name becomes the Unix login, the
+//!   home directory and part of the container name, so it must be safe for all three.
+//!   - It is trimmed and ASCII-lowercased (JupyterHub lowercases too; Moodle logins are lowercase).
+//!   - A name that is then already safe — only `[a-z0-9._-]`, first character `[a-z0-9_]`, at
+//!     most [`MAX_USERNAME_LEN`] characters — is kept as it is (`alice`, `s2023001`, `a.b-c_d`).
+//!   - Any other name is *mapped*: each character outside `[a-z0-9._-]` becomes `-`, leading
+//!     `.`/`-` are dropped, and a `-` plus 8 hex digits of the SHA-256 of the original value is
+//!     appended (the stem cut so the whole fits in 32 characters). The suffix keeps two different
+//!     LMS names that map to the same stem (`a@b.c` and `a#b.c`) apart and the result deterministic.
+//!   - When the mapped stem holds no ASCII letter or digit at all (e.g. only `..` or only
+//!     Japanese characters) the launch is refused with [`LaunchModelError::UnusableUsername`]:
+//!     a name made of a hash alone would tell the admin nothing.
+//!   - Purely numeric names (student numbers) are accepted; Debian's `useradd` accepts them.
+//! * **Roles**: `roles` is split on commas; each entry is trimmed. Short names (`Instructor`),
+//!   LTI 1.1 URNs (`urn:lti:role:ims/lis/Instructor`, `urn:lti:instrole:ims/lis/Administrator`,
+//!   `urn:lti:sysrole:ims/lis/Administrator`, sub-roles such as
+//!   `urn:lti:role:ims/lis/Instructor/Lecturer`) and LIS v2 URIs (`…/membership#Instructor`) are
+//!   understood, compared case-insensitively.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use sha2::{Digest, Sha256};
+
+/// The longest username accepted (the Unix `useradd` limit on common systems).
+pub const MAX_USERNAME_LEN: usize = 32;
+
+/// The default parameter that holds the username (Moodle's login name).
+pub const DEFAULT_USERNAME_KEY: &str = "ext_user_username";
+
+/// Why a verified launch cannot be turned into an [`LtiLaunch`]. Every variant means a bad
+/// request (HTTP 400): the LMS sent something the hub cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchModelError {
+    /// A required LTI parameter is missing or blank.
+    #[error(
+        "the launch lacks the required LTI parameter `{name}`; check the LTI tool configuration in the LMS"
+    )]
+    MissingParameter {
+        /// The parameter name, e.g. `user_id`.
+        name: &'static str,
+    },
+    /// Neither the username parameter nor `user_id` holds a value.
+    #[error(
+        "the launch carries no username: both `{key}` and `user_id` are missing or empty; \
+         configure the LMS to send `{key}` or set the hub's username key"
+    )]
+    NoUsername {
+        /// The configured username parameter.
+        key: String,
+    },
+    /// The username holds nothing that can become a Unix account name.
+    #[error(
+        "the username {raw:?} (from `{key}`) holds no ASCII letter or digit, so it cannot become \
+         a Unix account name; use an LMS login made of letters, digits, `.`, `_` or `-`"
+    )]
+    UnusableUsername {
+        /// The parameter the value came from.
+        key: String,
+        /// The value as the LMS sent it.
+        raw: String,
+    },
+}
+
+impl From<LaunchModelError> for crate::Error {
+    fn from(e: LaunchModelError) -> Self {
+        crate::Error::invalid(e.to_string())
+    }
+}
+
+/// One verified LTI 1.1 launch, reduced to what the hub needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LtiLaunch {
+    /// The OAuth consumer key the launch was signed with (identifies the LMS).
+    pub consumer_key: String,
+    /// The normalised username (see [`normalize_username`]): Unix login, home and container name.
+    pub username: String,
+    /// The LMS's opaque user id (`user_id`); Moodle sends its numeric user id.
+    pub user_id: String,
+    /// The roles of the user in this context, split on commas, trimmed, empties dropped.
+    pub roles: Vec<String>,
+    /// The LTI `context_id` (Moodle: the course id).
+    pub context_id: Option<String>,
+    /// The LTI `context_title` (Moodle: the course full name).
+    pub context_title: Option<String>,
+    /// The LTI `resource_link_id` (the activity link).
+    pub resource_link_id: String,
+    /// The LTI `resource_link_title`.
+    pub resource_link_title: Option<String>,
+    /// `lis_outcome_service_url`, sent when the tool accepts grades.
+    pub outcome_service_url: Option<String>,
+    /// `lis_result_sourcedid`, the grade passback handle.
+    pub result_sourcedid: Option<String>,
+    /// Every parameter whose name does not start with `oauth_`; for duplicate keys the last value wins.
+    pub params: BTreeMap<String, String>,
+}
+
+impl LtiLaunch {
+    /// Builds the launch model from the verified launch parameters.
+    ///
+    /// `params` holds the form (and query) parameters in order; `username_key` names the parameter
+    /// that carries the username (usually [`DEFAULT_USERNAME_KEY`]).
+    ///
+    /// # Errors
+    /// [`LaunchModelError::MissingParameter`] when `user_id` or `resource_link_id` is missing or
+    /// blank; [`LaunchModelError::NoUsername`] / [`LaunchModelError::UnusableUsername`] when no
+    /// safe username can be derived.
+    pub fn from_params(
+        consumer_key: &str,
+        params: &[(String, String)],
+        username_key: &str,
+    ) -> Result<Self, LaunchModelError> {
+        let map: BTreeMap<String, String> = params
+            .iter()
+            .filter(|(k, _)| !k.starts_with("oauth_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let get = |name: &str| {
+            map.get(name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let user_id =
+            get("user_id").ok_or(LaunchModelError::MissingParameter { name: "user_id" })?;
+        let resource_link_id =
+            get("resource_link_id").ok_or(LaunchModelError::MissingParameter {
+                name: "resource_link_id",
+            })?;
+        let (key, raw) = match get(username_key) {
+            Some(v) => (username_key, v),
+            None => ("user_id", user_id.clone()),
+        };
+        let username = normalize_username(&raw).ok_or_else(|| {
+            if raw.is_empty() {
+                LaunchModelError::NoUsername {
+                    key: username_key.to_owned(),
+                }
+            } else {
+                LaunchModelError::UnusableUsername {
+                    key: key.to_owned(),
+                    raw: raw.clone(),
+                }
+            }
+        })?;
+        let roles = map
+            .get("roles")
+            .map(|r| {
+                r.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            consumer_key: consumer_key.to_owned(),
+            username,
+            user_id,
+            roles,
+            context_id: get("context_id"),
+            context_title: get("context_title"),
+            resource_link_id,
+            resource_link_title: get("resource_link_title"),
+            outcome_service_url: get("lis_outcome_service_url"),
+            result_sourcedid: get("lis_result_sourcedid"),
+            params: map,
+        })
+    }
+
+    /// The value of the custom parameter `custom_<name>` (pass `name` without the prefix, as
+    /// Moodle spells it: lowercase, non-alphanumerics as `_`, e.g. `lms_vol_rsa`).
+    pub fn custom(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(&format!("custom_{name}"))
+            .map(String::as_str)
+    }
+
+    /// Iterates over all custom parameters as `(name without "custom_", value)`, sorted by name.
+    pub fn customs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params
+            .range::<str, _>((Bound::Included("custom_"), Bound::Unbounded))
+            .map_while(|(k, v)| Some((k.strip_prefix("custom_")?, v.as_str())))
+    }
+
+    /// True when one of the roles is Instructor or Administrator (short name, URN or LIS v2 URI).
+    pub fn is_instructor(&self) -> bool {
+        self.roles.iter().any(|r| role_is_instructor(r))
+    }
+}
+
+/// True when one LTI role names an instructor or an administrator.
+pub fn role_is_instructor(role: &str) -> bool {
+    let role = role.trim();
+    let lower = role.to_ascii_lowercase();
+    let name = if let Some((_, frag)) = lower.rsplit_once('#') {
+        frag
+    } else {
+        let mut rest = lower.as_str();
+        for prefix in [
+            "urn:lti:role:ims/lis/",
+            "urn:lti:instrole:ims/lis/",
+            "urn:lti:sysrole:ims/lis/",
+        ] {
+            if let Some(r) = rest.strip_prefix(prefix) {
+                rest = r;
+                break;
+            }
+        }
+        // Sub-roles: `Instructor/Lecturer` counts as `Instructor`.
+        rest.split('/').next().unwrap_or(rest)
+    };
+    matches!(name, "instructor" | "administrator")
+}
+
+/// Turns an LMS username into a safe Unix / Docker name, or `None` when nothing usable remains.
+/// The rules are in the module docs.
+pub fn normalize_username(raw: &str) -> Option<String> {
+    let lowered = raw.trim().to_ascii_lowercase();
+    if is_safe_username(&lowered) {
+        return Some(lowered);
+    }
+    let mapped: String = lowered
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = mapped.trim_start_matches(['.', '-']);
+    if !stem.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let digest = Sha256::digest(raw.as_bytes());
+    let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    // The stem is ASCII by construction, so byte slicing is char slicing.
+    let keep = stem.len().min(MAX_USERNAME_LEN - 1 - suffix.len());
+    let stem = stem[..keep].trim_end_matches(['.', '-']);
+    Some(format!("{stem}-{suffix}"))
+}
+
+/// True when `name` is already a safe Unix / Docker name (see the module docs).
+pub fn is_safe_username(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_USERNAME_LEN
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit() || bytes[0] == b'_')
+        && bytes.iter().all(|&b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn safe_names_stay() {
+        for n in ["alice", "s2023001", "a.b-c_d", "_x", "20231234"] {
+            assert_eq!(normalize_username(n).as_deref(), Some(n));
+        }
+        assert_eq!(normalize_username(" Alice ").as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn mapped_names_get_a_hash_suffix() {
+        let a = normalize_username("a@b.c").expect("usable");
+        let b = normalize_username("a#b.c").expect("usable");
+        assert!(a.starts_with("a-b.c-"), "{a}");
+        assert_ne!(a, b);
+        assert!(is_safe_username(&a) && is_safe_username(&b));
+        let long = normalize_username(&"x".repeat(80)).expect("usable");
+        assert_eq!(long.len(), MAX_USERNAME_LEN);
+        assert!(is_safe_username(&long));
+        let dotted = normalize_username("..hidden").expect("usable");
+        assert!(dotted.starts_with("hidden-"), "{dotted}");
+    }
+
+    #[test]
+    fn nothing_usable_is_none() {
+        for n in ["", "..", "---", "山田", " ", "/"] {
+            assert_eq!(normalize_username(n), None, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn roles_are_recognised() {
+        for r in [
+            "Instructor",
+            "instructor",
+            "Administrator",
+            "urn:lti:role:ims/lis/Instructor",
+            "urn:lti:instrole:ims/lis/Administrator",
+            "urn:lti:sysrole:ims/lis/Administrator",
+            "urn:lti:role:ims/lis/Instructor/Lecturer",
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+        ] {
+            assert!(role_is_instructor(r), "{r}");
+        }
+        for r in [
+            "Learner",
+            "urn:lti:role:ims/lis/Learner",
+            "urn:lti:role:ims/lis/TeachingAssistant",
+            "urn:lti:instrole:ims/lis/Student",
+            "NotInstructor",
+            "",
+        ] {
+            assert!(!role_is_instructor(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn last_duplicate_wins_and_oauth_is_dropped() {
+        let l = LtiLaunch::from_params(
+            "k",
+            &p(&[
+                ("user_id", "7"),
+                ("resource_link_id", "r"),
+                ("custom_x", "1"),
+                ("custom_x", "2"),
+                ("oauth_nonce", "n"),
+            ]),
+            DEFAULT_USERNAME_KEY,
+        )
+        .expect("valid");
+        assert_eq!(l.custom("x"), Some("2"));
+        assert!(!l.params.contains_key("oauth_nonce"));
+        assert_eq!(l.username, "7");
+        assert_eq!(l.customs().collect::<Vec<_>>(), vec![("x", "2")]);
+    }
+}
