@@ -1,2 +1,0 @@
-//! Placeholder: filled in by the params work.
-#![allow(missing_docs)]
