@@ -1,1 +1,8 @@
 #![doc = include_str!("../README.md")]
+
+mod convert;
+mod error;
+mod schema;
+mod sqlite;
+
+pub use sqlite::{DEFAULT_PATH, SqliteOptions, SqliteStore};

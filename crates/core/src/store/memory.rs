@@ -1,0 +1,147 @@
+//! [`InMemoryStore`]: a [`Store`] that keeps its records in maps. For unit tests only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::{OAuthClient, OAuthCode, ServerRecord, Store, TokenRecord, UserRecord};
+use crate::{Error, Result};
+
+/// A [`Store`] in memory: everything is lost when it is dropped.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: BTreeMap<String, UserRecord>,
+    servers: BTreeMap<String, ServerRecord>,
+    tokens: BTreeMap<String, TokenRecord>,
+    clients: BTreeMap<String, OAuthClient>,
+    codes: BTreeMap<String, OAuthCode>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every method updates the maps in one step, so a poisoned lock holds consistent data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn later(old: Option<SystemTime>, new: SystemTime) -> Option<SystemTime> {
+    Some(old.map_or(new, |o| o.max(new)))
+}
+
+#[async_trait]
+impl Store for InMemoryStore {
+    async fn upsert_user(&self, mut user: UserRecord) -> Result<()> {
+        let mut s = self.lock();
+        if let Some(old) = s.users.get(&user.name) {
+            user.created = old.created;
+        }
+        s.users.insert(user.name.clone(), user);
+        Ok(())
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>> {
+        Ok(self.lock().users.get(name).cloned())
+    }
+
+    async fn touch_activity(&self, name: &str, time: SystemTime) -> Result<()> {
+        let mut s = self.lock();
+        let user = s
+            .users
+            .get_mut(name)
+            .ok_or_else(|| Error::not_found(format!("user {name:?}")))?;
+        user.last_activity = later(user.last_activity, time);
+        if let Some(server) = s.servers.get_mut(name) {
+            server.last_activity = later(server.last_activity, time);
+        }
+        Ok(())
+    }
+
+    async fn put_server(&self, server: ServerRecord) -> Result<()> {
+        let mut s = self.lock();
+        if let Some(other) = s
+            .servers
+            .values()
+            .find(|o| o.port == server.port && o.user != server.user)
+        {
+            return Err(Error::already_exists(format!(
+                "port {} (used by the server of {:?})",
+                server.port, other.user
+            )));
+        }
+        s.servers.insert(server.user.clone(), server);
+        Ok(())
+    }
+
+    async fn server(&self, user: &str) -> Result<Option<ServerRecord>> {
+        Ok(self.lock().servers.get(user).cloned())
+    }
+
+    async fn servers(&self) -> Result<Vec<ServerRecord>> {
+        Ok(self.lock().servers.values().cloned().collect())
+    }
+
+    async fn delete_server(&self, user: &str) -> Result<()> {
+        self.lock().servers.remove(user);
+        Ok(())
+    }
+
+    async fn used_ports(&self) -> Result<BTreeSet<u16>> {
+        Ok(self.lock().servers.values().map(|s| s.port).collect())
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> Result<()> {
+        let mut s = self.lock();
+        if s.tokens.contains_key(&token.hash) {
+            return Err(Error::already_exists("token with this hash"));
+        }
+        s.tokens.insert(token.hash.clone(), token);
+        Ok(())
+    }
+
+    async fn token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        Ok(self.lock().tokens.get(hash).cloned())
+    }
+
+    async fn delete_tokens(&self, user: &str, client_id: Option<&str>) -> Result<u64> {
+        let mut s = self.lock();
+        let before = s.tokens.len();
+        s.tokens.retain(|_, t| {
+            !(t.user == user && client_id.is_none_or(|c| t.client_id.as_deref() == Some(c)))
+        });
+        Ok((before - s.tokens.len()) as u64)
+    }
+
+    async fn put_oauth_client(&self, client: OAuthClient) -> Result<()> {
+        self.lock().clients.insert(client.id.clone(), client);
+        Ok(())
+    }
+
+    async fn oauth_client(&self, id: &str) -> Result<Option<OAuthClient>> {
+        Ok(self.lock().clients.get(id).cloned())
+    }
+
+    async fn put_oauth_code(&self, code: OAuthCode) -> Result<()> {
+        let mut s = self.lock();
+        if s.codes.contains_key(&code.code_hash) {
+            return Err(Error::already_exists("OAuth code with this hash"));
+        }
+        s.codes.insert(code.code_hash.clone(), code);
+        Ok(())
+    }
+
+    async fn take_oauth_code(&self, code_hash: &str) -> Result<Option<OAuthCode>> {
+        Ok(self.lock().codes.remove(code_hash))
+    }
+}
