@@ -1,0 +1,272 @@
+//! The hub session cookie: who the browser is, signed with a key only the hub knows.
+//!
+//! The cookie value is `v1.<expires unix>.<base64url user>.<base64url HMAC-SHA256>`. The key is 32
+//! random bytes kept in the state directory ([`SessionKey::load_or_create`]) so sessions survive a
+//! hub restart.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The name of the hub's session cookie.
+pub const COOKIE_NAME: &str = "lticontainer-session";
+
+/// The file in the state directory that holds the session key.
+pub const KEY_FILE: &str = "session.key";
+
+const KEY_LEN: usize = 32;
+
+/// How the cookie may travel: top-level only (`Lax`) or inside an LMS iframe (`None; Secure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieMode {
+    /// `SameSite=Lax`: the browser sends the cookie when the hub is the top-level site.
+    Lax,
+    /// `SameSite=None; Secure`: the browser also sends it inside an LMS iframe (https only).
+    CrossSite,
+}
+
+/// The secret that signs session cookies.
+#[derive(Clone)]
+pub struct SessionKey {
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(..)")
+    }
+}
+
+impl SessionKey {
+    /// Wraps a key given as bytes (tests, or a key from elsewhere).
+    pub fn from_bytes(key: [u8; KEY_LEN]) -> Self {
+        Self { key }
+    }
+
+    /// A fresh random key, not persisted.
+    pub fn random() -> Self {
+        Self {
+            key: rand::random(),
+        }
+    }
+
+    /// Reads the key from `<dir>/session.key`, creating the directory and a new random key
+    /// (mode 0600) when the file is missing.
+    ///
+    /// # Errors
+    /// The file cannot be read or written, or it holds something other than 32 bytes.
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        let path = dir.join(KEY_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let key: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{} holds {} bytes, expected {KEY_LEN}; delete it to make a new one \
+                             (this logs every user out)",
+                            path.display(),
+                            bytes.len()
+                        ),
+                    )
+                })?;
+                Ok(Self { key })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir)?;
+                let key = Self::random();
+                let mut f = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)?;
+                f.write_all(&key.key)?;
+                f.sync_all()?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn mac(&self, payload: &str) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail for our 32-byte key.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(payload.as_bytes());
+        mac
+    }
+
+    /// The signed cookie value naming `user`, valid until `expires` (unix seconds).
+    pub fn sign(&self, user: &str, expires: u64) -> String {
+        let payload = format!("v1.{expires}.{}", URL_SAFE_NO_PAD.encode(user));
+        let sig = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
+        format!("{payload}.{sig}")
+    }
+
+    /// The user a cookie value names, when its signature is right and it has not expired at `now`.
+    pub fn verify(&self, value: &str, now: u64) -> Option<String> {
+        let (payload, sig) = value.rsplit_once('.')?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        self.mac(payload).verify_slice(&sig).ok()?;
+        let mut parts = payload.splitn(3, '.');
+        if parts.next()? != "v1" {
+            return None;
+        }
+        let expires: u64 = parts.next()?.parse().ok()?;
+        if expires <= now {
+            return None;
+        }
+        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
+        Some(user)
+    }
+
+    /// The user named by a valid session cookie in `headers`, if any.
+    pub fn user_from_headers(&self, headers: &HeaderMap, now: u64) -> Option<String> {
+        cookie_values(headers, COOKIE_NAME).find_map(|v| self.verify(v, now))
+    }
+}
+
+/// The `Set-Cookie` value that stores `value` as the session cookie for `max_age` seconds.
+pub fn set_cookie_header(value: &str, max_age: u64, mode: CookieMode) -> String {
+    let site = match mode {
+        CookieMode::Lax => "SameSite=Lax",
+        CookieMode::CrossSite => "SameSite=None; Secure",
+    };
+    format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; {site}; Max-Age={max_age}")
+}
+
+/// Every value of the cookie `name` in the `Cookie` headers.
+pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(move |pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+/// The `Cookie` header with the hub's session cookie taken out, or `None` when nothing is left.
+///
+/// The proxy forwards this so a user's server never sees the hub session of whoever visits it.
+pub fn strip_session_cookie(header: &str) -> Option<String> {
+    let kept: Vec<&str> = header
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| {
+            !pair.is_empty()
+                && pair
+                    .split_once('=')
+                    .is_none_or(|(k, _)| k.trim() != COOKIE_NAME)
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn key() -> SessionKey {
+        SessionKey::from_bytes([7; KEY_LEN])
+    }
+
+    #[test]
+    fn signed_value_round_trips() {
+        let v = key().sign("alice", 1000);
+        assert_eq!(key().verify(&v, 999).as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn expired_value_is_rejected() {
+        let v = key().sign("alice", 1000);
+        assert_eq!(key().verify(&v, 1000), None);
+    }
+
+    #[test]
+    fn tampered_user_is_rejected() {
+        let v = key().sign("alice", 1000);
+        let forged = v.replace(
+            &URL_SAFE_NO_PAD.encode("alice"),
+            &URL_SAFE_NO_PAD.encode("bob"),
+        );
+        assert_ne!(v, forged);
+        assert_eq!(key().verify(&forged, 1), None);
+    }
+
+    #[test]
+    fn other_key_is_rejected() {
+        let v = key().sign("alice", 1000);
+        assert_eq!(SessionKey::from_bytes([8; KEY_LEN]).verify(&v, 1), None);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for v in ["", ".", "v1", "v1.x.y.z", "a.b.c.d.e", "v1.10.YWxpY2U.!!!"] {
+            assert_eq!(key().verify(v, 1), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn user_is_found_among_other_cookies() {
+        let mut h = HeaderMap::new();
+        let v = key().sign("alice", 1000);
+        h.insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("a=1; {COOKIE_NAME}={v}; b=2")).unwrap(),
+        );
+        assert_eq!(key().user_from_headers(&h, 5).as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn cookie_attributes_follow_the_mode() {
+        let lax = set_cookie_header("x", 60, CookieMode::Lax);
+        assert!(lax.contains("HttpOnly") && lax.contains("SameSite=Lax") && lax.contains("Path=/"));
+        let cross = set_cookie_header("x", 60, CookieMode::CrossSite);
+        assert!(cross.contains("SameSite=None; Secure"));
+    }
+
+    #[test]
+    fn session_cookie_is_stripped_for_upstream() {
+        assert_eq!(
+            strip_session_cookie(&format!("a=1; {COOKIE_NAME}=zzz; b=2")).as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(strip_session_cookie(&format!("{COOKIE_NAME}=zzz")), None);
+    }
+
+    #[test]
+    fn key_is_created_once_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("state");
+        let a = SessionKey::load_or_create(&sub).unwrap();
+        let b = SessionKey::load_or_create(&sub).unwrap();
+        assert_eq!(a.key, b.key);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(sub.join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn short_key_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(KEY_FILE), b"short").unwrap();
+        let err = SessionKey::load_or_create(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("expected 32"), "{err}");
+    }
+}
