@@ -1,2 +1,0 @@
-//! Placeholder: filled in by the spec work.
-#![allow(missing_docs)]

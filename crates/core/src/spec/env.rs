@@ -1,0 +1,115 @@
+//! The container environment (ORIGINAL §5.4): the configured `spawner_environment`, then the
+//! computed `NB_*`, `LTI_*`, directory and limit variables, which win over configured ones.
+
+use std::collections::BTreeMap;
+
+use crate::container::ResourceLimits;
+use crate::params::LmsParams;
+
+use super::layout::Layout;
+use super::volumes::Granted;
+use super::{Identity, SpecConfig};
+
+/// What the environment is computed from.
+pub(crate) struct EnvInput<'a> {
+    pub(crate) cfg: &'a SpecConfig,
+    pub(crate) params: &'a LmsParams,
+    pub(crate) username: &'a str,
+    pub(crate) identity: &'a Identity,
+    pub(crate) layout: &'a Layout,
+    pub(crate) granted: &'a Granted,
+    pub(crate) is_teacher: bool,
+    pub(crate) act_limit: u64,
+    pub(crate) limits: &'a ResourceLimits,
+    pub(crate) image: &'a str,
+}
+
+pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
+    let EnvInput {
+        cfg,
+        params,
+        username,
+        identity,
+        layout,
+        granted,
+        is_teacher,
+        act_limit,
+        limits,
+        image,
+    } = *input;
+    let home = layout.home.as_str();
+    let mut env = cfg.spawner_environment.clone();
+    let session = params.session;
+    let computed: [(&str, String); 31] = [
+        ("PRJCT_DIR", cfg.projects_dir.clone()),
+        ("WORK_DIR", cfg.works_dir.clone()),
+        ("VOLUME_DIR", cfg.volumes_dir.clone()),
+        ("USER_HOME", home.to_owned()),
+        ("JUPYTER_CONFIG_DIR", format!("{home}/.jupyter")),
+        ("JUPYTER_DATA_DIR", format!("{home}/.local/share/jupyter")),
+        (
+            "JUPYTER_RUNTIME_DIR",
+            format!("{home}/.local/share/jupyter/runtime"),
+        ),
+        (
+            "XDG_RUNTIME_DIR",
+            format!("{home}/.local/share/jupyter/runtime"),
+        ),
+        ("XDG_CACHE_HOME", format!("{home}/.cache")),
+        ("TZ", cfg.time_zone.clone()),
+        ("NB_UID", identity.uid.to_string()),
+        ("NB_GID", identity.gid.to_string()),
+        ("NB_USER", username.to_owned()),
+        ("NB_GROUP", identity.group.clone()),
+        ("NB_DIR", home.to_owned()),
+        ("NB_WRKDIR", layout.works.clone()),
+        ("NB_ACTLIMIT", act_limit.to_string()),
+        ("NB_THRGID", cfg.teacher_gid.to_string()),
+        ("NB_THRGROUP", cfg.teacher_group.clone()),
+        ("NB_OPTION", params.options.clone().unwrap_or_default()),
+        ("NB_HOSTNAME", params.lms_host.clone()),
+        (
+            "NB_TEACHER",
+            if is_teacher {
+                username.to_owned()
+            } else {
+                String::new()
+            },
+        ),
+        ("NB_VOLUMES", granted.task.join(" ")),
+        ("NB_SUBMITS", granted.submit.join(" ")),
+        ("NB_PRSNALS", granted.personal.join(" ")),
+        ("LTI_CTR_ID", session.map_or(0, |s| s.ltictr_id).to_string()),
+        ("LTI_ID", session.map_or(0, |s| s.lti_id).to_string()),
+        ("LTI_COURSE", params.course_name.clone().unwrap_or_default()),
+        ("LTI_NAME", params.lti_name.clone().unwrap_or_default()),
+        ("JUPYTER_IMAGE_SPEC", image.to_owned()),
+        ("JUPYTER_IMAGE", image.to_owned()),
+    ];
+    env.extend(computed.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    if is_teacher {
+        env.insert("NB_UMASK".to_owned(), "0033".to_owned());
+    } else {
+        env.entry("NB_UMASK".to_owned())
+            .or_insert_with(|| "0037".to_owned());
+    }
+    if let Some(cpu) = limits.cpu_limit {
+        env.insert("CPU_LIMIT".to_owned(), format!("{cpu:?}"));
+    }
+    if let Some(mem) = limits.mem_limit {
+        env.insert("MEM_LIMIT".to_owned(), mem.to_string());
+    }
+    if let Some(cpu) = limits.cpu_guarantee {
+        env.insert("CPU_GUARANTEE".to_owned(), format!("{cpu:?}"));
+    }
+    if let Some(mem) = limits.mem_guarantee {
+        env.insert("MEM_GUARANTEE".to_owned(), mem.to_string());
+    }
+    // Environment values cannot carry NUL; every input above is already free of it, but a
+    // configured value is the admin's text, so make the guarantee local.
+    for v in env.values_mut() {
+        v.retain(|c| c != '\0');
+    }
+    env.retain(|k, _| !k.is_empty() && !k.contains(['=', '\0']));
+    env
+}

@@ -1,0 +1,109 @@
+//! The user's directories: home path, works directory, and the host directories to create (ORIGINAL §4).
+
+use super::{Identity, SpecConfig, SpecError};
+
+/// A host directory the hub creates (when missing) before starting the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostDir {
+    /// Absolute path on the host.
+    pub path: String,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Permission bits, e.g. `0o700`.
+    pub mode: u32,
+}
+
+/// The paths of one user's home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// The home directory (same path on the host and in the container).
+    pub(crate) home: String,
+    /// `<home>/<projects_dir>`.
+    pub(crate) projects: String,
+    /// `<home>/<projects_dir>/<works_dir>` (`NB_WRKDIR`).
+    pub(crate) works: String,
+    /// `<works>/<volumes_dir>`.
+    pub(crate) volumes: String,
+    /// The group home, when groups are used.
+    pub(crate) group_home: Option<String>,
+}
+
+/// Expands a template and normalises it: `{user}`/`{group}` replaced, empty segments dropped.
+/// The result must be absolute and free of `.`/`..` segments.
+fn expand(what: &str, template: &str, user: &str, group: &str) -> Result<String, SpecError> {
+    let raw = template.replace("{user}", user).replace("{group}", group);
+    let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
+    if !raw.starts_with('/')
+        || segments.is_empty()
+        || segments.iter().any(|s| *s == "." || *s == "..")
+    {
+        return Err(SpecError::Config(format!(
+            "{what} {template:?} gives {raw:?}, which is not an absolute path without `.`/`..`"
+        )));
+    }
+    Ok(format!("/{}", segments.join("/")))
+}
+
+fn segment(what: &str, value: &str) -> Result<(), SpecError> {
+    if value.is_empty() || value == "." || value == ".." || value.contains(['/', ':', ' ', '\0']) {
+        return Err(SpecError::Config(format!(
+            "{what} {value:?} must be one plain directory name"
+        )));
+    }
+    Ok(())
+}
+
+impl Layout {
+    pub(crate) fn new(cfg: &SpecConfig, user: &str, id: &Identity) -> Result<Self, SpecError> {
+        segment("projects_dir", &cfg.projects_dir)?;
+        segment("works_dir", &cfg.works_dir)?;
+        segment("volumes_dir", &cfg.volumes_dir)?;
+        if !cfg.home_template.contains("{user}") {
+            return Err(SpecError::Config(format!(
+                "home_template {:?} must contain {{user}} so every user gets their own home",
+                cfg.home_template
+            )));
+        }
+        let group = if cfg.use_group { id.group.as_str() } else { "" };
+        let home = expand("home_template", &cfg.home_template, user, group)?;
+        let group_home = if cfg.use_group {
+            let g = expand("group_home_template", &cfg.group_home_template, user, group)?;
+            // Only a proper ancestor of the home is a group home worth creating.
+            home.strip_prefix(&g)
+                .is_some_and(|rest| rest.starts_with('/'))
+                .then_some(g)
+        } else {
+            None
+        };
+        let projects = format!("{home}/{}", cfg.projects_dir);
+        let works = format!("{projects}/{}", cfg.works_dir);
+        let volumes = format!("{works}/{}", cfg.volumes_dir);
+        Ok(Self {
+            home,
+            projects,
+            works,
+            volumes,
+            group_home,
+        })
+    }
+
+    /// The host directories to create, parents first (ORIGINAL §4 table).
+    pub(crate) fn host_dirs(&self, id: &Identity) -> Vec<HostDir> {
+        let dir = |path: &str, uid, mode| HostDir {
+            path: path.to_owned(),
+            uid,
+            gid: id.gid,
+            mode,
+        };
+        let mut dirs = Vec::with_capacity(4);
+        if let Some(g) = &self.group_home {
+            dirs.push(dir(g, 0, 0o755));
+        }
+        dirs.push(dir(&self.home, id.uid, 0o700));
+        dirs.push(dir(&self.projects, id.uid, 0o700));
+        dirs.push(dir(&self.works, id.uid, 0o700));
+        dirs
+    }
+}

@@ -1,0 +1,98 @@
+//! Which course volumes a user gets (ORIGINAL §6.2, §6.5), their mounts and `NB_*` list entries.
+
+use crate::container::{Mount, MountSource};
+use crate::params::{LmsParams, VolumeKind, VolumeParam};
+
+use super::SpecConfig;
+use super::layout::Layout;
+
+/// The longest physical volume name (one directory name on the engine's disk).
+pub const MAX_PHYSICAL_LEN: usize = 255;
+
+/// The volumes one user gets.
+#[derive(Debug, Default)]
+pub(crate) struct Granted {
+    /// Engine volume mounts (task and submit volumes).
+    pub(crate) mounts: Vec<Mount>,
+    /// Engine volumes to create (physical names).
+    pub(crate) create: Vec<String>,
+    /// `NB_VOLUMES` entries.
+    pub(crate) task: Vec<String>,
+    /// `NB_SUBMITS` entries.
+    pub(crate) submit: Vec<String>,
+    /// `NB_PRSNALS` entries.
+    pub(crate) personal: Vec<String>,
+}
+
+/// The physical name `<prefix><name>_<course>_<host>` (ORIGINAL §6.1), shared with Moodle.
+pub fn physical_name(kind: VolumeKind, name: &str, course_id: &str, lms_host: &str) -> String {
+    format!("{}{name}_{course_id}_{lms_host}", kind.prefix())
+}
+
+/// True when the user may mount `v` (ORIGINAL §6.2): a per-volume list decides alone (teachers
+/// are not implicitly included); without one, `lms_users` or being a teacher does.
+fn permitted(v: &VolumeParam, params: &LmsParams, username: &str, is_teacher: bool) -> bool {
+    match &v.users {
+        Some(list) => list.admits(username),
+        None => params.users.admits(username) || is_teacher,
+    }
+}
+
+pub(crate) fn grant(
+    cfg: &SpecConfig,
+    params: &LmsParams,
+    layout: &Layout,
+    username: &str,
+    is_teacher: bool,
+    now_unix: i64,
+    warnings: &mut Vec<String>,
+) -> Granted {
+    let mut g = Granted::default();
+    let Some(course) = params.course_id.as_deref() else {
+        if !params.volumes.is_empty() {
+            warnings.push(
+                "the launch's context_id cannot be part of a volume name; no course volumes are \
+                 mounted"
+                    .to_owned(),
+            );
+        }
+        return g;
+    };
+    for v in &params.volumes {
+        if !permitted(v, params, username, is_teacher) {
+            continue;
+        }
+        if v.kind == VolumeKind::Submit
+            && !is_teacher
+            && v.close.is_some_and(|c| c.is_closed(now_unix))
+        {
+            continue;
+        }
+        let physical = physical_name(v.kind, &v.name, course, &params.lms_host);
+        if physical.len() > MAX_PHYSICAL_LEN {
+            warnings.push(format!(
+                "volume name {physical:?} is longer than {MAX_PHYSICAL_LEN} bytes; not mounted"
+            ));
+            continue;
+        }
+        let entry = format!("{}/{physical}:{}", cfg.volumes_dir, v.link_name());
+        let target = format!("{}/{physical}", layout.volumes);
+        let read_only =
+            v.kind == VolumeKind::Task && !is_teacher && cfg.task_volumes_read_only_for_students;
+        match v.kind {
+            VolumeKind::Task => g.task.push(entry),
+            VolumeKind::Submit => g.submit.push(entry),
+            VolumeKind::Personal => {
+                g.personal.push(entry);
+                continue;
+            }
+        }
+        g.mounts.push(Mount {
+            source: MountSource::Volume(physical.clone()),
+            target,
+            read_only,
+        });
+        g.create.push(physical);
+    }
+    g
+}
