@@ -1,0 +1,1 @@
+//! Real containers: see the module for what runs.
