@@ -1,2 +1,0 @@
-//! Placeholder: filled in by the auth work.
-#![allow(missing_docs)]

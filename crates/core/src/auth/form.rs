@@ -1,0 +1,209 @@
+//! Decoding of `application/x-www-form-urlencoded` bodies and query strings, and of the
+//! `Authorization: OAuth …` header (RFC 5849 §3.5.1).
+
+use percent_encoding::percent_decode;
+
+use super::LaunchError;
+
+/// Decodes an `application/x-www-form-urlencoded` body or query string into name/value pairs.
+///
+/// Pairs keep their order and duplicates; `+` decodes to a space and `%XX` to the byte it
+/// names (HTML 4.01 §17.13.4, which RFC 5849 §3.4.1.3.1 refers to). Empty segments (`a=1&&b=2`)
+/// are skipped; a segment without `=` is a name with an empty value. A `%` not followed by two
+/// hex digits stays as it is, as browsers and Python's `parse_qsl` leave it.
+///
+/// # Errors
+/// [`LaunchError::Malformed`] when a name or value does not decode to UTF-8.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::auth::parse_urlencoded;
+/// let pairs = parse_urlencoded(b"a=1&b=x+y%20z&a=2").unwrap();
+/// assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "x y z".into()), ("a".into(), "2".into())]);
+/// ```
+pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, LaunchError> {
+    input
+        .split(|&b| b == b'&')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| {
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, &segment[segment.len()..]),
+            };
+            Ok((
+                decode_component(name, true)?,
+                decode_component(value, true)?,
+            ))
+        })
+        .collect()
+}
+
+/// Percent-decodes one component; with `plus_is_space`, `+` becomes a space first.
+fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, LaunchError> {
+    let replaced;
+    let bytes = if plus_is_space && raw.contains(&b'+') {
+        replaced = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect::<Vec<u8>>();
+        &replaced[..]
+    } else {
+        raw
+    };
+    let decoded: Vec<u8> = percent_decode(bytes).collect();
+    String::from_utf8(decoded).map_err(|_| LaunchError::Malformed {
+        reason: format!(
+            "the parameter component {:?} does not decode to UTF-8 text",
+            String::from_utf8_lossy(raw)
+        ),
+    })
+}
+
+/// Encodes pairs as an `application/x-www-form-urlencoded` body, with RFC 3986 percent-encoding
+/// (spaces as `%20`), the way Moodle's launch form posts them.
+pub fn encode_urlencoded<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        super::oauth::percent_encode_into(&mut out, name.as_ref());
+        out.push('=');
+        super::oauth::percent_encode_into(&mut out, value.as_ref());
+    }
+    out
+}
+
+/// Reads the OAuth protocol parameters of an `Authorization` header (RFC 5849 §3.5.1).
+///
+/// Returns `Ok(None)` when the header uses another scheme (e.g. `Basic`), which the launch
+/// ignores. `realm` is returned like any other parameter; the caller drops it from the
+/// signature base string.
+///
+/// # Errors
+/// [`LaunchError::Malformed`] when the header says `OAuth` but a parameter is not
+/// `name="value"` or does not decode to UTF-8.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::auth::parse_authorization;
+/// let params = parse_authorization(r#"OAuth realm="x", oauth_nonce="a%20b""#).unwrap().unwrap();
+/// assert_eq!(params, [("realm".into(), "x".into()), ("oauth_nonce".into(), "a b".into())]);
+/// assert!(parse_authorization("Basic dXNlcjpwdw==").unwrap().is_none());
+/// ```
+pub fn parse_authorization(header: &str) -> Result<Option<Vec<(String, String)>>, LaunchError> {
+    let header = header.trim_start();
+    let (scheme, rest) = header.split_at(header.find(' ').unwrap_or(header.len()));
+    if !scheme.eq_ignore_ascii_case("OAuth") {
+        return Ok(None);
+    }
+    let malformed = |item: &str| LaunchError::Malformed {
+        reason: format!(
+            "the Authorization header's OAuth parameter {item:?} is not of the form name=\"value\""
+        ),
+    };
+    let mut params = Vec::new();
+    for item in rest.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (name, value) = item.split_once('=').ok_or_else(|| malformed(item))?;
+        let value = value
+            .trim()
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(|| malformed(item))?;
+        params.push((
+            decode_component(name.trim().as_bytes(), false)?,
+            decode_component(value.as_bytes(), false)?,
+        ));
+    }
+    Ok(Some(params))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plus_and_percent_twenty_both_decode_to_space() {
+        assert_eq!(
+            parse_urlencoded(b"t=a+b%20c%2Bd").unwrap(),
+            pairs(&[("t", "a b c+d")])
+        );
+    }
+
+    #[test]
+    fn keeps_order_duplicates_and_empty_values() {
+        assert_eq!(
+            parse_urlencoded(b"b=2&a=&&a=1&c").unwrap(),
+            pairs(&[("b", "2"), ("a", ""), ("a", "1"), ("c", "")])
+        );
+    }
+
+    #[test]
+    fn value_may_contain_equals_signs() {
+        assert_eq!(parse_urlencoded(b"x=a=b").unwrap(), pairs(&[("x", "a=b")]));
+    }
+
+    #[test]
+    fn decodes_utf8_and_keeps_stray_percent() {
+        assert_eq!(
+            parse_urlencoded("n=J%C3%BCrgen&p=100%&q=%zz".as_bytes()).unwrap(),
+            pairs(&[("n", "Jürgen"), ("p", "100%"), ("q", "%zz")])
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_utf8() {
+        let err = parse_urlencoded(b"n=%FF%FE").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn encode_then_parse_round_trips() {
+        let p = pairs(&[("a b", "c&d=e"), ("ü", "~-._+"), ("x", "")]);
+        let body = encode_urlencoded(&p);
+        assert_eq!(body, "a%20b=c%26d%3De&%C3%BC=~-._%2B&x=");
+        assert_eq!(parse_urlencoded(body.as_bytes()).unwrap(), p);
+    }
+
+    #[test]
+    fn authorization_header_is_parsed_and_decoded() {
+        let h = r#"OAuth realm="Example",
+            oauth_consumer_key="9djdj82h48djs9d2", oauth_signature="wOJIO9A2W5mFwDgiDvZbTSMK%2FPY%3D""#;
+        let p = parse_authorization(h).unwrap().unwrap();
+        assert_eq!(
+            p,
+            pairs(&[
+                ("realm", "Example"),
+                ("oauth_consumer_key", "9djdj82h48djs9d2"),
+                ("oauth_signature", "wOJIO9A2W5mFwDgiDvZbTSMK/PY="),
+            ])
+        );
+    }
+
+    #[test]
+    fn authorization_scheme_is_case_insensitive_and_others_are_ignored() {
+        assert!(parse_authorization("oauth a=\"1\"").unwrap().is_some());
+        assert!(parse_authorization("Bearer abc").unwrap().is_none());
+        assert!(parse_authorization("").unwrap().is_none());
+    }
+
+    #[test]
+    fn malformed_authorization_is_rejected() {
+        for h in ["OAuth a=1", "OAuth a", "OAuth a=\"1", "OAuth a=\"%FF\""] {
+            let err = parse_authorization(h).unwrap_err();
+            assert_eq!(err.status(), 400, "{h}");
+        }
+    }
+}

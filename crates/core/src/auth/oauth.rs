@@ -1,0 +1,349 @@
+//! OAuth 1.0 HMAC-SHA1 signatures exactly as RFC 5849 §3.4 defines them: the base string URI,
+//! parameter normalisation, RFC 3986 percent-encoding, signing and constant-time verification.
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use subtle::ConstantTimeEq;
+
+use super::LaunchError;
+
+/// Decodes base64 with or without trailing `=` padding (some consumers strip it).
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
+/// `A-Z a-z 0-9 - . _ ~` stay; every other UTF-8 byte becomes `%XX` with uppercase hex).
+pub(crate) fn percent_encode_into(out: &mut String, s: &str) {
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+}
+
+/// Percent-encodes `s` per RFC 5849 §3.6.
+///
+/// # Example
+/// ```
+/// assert_eq!(lticontainer_core::auth::percent_encode("a b/ü~"), "a%20b%2F%C3%BC~");
+/// ```
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    percent_encode_into(&mut out, s);
+    out
+}
+
+/// A launch URL split into its base string URI (RFC 5849 §3.4.1.2) and its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUri<'a> {
+    /// `scheme://host[:port]/path`: scheme and host lowercased, default port dropped, no query
+    /// or fragment, an empty path as `/`.
+    pub uri: String,
+    /// The raw query component (without `?`), whose parameters are signed too.
+    pub query: Option<&'a str>,
+}
+
+/// Normalises a launch URL into its base string URI (RFC 5849 §3.4.1.2) and query.
+///
+/// # Errors
+/// [`LaunchError::Malformed`] when the URL is not an absolute `http`/`https` URL with a host
+/// and a numeric port.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::auth::base_string_uri;
+/// let b = base_string_uri("HTTPS://Hub.Example.EDU:443/hub/lti/launch?x=1#top").unwrap();
+/// assert_eq!(b.uri, "https://hub.example.edu/hub/lti/launch");
+/// assert_eq!(b.query, Some("x=1"));
+/// ```
+pub fn base_string_uri(url: &str) -> Result<BaseUri<'_>, LaunchError> {
+    let malformed = |why: &str| LaunchError::Malformed {
+        reason: format!("the launch URL {url:?} {why}"),
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| malformed("is not absolute (no scheme://)"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(malformed("does not use http or https")),
+    };
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => before_query.split_at(i),
+        None => (before_query, "/"),
+    };
+    // Drop any userinfo; it is never part of the base string URI.
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = split_host_port(hostport).ok_or_else(|| malformed("has no valid host"))?;
+    let port = match port {
+        None | Some("") => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| malformed("has a port that is not a number from 0 to 65535"))?,
+        ),
+    };
+    let mut uri = String::with_capacity(url.len());
+    uri.push_str(&scheme);
+    uri.push_str("://");
+    uri.push_str(&host.to_ascii_lowercase());
+    if let Some(port) = port.filter(|&p| p != default_port) {
+        uri.push(':');
+        uri.push_str(&port.to_string());
+    }
+    uri.push_str(path);
+    Ok(BaseUri { uri, query })
+}
+
+/// Splits `host[:port]` or `[v6]:port`; `None` when the host is empty or holds characters a
+/// host cannot hold.
+fn split_host_port(hostport: &str) -> Option<(&str, Option<&str>)> {
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let end = v6.find(']')?;
+        let host = &hostport[..end + 2];
+        match &hostport[end + 2..] {
+            "" => (host, None),
+            tail => (host, Some(tail.strip_prefix(':')?)),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=[]:".contains(&b));
+    ok.then_some((host, port))
+}
+
+/// Builds the signature base string (RFC 5849 §3.4.1.1): `METHOD&enc(uri)&enc(params)`, where
+/// `params` are normalised per §3.4.1.3.2 (each name and value percent-encoded, sorted by
+/// encoded name then encoded value in byte order, duplicates kept, joined `name=value` by `&`).
+///
+/// `params` must already exclude `oauth_signature` and the header's `realm`.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::auth::signature_base_string;
+/// let base = signature_base_string("post", "http://example.com/request", &[("b", "2 q"), ("a", "1")]);
+/// assert_eq!(base, "POST&http%3A%2F%2Fexample.com%2Frequest&a%3D1%26b%3D2%2520q");
+/// ```
+pub fn signature_base_string(method: &str, base_uri: &str, params: &[(&str, &str)]) -> String {
+    let mut encoded: Vec<(String, String)> = params
+        .iter()
+        .map(|(n, v)| (percent_encode(n), percent_encode(v)))
+        .collect();
+    encoded.sort_unstable();
+    let mut normalized =
+        String::with_capacity(encoded.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+    for (i, (n, v)) in encoded.iter().enumerate() {
+        if i > 0 {
+            normalized.push('&');
+        }
+        normalized.push_str(n);
+        normalized.push('=');
+        normalized.push_str(v);
+    }
+    let mut base = String::with_capacity(normalized.len() * 3 / 2 + base_uri.len() * 2 + 8);
+    base.push_str(&method.to_ascii_uppercase());
+    base.push('&');
+    percent_encode_into(&mut base, base_uri);
+    base.push('&');
+    percent_encode_into(&mut base, &normalized);
+    base
+}
+
+/// Computes the raw HMAC-SHA1 of `base_string` with the key `enc(consumer_secret)&enc(token_secret)`
+/// (RFC 5849 §3.4.2); LTI 1.1 has no token, so `token_secret` is empty there.
+fn hmac_sha1(base_string: &str, consumer_secret: &str, token_secret: &str) -> [u8; 20] {
+    let mut key = percent_encode(consumer_secret);
+    key.push('&');
+    percent_encode_into(&mut key, token_secret);
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(base_string.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// Signs `base_string` with HMAC-SHA1 and the consumer secret (empty token secret) and returns
+/// the base64 signature, as an LTI 1.1 consumer puts it in `oauth_signature`.
+///
+/// # Example
+/// ```
+/// let sig = lticontainer_core::auth::sign_hmac_sha1("POST&x&y", "secret");
+/// assert_eq!(sig.len(), 28);
+/// ```
+pub fn sign_hmac_sha1(base_string: &str, consumer_secret: &str) -> String {
+    STANDARD.encode(hmac_sha1(base_string, consumer_secret, ""))
+}
+
+/// Checks `signature` (base64, padding optional) against the HMAC-SHA1 of `base_string` in
+/// constant time. Signatures are compared as decoded bytes, so equivalent base64 spellings match.
+/// A signature that is not base64 does not match.
+pub fn verify_hmac_sha1(base_string: &str, consumer_secret: &str, signature: &str) -> bool {
+    let Ok(received) = LENIENT_BASE64.decode(signature.trim()) else {
+        return false;
+    };
+    let expected = hmac_sha1(base_string, consumer_secret, "");
+    bool::from(expected[..].ct_eq(&received[..]))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// RFC 5849 §1.2: the photos request, signed with client and token credentials.
+    #[test]
+    fn rfc5849_section_1_2_example() {
+        let base = signature_base_string(
+            "GET",
+            &base_string_uri("http://photos.example.net/photos?file=vacation.jpg&size=original")
+                .unwrap()
+                .uri,
+            &[
+                ("file", "vacation.jpg"),
+                ("size", "original"),
+                ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+                ("oauth_token", "nnch734d00sl2jdk"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "137131202"),
+                ("oauth_nonce", "chapoH"),
+            ],
+        );
+        assert_eq!(
+            base,
+            "GET&http%3A%2F%2Fphotos.example.net%2Fphotos&file%3Dvacation.jpg%26\
+             oauth_consumer_key%3Ddpf43f3p2l4k3l03%26oauth_nonce%3DchapoH%26\
+             oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131202%26\
+             oauth_token%3Dnnch734d00sl2jdk%26size%3Doriginal"
+        );
+        let sig = STANDARD.encode(hmac_sha1(&base, "kd94hf93k423kf44", "pfkkdhi9sl3r4s00"));
+        assert_eq!(sig, "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
+    }
+
+    /// RFC 5849 §3.4.1.1: the example base string (query, body with `+`, Authorization header).
+    #[test]
+    fn rfc5849_section_3_4_1_1_example_base_string() {
+        let b =
+            base_string_uri("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b").unwrap();
+        let query = super::super::parse_urlencoded(b.query.unwrap().as_bytes()).unwrap();
+        let body = super::super::parse_urlencoded(b"c2&a3=2+q").unwrap();
+        let header = super::super::parse_authorization(
+            r#"OAuth realm="Example", oauth_consumer_key="9djdj82h48djs9d2",
+               oauth_token="kkk9d7dh3k39sjv7", oauth_signature_method="HMAC-SHA1",
+               oauth_timestamp="137131201", oauth_nonce="7d8f3e4a",
+               oauth_signature="bYT5CMsGcbgUdFHObYMEfcx6bsw%3D""#,
+        )
+        .unwrap()
+        .unwrap();
+        let params: Vec<(&str, &str)> = query
+            .iter()
+            .chain(&body)
+            .chain(&header)
+            .filter(|(n, _)| n != "realm" && n != "oauth_signature")
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            signature_base_string("POST", &b.uri, &params),
+            "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q\
+             %26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_\
+             key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_m\
+             ethod%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk\
+             9d7dh3k39sjv7"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_follows_rfc3986() {
+        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+        assert_eq!(
+            percent_encode(" !*'()+/:=&%"),
+            "%20%21%2A%27%28%29%2B%2F%3A%3D%26%25"
+        );
+        assert_eq!(percent_encode("é€"), "%C3%A9%E2%82%AC");
+    }
+
+    #[test]
+    fn base_uri_normalisation() {
+        let cases = [
+            ("HTTP://Example.COM:80/r", "http://example.com/r"),
+            ("https://example.com:443", "https://example.com/"),
+            (
+                "https://example.com:8443/a/B?q#f",
+                "https://example.com:8443/a/B",
+            ),
+            ("http://example.com:443/", "http://example.com:443/"),
+            ("http://user:pw@Example.com/x", "http://example.com/x"),
+            ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+            ("http://[::1]/x", "http://[::1]/x"),
+            ("http://example.com:/x", "http://example.com/x"),
+            ("http://example.com?x=1", "http://example.com/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base_string_uri(input).unwrap().uri, want, "{input}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_rejected() {
+        for url in [
+            "/hub/lti/launch",
+            "ftp://example.com/",
+            "http:///x",
+            "http://exa mple.com/",
+            "http://example.com:99999/",
+            "http://example.com:8o/",
+            "http://[::1/",
+        ] {
+            let err = base_string_uri(url).unwrap_err();
+            assert_eq!(err.status(), 400, "{url}");
+        }
+    }
+
+    #[test]
+    fn duplicates_sort_by_encoded_value_in_byte_order() {
+        let base = signature_base_string(
+            "POST",
+            "http://h/",
+            &[("a", "b"), ("a", "B"), ("a", "a b"), ("A", "z")],
+        );
+        // Encoded: A=z, a=B, a=a%20b, a=b ('%' 0x25 sorts before letters).
+        assert!(
+            base.ends_with("&A%3Dz%26a%3DB%26a%3Da%2520b%26a%3Db"),
+            "{base}"
+        );
+    }
+
+    #[test]
+    fn verification_accepts_equivalent_base64_and_rejects_others() {
+        let base = "POST&http%3A%2F%2Fh%2F&a%3D1";
+        let sig = sign_hmac_sha1(base, "s3cr&t");
+        assert!(verify_hmac_sha1(base, "s3cr&t", &sig));
+        assert!(verify_hmac_sha1(base, "s3cr&t", sig.trim_end_matches('=')));
+        assert!(!verify_hmac_sha1(base, "s3cr&t ", &sig));
+        assert!(!verify_hmac_sha1(&format!("{base}x"), "s3cr&t", &sig));
+        assert!(!verify_hmac_sha1(base, "s3cr&t", "not base64!"));
+        assert!(!verify_hmac_sha1(base, "s3cr&t", ""));
+        assert!(!verify_hmac_sha1(base, "s3cr&t", &sig[..20]));
+    }
+}
