@@ -1,1 +1,11 @@
 #![doc = include_str!("../README.md")]
+
+mod builder;
+mod config;
+mod convert;
+mod error;
+mod runtime;
+
+pub use builder::DockerRuntimeBuilder;
+pub use config::{DEFAULT_SOCKET, DockerConfig, NetworkMode};
+pub use runtime::DockerRuntime;

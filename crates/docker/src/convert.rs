@@ -1,0 +1,516 @@
+//! Conversions between core's container types and bollard's Engine API types. Pure: no I/O.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
+    ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, HostConfig, RestartPolicy,
+    RestartPolicyNameEnum,
+};
+use lticontainer_core::container::{
+    CPU_PERIOD_US, ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress, labels,
+};
+
+use crate::config::NetworkMode;
+use crate::error::{Error, Object};
+
+/// Docker's CPU shares for one whole CPU.
+const SHARES_PER_CPU: f64 = 1024.0;
+/// The smallest CPU shares value Docker accepts.
+const MIN_SHARES: i64 = 2;
+
+/// The create-container body for `spec` on `network`.
+///
+/// Mounts become `Binds` entries (`source:target:ro|rw`): host directories that do not exist are
+/// created by the engine, as DockerSpawner's `volumes` did, and named volumes are created on first
+/// use. The spec's port is recorded in the [`labels::PORT`] label when the spec lacks it, so that
+/// [`info_from_inspect`] can rebuild the address of a re-adopted container.
+///
+/// Security: the container is never privileged and keeps Docker's default capability set with
+/// `no-new-privileges` unset, because the image's `start.sh` starts as root to create the user
+/// (needs `CHOWN`, `SETUID`, `SETGID`, `DAC_OVERRIDE`, `FOWNER`), then drops to the user with
+/// `sudo`, and teachers keep passwordless `sudo` inside — which setuid needs.
+pub(crate) fn create_body(
+    spec: &ContainerSpec,
+    network: &NetworkMode,
+) -> Result<ContainerCreateBody, Error> {
+    let mut labels: HashMap<String, String> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    labels
+        .entry(labels::PORT.to_owned())
+        .or_insert_with(|| spec.port.to_string());
+
+    let env = spec
+        .env
+        .iter()
+        .map(|(k, v)| {
+            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
+                Err(Error::InvalidSpec(format!(
+                    "environment variable name {k:?} must be non-empty without '=' or NUL"
+                )))
+            } else {
+                Ok(format!("{k}={v}"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let binds = spec
+        .mounts
+        .iter()
+        .map(|m| {
+            if !m.target.starts_with('/') || m.target.contains(':') {
+                return Err(Error::InvalidSpec(format!(
+                    "mount target {:?} must be an absolute path without ':'",
+                    m.target
+                )));
+            }
+            let source = match &m.source {
+                MountSource::Bind(path) => {
+                    let text = path.to_str().unwrap_or_default();
+                    if !path.is_absolute() || text.is_empty() || text.contains(':') {
+                        return Err(Error::InvalidSpec(format!(
+                            "bind source {} must be an absolute UTF-8 path without ':'",
+                            path.display()
+                        )));
+                    }
+                    text.to_owned()
+                }
+                MountSource::Volume(name) => {
+                    check_volume_name(name)?;
+                    name.clone()
+                }
+            };
+            let mode = if m.read_only { "ro" } else { "rw" };
+            Ok(format!("{source}:{}:{mode}", m.target))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let limits = &spec.limits;
+    let memory = limits
+        .mem_limit
+        .map(|b| bytes("memory limit", b))
+        .transpose()?;
+    let memory_reservation = limits
+        .mem_guarantee
+        .map(|b| bytes("memory reservation", b))
+        .transpose()?;
+    let cpu_quota = match limits.cpu_limit {
+        Some(c) if !(c.is_finite() && c > 0.0) => {
+            return Err(Error::InvalidSpec(format!(
+                "CPU limit {c} must be a positive number of CPUs"
+            )));
+        }
+        _ => limits.cpu_quota_us(),
+    };
+    let cpu_shares = match limits.cpu_guarantee {
+        Some(c) if !(c.is_finite() && c > 0.0) => {
+            return Err(Error::InvalidSpec(format!(
+                "CPU guarantee {c} must be a positive number of CPUs"
+            )));
+        }
+        Some(c) => Some(((c * SHARES_PER_CPU).round() as i64).max(MIN_SHARES)),
+        None => None,
+    };
+
+    let host_config = HostConfig {
+        binds: (!binds.is_empty()).then_some(binds),
+        memory,
+        memory_reservation,
+        cpu_quota,
+        cpu_period: cpu_quota.map(|_| CPU_PERIOD_US),
+        cpu_shares,
+        network_mode: Some(network.as_str().to_owned()),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        }),
+        privileged: Some(false),
+        ..Default::default()
+    };
+
+    Ok(ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+        env: (!env.is_empty()).then_some(env),
+        user: spec.user.clone(),
+        working_dir: spec.working_dir.clone(),
+        labels: Some(labels),
+        tty: Some(false),
+        attach_stdin: Some(false),
+        attach_stdout: Some(false),
+        attach_stderr: Some(false),
+        open_stdin: Some(false),
+        host_config: Some(host_config),
+        ..Default::default()
+    })
+}
+
+fn bytes(what: &str, b: u64) -> Result<i64, Error> {
+    i64::try_from(b).map_err(|_| {
+        Error::InvalidSpec(format!("{what} of {b} bytes is larger than Docker allows"))
+    })
+}
+
+/// Checks a volume name against Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub(crate) fn check_volume_name(name: &str) -> Result<(), Error> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidSpec(format!(
+            "volume name {name:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        )))
+    }
+}
+
+/// The reference to pull: `image` with `:latest` added when it names neither tag nor digest,
+/// so that a pull fetches one image and not every tag of the repository.
+pub(crate) fn pull_reference(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if image.contains('@') || last.contains(':') {
+        image.to_owned()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// One pull-progress event in core's terms.
+pub(crate) fn progress(info: &CreateImageInfo) -> PullProgress {
+    let detail = info.progress_detail.as_ref();
+    let status = match (&info.id, &info.status) {
+        (Some(id), Some(s)) => format!("{id}: {s}"),
+        (None, Some(s)) => s.clone(),
+        (Some(id), None) => id.clone(),
+        (None, None) => String::new(),
+    };
+    PullProgress {
+        status,
+        current: detail
+            .and_then(|d| d.current)
+            .and_then(|v| u64::try_from(v).ok()),
+        total: detail
+            .and_then(|d| d.total)
+            .and_then(|v| u64::try_from(v).ok()),
+    }
+}
+
+/// Docker's `label` filter for listing containers that carry every label in `labels`.
+pub(crate) fn label_filters(labels: &BTreeMap<String, String>) -> HashMap<String, Vec<String>> {
+    let mut filters = HashMap::new();
+    if !labels.is_empty() {
+        filters.insert(
+            "label".to_owned(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+    }
+    filters
+}
+
+/// A [`ContainerInfo`] from an inspect reply.
+pub(crate) fn info_from_inspect(
+    resp: ContainerInspectResponse,
+    asked: &str,
+) -> Result<ContainerInfo, Error> {
+    let id = resp.id.ok_or_else(|| Error::Reply {
+        object: Object::Container(asked.to_owned()),
+        field: "Id",
+    })?;
+    let name = resp
+        .name
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .unwrap_or_default();
+    let config = resp.config.unwrap_or_default();
+    let image = config.image.or(resp.image).unwrap_or_default();
+    let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
+    let state = match resp.state {
+        Some(s) => state_from_status(s.status, s.exit_code),
+        None => ContainerState::Other("unknown".into()),
+    };
+    let network_mode = resp.host_config.and_then(|h| h.network_mode);
+    let networks = resp.network_settings.and_then(|n| n.networks);
+    let address = address(network_mode.as_deref(), networks.as_ref(), &labels);
+    let mut info = ContainerInfo::new(id, name, image, state);
+    info.labels = labels;
+    info.address = address;
+    Ok(info)
+}
+
+/// A [`ContainerInfo`] from one entry of a list reply.
+pub(crate) fn info_from_summary(s: ContainerSummary) -> Result<ContainerInfo, Error> {
+    let id = s.id.ok_or(Error::Reply {
+        object: Object::Engine,
+        field: "Id of a listed container",
+    })?;
+    let name = s
+        .names
+        .and_then(|n| n.into_iter().next())
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .unwrap_or_default();
+    let labels: BTreeMap<String, String> = s.labels.unwrap_or_default().into_iter().collect();
+    let state = match s.state {
+        Some(ContainerSummaryStateEnum::CREATED) => ContainerState::Created,
+        Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited {
+            code: s.status.as_deref().and_then(exit_code_from_status),
+        },
+        Some(other) => ContainerState::Other(other.to_string()),
+        None => ContainerState::Other("unknown".into()),
+    };
+    let network_mode = s.host_config.and_then(|h| h.network_mode);
+    let networks = s.network_settings.and_then(|n| n.networks);
+    let address = address(network_mode.as_deref(), networks.as_ref(), &labels);
+    let mut info = ContainerInfo::new(id, name, s.image.unwrap_or_default(), state);
+    info.labels = labels;
+    info.address = address;
+    Ok(info)
+}
+
+fn state_from_status(
+    status: Option<ContainerStateStatusEnum>,
+    code: Option<i64>,
+) -> ContainerState {
+    match status {
+        Some(ContainerStateStatusEnum::CREATED) => ContainerState::Created,
+        Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited { code },
+        Some(other) => ContainerState::Other(other.to_string()),
+        None => ContainerState::Other("unknown".into()),
+    }
+}
+
+/// The exit code in a list entry's status text, e.g. `Exited (137) 5 seconds ago` → 137.
+fn exit_code_from_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest.split(')').next()?.parse().ok()
+}
+
+/// Where the Jupyter server of a container listens, seen from the hub.
+///
+/// Host networking: `127.0.0.1:<port>`; otherwise the container's address on its network
+/// (the one named by `network_mode`, else the first with an address) and the port. The port
+/// comes from the [`labels::PORT`] label; without it the address is unknown.
+fn address(
+    network_mode: Option<&str>,
+    networks: Option<&HashMap<String, EndpointSettings>>,
+    labels: &BTreeMap<String, String>,
+) -> Option<SocketAddr> {
+    let port: u16 = labels.get(labels::PORT)?.parse().ok()?;
+    if network_mode == Some("host") {
+        return Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    let networks = networks?;
+    let key = match network_mode {
+        Some("default") | None => "bridge",
+        Some(name) => name,
+    };
+    let ip_of = |e: &EndpointSettings| {
+        e.ip_address
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse::<IpAddr>().ok())
+    };
+    let ip = networks.get(key).and_then(ip_of).or_else(|| {
+        let mut names: Vec<&String> = networks.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .find_map(|n| networks.get(n).and_then(ip_of))
+    })?;
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerConfig, ContainerState as DockerState, NetworkSettings};
+    use lticontainer_core::container::Mount;
+
+    fn spec() -> ContainerSpec {
+        let mut s = ContainerSpec::new("lticontainer-alice", "jupyter/base:1");
+        s.cmd = vec!["start-notebook.sh".into(), "--ip=127.0.0.1".into()];
+        s.env.insert("NB_USER".into(), "alice".into());
+        s.user = Some("root".into());
+        s.working_dir = Some("/home/alice".into());
+        s.mounts = vec![
+            Mount {
+                source: MountSource::Bind("/home/g/alice".into()),
+                target: "/home/g/alice".into(),
+                read_only: false,
+            },
+            Mount {
+                source: MountSource::Volume("lms_vol_rsa_2_host".into()),
+                target: "/home/g/alice/jupyter/works/.volumes/lms_vol_rsa_2_host".into(),
+                read_only: true,
+            },
+        ];
+        s.limits.cpu_limit = Some(1.5);
+        s.limits.mem_limit = Some(512 << 20);
+        s.limits.cpu_guarantee = Some(0.5);
+        s.limits.mem_guarantee = Some(256 << 20);
+        s.labels.insert(labels::USER.into(), "alice".into());
+        s.port = 9000;
+        s
+    }
+
+    #[test]
+    fn spec_becomes_a_create_body() {
+        let body = create_body(&spec(), &NetworkMode::Host).expect("valid spec");
+        assert_eq!(body.image.as_deref(), Some("jupyter/base:1"));
+        assert_eq!(body.cmd.as_ref().map(Vec::len), Some(2));
+        assert_eq!(body.env, Some(vec!["NB_USER=alice".to_owned()]));
+        assert_eq!(body.user.as_deref(), Some("root"));
+        assert_eq!(body.working_dir.as_deref(), Some("/home/alice"));
+        let labels = body.labels.expect("labels");
+        assert_eq!(labels.get(labels::USER).map(String::as_str), Some("alice"));
+        assert_eq!(labels.get(labels::PORT).map(String::as_str), Some("9000"));
+        let host = body.host_config.expect("host config");
+        assert_eq!(
+            host.binds,
+            Some(vec![
+                "/home/g/alice:/home/g/alice:rw".to_owned(),
+                "lms_vol_rsa_2_host:/home/g/alice/jupyter/works/.volumes/lms_vol_rsa_2_host:ro"
+                    .to_owned(),
+            ])
+        );
+        assert_eq!(host.memory, Some(512 << 20));
+        assert_eq!(host.memory_reservation, Some(256 << 20));
+        assert_eq!(host.cpu_quota, Some(150_000));
+        assert_eq!(host.cpu_period, Some(100_000));
+        assert_eq!(host.cpu_shares, Some(512));
+        assert_eq!(host.network_mode.as_deref(), Some("host"));
+        assert_eq!(host.privileged, Some(false));
+        assert_eq!(host.security_opt, None);
+        assert_eq!(host.cap_drop, None);
+        assert_eq!(
+            host.restart_policy.and_then(|r| r.name),
+            Some(RestartPolicyNameEnum::NO)
+        );
+    }
+
+    #[test]
+    fn an_explicit_port_label_is_kept_and_empty_parts_are_omitted() {
+        let mut s = ContainerSpec::new("n", "i");
+        s.labels.insert(labels::PORT.into(), "8000".into());
+        let body = create_body(&s, &NetworkMode::Named("jnet".into())).expect("valid");
+        assert_eq!(
+            body.labels.and_then(|l| l.get(labels::PORT).cloned()),
+            Some("8000".into())
+        );
+        assert_eq!(body.cmd, None);
+        assert_eq!(body.env, None);
+        let host = body.host_config.expect("host config");
+        assert_eq!(host.binds, None);
+        assert_eq!(host.cpu_quota, None);
+        assert_eq!(host.cpu_period, None);
+        assert_eq!(host.network_mode.as_deref(), Some("jnet"));
+    }
+
+    /// Breaks one part of a valid spec.
+    type Breaker = fn(&mut ContainerSpec);
+
+    #[test]
+    fn bad_specs_are_rejected_with_the_reason() {
+        let cases: Vec<(&str, Breaker)> = vec![
+            ("environment", |s| {
+                s.env.insert("A=B".into(), "x".into());
+            }),
+            ("mount target", |s| s.mounts[0].target = "relative".into()),
+            ("bind source", |s| {
+                s.mounts[0].source = MountSource::Bind("home/x".into());
+            }),
+            ("bind source", |s| {
+                s.mounts[0].source = MountSource::Bind("/a:b".into());
+            }),
+            ("volume name", |s| {
+                s.mounts[1].source = MountSource::Volume("../etc".into());
+            }),
+            ("CPU limit", |s| s.limits.cpu_limit = Some(-1.0)),
+            ("CPU limit", |s| s.limits.cpu_limit = Some(f64::NAN)),
+            ("CPU guarantee", |s| s.limits.cpu_guarantee = Some(0.0)),
+            ("memory limit", |s| s.limits.mem_limit = Some(u64::MAX)),
+        ];
+        for (want, break_it) in cases {
+            let mut s = spec();
+            break_it(&mut s);
+            let err = create_body(&s, &NetworkMode::Host).expect_err(want);
+            assert!(err.to_string().contains(want), "{want}: {err}");
+        }
+    }
+
+    #[test]
+    fn pull_reference_adds_latest_only_without_tag_or_digest() {
+        assert_eq!(pull_reference("busybox"), "busybox:latest");
+        assert_eq!(pull_reference("a/b:1"), "a/b:1");
+        assert_eq!(pull_reference("reg:5000/a/b"), "reg:5000/a/b:latest");
+        assert_eq!(pull_reference("a/b@sha256:00"), "a/b@sha256:00");
+    }
+
+    #[test]
+    fn exit_codes_are_read_from_list_status() {
+        assert_eq!(
+            exit_code_from_status("Exited (137) 5 seconds ago"),
+            Some(137)
+        );
+        assert_eq!(exit_code_from_status("Up 3 minutes"), None);
+        assert_eq!(exit_code_from_status("Exited (x)"), None);
+    }
+
+    fn inspected(mode: &str, ip: &str) -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            id: Some("abc".into()),
+            name: Some("/lticontainer-alice".into()),
+            image: Some("sha256:1".into()),
+            state: Some(DockerState {
+                status: Some(ContainerStateStatusEnum::EXITED),
+                exit_code: Some(3),
+                ..Default::default()
+            }),
+            config: Some(ContainerConfig {
+                image: Some("jupyter/base:1".into()),
+                labels: Some(HashMap::from([(labels::PORT.into(), "8888".into())])),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                network_mode: Some(mode.into()),
+                ..Default::default()
+            }),
+            network_settings: Some(NetworkSettings {
+                networks: Some(HashMap::from([(
+                    if mode == "default" { "bridge" } else { mode }.to_owned(),
+                    EndpointSettings {
+                        ip_address: Some(ip.into()),
+                        ..Default::default()
+                    },
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn inspect_reply_becomes_info_with_address() {
+        let info = info_from_inspect(inspected("host", ""), "x").expect("complete reply");
+        assert_eq!(info.id, "abc");
+        assert_eq!(info.name, "lticontainer-alice");
+        assert_eq!(info.image, "jupyter/base:1");
+        assert_eq!(info.state, ContainerState::Exited { code: Some(3) });
+        assert_eq!(info.address, Some("127.0.0.1:8888".parse().expect("addr")));
+
+        let info = info_from_inspect(inspected("default", "172.17.0.5"), "x").expect("reply");
+        assert_eq!(info.address, Some("172.17.0.5:8888".parse().expect("addr")));
+        let info = info_from_inspect(inspected("jnet", ""), "x").expect("reply");
+        assert_eq!(info.address, None, "no IP yet means no address");
+
+        let mut broken = inspected("host", "");
+        broken.id = None;
+        let err = info_from_inspect(broken, "alice").expect_err("no id");
+        assert!(err.to_string().contains("Id"), "{err}");
+    }
+}

@@ -1,0 +1,282 @@
+//! The backend's private error type and its mapping onto [`lticontainer_core::Error`].
+//!
+//! Engine replies map by status: 404 → `NotFound` naming the object, 409 → `AlreadyExists`,
+//! 400 → `InvalidInput`; a socket that is missing, refuses connections or times out →
+//! `Unavailable` naming the socket; everything else → `Backend`, keeping the cause as source.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use lticontainer_core::Error as CoreError;
+
+/// The backend name used in core errors and logs.
+pub(crate) const BACKEND: &str = "docker";
+
+/// The engine object an operation was about, printed as `container "x"`, `image "x"`, ….
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Object {
+    Container(String),
+    Image(String),
+    Volume(String),
+    Network(String),
+    /// The engine itself (version negotiation, listing).
+    Engine,
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Container(name) => write!(f, "container \"{name}\""),
+            Self::Image(name) => write!(f, "image \"{name}\""),
+            Self::Volume(name) => write!(f, "volume \"{name}\""),
+            Self::Network(name) => write!(f, "network \"{name}\""),
+            Self::Engine => f.write_str("the engine"),
+        }
+    }
+}
+
+/// What went wrong inside the Docker backend; converted into [`CoreError`] at the API boundary.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The configured socket file does not exist.
+    #[error("no Docker socket at {socket} (is dockerd running? set `host` or DOCKER_HOST)")]
+    SocketMissing { socket: String },
+    /// The configured host cannot be used.
+    #[error("cannot use Docker host \"{host}\": {reason}")]
+    BadHost { host: String, reason: String },
+    /// An engine request failed.
+    #[error("{action} {object} via {endpoint}")]
+    Engine {
+        action: &'static str,
+        object: Object,
+        endpoint: String,
+        #[source]
+        source: Box<bollard::errors::Error>,
+    },
+    /// The image is not local and could not be pulled.
+    #[error("image \"{image}\" is not present and pulling it failed: {cause}")]
+    PullFailed { image: String, cause: String },
+    /// The pull did not finish in time.
+    #[error("pulling image \"{image}\" via {endpoint} did not finish within {after:?}")]
+    PullTimeout {
+        image: String,
+        endpoint: String,
+        after: Duration,
+    },
+    /// The spec cannot be expressed as a Docker container.
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// The engine answered, but without a field the backend needs.
+    #[error("the engine's reply for {object} lacks {field}")]
+    Reply { object: Object, field: &'static str },
+}
+
+impl Error {
+    /// Wraps a failed engine call.
+    pub(crate) fn engine(
+        action: &'static str,
+        object: Object,
+        endpoint: &str,
+        source: bollard::errors::Error,
+    ) -> Self {
+        Self::Engine {
+            action,
+            object,
+            endpoint: endpoint.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The HTTP status of an engine reply, when the error is one.
+pub(crate) fn status_of(err: &bollard::errors::Error) -> Option<u16> {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The engine's message of an error reply, when the error is one.
+pub(crate) fn message_of(err: &bollard::errors::Error) -> Option<&str> {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => Some(message),
+        _ => None,
+    }
+}
+
+/// True when the error means the engine could not be reached at all (nothing was done).
+pub(crate) fn is_unreachable(err: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as B;
+    match err {
+        B::SocketNotFoundError(_) | B::RequestTimeoutError => true,
+        B::HyperLegacyError { err } => err.is_connect(),
+        B::IOError { err } => is_connect_io(err),
+        B::HyperResponseError { err } => err.is_closed() || err.is_incomplete_message(),
+        _ => false,
+    }
+}
+
+fn is_connect_io(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        err.kind(),
+        K::ConnectionRefused
+            | K::NotFound
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::PermissionDenied
+            | K::TimedOut
+    )
+}
+
+/// The error and all its sources, joined by `": "`, skipping repeats.
+pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    out
+}
+
+impl From<Error> for CoreError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::SocketMissing { .. } => CoreError::Unavailable {
+                backend: BACKEND,
+                detail: err.to_string(),
+            },
+            Error::BadHost { .. } | Error::InvalidSpec(_) => CoreError::InvalidInput {
+                reason: err.to_string(),
+            },
+            Error::PullFailed { .. } => CoreError::NotFound {
+                what: err.to_string(),
+            },
+            Error::PullTimeout { .. } => CoreError::Unavailable {
+                backend: BACKEND,
+                detail: err.to_string(),
+            },
+            Error::Engine {
+                action,
+                object,
+                endpoint,
+                source,
+            } => match status_of(&source) {
+                Some(404) => CoreError::NotFound {
+                    what: object.to_string(),
+                },
+                Some(409) => CoreError::AlreadyExists {
+                    what: object.to_string(),
+                },
+                Some(400) => CoreError::InvalidInput {
+                    reason: format!(
+                        "{action} {object}: {}",
+                        message_of(&source).unwrap_or_default()
+                    ),
+                },
+                _ if is_unreachable(&source) => CoreError::Unavailable {
+                    backend: BACKEND,
+                    detail: format!(
+                        "cannot reach the engine at {endpoint} while {action} {object}: {}",
+                        chain(&source)
+                    ),
+                },
+                _ => CoreError::Backend {
+                    backend: BACKEND,
+                    source: Box::new(Error::Engine {
+                        action,
+                        object,
+                        endpoint,
+                        source,
+                    }),
+                },
+            },
+            Error::Reply { .. } => CoreError::Backend {
+                backend: BACKEND,
+                source: Box::new(err),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status_code: u16, message: &str) -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.into(),
+        }
+    }
+
+    fn engine(status: u16, object: Object) -> CoreError {
+        Error::engine(
+            "inspecting",
+            object,
+            "/var/run/docker.sock",
+            reply(status, "m"),
+        )
+        .into()
+    }
+
+    #[test]
+    fn statuses_map_to_semantic_kinds() {
+        let e = engine(404, Object::Container("alice".into()));
+        assert!(matches!(&e, CoreError::NotFound { what } if what == "container \"alice\""));
+        let e = engine(409, Object::Container("alice".into()));
+        assert!(matches!(e, CoreError::AlreadyExists { .. }));
+        let e = engine(400, Object::Container("alice".into()));
+        assert!(matches!(e, CoreError::InvalidInput { .. }));
+        let e = engine(500, Object::Image("busybox".into()));
+        let CoreError::Backend { source, .. } = e else {
+            panic!("500 should be Backend");
+        };
+        let text = chain(source.as_ref());
+        assert!(text.contains("image \"busybox\""), "{text}");
+        assert!(text.contains("500"), "{text}");
+    }
+
+    #[test]
+    fn unreachable_engine_is_unavailable_naming_the_socket() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e: CoreError = Error::engine(
+            "listing",
+            Object::Engine,
+            "/run/x.sock",
+            bollard::errors::Error::IOError { err: io },
+        )
+        .into();
+        let CoreError::Unavailable { backend, detail } = e else {
+            panic!("expected Unavailable");
+        };
+        assert_eq!(backend, "docker");
+        assert!(
+            detail.contains("/run/x.sock") && detail.contains("refused"),
+            "{detail}"
+        );
+
+        let e: CoreError = Error::SocketMissing {
+            socket: "/nope.sock".into(),
+        }
+        .into();
+        assert!(e.to_string().contains("/nope.sock"), "{e}");
+    }
+
+    #[test]
+    fn failed_pull_is_not_found_naming_the_image() {
+        let e: CoreError = Error::PullFailed {
+            image: "a/b:c".into(),
+            cause: "no such host".into(),
+        }
+        .into();
+        assert!(e.is_not_found());
+        assert!(e.to_string().contains("a/b:c"));
+    }
+}

@@ -1,0 +1,362 @@
+//! [`DockerRuntime`]: the [`Runtime`] trait on the Docker Engine API.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::models::VolumeCreateOptions;
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
+    RemoveContainerOptions, StopContainerOptions,
+};
+use futures_util::StreamExt;
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource, labels};
+use lticontainer_core::runtime::ProgressFn;
+use lticontainer_core::{Result, Runtime};
+use tokio::sync::OnceCell;
+
+use crate::config::DockerConfig;
+use crate::convert;
+use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
+
+/// A [`Runtime`] backed by a Docker engine, built with
+/// [`DockerRuntimeBuilder`](crate::DockerRuntimeBuilder).
+///
+/// Cloning is cheap and clones share the client. No call holds a lock: each request uses its own
+/// connection, so many spawns proceed at once. The API version is negotiated once, on first use.
+#[derive(Debug, Clone)]
+pub struct DockerRuntime {
+    docker: Docker,
+    endpoint: String,
+    config: DockerConfig,
+    negotiated: std::sync::Arc<OnceCell<()>>,
+}
+
+impl DockerRuntime {
+    pub(crate) fn new(docker: Docker, endpoint: String, config: DockerConfig) -> Self {
+        Self {
+            docker,
+            endpoint,
+            config,
+            negotiated: std::sync::Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Where the engine is reached: a socket path or an `http://` address.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The configuration this runtime was built from.
+    pub fn config(&self) -> &DockerConfig {
+        &self.config
+    }
+
+    /// The client, after the API version has been negotiated with the engine (first call only).
+    ///
+    /// A failed negotiation is not remembered, so an engine that comes up later is found then.
+    async fn client(&self) -> Result<&Docker, Error> {
+        self.negotiated
+            .get_or_try_init(|| async {
+                // Clones share the version, so negotiating on a clone downgrades every clone.
+                self.docker
+                    .clone()
+                    .negotiate_version()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.err("negotiating the API version with", Object::Engine, e))
+            })
+            .await?;
+        Ok(&self.docker)
+    }
+
+    fn err(&self, action: &'static str, object: Object, source: bollard::errors::Error) -> Error {
+        Error::engine(action, object, &self.endpoint, source)
+    }
+
+    /// Pulls `image`, reporting progress; any failure becomes [`Error::PullFailed`] unless the
+    /// engine itself cannot be reached.
+    async fn pull(
+        &self,
+        docker: &Docker,
+        image: &str,
+        progress: ProgressFn<'_>,
+    ) -> Result<(), Error> {
+        let reference = convert::pull_reference(image);
+        let options = CreateImageOptions {
+            from_image: Some(reference.clone()),
+            ..Default::default()
+        };
+        let mut stream = docker.create_image(Some(options), None, None);
+        let work = async {
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(info) => {
+                        if let Some(msg) = info.error.as_deref().filter(|m| !m.is_empty()) {
+                            return Err(Error::PullFailed {
+                                image: image.to_owned(),
+                                cause: msg.to_owned(),
+                            });
+                        }
+                        progress(convert::progress(&info));
+                    }
+                    Err(e) if crate::error::is_unreachable(&e) => {
+                        return Err(self.err("pulling", Object::Image(image.to_owned()), e));
+                    }
+                    Err(e) => {
+                        return Err(Error::PullFailed {
+                            image: image.to_owned(),
+                            cause: message_of(&e).map_or_else(|| chain(&e), str::to_owned),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        };
+        let after = self.config.pull_timeout();
+        match tokio::time::timeout(after, work).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::PullTimeout {
+                image: image.to_owned(),
+                endpoint: self.endpoint.clone(),
+                after,
+            }),
+        }
+    }
+
+    /// Creates the named volumes `spec` mounts, labelled with the spec's hub and user labels.
+    async fn ensure_spec_volumes(&self, spec: &ContainerSpec) -> Result<()> {
+        let volume_labels: BTreeMap<String, String> = spec
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() == labels::MANAGED_BY)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for m in &spec.mounts {
+            if let MountSource::Volume(name) = &m.source {
+                self.ensure_volume(name, &volume_labels).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Names what a 404 on create or start is about: the network, the image, or else the
+    /// container itself (e.g. removed by someone else between create and start).
+    fn missing_object(&self, spec: &ContainerSpec, err: &bollard::errors::Error) -> Object {
+        let msg = message_of(err).unwrap_or_default().to_ascii_lowercase();
+        if status_of(err) != Some(404) {
+            Object::Container(spec.name.clone())
+        } else if msg.contains("network") {
+            Object::Network(self.config.network.as_str().to_owned())
+        } else if msg.contains("image") {
+            Object::Image(spec.image.clone())
+        } else {
+            Object::Container(spec.name.clone())
+        }
+    }
+
+    /// Removes a container that failed to start; a failure here is logged, the start error wins.
+    async fn discard(&self, docker: &Docker, id: &str) {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        if let Err(e) = docker.remove_container(id, Some(options)).await {
+            tracing::warn!(
+                container = id,
+                error = %chain(&e),
+                "could not remove a container that failed to start"
+            );
+        }
+    }
+}
+
+#[async_trait]
+impl Runtime for DockerRuntime {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
+        let docker = self.client().await?;
+        match docker.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) => {
+                if !self.config.pull {
+                    return Err(lticontainer_core::Error::not_found(format!(
+                        "image \"{image}\" (not present, and pulling is disabled)"
+                    )));
+                }
+            }
+            Err(e) => {
+                return Err(self
+                    .err("inspecting", Object::Image(image.to_owned()), e)
+                    .into());
+            }
+        }
+        tracing::info!(image, endpoint = %self.endpoint, "pulling image");
+        self.pull(docker, image, progress).await?;
+        Ok(())
+    }
+
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        convert::check_volume_name(name)?;
+        let docker = self.client().await?;
+        match docker.inspect_volume(name).await {
+            Ok(_) => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => {
+                return Err(self
+                    .err("inspecting", Object::Volume(name.to_owned()), e)
+                    .into());
+            }
+        }
+        let options = VolumeCreateOptions {
+            name: Some(name.to_owned()),
+            labels: Some(labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            ..Default::default()
+        };
+        // Creating a volume that appeared meanwhile returns it unchanged, so a race is harmless.
+        docker
+            .create_volume(options)
+            .await
+            .map_err(|e| self.err("creating", Object::Volume(name.to_owned()), e))?;
+        Ok(())
+    }
+
+    async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        let body = convert::create_body(spec, &self.config.network)?;
+        let docker = self.client().await?;
+        self.ensure_spec_volumes(spec).await?;
+        let options = CreateContainerOptions {
+            name: Some(spec.name.clone()),
+            ..Default::default()
+        };
+        let created = match docker.create_container(Some(options), body).await {
+            Ok(created) => created,
+            Err(e) => {
+                let object = self.missing_object(spec, &e);
+                return Err(self.err("creating", object, e).into());
+            }
+        };
+        for warning in &created.warnings {
+            tracing::warn!(container = %spec.name, warning, "engine warning on create");
+        }
+        if let Err(e) = docker
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+        {
+            self.discard(docker, &created.id).await;
+            let object = self.missing_object(spec, &e);
+            return Err(self.err("starting", object, e).into());
+        }
+        self.inspect(&created.id).await
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
+        let docker = self.client().await?;
+        let resp = docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| self.err("inspecting", Object::Container(id.to_owned()), e))?;
+        Ok(convert::info_from_inspect(resp, id)?)
+    }
+
+    async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+        let docker = self.client().await?;
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptions {
+            t: Some(secs),
+            signal: None,
+        };
+        // The engine answers after the grace period, so the request may take that much longer.
+        let patient = docker
+            .clone()
+            .with_timeout(grace + self.config.request_timeout());
+        patient
+            .stop_container(id, Some(options))
+            .await
+            .map_err(|e| self.err("stopping", Object::Container(id.to_owned()), e))?;
+        Ok(())
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        let docker = self.client().await?;
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            // Someone else is removing it already: the outcome is the one asked for.
+            Err(e)
+                if status_of(&e) == Some(409)
+                    && message_of(&e).is_some_and(|m| m.contains("already in progress")) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self
+                .err("removing", Object::Container(id.to_owned()), e)
+                .into()),
+        }
+    }
+
+    async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
+        let docker = self.client().await?;
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(convert::label_filters(labels)),
+            ..Default::default()
+        };
+        let summaries = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.err("listing containers of", Object::Engine, e))?;
+        let mut out = Vec::with_capacity(summaries.len());
+        for s in summaries {
+            out.push(convert::info_from_summary(s)?);
+        }
+        Ok(out)
+    }
+
+    async fn logs(&self, id: &str, tail: usize) -> Result<String> {
+        let docker = self.client().await?;
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: tail.to_string(),
+            ..Default::default()
+        };
+        let mut stream = docker.logs(id, Some(options));
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message },
+                ) => {
+                    out.extend_from_slice(&message);
+                }
+                Ok(LogOutput::StdIn { .. }) => {}
+                Err(e) => {
+                    return Err(self
+                        .err("reading the logs of", Object::Container(id.to_owned()), e)
+                        .into());
+                }
+            }
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of lticontainer-docker's public API.
+//!
+//! Tests that need a running Docker engine (and the `lticontainer-test/busybox:latest` image) are
+//! ignored by plain `cargo test`; `scripts/test-all` starts Docker and runs them with
+//! `--include-ignored`, where they fail (not skip) when the engine is missing.
+
+mod conformance;
+mod env_labels;
+mod failures;
+mod limits;
+mod mounts;
+mod readoption;
+mod util;
