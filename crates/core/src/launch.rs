@@ -55,15 +55,6 @@ pub enum LaunchModelError {
         /// The parameter name, e.g. `user_id`.
         name: &'static str,
     },
-    /// Neither the username parameter nor `user_id` holds a value.
-    #[error(
-        "the launch carries no username: both `{key}` and `user_id` are missing or empty; \
-         configure the LMS to send `{key}` or set the hub's username key"
-    )]
-    NoUsername {
-        /// The configured username parameter.
-        key: String,
-    },
     /// The username holds nothing that can become a Unix account name.
     #[error(
         "the username {raw:?} (from `{key}`) holds no ASCII letter or digit, so it cannot become \
@@ -119,8 +110,7 @@ impl LtiLaunch {
     ///
     /// # Errors
     /// [`LaunchModelError::MissingParameter`] when `user_id` or `resource_link_id` is missing or
-    /// blank; [`LaunchModelError::NoUsername`] / [`LaunchModelError::UnusableUsername`] when no
-    /// safe username can be derived.
+    /// blank; [`LaunchModelError::UnusableUsername`] when no safe username can be derived.
     pub fn from_params(
         consumer_key: &str,
         params: &[(String, String)],
@@ -147,18 +137,11 @@ impl LtiLaunch {
             Some(v) => (username_key, v),
             None => ("user_id", user_id.clone()),
         };
-        let username = normalize_username(&raw).ok_or_else(|| {
-            if raw.is_empty() {
-                LaunchModelError::NoUsername {
-                    key: username_key.to_owned(),
-                }
-            } else {
-                LaunchModelError::UnusableUsername {
-                    key: key.to_owned(),
-                    raw: raw.clone(),
-                }
-            }
-        })?;
+        let username =
+            normalize_username(&raw).ok_or_else(|| LaunchModelError::UnusableUsername {
+                key: key.to_owned(),
+                raw: raw.clone(),
+            })?;
         let roles = map
             .get("roles")
             .map(|r| {

@@ -1,0 +1,190 @@
+//! The launch model: username derivation and normalisation, roles, context, custom parameters.
+
+use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LaunchModelError, LtiLaunch};
+
+/// Owned `(key, value)` pairs from string slices.
+pub(crate) fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The parameters of a realistic Moodle launch for `username` (Moodle user id `user_id`),
+/// followed by `extra` (which may repeat keys: the last value wins).
+pub(crate) fn moodle_params(
+    username: &str,
+    user_id: &str,
+    roles: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut p = pairs(&[
+        ("oauth_version", "1.0"),
+        ("oauth_nonce", "abc"),
+        ("oauth_timestamp", "1700000000"),
+        ("oauth_consumer_key", "moodle"),
+        ("oauth_signature_method", "HMAC-SHA1"),
+        ("oauth_callback", "about:blank"),
+        ("oauth_signature", "sig"),
+        ("user_id", user_id),
+        ("ext_user_username", username),
+        ("roles", roles),
+        ("context_id", "219"),
+        ("context_title", "Cryptography 2026"),
+        ("context_label", "CRYPTO"),
+        ("resource_link_id", "76"),
+        ("resource_link_title", "RSA exercises"),
+        ("lti_message_type", "basic-lti-launch-request"),
+        ("lti_version", "LTI-1p0"),
+        (
+            "lis_outcome_service_url",
+            "https://el.mml.tuis.ac.jp/mod/lti/service.php",
+        ),
+        ("lis_result_sourcedid", "{\"data\":{\"instanceid\":\"76\"}}"),
+        ("tool_consumer_info_product_family_code", "moodle"),
+    ]);
+    p.extend(pairs(extra));
+    p
+}
+
+/// A launch built from [`moodle_params`]; panics when the model refuses it.
+pub(crate) fn moodle_launch(
+    username: &str,
+    user_id: &str,
+    roles: &str,
+    extra: &[(&str, &str)],
+) -> LtiLaunch {
+    LtiLaunch::from_params(
+        "moodle",
+        &moodle_params(username, user_id, roles, extra),
+        DEFAULT_USERNAME_KEY,
+    )
+    .expect("a valid Moodle launch")
+}
+
+#[test]
+fn moodle_launch_fields() {
+    let l = moodle_launch("alice", "123", "Learner", &[("custom_lms_vol_rsa", "RSA")]);
+    assert_eq!(l.consumer_key, "moodle");
+    assert_eq!(l.username, "alice");
+    assert_eq!(l.user_id, "123");
+    assert_eq!(l.roles, vec!["Learner"]);
+    assert_eq!(l.context_id.as_deref(), Some("219"));
+    assert_eq!(l.context_title.as_deref(), Some("Cryptography 2026"));
+    assert_eq!(l.resource_link_id, "76");
+    assert_eq!(l.resource_link_title.as_deref(), Some("RSA exercises"));
+    assert_eq!(
+        l.outcome_service_url.as_deref(),
+        Some("https://el.mml.tuis.ac.jp/mod/lti/service.php")
+    );
+    assert!(l.result_sourcedid.is_some());
+    assert_eq!(l.custom("lms_vol_rsa"), Some("RSA"));
+    assert_eq!(l.custom("lms_vol_missing"), None);
+    assert!(l.params.keys().all(|k| !k.starts_with("oauth_")));
+    assert_eq!(
+        l.params.get("context_label").map(String::as_str),
+        Some("CRYPTO")
+    );
+    assert!(!l.is_instructor());
+}
+
+#[test]
+fn moodle_instructor_roles() {
+    let roles =
+        "Instructor,urn:lti:sysrole:ims/lis/Administrator,urn:lti:instrole:ims/lis/Administrator";
+    let l = moodle_launch("teacher1", "2", roles, &[]);
+    assert_eq!(l.roles.len(), 3);
+    assert!(l.is_instructor());
+    let l = moodle_launch("x", "3", " urn:lti:role:ims/lis/Learner , ,Mentor", &[]);
+    assert_eq!(l.roles, vec!["urn:lti:role:ims/lis/Learner", "Mentor"]);
+    assert!(!l.is_instructor());
+}
+
+#[test]
+fn username_falls_back_to_user_id() {
+    let mut p = moodle_params("", "123", "Learner", &[]);
+    let l = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
+    assert_eq!(l.username, "123");
+    p.retain(|(k, _)| k != "ext_user_username");
+    let l = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
+    assert_eq!(l.username, "123");
+}
+
+#[test]
+fn username_key_is_configurable() {
+    let p = moodle_params(
+        "alice",
+        "123",
+        "Learner",
+        &[("lis_person_sourcedid", "SakaiUser")],
+    );
+    let l = LtiLaunch::from_params("k", &p, "lis_person_sourcedid").expect("valid");
+    assert_eq!(l.username, "sakaiuser");
+}
+
+#[test]
+fn username_is_normalised() {
+    let l = moodle_launch("Alice.Smith", "1", "Learner", &[]);
+    assert_eq!(l.username, "alice.smith");
+    let l = moodle_launch("bob@example.com", "1", "Learner", &[]);
+    assert!(l.username.starts_with("bob-example.com-"), "{}", l.username);
+    assert!(l.username.len() <= 32);
+    let l = moodle_launch("../../etc/passwd", "1", "Learner", &[]);
+    assert!(!l.username.contains('/'), "{}", l.username);
+    assert!(!l.username.starts_with('.'), "{}", l.username);
+    let l = moodle_launch("a;rm -rf $HOME", "1", "Learner", &[]);
+    assert!(
+        l.username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+        "{}",
+        l.username
+    );
+}
+
+#[test]
+fn unusable_username_is_a_clear_error() {
+    let p = moodle_params("山田太郎", "123", "Learner", &[]);
+    let err = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect_err("unusable");
+    assert_eq!(
+        err,
+        LaunchModelError::UnusableUsername {
+            key: "ext_user_username".into(),
+            raw: "山田太郎".into()
+        }
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("山田太郎") && msg.contains("ext_user_username"),
+        "{msg}"
+    );
+    let core: lticontainer_core::Error = err.into();
+    assert!(matches!(
+        core,
+        lticontainer_core::Error::InvalidInput { .. }
+    ));
+}
+
+#[test]
+fn missing_required_parameters() {
+    for missing in ["user_id", "resource_link_id"] {
+        let mut p = moodle_params("alice", "123", "Learner", &[]);
+        p.retain(|(k, _)| k != missing);
+        let err = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect_err(missing);
+        assert_eq!(err, LaunchModelError::MissingParameter { name: missing });
+        assert!(err.to_string().contains(missing));
+    }
+    let p = moodle_params("alice", "  ", "Learner", &[]);
+    let err = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect_err("blank user_id");
+    assert_eq!(err, LaunchModelError::MissingParameter { name: "user_id" });
+}
+
+#[test]
+fn duplicate_keys_last_wins() {
+    let l = moodle_launch(
+        "alice",
+        "1",
+        "Learner",
+        &[("custom_lms_image", "a"), ("custom_lms_image", "b")],
+    );
+    assert_eq!(l.custom("lms_image"), Some("b"));
+}
