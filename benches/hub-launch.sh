@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Issue 6's figures, from one command and one run: launch-to-JupyterLab-ready for 1 student and for a
+# class launching at the same moment, and the hub's resident memory with the class's servers running.
+# Builds the release binary and the test image (cached), then runs benches/hub_launch.py, which prints
+# a Markdown section for BENCHMARKS.md ("Hub: launch to ready"). Needs root, Docker and/or Podman.
+# Usage: benches/hub-launch.sh [--engines docker,podman] [--students 10] [--repeats 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engines=docker,podman
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  [ "${args[$i]}" = --engines ] && engines=${args[$((i + 1))]}
+done
+IFS=, read -r -a engine_list <<<"$engines"
+scripts/setup-engines.sh "${engine_list[@]}"
+scripts/build-jupyter-image.sh "${engine_list[@]}"
+cargo build --release --locked -p lticontainer >&2
+export LTICONTAINER_BIN=${CARGO_TARGET_DIR:-target}/release/lticontainer
+venv=$(tests/e2e/run --print-venv)
+exec "$venv/bin/python" benches/hub_launch.py --command "benches/hub-launch.sh $*" "$@"

@@ -1,0 +1,163 @@
+"""Launch-to-JupyterLab-ready for 1 and for N simultaneous students, and the hub's resident memory
+with N servers running, measured against a real `lticontainer serve` on a real engine.
+
+"Ready" means what a student sees: the signed launch is POSTed, the browser follows the hub to the
+spawn-pending page, the progress stream reports ready, and GET /user/<name>/lab answers 200 after
+the single-user OAuth round trip. Run through benches/hub-launch.sh (which builds what it needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+
+from client import Browser  # noqa: E402
+from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, hub_binary, remove_labelled  # noqa: E402
+from lti_consumer import MoodleConsumer, Student  # noqa: E402
+
+
+def launch_to_ready(browser: Browser) -> float:
+    """Seconds from the launch POST to JupyterLab answering 200 through the proxy."""
+    t0 = time.monotonic()
+    browser.launch()
+    browser.wait_ready(timeout=600)
+    browser.open_lab()
+    return time.monotonic() - t0
+
+
+def vm_kib(pid: int, field: str) -> int:
+    """A `Vm*` line of /proc/<pid>/status, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def class_launch(hub: Hub, consumer: MoodleConsumer, n: int, prefix: str) -> tuple[list[float], list[str], float]:
+    """N students launching at the same moment; returns (times of successes, errors, wall seconds)."""
+    browsers = [Browser(hub, Student(f"{prefix}{i:02d}", user_id=str(5000 + i)), consumer) for i in range(n)]
+    barrier = threading.Barrier(n)
+    times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run(b: Browser) -> None:
+        barrier.wait()
+        try:
+            t = launch_to_ready(b)
+            with lock:
+                times.append(t)
+        except Exception as e:  # every failure is counted and reported, the class goes on
+            with lock:
+                errors.append(f"{b.name}: {str(e)[:300]}")
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in browsers]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, errors, time.monotonic() - t0
+
+
+def engine_version(engine: str) -> str:
+    """The engine's server version."""
+    fmt = "{{.Server.Version}}" if engine == "docker" else "{{.Version}}"
+    return subprocess.run([engine, "version", "--format", fmt], capture_output=True, text=True).stdout.strip()
+
+
+def run_engine(engine: str, n: int, repeats: int) -> list[str]:
+    """Measures one engine and returns the Markdown rows."""
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="hub-launch-") as tmp:
+        hub = Hub(engine=engine, workdir=Path(tmp) / "hub")
+        consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
+        hub.start()
+        try:
+            idle_rss = vm_kib(hub.proc.pid, "VmRSS")
+            singles = []
+            for i in range(repeats):
+                b = Browser(hub, Student(f"solo{i}", user_id=str(4000 + i)), consumer)
+                singles.append(launch_to_ready(b))
+                print(f"  {engine}: 1 student, run {i + 1}: {singles[-1]:.2f} s", file=sys.stderr)
+            rows.append(
+                f"| {engine} | 1 student | {len(singles)}/{len(singles)} | {statistics.median(singles):.2f} s "
+                f"| – | {max(singles):.2f} s | – | runs: {', '.join(f'{t:.2f}' for t in singles)} s |"
+            )
+            # The single-student servers are removed so the class starts from the same state.
+            hub.stop()
+            remove_labelled(engine, hub.instance)
+            hub.start()
+
+            times, errors, wall = class_launch(hub, consumer, n, "pupil")
+            ok = len(times)
+            med = f"{statistics.median(times):.2f} s" if times else "–"
+            p95 = f"{percentile(times, 0.95):.2f} s" if times else "–"
+            mx = f"{max(times):.2f} s" if times else "–"
+            rows.append(f"| {engine} | {n} at once | {ok}/{n} | {med} | {p95} | {mx} | {wall:.2f} s | |")
+            for e in errors:
+                print(f"  {engine}: FAILED {e}", file=sys.stderr)
+            running = len(hub.containers(running_only=True))
+            rss = vm_kib(hub.proc.pid, "VmRSS")
+            hwm = vm_kib(hub.proc.pid, "VmHWM")
+            rows.append(
+                f"| {engine} | hub memory, {running} servers running | | VmRSS {rss / 1024:.1f} MiB | "
+                f"| VmHWM {hwm / 1024:.1f} MiB | | idle before launches: {idle_rss / 1024:.1f} MiB |"
+            )
+        finally:
+            hub.cleanup()
+    return rows
+
+
+def main() -> None:
+    """Runs the benchmark and prints a Markdown section for BENCHMARKS.md."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--engines", default="docker,podman")
+    ap.add_argument("--students", type=int, default=10, help="class size launching at the same moment")
+    ap.add_argument("--repeats", type=int, default=3, help="single-student launches (each a new student)")
+    ap.add_argument("--command", default=" ".join(sys.argv), help="the command line to print with the figures")
+    args = ap.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
+    binary = hub_binary()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
+    )
+    mem = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))) // 1024
+    header = [
+        f"Command: `{args.command}`  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
+        f"{mem} MiB RAM, {platform.system()} {platform.release()}  ",
+        f"Binary: `{binary}`; image: `{IMAGE}`; engines: "
+        + ", ".join(f"{e} {engine_version(e)}" for e in engines)
+        + "  ",
+        "Launch-to-ready = signed LTI POST → spawn-pending → progress stream `ready` → GET /user/<name>/lab 200 "
+        "(after the single-user OAuth round trip). Containers use host networking; everything on 127.0.0.1.",
+        "",
+        "| engine | workload | succeeded | median | p95 | max | wall | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows: list[str] = []
+    for engine in engines:
+        print(f"measuring {engine} …", file=sys.stderr)
+        rows += run_engine(engine, args.students, args.repeats)
+    print("\n".join(header + rows))
+
+
+if __name__ == "__main__":
+    main()

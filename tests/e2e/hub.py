@@ -1,0 +1,207 @@
+"""Runs `lticontainer serve` for one test: a generated TOML config, a free port, its own state.
+
+Everything the hub creates is labelled `lticontainer.hub=<instance>`, with an instance name unique to
+the test, so the suite counts and removes exactly its own containers and never touches others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("LTICONTAINER_JUPYTER_IMAGE", "lticontainer-test/jupyter:latest")
+CONSUMER_KEY = "e2e-moodle"
+CONSUMER_SECRET = "e2e-secret-" + uuid.uuid4().hex
+SOCKETS = {"docker": "/var/run/docker.sock", "podman": "/run/podman/podman.sock"}
+LABEL_HUB = "lticontainer.hub"
+LABEL_USER = "lticontainer.user"
+
+
+def hub_binary() -> Path:
+    """The `lticontainer` binary under test: $LTICONTAINER_BIN, else the newest cargo build of it."""
+    explicit = os.environ.get("LTICONTAINER_BIN")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"LTICONTAINER_BIN={explicit} does not exist")
+        return path
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    candidates = [p for p in (target / "release" / "lticontainer", target / "debug" / "lticontainer") if p.is_file()]
+    if not candidates:
+        raise FileNotFoundError(
+            f"no lticontainer binary under {target}; run `cargo build -p lticontainer` or set LTICONTAINER_BIN"
+        )
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def engine_cli(engine: str, *args: str, check: bool = True) -> str:
+    """Runs `docker …` or `podman …` and returns its stdout."""
+    out = subprocess.run([engine, *args], capture_output=True, text=True, timeout=120)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"`{engine} {' '.join(args)}` failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def labelled_containers(engine: str, instance: str, user: str | None = None, running_only: bool = False) -> list[str]:
+    """The ids of the containers labelled for this hub instance (optionally one user's), from the engine."""
+    args = ["ps", "-q", "--no-trunc", "--filter", f"label={LABEL_HUB}={instance}"]
+    if user is not None:
+        args += ["--filter", f"label={LABEL_USER}={user}"]
+    if not running_only:
+        args.append("-a")
+    return engine_cli(engine, *args).split()
+
+
+def remove_labelled(engine: str, instance: str) -> None:
+    """Removes every container and volume this hub instance labelled."""
+    ids = labelled_containers(engine, instance)
+    if ids:
+        engine_cli(engine, "rm", "-f", *ids, check=False)
+    vols = engine_cli(engine, "volume", "ls", "-q", "--filter", f"label={LABEL_HUB}={instance}", check=False).split()
+    if vols:
+        engine_cli(engine, "volume", "rm", "-f", *vols, check=False)
+
+
+@dataclass
+class Hub:
+    """One `lticontainer serve` process with its config, state directory and log."""
+
+    engine: str
+    workdir: Path
+    engine_socket: str = ""
+    extra_config: str = ""
+    port: int = field(default_factory=free_port)
+    instance: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex[:10])
+    proc: subprocess.Popen | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        """The hub's public base URL (what Moodle's tool URL points at)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def launch_url(self) -> str:
+        """The LTI 1.1 launch endpoint, the path JupyterHub's ltiauthenticator uses."""
+        return f"{self.url}/hub/lti/launch"
+
+    @property
+    def log_path(self) -> Path:
+        """The hub's combined stdout/stderr of every start."""
+        return self.workdir / "hub.log"
+
+    def config_path(self) -> Path:
+        """Writes the TOML config (once) and returns its path."""
+        path = self.workdir / "lticontainer.toml"
+        if path.exists():
+            return path
+        home = self.workdir / "home"
+        home.mkdir(exist_ok=True)
+        sock = self.engine_socket or SOCKETS[self.engine]
+        engine_table = f'[docker]\nhost = "unix://{sock}"\n' if self.engine == "docker" else f'[podman]\nsocket = "{sock}"\n'
+        path.write_text(
+            f"""# written by tests/e2e/hub.py
+[hub]
+bind = "127.0.0.1:{self.port}"
+public_url = "{self.url}"
+instance = "{self.instance}"
+state_dir = "{self.workdir / 'state'}"
+engine = "{self.engine}"
+
+[lti]
+consumers = {{ "{CONSUMER_KEY}" = "{CONSUMER_SECRET}" }}
+
+[spawn]
+image = "{IMAGE}"
+allowed_images = ["{IMAGE}"]
+home_root = "{home}"
+network = "host"
+
+{engine_table}pull = false
+{self.extra_config}
+"""
+        )
+        return path
+
+    def start(self, timeout: float = 30) -> None:
+        """Starts the hub and waits until its API root answers."""
+        assert self.proc is None or self.proc.poll() is not None, "hub already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"\n===== start {self.starts + 1} =====\n".encode())
+        log.flush()
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), RUST_BACKTRACE="1")
+        self.proc = subprocess.Popen(
+            [str(hub_binary()), "serve", "--config", str(self.config_path())],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.workdir,
+            start_new_session=True,
+        )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited with {self.proc.returncode} at start:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"hub did not answer /hub/api/ within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        """Stops the hub process (only this process) and waits for it."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        """Stops the hub gracefully and starts it again with the same config and state."""
+        self.stop()
+        self.start()
+
+    def containers(self, user: str | None = None, running_only: bool = False) -> list[str]:
+        """This hub's labelled containers, as the engine lists them."""
+        return labelled_containers(self.engine, self.instance, user, running_only)
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of the hub's log, for failure messages."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no hub log)"
+
+    def cleanup(self) -> None:
+        """Stops the hub and removes everything it labelled."""
+        self.stop()
+        remove_labelled(self.engine, self.instance)
+        home = self.workdir / "home"
+        if home.exists():
+            # Homes are owned by the students' uids; the test runs as root and removes them.
+            shutil.rmtree(home, ignore_errors=True)
