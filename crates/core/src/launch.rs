@@ -19,8 +19,10 @@
 //!     most [`MAX_USERNAME_LEN`] characters — is kept as it is (`alice`, `s2023001`, `a.b-c_d`).
 //!   - Any other name is *mapped*: each character outside `[a-z0-9._-]` becomes `-`, leading
 //!     `.`/`-` are dropped, and a `-` plus 8 hex digits of the SHA-256 of the original value is
-//!     appended (the stem cut so the whole fits in 32 characters). The suffix keeps two different
-//!     LMS names that map to the same stem (`a@b.c` and `a#b.c`) apart and the result deterministic.
+//!     appended (the stem cut so the whole fits in 32 characters). The hash is taken over the
+//!     trimmed, lowercased name, so `Bob@X.org` in a user list matches the login `bob@x.org`.
+//!     The suffix keeps two different LMS names that map to the same stem (`a@b.c` and `a#b.c`)
+//!     apart and the result deterministic.
 //!   - When the mapped stem holds no ASCII letter or digit at all (e.g. only `..` or only
 //!     Japanese characters) the launch is refused with [`LaunchModelError::UnusableUsername`]:
 //!     a name made of a hash alone would tell the admin nothing.
@@ -233,7 +235,7 @@ pub fn normalize_username(raw: &str) -> Option<String> {
     if !stem.chars().any(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    let digest = Sha256::digest(raw.as_bytes());
+    let digest = Sha256::digest(lowered.as_bytes());
     let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     // The stem is ASCII by construction, so byte slicing is char slicing.
     let keep = stem.len().min(MAX_USERNAME_LEN - 1 - suffix.len());

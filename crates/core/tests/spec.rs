@@ -865,6 +865,36 @@ fn unusable_course_id_mounts_no_volumes() {
 }
 
 #[test]
+fn mapped_usernames_match_list_entries() {
+    let course = vec![
+        (
+            "custom_lms_teachers".to_owned(),
+            "Prof@Example.org".to_owned(),
+        ),
+        ("custom_lms_vol_rsa".to_owned(), "RSA".to_owned()),
+    ];
+    let p = plan("prof@example.org", "8", &course);
+    assert!(p.is_teacher, "{}", p.container.name);
+    assert!(volume_mount(&p, &phys("vol", "rsa")).is_some());
+}
+
+#[test]
+fn bad_container_prefix_is_a_config_error() {
+    let cfg = with(|c| c.container_prefix = String::new());
+    let l = launch_with("_x", "1", "Learner", &[]);
+    assert!(matches!(
+        plan_for(&cfg, &l, &NoHostAccounts),
+        Err(SpecError::Config(_))
+    ));
+    let cfg = with(|c| c.container_prefix = "a b-".into());
+    let l = launch_with("alice", "1", "Learner", &[]);
+    assert!(matches!(
+        plan_for(&cfg, &l, &NoHostAccounts),
+        Err(SpecError::Config(_))
+    ));
+}
+
+#[test]
 fn plans_are_deterministic() {
     let course = rsa_course(NOW + 10);
     assert_eq!(plan("alice", "123", &course), plan("alice", "123", &course));

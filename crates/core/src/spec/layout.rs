@@ -107,3 +107,44 @@ impl Layout {
         dirs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expand_collapses_empty_segments_and_refuses_traversal() {
+        assert_eq!(
+            expand("t", "/home/{group}/{user}", "alice", "")
+                .ok()
+                .as_deref(),
+            Some("/home/alice")
+        );
+        assert_eq!(
+            expand("t", "/srv//{group}/{user}/", "alice", "staff")
+                .ok()
+                .as_deref(),
+            Some("/srv/staff/alice")
+        );
+        assert!(expand("t", "/home/{group}/{user}", "alice", "..").is_err());
+        assert!(expand("t", "{user}", "alice", "g").is_err());
+        assert!(expand("t", "/{group}", "alice", "").is_err());
+    }
+
+    #[test]
+    fn group_home_only_when_it_is_an_ancestor() {
+        let id = Identity {
+            uid: 1500,
+            gid: 1600,
+            group: "staff".into(),
+        };
+        let mut cfg = SpecConfig::default();
+        let l = Layout::new(&cfg, "alice", &id).expect("layout");
+        assert_eq!(l.group_home.as_deref(), Some("/home/staff"));
+        assert_eq!(l.volumes, "/home/staff/alice/jupyter/works/.volumes");
+        cfg.home_template = "/users/{user}".into();
+        let l = Layout::new(&cfg, "alice", &id).expect("layout");
+        assert_eq!(l.group_home, None);
+        assert_eq!(l.host_dirs(&id).len(), 3);
+    }
+}

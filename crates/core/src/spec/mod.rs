@@ -230,7 +230,15 @@ pub fn build_spawn_plan(
         }
     }
 
-    let mut container = ContainerSpec::new(format!("{}{username}", cfg.container_prefix), image);
+    let name = format!("{}{username}", cfg.container_prefix);
+    if !valid_container_name(&name) {
+        return Err(SpecError::Config(format!(
+            "container_prefix {:?} gives the container name {name:?}, which engines refuse \
+             ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+            cfg.container_prefix
+        )));
+    }
+    let mut container = ContainerSpec::new(name, image);
     container.env = env;
     container.user = Some(if cfg.run_as_root {
         "root".to_owned()
@@ -267,6 +275,15 @@ pub fn build_spawn_plan(
         identity,
         warnings,
     })
+}
+
+/// True when engines accept `name` as a container name.
+fn valid_container_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// Applies a cap to a value where `0` means "no limit"; returns `None` for "no limit".

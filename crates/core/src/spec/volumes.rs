@@ -96,3 +96,68 @@ pub(crate) fn grant(
     }
     g
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::UserList;
+
+    fn vol(users: Option<UserList>) -> VolumeParam {
+        let launch = crate::launch::LtiLaunch::from_params(
+            "k",
+            &[
+                ("user_id".to_owned(), "1".to_owned()),
+                ("resource_link_id".to_owned(), "1".to_owned()),
+                ("custom_lms_vol_a".to_owned(), "A".to_owned()),
+            ],
+            "ext_user_username",
+        )
+        .expect("launch");
+        let mut v = LmsParams::from_launch(&launch).0.volumes.remove(0);
+        v.users = users;
+        v
+    }
+
+    fn list(names: &[&str], everybody: bool) -> UserList {
+        UserList {
+            everybody,
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn permission_rules() {
+        let mut params = LmsParams::default();
+        // No per-volume list: lms_users or teacher.
+        let open = vol(None);
+        assert!(!permitted(&open, &params, "alice", false));
+        assert!(permitted(&open, &params, "alice", true));
+        params.users = list(&["alice"], false);
+        assert!(permitted(&open, &params, "alice", false));
+        assert!(!permitted(&open, &params, "bob", false));
+        params.users = list(&[], true);
+        assert!(permitted(&open, &params, "bob", false));
+        // A per-volume list decides alone.
+        let only_carol = vol(Some(list(&["carol"], false)));
+        assert!(permitted(&only_carol, &params, "carol", false));
+        assert!(!permitted(&only_carol, &params, "bob", false));
+        assert!(!permitted(&only_carol, &params, "teacher", true));
+        assert!(permitted(&vol(Some(list(&[], true))), &params, "x", false));
+    }
+
+    #[test]
+    fn physical_names_match_moodle() {
+        assert_eq!(
+            physical_name(VolumeKind::Task, "rsa", "219", "el.mml.tuis.ac.jp"),
+            "lms_vol_rsa_219_el.mml.tuis.ac.jp"
+        );
+        assert_eq!(
+            physical_name(VolumeKind::Submit, "rsa", "219", "h"),
+            "lms_sub_rsa_219_h"
+        );
+        assert_eq!(
+            physical_name(VolumeKind::Personal, "rsa", "219", "h"),
+            "lms_prs_rsa_219_h"
+        );
+    }
+}
