@@ -1,5 +1,10 @@
 //! Integration tests of lticontainer-core's public API.
 
+mod auth;
+mod auth_fixtures;
+mod auth_proptest;
+mod auth_public_url;
+mod auth_rejections;
 mod memory;
 mod launch;
 mod params;
