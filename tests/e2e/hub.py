@@ -117,23 +117,29 @@ class Hub:
         home.mkdir(exist_ok=True)
         sock = self.engine_socket or SOCKETS[self.engine]
         engine_table = f'[docker]\nhost = "unix://{sock}"\n' if self.engine == "docker" else f'[podman]\nsocket = "{sock}"\n'
+        # Each hub gets its own block of server ports so hubs running side by side never collide.
+        port_min = 41000 + int(self.instance[-6:], 16) % 160 * 50
         path.write_text(
             f"""# written by tests/e2e/hub.py
+engine = "{self.engine}"
+
 [hub]
 bind = "127.0.0.1:{self.port}"
-public_url = "{self.url}"
-instance = "{self.instance}"
 state_dir = "{self.workdir / 'state'}"
-engine = "{self.engine}"
+port_min = {port_min}
+port_max = {port_min + 49}
 
 [lti]
 consumers = {{ "{CONSUMER_KEY}" = "{CONSUMER_SECRET}" }}
 
-[spawn]
-image = "{IMAGE}"
-allowed_images = ["{IMAGE}"]
-home_root = "{home}"
-network = "host"
+[spec]
+default_image = "{IMAGE}"
+hub_instance = "{self.instance}"
+container_prefix = "{self.instance}-"
+home_template = "{home}/{{group}}/{{user}}"
+group_home_template = "{home}/{{group}}"
+# A stock image runs its CMD (jupyterhub-singleuser) as the student's uid, not as root.
+run_as_root = false
 
 {engine_table}pull = false
 {self.extra_config}
