@@ -989,3 +989,41 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn plan_launch_merges_parameter_warnings_first() {
+    let extra = vec![
+        ("custom_lms_memlimit".to_owned(), "lots".to_owned()),
+        ("custom_lms_cpulimit".to_owned(), "64".to_owned()),
+    ];
+    let l = launch_with("alice", "123", "Learner", &extra);
+    let p = lticontainer_core::spec::plan_launch(
+        &SpecConfig::default(),
+        &l,
+        &NoHostAccounts,
+        NOW,
+        PORT,
+    )
+    .expect("plan");
+    assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].starts_with("custom_lms_memlimit: "),
+        "{:?}",
+        p.warnings
+    );
+    assert!(p.warnings[1].contains("cap"), "{:?}", p.warnings);
+    assert_eq!(p, {
+        let (params, _) = LmsParams::from_launch(&l);
+        let mut direct = build_spawn_plan(
+            &SpecConfig::default(),
+            &l,
+            &params,
+            &NoHostAccounts,
+            NOW,
+            PORT,
+        )
+        .expect("plan");
+        direct.warnings.insert(0, p.warnings[0].clone());
+        direct
+    });
+}

@@ -277,6 +277,50 @@ pub fn build_spawn_plan(
     })
 }
 
+/// Reads the `lms_*` parameters of `launch` and builds its plan in one step; the parameter
+/// warnings ([`LmsParams::from_launch`]) come first in [`SpawnPlan::warnings`].
+///
+/// # Errors
+/// As [`build_spawn_plan`].
+///
+/// # Example
+/// ```
+/// use lticontainer_core::launch::LtiLaunch;
+/// use lticontainer_core::spec::{NoHostAccounts, SpecConfig, plan_launch};
+///
+/// let form: Vec<(String, String)> = [
+///     ("user_id", "123"),
+///     ("ext_user_username", "alice"),
+///     ("resource_link_id", "76"),
+///     ("context_id", "219"),
+///     ("custom_lms_users", "*"),
+///     ("custom_lms_vol_rsa", "RSA"),
+/// ]
+/// .iter()
+/// .map(|(k, v)| (k.to_string(), v.to_string()))
+/// .collect();
+/// let launch = LtiLaunch::from_params("moodle", &form, "ext_user_username").expect("valid launch");
+/// let plan = plan_launch(&SpecConfig::default(), &launch, &NoHostAccounts, 1_750_000_000, 40000)
+///     .expect("a plan");
+/// assert_eq!(plan.container.name, "lticontainer-alice");
+/// assert_eq!(plan.volumes, ["lms_vol_rsa_219_localhost"]);
+/// assert_eq!(plan.container.env["NB_UID"], "30123");
+/// ```
+pub fn plan_launch(
+    cfg: &SpecConfig,
+    launch: &LtiLaunch,
+    ids: &dyn IdentityLookup,
+    now_unix: i64,
+    port: u16,
+) -> Result<SpawnPlan, SpecError> {
+    let (params, param_warnings) = LmsParams::from_launch(launch);
+    let mut plan = build_spawn_plan(cfg, launch, &params, ids, now_unix, port)?;
+    let mut warnings: Vec<String> = param_warnings.iter().map(ToString::to_string).collect();
+    warnings.append(&mut plan.warnings);
+    plan.warnings = warnings;
+    Ok(plan)
+}
+
 /// True when engines accept `name` as a container name.
 fn valid_container_name(name: &str) -> bool {
     let b = name.as_bytes();
