@@ -37,6 +37,14 @@ pub enum Error {
         /// What the system said (read-only file system, permission denied).
         cause: io::Error,
     },
+    /// The submission's name is held by a file of another user in the drop box.
+    #[error(
+        "{path} exists and belongs to someone else, so it cannot be replaced: tell your teacher"
+    )]
+    NameTaken {
+        /// The file that could not be replaced.
+        path: PathBuf,
+    },
     /// No `<user>_<base>` file exists in the submit directory.
     #[error("no submissions named \"<user>_{base}\" in {dir}")]
     NoSubmissions {

@@ -204,18 +204,30 @@ fn submit_one(
     result
 }
 
-/// A write refused because the volume is read-only or closed means the deadline has passed.
+/// Explains a refused write: a read-only volume, or a drop box that refuses new files, means the
+/// deadline has passed; a refused replacement means another user's file holds the name.
 fn deadline(e: Error, display: &str) -> Error {
     match e {
-        Error::Io { source, .. }
-            if matches!(
-                source.kind(),
-                io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied
-            ) =>
-        {
-            Error::DeadlinePassed {
-                display: display.to_owned(),
-                cause: source,
+        Error::Io {
+            action,
+            source,
+            path,
+        } => {
+            let read_only = source.kind() == io::ErrorKind::ReadOnlyFilesystem;
+            let denied = source.kind() == io::ErrorKind::PermissionDenied;
+            if read_only || (denied && action == "create") {
+                Error::DeadlinePassed {
+                    display: display.to_owned(),
+                    cause: source,
+                }
+            } else if denied && action == "replace" {
+                Error::NameTaken { path }
+            } else {
+                Error::Io {
+                    action,
+                    path,
+                    source,
+                }
             }
         }
         other => other,
