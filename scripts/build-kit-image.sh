@@ -28,7 +28,9 @@ log "building lticontainer-tools for $target (static)"
 RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --quiet --release --locked -p lticontainer-tools --target "$target"
 bin="${CARGO_TARGET_DIR:-target}/$target/release/lticontainer-tools"
 [ -x "$bin" ] || die "no binary at $bin"
-file -L "$bin" | grep -Eq 'statically linked|static-pie linked' || die "$bin is not statically linked: $(file -L "$bin")"
+# ldd (libc-bin, in every Debian) says so for static and static-pie executables.
+ldd "$bin" 2>&1 | grep -Eq 'statically linked|not a dynamic executable' ||
+  die "$bin is not statically linked: $(ldd "$bin" 2>&1 | head -n 3)"
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
