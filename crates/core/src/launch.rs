@@ -18,11 +18,15 @@
 //!   - A name that is then already safe — only `[a-z0-9._-]`, first character `[a-z0-9_]`, at
 //!     most [`MAX_USERNAME_LEN`] characters — is kept as it is (`alice`, `s2023001`, `a.b-c_d`).
 //!   - Any other name is *mapped*: each character outside `[a-z0-9._-]` becomes `-`, leading
-//!     `.`/`-` are dropped, and a `-` plus 8 hex digits of the SHA-256 of the original value is
-//!     appended (the stem cut so the whole fits in 32 characters). The hash is taken over the
-//!     trimmed, lowercased name, so `Bob@X.org` in a user list matches the login `bob@x.org`.
-//!     The suffix keeps two different LMS names that map to the same stem (`a@b.c` and `a#b.c`)
-//!     apart and the result deterministic.
+//!     `.`/`-` are dropped, and a `-` plus [`HASH_SUFFIX_LEN`] hex digits of the SHA-256 of the
+//!     trimmed, lowercased name is appended (the stem cut to 15 characters so the whole fits in
+//!     32). Lowercasing first makes `Bob@X.org` in a user list match the login `bob@x.org`.
+//!     The suffix keeps names that map to the same stem (`a@b.c`, `a#b.c`) apart; at 64 bits it
+//!     cannot be brute-forced to make one LMS login land on another's account.
+//!   - A safe name that *looks* mapped (it ends in `-` and 16 hex digits) is mapped again, so
+//!     nobody can register the mapped form of someone else's login (`bob-example.com-…`) and get
+//!     their account. The price: normalising a mapped name again changes it, so user lists must
+//!     hold LMS logins, not mapped names.
 //!   - When the mapped stem holds no ASCII letter or digit at all (e.g. only `..` or only
 //!     Japanese characters) the launch is refused with [`LaunchModelError::UnusableUsername`]:
 //!     a name made of a hash alone would tell the admin nothing.
@@ -40,6 +44,9 @@ use sha2::{Digest, Sha256};
 
 /// The longest username accepted (the Unix `useradd` limit on common systems).
 pub const MAX_USERNAME_LEN: usize = 32;
+
+/// The number of hex digits of the hash appended to mapped usernames.
+pub const HASH_SUFFIX_LEN: usize = 16;
 
 /// The default parameter that holds the username (Moodle's login name).
 pub const DEFAULT_USERNAME_KEY: &str = "ext_user_username";
@@ -218,7 +225,7 @@ pub fn role_is_instructor(role: &str) -> bool {
 /// The rules are in the module docs.
 pub fn normalize_username(raw: &str) -> Option<String> {
     let lowered = raw.trim().to_ascii_lowercase();
-    if is_safe_username(&lowered) {
+    if is_safe_username(&lowered) && !looks_mapped(&lowered) {
         return Some(lowered);
     }
     let mapped: String = lowered
@@ -236,11 +243,24 @@ pub fn normalize_username(raw: &str) -> Option<String> {
         return None;
     }
     let digest = Sha256::digest(lowered.as_bytes());
-    let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let suffix: String = digest[..HASH_SUFFIX_LEN / 2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     // The stem is ASCII by construction, so byte slicing is char slicing.
     let keep = stem.len().min(MAX_USERNAME_LEN - 1 - suffix.len());
     let stem = stem[..keep].trim_end_matches(['.', '-']);
     Some(format!("{stem}-{suffix}"))
+}
+
+/// True when `name` ends like a mapped name: `-` and [`HASH_SUFFIX_LEN`] lowercase hex digits.
+fn looks_mapped(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > HASH_SUFFIX_LEN
+        && b[b.len() - HASH_SUFFIX_LEN - 1] == b'-'
+        && b[b.len() - HASH_SUFFIX_LEN..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// True when `name` is already a safe Unix / Docker name (see the module docs).
@@ -280,6 +300,12 @@ mod tests {
         assert!(a.starts_with("a-b.c-"), "{a}");
         assert_ne!(a, b);
         assert!(is_safe_username(&a) && is_safe_username(&b));
+        assert_eq!(a.len(), "a-b.c-".len() + HASH_SUFFIX_LEN);
+        // Registering the mapped form of someone else's login does not give their account.
+        let victim = normalize_username("bob@example.com").expect("usable");
+        let attacker = normalize_username(&victim).expect("usable");
+        assert_ne!(victim, attacker);
+        assert!(is_safe_username(&attacker));
         let long = normalize_username(&"x".repeat(80)).expect("usable");
         assert_eq!(long.len(), MAX_USERNAME_LEN);
         assert!(is_safe_username(&long));

@@ -188,3 +188,49 @@ fn duplicate_keys_last_wins() {
     );
     assert_eq!(l.custom("lms_image"), Some("b"));
 }
+
+mod prop {
+    use lticontainer_core::launch::{
+        HASH_SUFFIX_LEN, MAX_USERNAME_LEN, is_safe_username, normalize_username,
+    };
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// Whatever the LMS sends, the result is a safe name or nothing, safe names are kept,
+        /// and the same input gives the same name.
+        #[test]
+        fn normalised_names_are_safe_and_stable(raw in prop_oneof!["\\PC{0,40}", ".{0,40}", "[A-Za-z0-9@._ -]{0,40}"]) {
+            let lowered = raw.trim().to_ascii_lowercase();
+            match normalize_username(&raw) {
+                Some(name) => {
+                    prop_assert!(is_safe_username(&name), "{:?}", name);
+                    prop_assert!(name.len() <= MAX_USERNAME_LEN);
+                    let n = lowered.len();
+                    let looks_mapped = n > HASH_SUFFIX_LEN
+                        && lowered.as_bytes()[n - HASH_SUFFIX_LEN - 1] == b'-'
+                        && lowered.bytes().skip(n - HASH_SUFFIX_LEN).all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+                    if is_safe_username(&lowered) && !looks_mapped {
+                        // A safe name is kept as it is (unless it looks mapped).
+                        prop_assert_eq!(&name, &lowered);
+                    }
+                    prop_assert_eq!(normalize_username(&raw), Some(name), "deterministic");
+                }
+                None => prop_assert!(!raw.chars().any(|c| c.is_ascii_alphanumeric()), "{:?}", raw),
+            }
+        }
+
+        /// Different safe names never collide, and mapped names differ from each other when
+        /// their inputs differ after lowercasing.
+        #[test]
+        fn distinct_names_stay_distinct(a in "[a-z0-9@#. _-]{1,20}", b in "[a-z0-9@#. _-]{1,20}") {
+            let (na, nb) = (normalize_username(&a), normalize_username(&b));
+            if a.trim() != b.trim() {
+                if let (Some(na), Some(nb)) = (na, nb) {
+                    prop_assert_ne!(na, nb, "{:?} and {:?} collide", a, b);
+                }
+            }
+        }
+    }
+}
