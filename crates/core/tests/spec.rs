@@ -1027,3 +1027,17 @@ fn plan_launch_merges_parameter_warnings_first() {
         direct
     });
 }
+
+#[test]
+fn students_never_get_the_teacher_gid() {
+    let l = launch_with("alice", "1", "Learner", &ext("5001", "7000", "staff"));
+    let err = plan_for(&SpecConfig::default(), &l, &NoHostAccounts).expect_err("refused");
+    assert!(
+        matches!(err, SpecError::StudentInTeacherGroup { gid: 7000, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("alice"));
+    // A teacher with that primary group is fine.
+    let l = launch_with("prof", "1", "Instructor", &ext("5001", "7000", "staff"));
+    assert!(plan_for(&SpecConfig::default(), &l, &NoHostAccounts).is_ok());
+}

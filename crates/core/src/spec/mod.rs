@@ -10,7 +10,8 @@
 //! * **Identity** ([`Identity`]): the original's order (ORIGINAL §4), see
 //!   [`IdentityLookup`]; a uid below [`SpecConfig::min_uid`] or a gid below
 //!   [`SpecConfig::min_gid`] is refused (the original would have run a Moodle user called
-//!   `root` as uid 0).
+//!   `root` as uid 0), and so is a student whose primary gid is [`SpecConfig::teacher_gid`]
+//!   (that group reads every submission).
 //! * **Home**: [`SpecConfig::home_template`] with `{group}`/`{user}`; the same path inside the
 //!   container, bind-mounted read-write. [`SpawnPlan::host_dirs`] lists the group home
 //!   (`0755 root:<gid>`), home, projects and works directories (`0700 <uid>:<gid>`), parents
@@ -61,7 +62,7 @@ pub const MIN_MEM_LIMIT: u64 = 6 << 20;
 
 /// Why no container can be built for a launch. [`SpecError::ImageNotAllowed`],
 /// [`SpecError::InvalidImage`], [`SpecError::NoIdentity`] and
-/// [`SpecError::IdentityBelowMinimum`] come from the launch (show the user a page, log for the
+/// [`SpecError::IdentityBelowMinimum`] and [`SpecError::StudentInTeacherGroup`] come from the launch (show the user a page, log for the
 /// admin); [`SpecError::Config`] is the admin's configuration.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -117,6 +118,17 @@ pub enum SpecError {
         min_uid: u32,
         /// The configured minimum gid.
         min_gid: u32,
+    },
+    /// A student would get the teacher group as primary group (and read every submission).
+    #[error(
+        "refusing gid {gid} for student {username:?}: it is the teacher group's gid \
+         (teacher_gid); give the account another primary group or list it in lms_teachers"
+    )]
+    StudentInTeacherGroup {
+        /// The normalised username.
+        username: String,
+        /// The resolved gid.
+        gid: u32,
     },
     /// The configuration cannot produce a valid spec.
     #[error("invalid spec configuration: {0}")]
@@ -175,6 +187,12 @@ pub fn build_spawn_plan(
     let username = launch.username.as_str();
     let layout = layout::Layout::new(cfg, username, &identity)?;
     let is_teacher = is_teacher(cfg, launch, params);
+    if !is_teacher && identity.gid == cfg.teacher_gid {
+        return Err(SpecError::StudentInTeacherGroup {
+            username: username.to_owned(),
+            gid: identity.gid,
+        });
+    }
     if params.teachers.everybody {
         warnings.push("`*` in lms_teachers is ignored: list teachers by name".to_owned());
     }
