@@ -314,7 +314,8 @@ fn lms_sessioninfo() {
             lti_id: 34
         })
     );
-    for bad in ["12", "", "abc", "1,99999999999999999999999"] {
+    assert_eq!(clean(&[("custom_lms_sessioninfo", " ")]).session, None);
+    for bad in ["12", "abc", "1,99999999999999999999999"] {
         let p = warned(&[("custom_lms_sessioninfo", bad)], "custom_lms_sessioninfo");
         assert_eq!(p.session, None, "{bad}");
     }

@@ -20,7 +20,7 @@
 //!   launch said; the spec builder starts from the configured defaults on every spawn. The
 //!   original kept an override from an earlier launch until the hub restarted.
 //! * **Empty means default.** An empty value (Moodle's "default" choice) is silently the same as
-//!   an absent parameter.
+//!   an absent parameter; the one exception is an empty submit deadline (below).
 //! * **Numbers.** `lms_cpulimit`/`lms_cpugrnt` keep `[0-9.]`, `lms_memlimit`/`lms_memgrnt`/
 //!   `lms_actlimit` keep digits (Moodle sends `524,288,000`), as in the original. A value that is
 //!   then empty, unparsable (`1.2.3`) or too large for the type gives a warning and the default.
@@ -364,6 +364,9 @@ fn url_path(key: &str, path: String, w: &mut Vec<ParamWarning>) -> Option<String
 }
 
 fn session_info(key: &str, value: &str, w: &mut Vec<ParamWarning>) -> Option<SessionInfo> {
+    if value.trim().is_empty() {
+        return None;
+    }
     let mut nums = value
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
