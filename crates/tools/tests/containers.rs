@@ -520,6 +520,25 @@ fn scenario(engine: &str) {
         &s.run(&t, "tea_1", "cat /tmp/grades.csv"),
     );
 
+    // A file planted under another student's name is never replaced, and the victim is told.
+    s.run(
+        &a,
+        "alice",
+        &format!("echo fake > {aw}/提出/bob_2_other.ipynb"),
+    );
+    s.put(
+        &b,
+        "bob_2",
+        &format!("{bw}/.volumes/lms_prs_t_1_h/other.ipynb"),
+        b"{}",
+    );
+    let o = s.exec(&b, "bob_2", "submit other.ipynb", b"");
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("belongs to someone else"), "[{engine}] {out}");
+    let planted = s.run(&t, "tea_1", &format!("cat {tbox}/bob_2_other.ipynb"));
+    assert_eq!(planted, "fake\n");
+
     // After the deadline the submit volume is read-only: submit says so.
     let late = User {
         name: "carol",
