@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use lticontainer_core::spec::IdentityLookup;
+
 /// Reads host accounts from passwd/group files (by default `/etc/passwd` and `/etc/group`).
 #[derive(Debug, Clone)]
 pub struct EtcIdentity {
@@ -46,11 +48,23 @@ impl EtcIdentity {
     }
 
     /// The id of the host group called `name`.
-    pub fn group_id(&self, name: &str) -> Option<u32> {
+    pub fn group_gid(&self, name: &str) -> Option<u32> {
         read_lines(&self.group)?.lines().find_map(|line| {
             let f: Vec<&str> = line.split(':').collect();
             (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok())?
         })
+    }
+}
+
+impl IdentityLookup for EtcIdentity {
+    fn user(&self, name: &str) -> Option<(u32, u32)> {
+        EtcIdentity::user(self, name)
+    }
+    fn group_name(&self, gid: u32) -> Option<String> {
+        EtcIdentity::group_name(self, gid)
+    }
+    fn group_gid(&self, name: &str) -> Option<u32> {
+        EtcIdentity::group_gid(self, name)
     }
 }
 
@@ -89,7 +103,7 @@ mod tests {
         assert_eq!(id.user("alice"), Some((1001, 100)));
         assert_eq!(id.user("root"), Some((0, 0)));
         assert_eq!(id.group_name(100).as_deref(), Some("users"));
-        assert_eq!(id.group_id("others"), Some(1500));
+        assert_eq!(id.group_gid("others"), Some(1500));
     }
 
     #[test]
@@ -99,13 +113,13 @@ mod tests {
         assert_eq!(id.user("bad"), None);
         assert_eq!(id.user("broken line"), None);
         assert_eq!(id.group_name(4242), None);
-        assert_eq!(id.group_id("nogroup-here"), None);
+        assert_eq!(id.group_gid("nogroup-here"), None);
     }
 
     #[test]
     fn missing_files_mean_unknown_accounts() {
         let id = EtcIdentity::new("/nonexistent/passwd", "/nonexistent/group");
         assert_eq!(id.user("root"), None);
-        assert_eq!(id.group_id("root"), None);
+        assert_eq!(id.group_gid("root"), None);
     }
 }

@@ -1,2 +1,9 @@
-//! Integration tests of lticontainer-http's public API: `app(state)` driven with `oneshot`, plus
-//! one server bound on 127.0.0.1:0.
+//! Integration tests of lticontainer-http's public API: `app(state)` driven with `oneshot` on a
+//! fake engine, plus one server bound on 127.0.0.1:0 (the WebSocket test).
+#![allow(clippy::unwrap_used)]
+
+mod launch;
+mod progress;
+mod proxy;
+mod spawn;
+mod util;

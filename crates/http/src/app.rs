@@ -1,0 +1,69 @@
+//! [`app`]: the hub's router — launch, progress, hub API, and the proxy to users' servers —
+//! with the `frame-ancestors` policy on every response.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+
+use crate::frame::frame_ancestors_layer;
+use crate::state::AppState;
+use crate::{hubapi, launch, pages, pending, user_proxy};
+
+/// The hub's whole HTTP surface for `state`.
+///
+/// | route | what |
+/// |---|---|
+/// | `POST /hub/lti/launch` | LTI 1.1 launch → session cookie, background spawn, 302 to the progress page |
+/// | `GET /hub/spawn-pending/<name>` | progress page (follows the event stream, then opens the server) |
+/// | `GET /hub/api/users/<name>/server/progress` | JupyterHub's progress event stream (SSE) |
+/// | `POST /hub/spawn/<name>` | start again with the last launch's parameters |
+/// | `/hub/api/…` | the JupyterHub hub API single-user servers call ([`hubapi`]) |
+/// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
+/// | `GET /hub/health` | `ok` while the hub serves |
+pub fn app(state: AppState) -> Router {
+    let frames = state.frames.clone();
+    Router::new()
+        .route("/hub/lti/launch", post(launch::launch))
+        .route("/hub/spawn-pending/{name}", get(pending::page))
+        .route("/hub/spawn/{name}", post(pending::start))
+        .route(
+            "/hub/api/users/{name}/server/progress",
+            get(pending::progress),
+        )
+        .route("/user/{*rest}", any(user_proxy::user_proxy))
+        .route("/hub/health", get(|| async { "ok" }))
+        .route("/", get(home))
+        .route("/hub", get(home))
+        .route("/hub/", get(home))
+        .route("/hub/home", get(home))
+        .fallback(not_found)
+        .with_state(state.clone())
+        .merge(hubapi::router(state.hubapi.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            frames,
+            frame_ancestors_layer,
+        ))
+}
+
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.session_user(&headers) {
+        Some(user) => (
+            StatusCode::FOUND,
+            [(LOCATION, format!("/hub/spawn-pending/{user}"))],
+        )
+            .into_response(),
+        None => pages::launch_from_course(),
+    }
+}
+
+async fn not_found() -> Response {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address. Open the Jupyter activity in your course to reach your server.",
+    )
+}

@@ -1,0 +1,216 @@
+//! [`HubConfig`]: how the hub serves, spawns and proxies. The `[hub]` table of the config file.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The hub's own settings. Every field has a default, so an empty `[hub]` table is valid.
+///
+/// # Example
+/// ```
+/// use lticontainer_http::HubConfig;
+/// let cfg: HubConfig = toml_like(r#"{"bind": "127.0.0.1:9000", "admin_users": ["admin"]}"#);
+/// assert_eq!(cfg.bind.port(), 9000);
+/// assert_eq!(cfg.max_concurrent_spawns, 16);
+/// # fn toml_like(s: &str) -> HubConfig { serde_json::from_str(s).unwrap() }
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// The address the hub listens on. Put a TLS-terminating reverse proxy in front for
+    /// production. Default: `127.0.0.1:8000`.
+    pub bind: SocketAddr,
+    /// Where the hub keeps its state: the session key (`session.key`) and, by default, the
+    /// SQLite database. Created when missing. Default: `/var/lib/lticontainer`.
+    pub state_dir: PathBuf,
+    /// Hub users who may open every user's server (e.g. teachers who help students).
+    /// Default: none.
+    pub admin_users: Vec<String>,
+    /// LMS origins allowed to show the hub in an iframe, e.g. `https://moodle.school.edu`.
+    /// When set, every response carries `Content-Security-Policy: frame-ancestors 'self' <origins>`
+    /// and the session cookie is `SameSite=None; Secure` (which needs https). Launches with
+    /// `lms_iframe=1` add their LMS origin at run time. Default: none (`frame-ancestors 'self'`).
+    pub lms_origins: Vec<String>,
+    /// The first port handed to users' servers (host networking: one port per server).
+    /// Default: 40000.
+    pub port_min: u16,
+    /// The last port handed to users' servers (inclusive). Default: 40999.
+    pub port_max: u16,
+    /// How many spawns may run at once; further launches wait (their progress page says the hub
+    /// is busy and retries) instead of failing. Default: 16.
+    pub max_concurrent_spawns: usize,
+    /// Seconds a spawn may take to get the image, volumes and container ready (JupyterHub's
+    /// `start_timeout`). Default: 120.
+    pub start_timeout_secs: u64,
+    /// Seconds the started server has to answer HTTP (JupyterHub's `http_timeout`). Default: 60.
+    pub http_timeout_secs: u64,
+    /// Seconds a hub session lasts; a new launch from the LMS renews it. Default: 86400 (one day).
+    pub session_max_age_secs: u64,
+    /// The command the container runs; empty keeps the image's own (`jupyterhub-singleuser` or
+    /// `start-notebook.sh`). Default: empty.
+    pub cmd: Vec<String>,
+    /// The address users' servers bind (`JUPYTERHUB_SERVICE_URL`): `127.0.0.1` with host
+    /// networking, `0.0.0.0` in a bridge network. Default: `127.0.0.1`.
+    pub server_bind_host: String,
+    /// The hub API URL the containers call (`JUPYTERHUB_API_URL`). Default: derived from
+    /// `bind` (`http://127.0.0.1:<port>/hub/api` when bound to a loopback or unspecified address).
+    pub hub_api_url: Option<String>,
+    /// Lines of the container's log written to the admin log when a server fails to start.
+    /// Default: 30.
+    pub failure_log_lines: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
+            state_dir: PathBuf::from("/var/lib/lticontainer"),
+            admin_users: Vec::new(),
+            lms_origins: Vec::new(),
+            port_min: 40000,
+            port_max: 40999,
+            max_concurrent_spawns: 16,
+            start_timeout_secs: 120,
+            http_timeout_secs: 60,
+            session_max_age_secs: 86_400,
+            cmd: Vec::new(),
+            failure_log_lines: 30,
+            server_bind_host: "127.0.0.1".to_owned(),
+            hub_api_url: None,
+        }
+    }
+}
+
+impl HubConfig {
+    /// Checks for values that cannot work.
+    ///
+    /// # Errors
+    /// [`lticontainer_core::Error::InvalidInput`] naming the field.
+    pub fn validate(&self) -> lticontainer_core::Result<()> {
+        use lticontainer_core::Error;
+        if self.port_min == 0 || self.port_min > self.port_max {
+            return Err(Error::invalid(format!(
+                "hub.port_min {} / hub.port_max {}: need 1 <= port_min <= port_max",
+                self.port_min, self.port_max
+            )));
+        }
+        if self.max_concurrent_spawns == 0 {
+            return Err(Error::invalid(
+                "hub.max_concurrent_spawns is 0, which would never start a server",
+            ));
+        }
+        if self.start_timeout_secs == 0 || self.http_timeout_secs == 0 {
+            return Err(Error::invalid(
+                "hub.start_timeout_secs and hub.http_timeout_secs must be at least 1",
+            ));
+        }
+        if self.session_max_age_secs < 60 {
+            return Err(Error::invalid(
+                "hub.session_max_age_secs must be at least 60 seconds",
+            ));
+        }
+        for o in &self.lms_origins {
+            if crate::frame::normalise_origin(o).is_none() && !o.contains('*') {
+                return Err(Error::invalid(format!(
+                    "hub.lms_origins entry {o:?} is not an origin like https://moodle.school.edu"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`HubConfig::start_timeout_secs`] as a duration.
+    pub fn start_timeout(&self) -> Duration {
+        Duration::from_secs(self.start_timeout_secs)
+    }
+
+    /// [`HubConfig::http_timeout_secs`] as a duration.
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_timeout_secs)
+    }
+
+    /// The hub API URL the containers call: [`HubConfig::hub_api_url`] or one derived from `bind`.
+    pub fn api_url(&self) -> String {
+        if let Some(u) = &self.hub_api_url {
+            return u.trim_end_matches('/').to_owned();
+        }
+        let ip = if self.bind.ip().is_unspecified() {
+            std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            self.bind.ip()
+        };
+        format!("http://{}/hub/api", SocketAddr::new(ip, self.bind.port()))
+    }
+
+    /// True when `user` may open every server.
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admin_users.iter().any(|a| a == user)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bind_loopback() {
+        let c = HubConfig::default();
+        c.validate().unwrap();
+        assert!(c.bind.ip().is_loopback());
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let cases: Vec<(HubConfig, &str)> = vec![
+            (
+                HubConfig {
+                    port_min: 5,
+                    port_max: 4,
+                    ..HubConfig::default()
+                },
+                "port_min",
+            ),
+            (
+                HubConfig {
+                    max_concurrent_spawns: 0,
+                    ..HubConfig::default()
+                },
+                "max_concurrent_spawns",
+            ),
+            (
+                HubConfig {
+                    http_timeout_secs: 0,
+                    ..HubConfig::default()
+                },
+                "http_timeout_secs",
+            ),
+            (
+                HubConfig {
+                    session_max_age_secs: 1,
+                    ..HubConfig::default()
+                },
+                "session_max_age_secs",
+            ),
+            (
+                HubConfig {
+                    lms_origins: vec!["moodle".into()],
+                    ..HubConfig::default()
+                },
+                "lms_origins",
+            ),
+        ];
+        for (c, needle) in cases {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(needle), "{e} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_str::<HubConfig>(r#"{"bnid": "127.0.0.1:1"}"#).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! [`ApiError`]: every way a hub page can fail, shown to the browser as a clear page that hides
+//! internals, and logged for the admin with the cause.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lticontainer_core::auth::LaunchError;
+
+use crate::pages;
+
+/// A failed hub request. The admin's details go to the log; the browser gets a page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The LTI launch was refused; the status and the student's text come from the error.
+    #[error("launch refused: {0}")]
+    Launch(#[from] LaunchError),
+    /// No valid hub session.
+    #[error("no hub session")]
+    NotSignedIn,
+    /// A signed-in user asked for something that belongs to another user.
+    #[error("user {user:?} may not access {target:?}")]
+    Forbidden {
+        /// Who asked.
+        user: String,
+        /// Whose resource it was.
+        target: String,
+    },
+    /// The store or another part of the hub failed; the cause is for the admin only.
+    #[error("{what}: {source}")]
+    Internal {
+        /// What the hub was doing.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: lticontainer_core::Error,
+    },
+    /// The request itself is unusable.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+}
+
+impl ApiError {
+    /// An internal failure while doing `what`.
+    pub fn internal(what: &'static str, source: lticontainer_core::Error) -> Self {
+        Self::Internal { what, source }
+    }
+
+    /// The HTTP status of the page.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Launch(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Internal { source, .. } => match source {
+                lticontainer_core::Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Launch(e) => {
+                tracing::warn!(status = status.as_u16(), cause = %e, "LTI launch refused");
+                pages::message(status, "The launch was refused", e.student_message())
+            }
+            Self::NotSignedIn => pages::launch_from_course(),
+            Self::Forbidden { user, target } => {
+                tracing::info!(%user, %target, "refused access to another user's resource");
+                pages::forbidden(user)
+            }
+            Self::Internal { what, source } => {
+                tracing::error!(error = %source, cause = ?std::error::Error::source(source), "{what} failed");
+                pages::message(
+                    status,
+                    "The hub has a problem",
+                    "Something went wrong on the hub. Please try again in a minute; if it keeps \
+                     happening, tell your teacher or the administrator (the hub's log has the details).",
+                )
+            }
+            Self::BadRequest(why) => {
+                tracing::info!(reason = %why, "bad request");
+                pages::message(status, "Bad request", why)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let e = ApiError::internal(
+            "recording the user",
+            lticontainer_core::Error::Unavailable {
+                backend: "sqlite",
+                detail: "/var/lib/secret-path/db is read-only".into(),
+            },
+        );
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!body.contains("secret-path"), "{body}");
+        assert!(body.contains("try again"));
+    }
+}

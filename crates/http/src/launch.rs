@@ -1,0 +1,143 @@
+//! `POST /hub/lti/launch`: verify the launch, record the user, set the session cookie, start the
+//! spawn in the background and send the browser to the progress page at once.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::SystemTime;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lticontainer_core::auth::{LaunchRequest, RequestOrigin, public_launch_url};
+use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
+use lticontainer_core::params::LmsParams;
+use lticontainer_core::store::UserRecord;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::session::{CookieMode, set_cookie_header};
+use crate::state::{AppState, unix_now};
+
+/// The largest launch body accepted (Moodle's launches are a few kilobytes).
+pub(crate) const MAX_LAUNCH_BODY: usize = 256 * 1024;
+
+/// The peer address of a request, or `0.0.0.0` when the server did not record it (tests).
+pub(crate) fn peer_ip(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The handler of `POST /hub/lti/launch`.
+pub(crate) async fn launch(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let peer = peer_ip(&req);
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, MAX_LAUNCH_BODY)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
+    let headers = &parts.headers;
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    let origin = RequestOrigin {
+        peer,
+        tls: false,
+        host: header(headers, HOST.as_str()).or(authority.as_deref()),
+        forwarded_proto: header(headers, "x-forwarded-proto"),
+        forwarded_host: header(headers, "x-forwarded-host"),
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .map_or("/hub/lti/launch", |p| p.as_str()),
+    };
+    let url = public_launch_url(&state.public_url, &origin)?;
+    let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
+    let request = LaunchRequest::from_body(url, &body, authorization)?;
+    let launch = state.auth.authenticate(&request).await?;
+    let user = launch.username.clone();
+    tracing::info!(%user, consumer = %launch.consumer_key, course = ?launch.context_id, "LTI launch accepted");
+
+    let now = SystemTime::now();
+    state
+        .store
+        .upsert_user(UserRecord {
+            name: user.clone(),
+            lti_user_id: launch.user_id.clone(),
+            consumer_key: launch.consumer_key.clone(),
+            is_admin: state.config.is_admin(&user),
+            last_launch: Some(launch_to_json(&launch)),
+            created: now,
+            last_activity: Some(now),
+        })
+        .await
+        .map_err(|e| ApiError::internal("recording the launch", e))?;
+
+    let (params, _) = LmsParams::from_launch(&launch);
+    if params.iframe {
+        let lms = header(headers, ORIGIN.as_str())
+            .filter(|o| *o != "null")
+            .or_else(|| header(headers, REFERER.as_str()))
+            .or_else(|| {
+                launch
+                    .params
+                    .get("launch_presentation_return_url")
+                    .map(String::as_str)
+            });
+        match lms {
+            Some(o) if state.frames.learn(o) => {}
+            other => {
+                tracing::warn!(%user, origin = ?other, "lms_iframe=1 but the LMS origin is unknown or not accepted; set hub.lms_origins")
+            }
+        }
+    }
+    let mode = if params.iframe || state.frames.has_configured() {
+        CookieMode::CrossSite
+    } else {
+        CookieMode::Lax
+    };
+    let max_age = state.config.session_max_age_secs;
+    let cookie = set_cookie_header(
+        &state.sessions.sign(&user, unix_now() + max_age),
+        max_age,
+        mode,
+    );
+
+    state.spawner.request(launch).await;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (LOCATION, format!("/hub/spawn-pending/{user}")),
+            (SET_COOKIE, cookie),
+        ],
+    )
+        .into_response())
+}
+
+/// What the store keeps of a launch: enough to spawn again with the same parameters.
+pub(crate) fn launch_to_json(launch: &LtiLaunch) -> serde_json::Value {
+    json!({
+        "consumer_key": launch.consumer_key,
+        "username": launch.username,
+        "params": launch.params,
+    })
+}
+
+/// Rebuilds a launch stored by [`launch_to_json`]; `None` when the record is unusable.
+pub(crate) fn launch_from_json(value: &serde_json::Value) -> Option<LtiLaunch> {
+    let consumer = value.get("consumer_key")?.as_str()?;
+    let username = value.get("username")?.as_str()?;
+    let params: Vec<(String, String)> = value
+        .get("params")?
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect();
+    let mut launch = LtiLaunch::from_params(consumer, &params, DEFAULT_USERNAME_KEY).ok()?;
+    launch.username = username.to_owned();
+    Some(launch)
+}

@@ -1,0 +1,104 @@
+//! The spawn progress page (`/hub/spawn-pending/<name>`), its event stream
+//! (`/hub/api/users/<name>/server/progress`) and the "start my server again" action
+//! (`POST /hub/spawn/<name>`).
+
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::launch::launch_from_json;
+use crate::pages;
+use crate::progress::{ProgressEvent, sse};
+use crate::spawn::SlotState;
+use crate::state::AppState;
+
+/// The session user, when they may act on `target`'s server (the owner or an admin).
+pub(crate) fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    target: &str,
+) -> Result<String, ApiError> {
+    let me = state.session_user(headers).ok_or(ApiError::NotSignedIn)?;
+    if me == target || state.config.is_admin(&me) {
+        Ok(me)
+    } else {
+        Err(ApiError::Forbidden {
+            user: me,
+            target: target.to_owned(),
+        })
+    }
+}
+
+/// `GET /hub/spawn-pending/<name>`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, &name)?;
+    let can_restart =
+        matches!(state.store.user(&name).await, Ok(Some(u)) if u.last_launch.is_some());
+    let start = format!("/hub/spawn/{name}");
+    Ok(pages::spawn_pending(
+        &name,
+        &format!("/hub/api/users/{name}/server/progress"),
+        can_restart.then_some(start.as_str()),
+    ))
+}
+
+/// `GET /hub/api/users/<name>/server/progress`: JupyterHub's event stream.
+pub(crate) async fn progress(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, &name)?;
+    let resp = match state.spawner.state(&name) {
+        SlotState::Spawning(p) | SlotState::Idle { last: Some(p) } => {
+            sse(p.stream()).into_response()
+        }
+        SlotState::Running(r) => sse(futures_util::stream::iter([ProgressEvent::ready(
+            &r.url,
+            "Your server is running.",
+        )]))
+        .into_response(),
+        SlotState::Idle { last: None } => sse(futures_util::stream::iter([ProgressEvent::idle(
+            "Your server is not running. Open the Jupyter activity in your course to start it.",
+        )]))
+        .into_response(),
+    };
+    Ok(resp)
+}
+
+/// `POST /hub/spawn/<name>`: starts the server again with the parameters of the last launch.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, &name)?;
+    let user = state
+        .store
+        .user(&name)
+        .await
+        .map_err(|e| ApiError::internal("reading the user", e))?;
+    let Some(launch) = user
+        .and_then(|u| u.last_launch)
+        .as_ref()
+        .and_then(launch_from_json)
+    else {
+        return Ok(pages::message(
+            StatusCode::CONFLICT,
+            "Please start from your course",
+            "The hub has no launch of yours to start a server from. Open the Jupyter activity in your course.",
+        ));
+    };
+    state.spawner.request(launch).await;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(LOCATION, format!("/hub/spawn-pending/{name}"))],
+    )
+        .into_response())
+}

@@ -1,0 +1,277 @@
+//! The spawn manager: one slot per user, spawns in the background with progress, bounded
+//! concurrency, and re-adoption of running containers after a hub restart.
+//!
+//! # Concurrency
+//! * Slots live in a map behind a mutex that is held only to find or insert a slot, never
+//!   across an await; each slot has its own short-lived mutex for its state.
+//! * No lock is held around engine calls, so spawns of different users run in parallel.
+//! * A [`tokio::sync::Semaphore`] bounds how many spawns run at once; a spawn beyond the bound
+//!   waits, and its progress says the hub is busy and retries.
+//! * A launch while a spawn is pending joins it; a launch while the server runs reuses it
+//!   (the launch's parameters apply at the next spawn, as in the original).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use lticontainer_core::launch::LtiLaunch;
+use lticontainer_core::spec::{IdentityLookup, SpecConfig};
+use lticontainer_core::store::{ServerRecord, ServerState, Store};
+use lticontainer_core::{Runtime, container::ContainerInfo};
+use tokio::sync::Semaphore;
+
+use crate::config::HubConfig;
+use crate::hubapi::HubApi;
+use crate::ports::PortAllocator;
+use crate::progress::{ProgressEvent, SpawnProgress};
+use crate::proxy::ProxyClient;
+
+mod adopt;
+mod ready;
+mod run;
+
+pub use adopt::AdoptReport;
+
+/// The label that records the URL path a server opens on (`/lab`), so a re-adopted server
+/// keeps it.
+pub const DEFAULT_URL_LABEL: &str = "lticontainer.default_url";
+
+/// A running server the proxy can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningServer {
+    /// The engine's container id.
+    pub container_id: String,
+    /// Where the server answers.
+    pub addr: SocketAddr,
+    /// The port allocated to it.
+    pub port: u16,
+    /// Where the browser goes: `/user/<name>/lab`.
+    pub url: String,
+}
+
+/// Where a user's server is, as the spawn manager sees it.
+#[derive(Debug, Clone)]
+pub enum SlotState {
+    /// No server; `last` holds the events of the last spawn when it failed.
+    Idle {
+        /// The last (failed) spawn, for the progress page.
+        last: Option<SpawnProgress>,
+    },
+    /// A spawn is under way.
+    Spawning(SpawnProgress),
+    /// The server runs.
+    Running(RunningServer),
+}
+
+#[derive(Debug)]
+struct UserSlot {
+    state: Mutex<SlotState>,
+}
+
+impl UserSlot {
+    fn get(&self) -> SlotState {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update<R>(&self, f: impl FnOnce(&mut SlotState) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Everything a spawn needs; shared by all spawns.
+#[derive(Debug)]
+pub struct Spawner {
+    runtime: Arc<dyn Runtime>,
+    store: Arc<dyn Store>,
+    hubapi: Arc<HubApi>,
+    identity: Arc<dyn IdentityLookup>,
+    hub: Arc<HubConfig>,
+    spec: Arc<SpecConfig>,
+    ports: PortAllocator,
+    limit: Arc<Semaphore>,
+    slots: Mutex<HashMap<String, Arc<UserSlot>>>,
+    http: ProxyClient,
+}
+
+impl Spawner {
+    /// A spawn manager over these parts.
+    pub fn new(
+        runtime: Arc<dyn Runtime>,
+        store: Arc<dyn Store>,
+        hubapi: Arc<HubApi>,
+        identity: Arc<dyn IdentityLookup>,
+        hub: Arc<HubConfig>,
+        spec: Arc<SpecConfig>,
+        http: ProxyClient,
+    ) -> Self {
+        Self {
+            ports: PortAllocator::new(hub.port_min..=hub.port_max),
+            limit: Arc::new(Semaphore::new(hub.max_concurrent_spawns)),
+            runtime,
+            store,
+            hubapi,
+            identity,
+            hub,
+            spec,
+            slots: Mutex::default(),
+            http,
+        }
+    }
+
+    fn slot(&self, user: &str) -> Arc<UserSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots
+            .entry(user.to_owned())
+            .or_insert_with(|| {
+                Arc::new(UserSlot {
+                    state: Mutex::new(SlotState::Idle { last: None }),
+                })
+            })
+            .clone()
+    }
+
+    /// The state of `user`'s server.
+    pub fn state(&self, user: &str) -> SlotState {
+        let found = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(user)
+            .cloned();
+        found.map_or(SlotState::Idle { last: None }, |s| s.get())
+    }
+
+    /// The running server of `user`, if any.
+    pub fn running(&self, user: &str) -> Option<RunningServer> {
+        match self.state(user) {
+            SlotState::Running(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Starts `user`'s server from `launch`, or joins the spawn under way, or reuses the running
+    /// server. Returns at once with the spawn's progress; the spawn runs in the background.
+    pub async fn request(self: &Arc<Self>, launch: LtiLaunch) -> SpawnProgress {
+        let user = launch.username.clone();
+        let slot = self.slot(&user);
+        let current = slot.get();
+        if let SlotState::Running(r) = &current {
+            if self.still_running(r).await {
+                return ready_progress(r);
+            }
+            tracing::info!(%user, container = %r.container_id, "the server's container is gone; starting a new one");
+            self.mark_stopped(&user, &r.container_id).await;
+        }
+        let progress = SpawnProgress::new();
+        let joined = slot.update(|state| match state {
+            SlotState::Spawning(p) => Some(p.clone()),
+            SlotState::Running(r) => Some(ready_progress(r)),
+            SlotState::Idle { .. } => {
+                *state = SlotState::Spawning(progress.clone());
+                None
+            }
+        });
+        if let Some(p) = joined {
+            return p;
+        }
+        let this = Arc::clone(self);
+        let p = progress.clone();
+        tokio::spawn(async move { this.run(launch, p, slot).await });
+        progress
+    }
+
+    async fn still_running(&self, r: &RunningServer) -> bool {
+        match self.runtime.inspect(&r.container_id).await {
+            Ok(info) => info.state.is_running(),
+            Err(e) if e.is_not_found() => false,
+            Err(e) => {
+                // The engine did not answer: keep the server; the proxy notices if it is gone.
+                tracing::warn!(container = %r.container_id, error = %e, "cannot inspect a running server; assuming it still runs");
+                true
+            }
+        }
+    }
+
+    /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle
+    /// and the store marks the server stopped. A newer server of the user is left alone.
+    pub async fn mark_stopped(&self, user: &str, container_id: &str) {
+        let slot = self.slot(user);
+        let port = slot.update(|state| match state {
+            SlotState::Running(r) if r.container_id == container_id => {
+                let port = r.port;
+                *state = SlotState::Idle { last: None };
+                Some(port)
+            }
+            _ => None,
+        });
+        let Some(port) = port else { return };
+        self.ports.release(port);
+        match self.store.server(user).await {
+            Ok(Some(mut rec)) if rec.container_id.as_deref() == Some(container_id) => {
+                rec.state = ServerState::Stopped;
+                rec.address = None;
+                if let Err(e) = self.store.put_server(rec).await {
+                    tracing::error!(%user, error = %e, "cannot record the stopped server");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
+        }
+    }
+
+    /// Stops and removes `user`'s running server (admin action, tests).
+    ///
+    /// # Errors
+    /// The engine refused to remove the container.
+    pub async fn stop(&self, user: &str) -> lticontainer_core::Result<()> {
+        if let Some(r) = self.running(user) {
+            self.runtime.remove(&r.container_id).await?;
+            self.mark_stopped(user, &r.container_id).await;
+        }
+        Ok(())
+    }
+
+    fn now() -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn server_record(
+        user: &str,
+        name: &str,
+        port: u16,
+        state: ServerState,
+        info: Option<&ContainerInfo>,
+    ) -> ServerRecord {
+        ServerRecord {
+            user: user.to_owned(),
+            container_id: info.map(|i| i.id.clone()),
+            container_name: name.to_owned(),
+            address: info.and_then(|i| i.address).map(|a| a.to_string()),
+            port,
+            state,
+            started: Some(Self::now()),
+            last_activity: None,
+        }
+    }
+
+    /// How long to wait between checks of a waiting spawn's turn.
+    const BUSY_RETRY: Duration = Duration::from_secs(5);
+}
+
+/// A progress log that says the server is ready at once.
+fn ready_progress(r: &RunningServer) -> SpawnProgress {
+    let p = SpawnProgress::new();
+    p.push(ProgressEvent::ready(&r.url, "Your server is running."));
+    p
+}
+
+/// `/user/<name><default_url>`.
+pub fn server_url(user: &str, default_url: &str) -> String {
+    let path = default_url.trim_start_matches('/');
+    format!("/user/{user}/{path}")
+}

@@ -1,0 +1,171 @@
+//! `POST /hub/lti/launch`: accepted launches spawn, refused ones spawn nothing.
+
+use axum::http::{StatusCode, header};
+use lticontainer_core::store::{ServerState, Store};
+
+use crate::util::*;
+
+#[tokio::test]
+async fn launch_sets_session_redirects_and_spawns() {
+    let hub = test_hub();
+    let resp = hub.launch("alice", 101).await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert_eq!(
+        header_str(&resp, header::LOCATION),
+        "/hub/spawn-pending/alice"
+    );
+    let cookie = header_str(&resp, header::SET_COOKIE);
+    assert!(cookie.starts_with("lticontainer-session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let csp = header_str(&resp, header::CONTENT_SECURITY_POLICY);
+    assert_eq!(csp, "frame-ancestors 'self'");
+
+    let done = hub.wait_spawn("alice").await;
+    assert!(done.ready, "{done:?}");
+    assert_eq!(done.url.as_deref(), Some("/user/alice/lab"));
+
+    let created = hub.runtime.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    let spec = &created[0];
+    assert!(spec.env.contains_key("JUPYTERHUB_API_TOKEN"));
+    assert_eq!(spec.env["JUPYTERHUB_DEFAULT_URL"], "/lab");
+    assert!(spec.env["JUPYTERHUB_SERVICE_URL"].ends_with(&format!(":{}/user/alice/", spec.port)));
+    assert!(spec.env.contains_key("JUPYTERHUB_ROOT_DIR"));
+    assert_eq!(spec.labels["lticontainer.port"], spec.port.to_string());
+
+    // The home directory exists now (owner and mode are the spec's).
+    let home = std::path::Path::new(&spec.env["JUPYTERHUB_ROOT_DIR"]);
+    assert!(home.is_dir(), "{}", home.display());
+    assert!(home.starts_with(hub.home.path()));
+
+    let user = hub.store.user("alice").await.unwrap().unwrap();
+    assert!(user.last_launch.is_some());
+    let server = hub.store.server("alice").await.unwrap().unwrap();
+    assert_eq!(server.state, ServerState::Running);
+    assert_eq!(server.port, spec.port);
+}
+
+async fn assert_nothing_spawned(hub: &TestHub) {
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        hub.runtime.count().await,
+        0,
+        "a refused launch must not spawn"
+    );
+    assert!(hub.store.servers().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tampered_launch_is_refused_and_spawns_nothing() {
+    let hub = test_hub();
+    let body = signed_body(launch_params("alice", 101), now(), "nonce-tamper");
+    let tampered = body.replace("ext_user_username=alice", "ext_user_username=mallory");
+    assert_ne!(body, tampered);
+    let resp = hub.send(launch_request(tampered)).await;
+    assert_status(&resp, StatusCode::UNAUTHORIZED);
+    assert!(
+        header_str(&resp, header::SET_COOKIE).is_empty(),
+        "no session for a refused launch"
+    );
+    let page = body_string(resp).await;
+    assert!(page.contains("tell your teacher"), "{page}");
+    assert!(
+        !page.contains("base string"),
+        "admin details stay in the log: {page}"
+    );
+    assert_nothing_spawned(&hub).await;
+}
+
+#[tokio::test]
+async fn replayed_launch_is_refused() {
+    let hub = test_hub();
+    let body = signed_body(launch_params("alice", 101), now(), "nonce-replay");
+    let first = hub.send(launch_request(body.clone())).await;
+    assert_status(&first, StatusCode::FOUND);
+    hub.wait_spawn("alice").await;
+    let again = hub.send(launch_request(body)).await;
+    assert_status(&again, StatusCode::UNAUTHORIZED);
+    assert!(header_str(&again, header::SET_COOKIE).is_empty());
+    assert_eq!(
+        hub.runtime.count().await,
+        1,
+        "the replay spawned nothing more"
+    );
+}
+
+#[tokio::test]
+async fn stale_launch_is_refused_and_spawns_nothing() {
+    let hub = test_hub();
+    let body = signed_body(launch_params("alice", 101), now() - 3600, "nonce-stale");
+    let resp = hub.send(launch_request(body)).await;
+    assert_status(&resp, StatusCode::UNAUTHORIZED);
+    assert_nothing_spawned(&hub).await;
+}
+
+#[tokio::test]
+async fn malformed_launch_is_a_bad_request() {
+    let hub = test_hub();
+    let resp = hub
+        .send(launch_request("user_id=1&lti_version=LTI-1p0".into()))
+        .await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert_nothing_spawned(&hub).await;
+}
+
+#[tokio::test]
+async fn second_launch_reuses_the_running_server_and_concurrent_ones_join() {
+    let hub = test_hub();
+    // Two launches back to back: the second joins the pending spawn.
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    // A launch while the server runs reuses it.
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    assert_eq!(
+        hub.runtime.count().await,
+        1,
+        "one container for all three launches"
+    );
+}
+
+#[tokio::test]
+async fn iframe_launch_allows_the_lms_to_frame_and_sends_cross_site_cookies() {
+    let hub = test_hub();
+    let mut params = launch_params("alice", 101);
+    params.push(("custom_lms_iframe".into(), "1".into()));
+    let mut req = launch_request(signed_body(params, now(), "nonce-iframe"));
+    req.headers_mut().insert(
+        header::ORIGIN,
+        "https://moodle.example.edu".parse().unwrap(),
+    );
+    let resp = hub.send(req).await;
+    assert_status(&resp, StatusCode::FOUND);
+    let cookie = header_str(&resp, header::SET_COOKIE);
+    assert!(cookie.contains("SameSite=None; Secure"), "{cookie}");
+    let later = hub.send(hub.get_as("/hub/health", None)).await;
+    assert_eq!(
+        header_str(&later, header::CONTENT_SECURITY_POLICY),
+        "frame-ancestors 'self' https://moodle.example.edu"
+    );
+}
+
+#[tokio::test]
+async fn start_again_uses_the_last_launch() {
+    let hub = test_hub();
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    hub.state.spawner.stop("alice").await.unwrap();
+    assert_eq!(hub.runtime.count().await, 0);
+    let req = axum::http::Request::post("/hub/spawn/alice")
+        .header(header::COOKIE, hub.cookie("alice"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = hub.send(req).await;
+    assert_status(&resp, StatusCode::SEE_OTHER);
+    assert!(hub.wait_spawn("alice").await.ready);
+    assert_eq!(hub.runtime.count().await, 1);
+}

@@ -1,0 +1,164 @@
+//! `/user/<name>/…`: access control, HTTP streaming, WebSocket bridging, a vanished server.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{StatusCode, header};
+use futures_util::{SinkExt, StreamExt};
+use lticontainer_http::app;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use crate::util::*;
+
+async fn running_hub(users: &[(&str, u32)]) -> TestHub {
+    let hub = test_hub();
+    for (u, id) in users {
+        assert_status(&hub.launch(u, *id).await, StatusCode::FOUND);
+    }
+    for (u, _) in users {
+        assert!(hub.wait_spawn(u).await.ready);
+    }
+    hub
+}
+
+#[tokio::test]
+async fn owner_reaches_the_server_through_the_proxy() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_status(&resp, StatusCode::OK);
+    assert!(header_str(&resp, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'self'"));
+    assert_eq!(body_string(resp).await, "<html>JupyterLab</html>");
+}
+
+#[tokio::test]
+async fn another_student_gets_403_and_an_admin_gets_through() {
+    let hub = running_hub(&[("alice", 101), ("bob", 102)]).await;
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("bob"))).await;
+    assert_status(&resp, StatusCode::FORBIDDEN);
+    let page = body_string(resp).await;
+    assert!(
+        page.contains("Not your server") && !page.contains("JupyterLab"),
+        "{page}"
+    );
+    let admin = hub
+        .send(hub.get_as("/user/alice/lab", Some("teacher")))
+        .await;
+    assert_status(&admin, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn no_session_gets_the_launch_page() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let resp = hub.send(hub.get_as("/user/alice/lab", None)).await;
+    assert_status(&resp, StatusCode::UNAUTHORIZED);
+    assert!(body_string(resp).await.contains("course"));
+}
+
+#[tokio::test]
+async fn user_without_server_is_sent_to_the_progress_page() {
+    let hub = test_hub();
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert_eq!(
+        header_str(&resp, header::LOCATION),
+        "/hub/spawn-pending/alice"
+    );
+    let bare = hub.send(hub.get_as("/user/alice?x=1", Some("alice"))).await;
+    assert_eq!(header_str(&bare, header::LOCATION), "/user/alice/?x=1");
+}
+
+#[tokio::test]
+async fn bodies_stream_and_forwarding_headers_are_set() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let resp = hub
+        .send(hub.get_as("/user/alice/stream", Some("alice")))
+        .await;
+    assert_status(&resp, StatusCode::OK);
+    assert_eq!(body_string(resp).await, "chunk0;chunk1;chunk2;");
+
+    let resp = hub
+        .send(hub.get_as("/user/alice/headers", Some("alice")))
+        .await;
+    let seen: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&body_string(resp).await).unwrap();
+    assert_eq!(seen["host"], HOST, "the Host header is kept");
+    assert_eq!(seen["x-forwarded-proto"], "http");
+    assert_eq!(seen["x-forwarded-host"], HOST);
+    assert!(
+        !seen
+            .get("cookie")
+            .is_some_and(|c| c.contains("lticontainer-session")),
+        "the hub session never reaches a user's server: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn vanished_server_answers_fast_and_is_marked_stopped() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    for id in hub.runtime.running_ids() {
+        hub.runtime.kill_server(&id);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "answered in {:?}",
+        start.elapsed()
+    );
+    assert_status(&resp, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body_string(resp).await.contains("not running any more"));
+    assert!(hub.state.spawner.running("alice").is_none());
+    let next = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_eq!(
+        header_str(&next, header::LOCATION),
+        "/hub/spawn-pending/alice"
+    );
+}
+
+/// The one test that serves the hub on a real socket: a WebSocket through the proxy.
+#[tokio::test]
+async fn websocket_is_bridged_on_a_real_socket() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            app(hub.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .into_future(),
+    );
+
+    let mut req = format!("ws://{addr}/user/alice/ws")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert(header::COOKIE, hub.cookie("alice").parse().unwrap());
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+    for i in 0..3 {
+        ws.send(Message::Text(format!("hello {i}").into()))
+            .await
+            .unwrap();
+        let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            reply.into_text().unwrap().as_str(),
+            format!("echo:hello {i}")
+        );
+    }
+    ws.close(None).await.unwrap();
+
+    // Another student cannot open the WebSocket.
+    let mut req = format!("ws://{addr}/user/alice/ws")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert(header::COOKIE, hub.cookie("bob").parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    server.abort();
+}

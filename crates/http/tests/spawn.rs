@@ -1,0 +1,150 @@
+//! Spawn failures and re-adoption after a hub restart.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use lticontainer_core::Runtime;
+use lticontainer_core::container::{ContainerSpec, labels};
+use lticontainer_core::store::{ServerState, Store};
+
+use crate::util::*;
+
+#[tokio::test]
+async fn engine_failure_fails_one_spawn_and_others_go_on() {
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .engine_down_for
+        .lock()
+        .unwrap()
+        .insert("bob".into());
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+    let bob = hub.wait_spawn("bob").await;
+    assert!(bob.failed, "{bob:?}");
+    assert!(
+        bob.message.contains("container engine is not reachable"),
+        "{}",
+        bob.message
+    );
+    assert!(
+        !bob.message.contains("fake.sock"),
+        "engine details stay in the admin log"
+    );
+    assert!(hub.wait_spawn("alice").await.ready);
+    assert_eq!(
+        hub.send(hub.get_as("/user/alice/lab", Some("alice")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Bob's progress stream replays the failure; his server URL sends him to that page.
+    let resp = hub
+        .send(hub.get_as("/hub/api/users/bob/server/progress", Some("bob")))
+        .await;
+    assert!(body_string(resp).await.contains("\"failed\":true"));
+    let rec = hub.store.server("bob").await.unwrap().unwrap();
+    assert!(
+        matches!(rec.state, ServerState::Failed(ref why) if why.contains("fake.sock")),
+        "{rec:?}"
+    );
+    // Once the engine is back, bob can launch again.
+    hub.runtime
+        .behaviour
+        .engine_down_for
+        .lock()
+        .unwrap()
+        .clear();
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("bob").await.ready);
+}
+
+#[tokio::test]
+async fn server_that_never_answers_times_out_and_is_removed() {
+    let (mut cfg, spec) = hub_config();
+    cfg.http_timeout_secs = 1;
+    let runtime = FakeJupyter::new();
+    runtime
+        .behaviour
+        .no_server
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let hub = test_hub_with(
+        cfg,
+        spec,
+        runtime,
+        Arc::new(lticontainer_core::store::InMemoryStore::new()),
+    );
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    let ev = tokio::time::timeout(Duration::from_secs(10), hub.wait_spawn("alice"))
+        .await
+        .unwrap();
+    assert!(ev.failed && ev.message.contains("did not answer"), "{ev:?}");
+    assert_eq!(
+        hub.runtime.count().await,
+        0,
+        "the failed container is removed"
+    );
+    let rec = hub.store.server("alice").await.unwrap().unwrap();
+    assert!(
+        matches!(rec.state, ServerState::Failed(ref why) if why.contains("server exploded")),
+        "the admin gets the container's log: {rec:?}"
+    );
+}
+
+#[tokio::test]
+async fn restarted_hub_readopts_running_servers() {
+    let first = test_hub();
+    for (u, id) in [("alice", 101), ("bob", 102), ("carol", 103)] {
+        assert_status(&first.launch(u, id).await, StatusCode::FOUND);
+    }
+    for u in ["alice", "bob", "carol"] {
+        assert!(first.wait_spawn(u).await.ready);
+    }
+    // A container left half-created by a killed hub (not running), and a stored server whose
+    // container vanished.
+    let instance = "lticontainer".to_owned();
+    let mut leftover = ContainerSpec::new("lticontainer-dave", IMAGE);
+    leftover.labels = BTreeMap::from([
+        (labels::MANAGED_BY.to_owned(), instance.clone()),
+        (labels::USER.to_owned(), "dave".to_owned()),
+        (labels::PORT.to_owned(), "1".to_owned()),
+    ]);
+    leftover.port = 1;
+    let info = first.runtime.create_and_start(&leftover).await.unwrap();
+    first.runtime.stop(&info.id, Duration::ZERO).await.unwrap();
+    let mut gone = first.store.server("carol").await.unwrap().unwrap();
+    gone.user = "erin".into();
+    gone.port = 2;
+    gone.container_id = Some("vanished".into());
+    first.store.put_server(gone).await.unwrap();
+
+    // The "restarted" hub: same engine, same store, new state.
+    let (cfg, spec) = hub_config();
+    let second = test_hub_with(cfg, spec, first.runtime.clone(), first.store.clone());
+    let report = second.state.spawner.adopt().await.unwrap();
+    assert_eq!(report.adopted, vec!["alice", "bob", "carol"]);
+    assert_eq!(report.removed, vec!["lticontainer-dave"]);
+    assert_eq!(report.stopped, vec!["erin"]);
+    assert_eq!(
+        second.runtime.count().await,
+        3,
+        "no duplicates, no leftovers"
+    );
+    for u in ["alice", "bob", "carol"] {
+        // The session key differs between the two hubs here, so use the second hub's cookie.
+        let resp = second
+            .send(second.get_as(&format!("/user/{u}/lab"), Some(u)))
+            .await;
+        assert_status(&resp, StatusCode::OK);
+    }
+    // A launch after the restart reuses the adopted server.
+    assert_status(&second.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(second.wait_spawn("alice").await.ready);
+    assert_eq!(second.runtime.count().await, 3);
+    assert_eq!(
+        second.store.server("erin").await.unwrap().unwrap().state,
+        ServerState::Stopped
+    );
+}

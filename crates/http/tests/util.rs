@@ -1,0 +1,400 @@
+//! Shared test fixtures: a hub on an in-memory engine whose "containers" run a small Jupyter-like
+//! axum server on 127.0.0.1:<allocated port>, and a Moodle-like launch signer.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use futures_util::StreamExt;
+use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
+use lticontainer_core::memory::InMemoryRuntime;
+use lticontainer_core::runtime::{ProgressFn, Runtime};
+use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
+use lticontainer_core::store::{InMemoryStore, Store};
+use lticontainer_core::{Error, Result};
+use lticontainer_http::session::SessionKey;
+use lticontainer_http::{AppParts, AppState, HubConfig, app};
+use tower::ServiceExt;
+
+pub const KEY: &str = "moodle-test";
+pub const SECRET: &str = "test-secret-0123456789";
+pub const HOST: &str = "hub.test";
+pub const IMAGE: &str = "lticontainer-test/jupyter:latest";
+
+/// Behaviour switches of the fake engine.
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    /// Users whose container creation fails as if the engine were down.
+    pub engine_down_for: Mutex<HashSet<String>>,
+    /// Wait this long before the fake server starts listening.
+    pub serve_delay: Mutex<Duration>,
+    /// When false, containers start but nothing listens.
+    pub no_server: std::sync::atomic::AtomicBool,
+}
+
+/// An in-memory engine whose running containers serve HTTP on 127.0.0.1:<spec.port>.
+pub struct FakeJupyter {
+    inner: InMemoryRuntime,
+    pub behaviour: Behaviour,
+    servers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
+    pub created: Mutex<Vec<ContainerSpec>>,
+}
+
+impl fmt::Debug for FakeJupyter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeJupyter").finish_non_exhaustive()
+    }
+}
+
+impl FakeJupyter {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            inner: InMemoryRuntime::pulling(),
+            behaviour: Behaviour::default(),
+            servers: Mutex::default(),
+            created: Mutex::default(),
+        })
+    }
+
+    /// Stops the fake server of a container without telling the engine (a crashed process).
+    pub fn kill_server(&self, id: &str) {
+        if let Some(h) = self.servers.lock().unwrap().remove(id) {
+            h.abort();
+        }
+    }
+
+    pub fn running_ids(&self) -> Vec<String> {
+        self.servers.lock().unwrap().keys().cloned().collect()
+    }
+
+    pub async fn count(&self) -> usize {
+        self.inner.list(&BTreeMap::new()).await.unwrap().len()
+    }
+}
+
+/// The Jupyter-like server of one container.
+pub fn jupyter_router() -> Router {
+    Router::new()
+        .route(
+            "/user/{name}/api",
+            get(|| async { axum::Json(serde_json::json!({"version": "2.15.0"})) }),
+        )
+        .route(
+            "/user/{name}/lab",
+            get(|| async { "<html>JupyterLab</html>" }),
+        )
+        .route(
+            "/user/{name}/headers",
+            get(|h: HeaderMap| async move {
+                let map: BTreeMap<String, String> = h
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                    .collect();
+                axum::Json(map)
+            }),
+        )
+        .route(
+            "/user/{name}/stream",
+            get(|| async {
+                let chunks = futures_util::stream::iter(0..3).then(|i| async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<_, std::io::Error>(format!("chunk{i};"))
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .route(
+            "/user/{name}/ws",
+            any(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(|mut socket| async move {
+                    while let Some(Ok(msg)) = socket.recv().await {
+                        if let Message::Text(t) = msg {
+                            let reply = format!("echo:{}", t.as_str());
+                            if socket.send(Message::Text(reply.into())).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                })
+            }),
+        )
+}
+
+#[async_trait]
+impl Runtime for FakeJupyter {
+    fn backend(&self) -> &'static str {
+        "fake-jupyter"
+    }
+    async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
+        self.inner.ensure_image(image, progress).await
+    }
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        self.inner.ensure_volume(name, labels).await
+    }
+    async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();
+        if self
+            .behaviour
+            .engine_down_for
+            .lock()
+            .unwrap()
+            .contains(&user)
+        {
+            return Err(Error::Unavailable {
+                backend: "fake-jupyter",
+                detail: "connection refused on /run/fake.sock".into(),
+            });
+        }
+        let info = self.inner.create_and_start(spec).await?;
+        self.created.lock().unwrap().push(spec.clone());
+        if !self.behaviour.no_server.load(Ordering::SeqCst) {
+            let delay = *self.behaviour.serve_delay.lock().unwrap();
+            let port = spec.port;
+            let handle = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                axum::serve(listener, jupyter_router()).await.unwrap();
+            });
+            self.servers.lock().unwrap().insert(info.id.clone(), handle);
+        }
+        Ok(info)
+    }
+    async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
+        self.inner.inspect(id).await
+    }
+    async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+        if let Ok(info) = self.inner.inspect(id).await {
+            self.kill_server(&info.id);
+        }
+        self.inner.stop(id, grace).await
+    }
+    async fn remove(&self, id: &str) -> Result<()> {
+        if let Ok(info) = self.inner.inspect(id).await {
+            self.kill_server(&info.id);
+        }
+        self.inner.remove(id).await
+    }
+    async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
+        self.inner.list(labels).await
+    }
+    async fn logs(&self, id: &str, tail: usize) -> Result<String> {
+        self.inner
+            .logs(id, tail)
+            .await
+            .map(|_| "fake log line: server exploded\n".to_owned())
+    }
+}
+
+/// Port blocks per test so tests running in parallel never share ports.
+static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
+
+/// A hub on a fake engine and an in-memory store, its home directories in a temp dir.
+pub struct TestHub {
+    pub state: AppState,
+    pub runtime: Arc<FakeJupyter>,
+    pub store: Arc<InMemoryStore>,
+    pub home: tempfile::TempDir,
+    pub key: SessionKey,
+}
+
+pub fn hub_config() -> (HubConfig, SpecConfig) {
+    let block = NEXT_BLOCK.fetch_add(1, Ordering::SeqCst);
+    let mut hub = HubConfig::default();
+    hub.port_min = 43000 + block * 20 + u16::try_from(std::process::id() % 50).unwrap() * 400;
+    hub.port_max = hub.port_min + 19;
+    hub.http_timeout_secs = 5;
+    hub.start_timeout_secs = 5;
+    hub.admin_users = vec!["teacher".into()];
+    let spec = SpecConfig::default();
+    (hub, spec)
+}
+
+pub fn test_hub() -> TestHub {
+    let (hub, spec) = hub_config();
+    test_hub_with(
+        hub,
+        spec,
+        FakeJupyter::new(),
+        Arc::new(InMemoryStore::new()),
+    )
+}
+
+pub fn test_hub_with(
+    hub: HubConfig,
+    mut spec: SpecConfig,
+    runtime: Arc<FakeJupyter>,
+    store: Arc<InMemoryStore>,
+) -> TestHub {
+    let home = tempfile::tempdir().unwrap();
+    spec.default_image = IMAGE.into();
+    spec.home_template = format!("{}/{{group}}/{{user}}", home.path().display());
+    spec.group_home_template = format!("{}/{{group}}", home.path().display());
+    spec.run_as_root = false;
+    let auth =
+        Lti11Authenticator::in_memory(Lti11Config::default().with_consumer(KEY, SECRET)).unwrap();
+    let key = SessionKey::random();
+    let mut parts = AppParts::new(
+        runtime.clone(),
+        Arc::new(auth),
+        store.clone() as Arc<dyn Store>,
+    );
+    parts.hub = hub;
+    parts.spec = spec;
+    parts.identity = Arc::new(NoHostAccounts);
+    parts.session_key = key.clone();
+    TestHub {
+        state: AppState::new(parts),
+        runtime,
+        store,
+        home,
+        key,
+    }
+}
+
+pub fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// Moodle-like launch parameters for `user` (numeric LTI `user_id` so the uid derives from it).
+pub fn launch_params(user: &str, user_id: u32) -> Vec<(String, String)> {
+    [
+        ("lti_message_type", "basic-lti-launch-request"),
+        ("lti_version", "LTI-1p0"),
+        ("resource_link_id", "42"),
+        ("context_id", "7"),
+        ("context_title", "Data science"),
+        ("roles", "Learner"),
+        ("ext_user_username", user),
+        ("tool_consumer_info_product_family_code", "moodle"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain([("user_id".to_owned(), user_id.to_string())])
+    .collect()
+}
+
+/// A signed launch body for `params`.
+pub fn signed_body(params: Vec<(String, String)>, timestamp: i64, nonce: &str) -> String {
+    let signed = LaunchSigner::new(KEY, SECRET)
+        .sign(
+            &format!("http://{HOST}/hub/lti/launch"),
+            params,
+            timestamp,
+            nonce,
+        )
+        .unwrap();
+    encode_urlencoded(&signed)
+}
+
+pub fn launch_request(body: String) -> Request<Body> {
+    Request::post("/hub/lti/launch")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+impl TestHub {
+    pub async fn send(&self, req: Request<Body>) -> Response {
+        app(self.state.clone()).oneshot(req).await.unwrap()
+    }
+
+    /// Launches `user` with a fresh nonce and returns the response.
+    pub async fn launch(&self, user: &str, user_id: u32) -> Response {
+        let nonce = format!("n-{user}-{}", rand_suffix());
+        self.send(launch_request(signed_body(
+            launch_params(user, user_id),
+            now(),
+            &nonce,
+        )))
+        .await
+    }
+
+    /// A session cookie header for `user`.
+    pub fn cookie(&self, user: &str) -> String {
+        format!(
+            "lticontainer-session={}",
+            self.key.sign(user, u64::try_from(now()).unwrap() + 3600)
+        )
+    }
+
+    pub fn get_as(&self, path: &str, user: Option<&str>) -> Request<Body> {
+        let mut b = Request::get(path).header(header::HOST, HOST);
+        if let Some(u) = user {
+            b = b.header(header::COOKIE, self.cookie(u));
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    /// Waits until `user`'s spawn has ended and returns the final progress event.
+    pub async fn wait_spawn(&self, user: &str) -> lticontainer_http::progress::ProgressEvent {
+        use lticontainer_http::spawn::SlotState;
+        for _ in 0..400 {
+            match self.state.spawner.state(user) {
+                SlotState::Spawning(p) => {
+                    return tokio::time::timeout(Duration::from_secs(15), p.finished())
+                        .await
+                        .unwrap();
+                }
+                SlotState::Idle { last: Some(p) } => return p.outcome().unwrap(),
+                SlotState::Running(r) => {
+                    return lticontainer_http::progress::ProgressEvent::ready(&r.url, "running");
+                }
+                SlotState::Idle { last: None } => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+            }
+        }
+        panic!("no spawn for {user}");
+    }
+}
+
+pub fn rand_suffix() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub async fn body_string(resp: Response) -> String {
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub fn header_str(resp: &Response, name: header::HeaderName) -> String {
+    resp.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+pub fn assert_status(resp: &Response, status: StatusCode) {
+    assert_eq!(resp.status(), status, "headers: {:?}", resp.headers());
+}
+
+pub fn into_response<T: IntoResponse>(t: T) -> Response {
+    t.into_response()
+}
