@@ -1,0 +1,182 @@
+//! [`PodmanConfig`]: what the Podman backend is told, as plain (de)serialisable data.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The libpod API socket used when neither the configuration nor `CONTAINER_HOST` names one
+/// (rootful `podman system service`).
+pub const DEFAULT_SOCKET: &str = "/run/podman/podman.sock";
+
+/// Settings of the Podman backend, e.g. the `[podman]` table of the hub's configuration file.
+///
+/// Every field has a default (see each field), so an empty table is a valid configuration.
+/// Turn it into a runtime with
+/// [`PodmanRuntimeBuilder::from_config`](crate::PodmanRuntimeBuilder::from_config).
+///
+/// ```
+/// use lticontainer_podman::{NetworkMode, PodmanConfig};
+///
+/// let cfg: PodmanConfig = serde_json::from_str(r#"{ "network": "bridge" }"#).unwrap();
+/// assert_eq!(cfg.network, NetworkMode::Bridge);
+/// assert_eq!(cfg.request_timeout_secs, 120);
+/// assert!(cfg.pull);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PodmanConfig {
+    /// Path of the libpod API's unix socket. Default: none, which means the path of
+    /// `$CONTAINER_HOST` (`unix:///…`) when
+    /// [`PodmanRuntimeBuilder::from_env`](crate::PodmanRuntimeBuilder::from_env) read it, else
+    /// [`DEFAULT_SOCKET`].
+    pub socket: Option<PathBuf>,
+    /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
+    /// `127.0.0.1:<port>`), `"bridge"` (Podman's default network), or the name of a network
+    /// created with `podman network create` (reached on the container's address there).
+    pub network: NetworkMode,
+    /// Seconds one engine request may take before it fails as unavailable. Default: 120.
+    /// A stop waits for its grace period on top of this.
+    pub request_timeout_secs: u64,
+    /// Seconds an image pull may take before it is abandoned. Default: 600.
+    pub pull_timeout_secs: u64,
+    /// Whether a missing image is pulled from its registry. Default: true. With `false`, a
+    /// missing image is reported as not found at once.
+    pub pull: bool,
+}
+
+impl Default for PodmanConfig {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            network: NetworkMode::Host,
+            request_timeout_secs: 120,
+            pull_timeout_secs: 600,
+            pull: true,
+        }
+    }
+}
+
+impl PodmanConfig {
+    /// The socket path in effect: [`Self::socket`], else [`DEFAULT_SOCKET`].
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
+    }
+
+    /// [`Self::request_timeout_secs`] as a [`Duration`].
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// [`Self::pull_timeout_secs`] as a [`Duration`].
+    pub fn pull_timeout(&self) -> Duration {
+        Duration::from_secs(self.pull_timeout_secs)
+    }
+}
+
+/// The network a container joins; written in configuration as one string.
+///
+/// `"host"` shares the host's network namespace, `"bridge"` is Podman's default network, and any
+/// other string names a network made with `podman network create`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkMode {
+    /// Share the host's network namespace; the server is reached on `127.0.0.1:<port>`.
+    #[default]
+    Host,
+    /// Podman's default bridge network; the server is reached on the container's address.
+    Bridge,
+    /// A named network; the server is reached on the container's address there.
+    Named(String),
+}
+
+impl NetworkMode {
+    /// The configuration spelling of this mode.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Host => "host",
+            Self::Bridge => "bridge",
+            Self::Named(name) => name,
+        }
+    }
+}
+
+impl From<&str> for NetworkMode {
+    fn from(s: &str) -> Self {
+        match s {
+            "host" => Self::Host,
+            "bridge" | "default" => Self::Bridge,
+            other => Self::Named(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for NetworkMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for NetworkMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom(
+                "network must be \"host\", \"bridge\" or a network name, not empty",
+            ));
+        }
+        Ok(Self::from(s.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_table_gives_documented_defaults() {
+        let cfg: PodmanConfig = serde_json::from_str("{}").expect("empty config parses");
+        assert_eq!(cfg, PodmanConfig::default());
+        assert_eq!(cfg.network, NetworkMode::Host);
+        assert_eq!(cfg.socket_path(), PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(cfg.request_timeout(), Duration::from_secs(120));
+        assert_eq!(cfg.pull_timeout(), Duration::from_secs(600));
+        assert!(cfg.pull);
+    }
+
+    #[test]
+    fn network_names_round_trip() {
+        for (text, mode) in [
+            ("host", NetworkMode::Host),
+            ("bridge", NetworkMode::Bridge),
+            ("jupyter-net", NetworkMode::Named("jupyter-net".into())),
+        ] {
+            let json = format!(r#"{{"network":"{text}"}}"#);
+            let cfg: PodmanConfig = serde_json::from_str(&json).expect("parses");
+            assert_eq!(cfg.network, mode);
+            assert_eq!(
+                serde_json::to_value(&cfg.network).expect("serialises"),
+                serde_json::Value::String(text.into())
+            );
+        }
+    }
+
+    #[test]
+    fn empty_network_and_unknown_fields_are_rejected() {
+        let err =
+            serde_json::from_str::<PodmanConfig>(r#"{"network":""}"#).expect_err("empty network");
+        assert!(err.to_string().contains("network"), "{err}");
+        let err = serde_json::from_str::<PodmanConfig>(r#"{"sockte":"/x"}"#).expect_err("typo");
+        assert!(err.to_string().contains("sockte"), "{err}");
+    }
+}

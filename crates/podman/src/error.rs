@@ -1,0 +1,344 @@
+//! The backend's private error type and its mapping onto [`lticontainer_core::Error`].
+//!
+//! Podman 4.3 answers some failures with HTTP 500 and a telling `cause` instead of a precise
+//! status (a name in use, an unknown image), so the mapping looks at both the status and the
+//! engine's message.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lticontainer_core::Error as CoreError;
+
+/// The backend name used in core errors and logs.
+pub(crate) const BACKEND: &str = "podman";
+
+/// What an engine call was about, so a "not found" names the right thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The engine itself (ping, list).
+    Engine,
+    /// An image reference.
+    Image(String),
+    /// A container id or name.
+    Container(String),
+    /// A named volume.
+    Volume(String),
+    /// A container being created: a missing thing is the image, a conflict is the name.
+    NewContainer {
+        /// The container name asked for.
+        name: String,
+        /// The image asked for.
+        image: String,
+    },
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Engine => f.write_str("engine"),
+            Self::Image(i) => write!(f, "image {i:?}"),
+            Self::Container(c) => write!(f, "container {c:?}"),
+            Self::Volume(v) => write!(f, "volume {v:?}"),
+            Self::NewContainer { name, image } => write!(f, "container {name:?} (image {image:?})"),
+        }
+    }
+}
+
+impl Target {
+    /// What is missing when the engine says "not found".
+    fn missing(&self) -> String {
+        match self {
+            Self::NewContainer { image, .. } => format!("image {image:?}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// What exists already when the engine says "conflict".
+    fn conflicting(&self) -> String {
+        match self {
+            Self::NewContainer { name, .. } => format!("container {name:?}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Everything that can go wrong inside the Podman backend.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The engine refused or failed a request; `source` is podman-api's error.
+    #[error("podman could not {operation} {target} (socket {})", socket.display())]
+    Api {
+        /// What was attempted, e.g. `"start"`.
+        operation: &'static str,
+        /// What it was attempted on.
+        target: Target,
+        /// The socket the request went to.
+        socket: PathBuf,
+        /// podman-api's error (boxed: it is large).
+        #[source]
+        source: Box<podman_api::Error>,
+    },
+    /// The engine did not answer in time.
+    #[error("podman did not answer {operation} {target} within {after:?} (socket {})", socket.display())]
+    Timeout {
+        /// What was attempted.
+        operation: &'static str,
+        /// What it was attempted on.
+        target: Target,
+        /// The socket the request went to.
+        socket: PathBuf,
+        /// How long the backend waited.
+        after: Duration,
+    },
+    /// An image is not local and could not be pulled.
+    #[error("image {image:?} is not present locally and could not be pulled: {message}")]
+    Pull {
+        /// The image reference.
+        image: String,
+        /// What the engine said.
+        message: String,
+    },
+    /// The spec cannot be turned into a container.
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// The engine's reply lacked something the backend needs.
+    #[error("podman's reply to {operation} is unusable: {detail}")]
+    Unexpected {
+        /// What was attempted.
+        operation: &'static str,
+        /// What was wrong with the reply.
+        detail: String,
+    },
+}
+
+/// How one podman-api error reads, stripped of its wrapping.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The engine answered with this HTTP status and message.
+    Status(u16, String),
+    /// The socket could not be reached (missing, refused, reset); the detail says how.
+    Connect(String),
+    /// Anything else.
+    Other,
+}
+
+/// Finds the engine status or the connection failure behind a podman-api error.
+pub(crate) fn kind_of(err: &podman_api::Error) -> Kind {
+    use podman_api::conn::Error as ConnError;
+    match err {
+        podman_api::Error::Fault { code, message } => {
+            return Kind::Status(code.as_u16(), message.clone());
+        }
+        podman_api::Error::Error(ConnError::Fault { code, message }) => {
+            return Kind::Status(code.as_u16(), message.clone());
+        }
+        // Streaming calls (logs, pull) wrap the request's error once more.
+        podman_api::Error::Error(ConnError::Any(inner)) => {
+            if let Some(inner) = inner.downcast_ref::<podman_api::Error>() {
+                return kind_of(inner);
+            }
+        }
+        _ => {}
+    }
+    // `#[error(transparent)]` variants forward `source()` past the wrapped error, so start the
+    // walk at the wrapped error itself.
+    let start: &(dyn std::error::Error + 'static) = match err {
+        podman_api::Error::IO(io) => io,
+        podman_api::Error::Error(ConnError::IO(io)) => io,
+        podman_api::Error::Error(ConnError::Hyper(h)) => h,
+        podman_api::Error::Error(ConnError::Any(inner)) => inner.as_ref(),
+        other => other,
+    };
+    let mut source = Some(start);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            if matches!(
+                io.kind(),
+                K::NotFound
+                    | K::ConnectionRefused
+                    | K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::PermissionDenied
+                    | K::BrokenPipe
+            ) {
+                return Kind::Connect(io.to_string());
+            }
+        }
+        source = e.source();
+    }
+    Kind::Other
+}
+
+/// The semantic class of an engine status and message (Podman 4.3 reports several
+/// conditions as 500 with a telling cause).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// The thing does not exist.
+    NotFound,
+    /// The thing exists already.
+    Conflict,
+    /// The container is already stopped (304 Not Modified).
+    NotModified,
+    /// Any other failure.
+    Failed,
+}
+
+/// Classifies an engine reply by its status and message.
+pub(crate) fn classify(status: u16, message: &str) -> Class {
+    let m = message.to_ascii_lowercase();
+    match status {
+        304 => Class::NotModified,
+        404 => Class::NotFound,
+        409 => Class::Conflict,
+        _ if m.contains("no such container")
+            || m.contains("no such image")
+            || m.contains("image not known")
+            || m.contains("no such volume") =>
+        {
+            Class::NotFound
+        }
+        _ if m.contains("already in use") || m.contains("already exists") => Class::Conflict,
+        _ => Class::Failed,
+    }
+}
+
+impl Error {
+    /// The semantic class of an [`Error::Api`], or [`Class::Failed`] for anything else.
+    pub(crate) fn class(&self) -> Class {
+        match self {
+            Self::Api { source, .. } => match kind_of(source) {
+                Kind::Status(code, message) => classify(code, &message),
+                _ => Class::Failed,
+            },
+            _ => Class::Failed,
+        }
+    }
+}
+
+impl From<Error> for CoreError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Api {
+                ref target,
+                ref socket,
+                ref source,
+                ..
+            } => match kind_of(source) {
+                Kind::Status(code, message) => match classify(code, &message) {
+                    Class::NotFound => CoreError::not_found(target.missing()),
+                    Class::Conflict => CoreError::already_exists(target.conflicting()),
+                    Class::NotModified | Class::Failed => backend(err),
+                },
+                Kind::Connect(detail) => CoreError::Unavailable {
+                    backend: BACKEND,
+                    detail: format!(
+                        "cannot reach the libpod API socket {}: {detail} \
+                         (is `podman system service` running?)",
+                        socket.display()
+                    ),
+                },
+                Kind::Other => backend(err),
+            },
+            Error::Timeout { .. } => CoreError::Unavailable {
+                backend: BACKEND,
+                detail: err.to_string(),
+            },
+            Error::Pull { .. } => CoreError::not_found(err.to_string()),
+            Error::InvalidSpec(reason) => CoreError::invalid(reason),
+            Error::Unexpected { .. } => backend(err),
+        }
+    }
+}
+
+/// Wraps an error as [`CoreError::Backend`], keeping it (and its cause) as the source.
+fn backend(err: Error) -> CoreError {
+    CoreError::Backend {
+        backend: BACKEND,
+        source: Box::new(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_43_status_codes_and_causes_are_classified() {
+        assert_eq!(classify(404, "no such container"), Class::NotFound);
+        assert_eq!(
+            classify(500, "nope/none:1: image not known: image not known"),
+            Class::NotFound
+        );
+        assert_eq!(
+            classify(
+                500,
+                "creating container storage: the container name \"a\" is already in use: \
+                 that name is already in use"
+            ),
+            Class::Conflict
+        );
+        assert_eq!(classify(409, ""), Class::Conflict);
+        assert_eq!(classify(304, ""), Class::NotModified);
+        assert_eq!(classify(500, "crun: oops"), Class::Failed);
+    }
+
+    #[test]
+    fn missing_socket_is_unavailable_naming_the_socket() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let err = Error::Api {
+            operation: "ping",
+            target: Target::Engine,
+            socket: PathBuf::from("/nowhere/podman.sock"),
+            source: Box::new(podman_api::Error::IO(io)),
+        };
+        let core: CoreError = err.into();
+        match core {
+            CoreError::Unavailable { backend, detail } => {
+                assert_eq!(backend, "podman");
+                assert!(detail.contains("/nowhere/podman.sock"), "{detail}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn new_container_names_the_image_when_missing_and_the_name_on_conflict() {
+        let t = Target::NewContainer {
+            name: "c1".into(),
+            image: "img:1".into(),
+        };
+        assert_eq!(t.missing(), "image \"img:1\"");
+        assert_eq!(t.conflicting(), "container \"c1\"");
+    }
+
+    #[test]
+    fn pull_failure_is_not_found_naming_the_image_and_cause() {
+        let core: CoreError = Error::Pull {
+            image: "x/y:1".into(),
+            message: "no registry".into(),
+        }
+        .into();
+        assert!(core.is_not_found());
+        let text = core.to_string();
+        assert!(
+            text.contains("x/y:1") && text.contains("no registry"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn other_failures_keep_their_cause() {
+        let core: CoreError = Error::Unexpected {
+            operation: "create",
+            detail: "no id".into(),
+        }
+        .into();
+        let source = std::error::Error::source(&core).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("podman's reply to create is unusable: no id")
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! [`PodmanRuntime`]: the [`Runtime`] trait on Podman's libpod API.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource};
+use lticontainer_core::runtime::ProgressFn;
+use lticontainer_core::{Result, Runtime};
+use podman_api::Podman;
+use podman_api::conn::TtyChunk;
+use podman_api::opts::{
+    ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerLogsOpts,
+    ContainerStopOpts, PullOpts, VolumeCreateOpts,
+};
+
+use crate::config::PodmanConfig;
+use crate::convert;
+use crate::error::{BACKEND, Class, Error, Target};
+
+/// How many containers [`Runtime::list`] inspects at once.
+const LIST_INSPECT_CONCURRENCY: usize = 8;
+
+/// A [`Runtime`] that drives Podman through its libpod REST API on a unix socket.
+///
+/// Build it with [`PodmanRuntimeBuilder`](crate::PodmanRuntimeBuilder). Each request opens its
+/// own connection to the socket (podman-api keeps no idle pool), so concurrent calls run in
+/// parallel and nothing here holds a lock across an engine call.
+#[derive(Debug, Clone)]
+pub struct PodmanRuntime {
+    podman: Podman,
+    socket: PathBuf,
+    config: PodmanConfig,
+}
+
+impl PodmanRuntime {
+    /// Wraps a podman-api client talking to `socket`, configured by `config`.
+    pub(crate) fn new(podman: Podman, socket: PathBuf, config: PodmanConfig) -> Self {
+        Self {
+            podman,
+            socket,
+            config,
+        }
+    }
+
+    /// The libpod API socket this runtime talks to.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
+    /// The configuration this runtime was built from.
+    pub fn config(&self) -> &PodmanConfig {
+        &self.config
+    }
+
+    /// Checks that the engine answers on its socket.
+    ///
+    /// # Errors
+    /// [`Unavailable`](lticontainer_core::Error::Unavailable) naming the socket when it is
+    /// missing, refuses connections or does not answer within the request timeout.
+    pub async fn ping(&self) -> Result<()> {
+        self.call("ping", Target::Engine, self.podman.ping())
+            .await?;
+        Ok(())
+    }
+
+    /// Runs one engine request under the request timeout, naming what it was about on failure.
+    async fn call<T>(
+        &self,
+        operation: &'static str,
+        target: Target,
+        fut: impl Future<Output = podman_api::Result<T>>,
+    ) -> Result<T, Error> {
+        self.call_within(self.config.request_timeout(), operation, target, fut)
+            .await
+    }
+
+    async fn call_within<T>(
+        &self,
+        after: Duration,
+        operation: &'static str,
+        target: Target,
+        fut: impl Future<Output = podman_api::Result<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(after, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(source)) => Err(Error::Api {
+                operation,
+                target,
+                socket: self.socket.clone(),
+                source: Box::new(source),
+            }),
+            Err(_) => Err(Error::Timeout {
+                operation,
+                target,
+                socket: self.socket.clone(),
+                after,
+            }),
+        }
+    }
+
+    /// Pulls `image`, reporting each line of the engine's output as progress.
+    async fn pull(&self, image: &str, progress: ProgressFn<'_>) -> Result<(), Error> {
+        let opts = PullOpts::builder().reference(image).quiet(false).build();
+        let images = self.podman.images();
+        let mut stream = images.pull(&opts);
+        let pulling = async {
+            let mut pulled = false;
+            while let Some(report) = stream.next().await {
+                match convert::pull_report(report?) {
+                    Ok(Some(p)) => {
+                        pulled = true;
+                        progress(p);
+                    }
+                    Ok(None) => {}
+                    Err(message) => return Ok(Err(message)),
+                }
+            }
+            Ok(Ok(pulled))
+        };
+        let target = Target::Image(image.to_owned());
+        match self
+            .call_within(self.config.pull_timeout(), "pull", target, pulling)
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(message) => Err(Error::Pull {
+                image: image.to_owned(),
+                message,
+            }),
+        }
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool, Error> {
+        let volume = self.podman.volumes().get(name);
+        self.call("inspect", Target::Volume(name.to_owned()), volume.exists())
+            .await
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        if self.volume_exists(name).await? {
+            return Ok(());
+        }
+        let opts = VolumeCreateOpts::builder()
+            .name(name)
+            .labels(labels.iter())
+            .build();
+        let created = self
+            .call(
+                "create",
+                Target::Volume(name.to_owned()),
+                self.podman.volumes().create(&opts),
+            )
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Another call created it meanwhile: that is what was wanted.
+            Err(e) if e.class() == Class::Conflict => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_and_start_inner(&self, spec: &ContainerSpec) -> Result<ContainerInfo, Error> {
+        let opts = convert::create_opts(spec, &self.config.network)?;
+        let volume_labels = convert::volume_labels(spec);
+        for m in &spec.mounts {
+            if let MountSource::Volume(name) = &m.source {
+                self.create_volume(name, &volume_labels).await?;
+            }
+        }
+        let target = Target::NewContainer {
+            name: spec.name.clone(),
+            image: spec.image.clone(),
+        };
+        let created = self
+            .call("create", target, self.podman.containers().create(&opts))
+            .await?;
+        let id = created.id;
+        if id.is_empty() {
+            return Err(Error::Unexpected {
+                operation: "create",
+                detail: format!("no id for the new container {:?}", spec.name),
+            });
+        }
+        let container = self.podman.containers().get(&id);
+        let started = self
+            .call(
+                "start",
+                Target::Container(spec.name.clone()),
+                container.start(None),
+            )
+            .await;
+        if let Err(start_err) = started {
+            if let Err(remove_err) = self.remove_inner(&id).await {
+                tracing::warn!(
+                    container = %spec.name,
+                    error = %remove_err,
+                    "could not remove a container that failed to start"
+                );
+            }
+            return Err(start_err);
+        }
+        self.inspect_inner(&id).await
+    }
+
+    async fn inspect_inner(&self, id: &str) -> Result<ContainerInfo, Error> {
+        let container = self.podman.containers().get(id);
+        let data = self
+            .call(
+                "inspect",
+                Target::Container(id.to_owned()),
+                container.inspect(),
+            )
+            .await?;
+        convert::info_from_inspect(data)
+    }
+
+    async fn remove_inner(&self, id: &str) -> Result<(), Error> {
+        // Like `docker rm -f`: kill at once (timeout 0) instead of waiting Podman's default
+        // 10 s stop timeout; callers that want a graceful end call `stop` first.
+        let opts = ContainerDeleteOpts::builder()
+            .force(true)
+            .volumes(true)
+            .timeout(0)
+            .build();
+        let container = self.podman.containers().get(id);
+        match self
+            .call(
+                "remove",
+                Target::Container(id.to_owned()),
+                container.delete(&opts),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.class() == Class::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_inner(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, Error> {
+        let opts = ContainerListOpts::builder()
+            .all(true)
+            .filter(
+                labels
+                    .iter()
+                    .map(|(k, v)| ContainerListFilter::LabelKeyVal(k.clone(), v.clone())),
+            )
+            .build();
+        let listed = self
+            .call("list", Target::Engine, self.podman.containers().list(&opts))
+            .await?;
+        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        // The list reply lacks the network mode and address; inspect gives the whole record.
+        let infos: Vec<Result<ContainerInfo, Error>> = futures_util::stream::iter(ids)
+            .map(|id| async move { self.inspect_inner(&id).await })
+            .buffered(LIST_INSPECT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(infos.len());
+        for info in infos {
+            match info {
+                Ok(info) => out.push(info),
+                // Removed between the list and the inspect: no longer there to adopt.
+                Err(e) if e.class() == Class::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn logs_inner(&self, id: &str, tail: usize) -> Result<String, Error> {
+        // A missing container must be NotFound even when the log stream would just end.
+        self.inspect_inner(id).await?;
+        let opts = ContainerLogsOpts::builder()
+            .stdout(true)
+            .stderr(true)
+            .follow(false)
+            .tail(tail.to_string())
+            .build();
+        let container = self.podman.containers().get(id);
+        let collect = container
+            .logs(&opts)
+            .try_fold(Vec::new(), |mut acc, chunk| async move {
+                match chunk {
+                    TtyChunk::StdOut(b) | TtyChunk::StdErr(b) => acc.extend_from_slice(&b),
+                    TtyChunk::StdIn(_) => {}
+                }
+                Ok(acc)
+            });
+        let bytes = self
+            .call("read logs of", Target::Container(id.to_owned()), collect)
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[async_trait]
+impl Runtime for PodmanRuntime {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
+        if image.trim().is_empty() {
+            return Err(lticontainer_core::Error::invalid("the image name is empty"));
+        }
+        // Podman resolves short names of local images itself (`x/y` finds `localhost/x/y`).
+        let local = self.podman.images().get(image);
+        let exists = self
+            .call("inspect", Target::Image(image.to_owned()), local.exists())
+            .await?;
+        if exists {
+            return Ok(());
+        }
+        if !self.config.pull {
+            return Err(lticontainer_core::Error::not_found(format!(
+                "image {image:?} (not present locally; pulling is disabled)"
+            )));
+        }
+        tracing::info!(image, socket = %self.socket.display(), "pulling image");
+        self.pull(image, progress).await?;
+        Ok(())
+    }
+
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        if name.trim().is_empty() || name.contains('/') {
+            return Err(lticontainer_core::Error::invalid(format!(
+                "volume name {name:?} is empty or contains '/'"
+            )));
+        }
+        Ok(self.create_volume(name, labels).await?)
+    }
+
+    async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        Ok(self.create_and_start_inner(spec).await?)
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
+        Ok(self.inspect_inner(id).await?)
+    }
+
+    async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
+        let secs = usize::try_from(grace.as_secs()).unwrap_or(usize::MAX)
+            + usize::from(grace.subsec_nanos() > 0);
+        let opts = ContainerStopOpts::builder().timeout(secs).build();
+        let container = self.podman.containers().get(id);
+        let stopped = self
+            .call_within(
+                self.config.request_timeout().saturating_add(grace),
+                "stop",
+                Target::Container(id.to_owned()),
+                container.stop(&opts),
+            )
+            .await;
+        match stopped {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(e) if e.class() == Class::NotModified => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        Ok(self.remove_inner(id).await?)
+    }
+
+    async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
+        Ok(self.list_inner(labels).await?)
+    }
+
+    async fn logs(&self, id: &str, tail: usize) -> Result<String> {
+        Ok(self.logs_inner(id, tail).await?)
+    }
+}

@@ -1,0 +1,12 @@
+//! Tests of lticontainer-podman's public API.
+//!
+//! Tests marked `#[ignore = "needs Podman …"]` talk to the real engine on
+//! `$CONTAINER_HOST` or `/run/podman/podman.sock`; `scripts/test-all` starts Podman and runs them
+//! with `--include-ignored`. They fail (never skip) when Podman is absent.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod conformance;
+mod engine;
+mod engine_down;
+mod util;
