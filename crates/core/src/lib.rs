@@ -10,6 +10,8 @@ pub mod runtime;
 pub mod spec;
 pub mod store;
 #[cfg(feature = "testkit")]
+pub mod store_suite;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use error::{BoxError, Error, Result};

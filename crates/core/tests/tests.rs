@@ -9,3 +9,4 @@ mod memory;
 mod launch;
 mod params;
 mod spec;
+mod store;

@@ -1,0 +1,378 @@
+//! The behaviour suite every [`Store`] runs (feature `testkit`).
+//!
+//! Each function runs one scenario against a store and panics (as tests do) when the store breaks
+//! the [`Store`] contract. The scenarios use disjoint user names, so they may share one store;
+//! [`run_all`] runs them in turn.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+use crate::store::{
+    OAuthClient, OAuthCode, ServerRecord, ServerState, Store, TokenKind, TokenRecord, UserRecord,
+    hash_token,
+};
+
+/// A time with nanoseconds, to show that times round-trip exactly.
+pub fn at(secs: u64, nanos: u32) -> SystemTime {
+    UNIX_EPOCH + Duration::new(secs, nanos)
+}
+
+/// A user record called `name` created at `at(1_700_000_000, 1)`.
+pub fn user(name: &str) -> UserRecord {
+    UserRecord {
+        name: name.into(),
+        lti_user_id: format!("lti-{name}"),
+        consumer_key: "moodle".into(),
+        is_admin: false,
+        last_launch: None,
+        created: at(1_700_000_000, 1),
+        last_activity: None,
+    }
+}
+
+/// A pending server record for `user` on `port`.
+pub fn server(user: &str, port: u16) -> ServerRecord {
+    ServerRecord {
+        user: user.into(),
+        container_id: None,
+        container_name: format!("jupyter-{user}"),
+        address: None,
+        port,
+        state: ServerState::Pending,
+        started: Some(at(1_700_000_100, 123_456_789)),
+        last_activity: None,
+    }
+}
+
+/// An API token record for `user` with plaintext `plain`.
+pub fn token(plain: &str, user: &str, client_id: Option<&str>) -> TokenRecord {
+    TokenRecord {
+        hash: hash_token(plain),
+        user: user.into(),
+        kind: TokenKind::Api,
+        client_id: client_id.map(Into::into),
+        scopes: vec![format!("access:servers!server={user}/")],
+        created: at(1_700_000_200, 5),
+        expires: None,
+    }
+}
+
+/// Runs every scenario of the suite on `store`.
+pub async fn run_all(store: &dyn Store) {
+    users_round_trip(store).await;
+    activity_only_moves_forward(store).await;
+    servers_round_trip(store).await;
+    ports_are_unique(store).await;
+    tokens_by_hash(store).await;
+    oauth_clients_round_trip(store).await;
+    oauth_codes_are_single_use(store).await;
+    concurrent_writers(store).await;
+    concurrent_code_takes(store).await;
+}
+
+/// Polls every future in `futures` together until all are done (no runtime needed), so the
+/// store sees the calls concurrently.
+async fn join_all<'a, T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + 'a>>>) -> Vec<T> {
+    struct JoinAll<'a, T> {
+        pending: Vec<Option<Pin<Box<dyn Future<Output = T> + Send + 'a>>>>,
+        done: Vec<Option<T>>,
+    }
+    // Outputs are moved, never pinned, so the struct may move.
+    impl<T> Unpin for JoinAll<'_, T> {}
+    impl<T> Future for JoinAll<'_, T> {
+        type Output = Vec<T>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+            let this = self.get_mut();
+            for (slot, out) in this.pending.iter_mut().zip(this.done.iter_mut()) {
+                if let Some(f) = slot {
+                    if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                }
+            }
+            if this.pending.iter().all(Option::is_none) {
+                Poll::Ready(this.done.iter_mut().map(|d| d.take().unwrap()).collect())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+    let done = futures.iter().map(|_| None).collect();
+    JoinAll {
+        pending: futures.into_iter().map(Some).collect(),
+        done,
+    }
+    .await
+}
+
+/// 16 writers at once, each recording a user, a server on its own port, a token and activity:
+/// every write lands.
+pub async fn concurrent_writers(store: &dyn Store) {
+    const WRITERS: u16 = 16;
+    let work = (0..WRITERS)
+        .map(|i| -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            Box::pin(async move {
+                let name = format!("suite-w-{i}");
+                store.upsert_user(user(&name)).await.unwrap();
+                store.put_server(server(&name, 43000 + i)).await.unwrap();
+                store.insert_token(token(&name, &name, None)).await.unwrap();
+                store
+                    .touch_activity(&name, at(5_000, u32::from(i)))
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    join_all(work).await;
+    let ports = store.used_ports().await.unwrap();
+    for i in 0..WRITERS {
+        let name = format!("suite-w-{i}");
+        let u = store.user(&name).await.unwrap().unwrap();
+        assert_eq!(u.last_activity, Some(at(5_000, u32::from(i))));
+        assert!(ports.contains(&(43000 + i)));
+        assert!(store.token(&hash_token(&name)).await.unwrap().is_some());
+        store.delete_server(&name).await.unwrap();
+        store.delete_tokens(&name, None).await.unwrap();
+    }
+}
+
+/// Eight concurrent takes of one code: exactly one gets it.
+pub async fn concurrent_code_takes(store: &dyn Store) {
+    let code = OAuthCode {
+        code_hash: hash_token("suite-race"),
+        client_id: "jupyterhub-user-suite-r".into(),
+        user: "suite-r".into(),
+        redirect_uri: "/user/suite-r/oauth_callback".into(),
+        expires: at(1_700_000_300, 0),
+    };
+    store.put_oauth_code(code.clone()).await.unwrap();
+    let takes = (0..8)
+        .map(|_| -> Pin<Box<dyn Future<Output = _> + Send + '_>> {
+            Box::pin(store.take_oauth_code(&code.code_hash))
+        })
+        .collect();
+    let got: Vec<_> = join_all(takes)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got.iter().filter(|c| c.is_some()).count(), 1, "{got:?}");
+}
+
+/// Upsert inserts, updates every field but `created`, and keeps the last launch as JSON.
+pub async fn users_round_trip(store: &dyn Store) {
+    assert!(store.user("suite-u-missing").await.unwrap().is_none());
+    let mut u = user("suite-u");
+    store.upsert_user(u.clone()).await.unwrap();
+    assert_eq!(store.user("suite-u").await.unwrap(), Some(u.clone()));
+
+    u.is_admin = true;
+    u.lti_user_id = "lti-2".into();
+    u.last_launch = Some(serde_json::json!({"lms_defurl": "/lab", "n": [1, 2], "ok": true}));
+    u.last_activity = Some(at(1_700_000_500, 999_999_999));
+    let mut update = u.clone();
+    update.created = at(1_800_000_000, 0);
+    store.upsert_user(update).await.unwrap();
+    assert_eq!(
+        store.user("suite-u").await.unwrap(),
+        Some(u),
+        "an update keeps the first `created` and replaces the rest"
+    );
+}
+
+/// `touch_activity` raises the user's and the server's activity and never lowers it.
+pub async fn activity_only_moves_forward(store: &dyn Store) {
+    let err = store
+        .touch_activity("suite-a-missing", at(1, 0))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+
+    store.upsert_user(user("suite-a")).await.unwrap();
+    store.touch_activity("suite-a", at(2_000, 7)).await.unwrap();
+    let got = store.user("suite-a").await.unwrap().unwrap();
+    assert_eq!(got.last_activity, Some(at(2_000, 7)));
+
+    store.put_server(server("suite-a", 41001)).await.unwrap();
+    store.touch_activity("suite-a", at(3_000, 0)).await.unwrap();
+    store.touch_activity("suite-a", at(2_500, 0)).await.unwrap();
+    let got = store.user("suite-a").await.unwrap().unwrap();
+    assert_eq!(
+        got.last_activity,
+        Some(at(3_000, 0)),
+        "older activity ignored"
+    );
+    let srv = store.server("suite-a").await.unwrap().unwrap();
+    assert_eq!(srv.last_activity, Some(at(3_000, 0)));
+    store.delete_server("suite-a").await.unwrap();
+}
+
+/// Servers are stored, replaced, listed in name order and deleted (twice without error).
+pub async fn servers_round_trip(store: &dyn Store) {
+    assert!(store.server("suite-s-missing").await.unwrap().is_none());
+    let mut b = server("suite-s-b", 41012);
+    store.put_server(b.clone()).await.unwrap();
+    let a = server("suite-s-a", 41011);
+    store.put_server(a.clone()).await.unwrap();
+    assert_eq!(store.server("suite-s-b").await.unwrap(), Some(b.clone()));
+
+    b.container_id = Some("c0ffee".into());
+    b.address = Some("127.0.0.1:41013".into());
+    b.port = 41013;
+    b.state = ServerState::Failed("image \"x\" not found".into());
+    store.put_server(b.clone()).await.unwrap();
+    assert_eq!(store.server("suite-s-b").await.unwrap(), Some(b.clone()));
+
+    for state in [ServerState::Running, ServerState::Stopped] {
+        b.state = state;
+        store.put_server(b.clone()).await.unwrap();
+        assert_eq!(store.server("suite-s-b").await.unwrap(), Some(b.clone()));
+    }
+
+    let ours: Vec<ServerRecord> = store
+        .servers()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.user.starts_with("suite-s-"))
+        .collect();
+    assert_eq!(ours, vec![a, b]);
+    let ports = store.used_ports().await.unwrap();
+    assert!(
+        ports.contains(&41011) && ports.contains(&41013),
+        "{ports:?}"
+    );
+    assert!(
+        !ports.contains(&41012),
+        "a replaced server frees its old port"
+    );
+
+    store.delete_server("suite-s-a").await.unwrap();
+    store.delete_server("suite-s-a").await.unwrap();
+    store.delete_server("suite-s-b").await.unwrap();
+    assert!(store.server("suite-s-a").await.unwrap().is_none());
+    assert!(!store.used_ports().await.unwrap().contains(&41011));
+}
+
+/// A port held by another user's server is refused as `AlreadyExists`, changing nothing.
+pub async fn ports_are_unique(store: &dyn Store) {
+    store.put_server(server("suite-p-a", 41021)).await.unwrap();
+    let err = store
+        .put_server(server("suite-p-b", 41021))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+    assert!(err.to_string().contains("41021"), "{err}");
+    assert!(store.server("suite-p-b").await.unwrap().is_none());
+    // The owner may write its own port again.
+    store.put_server(server("suite-p-a", 41021)).await.unwrap();
+    store.delete_server("suite-p-a").await.unwrap();
+    store.put_server(server("suite-p-b", 41021)).await.unwrap();
+    store.delete_server("suite-p-b").await.unwrap();
+}
+
+/// Tokens are found by hash, unique, and deleted per client or all at once.
+pub async fn tokens_by_hash(store: &dyn Store) {
+    assert!(store.token(&hash_token("nope")).await.unwrap().is_none());
+    let api = token("suite-t-1", "suite-t", Some("jupyterhub-user-suite-t"));
+    let mut oauth = token("suite-t-2", "suite-t", Some("jupyterhub-user-suite-t"));
+    oauth.kind = TokenKind::OAuthAccess;
+    oauth.expires = Some(at(1_900_000_000, 42));
+    oauth.scopes = vec![
+        "access:servers!server=suite-t/".into(),
+        "read:users:name!user=suite-t".into(),
+    ];
+    let other_client = token("suite-t-3", "suite-t", None);
+    let other_user = token(
+        "suite-t-4",
+        "suite-t-other",
+        Some("jupyterhub-user-suite-t"),
+    );
+    for t in [&api, &oauth, &other_client, &other_user] {
+        store.insert_token(t.clone()).await.unwrap();
+    }
+    assert_eq!(store.token(&oauth.hash).await.unwrap(), Some(oauth.clone()));
+    assert_eq!(store.token(&api.hash).await.unwrap(), Some(api.clone()));
+
+    let err = store.insert_token(api.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+
+    let n = store
+        .delete_tokens("suite-t", Some("jupyterhub-user-suite-t"))
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(store.token(&api.hash).await.unwrap().is_none());
+    assert!(store.token(&oauth.hash).await.unwrap().is_none());
+    assert!(store.token(&other_client.hash).await.unwrap().is_some());
+    assert!(
+        store.token(&other_user.hash).await.unwrap().is_some(),
+        "other users keep theirs"
+    );
+
+    assert_eq!(store.delete_tokens("suite-t", None).await.unwrap(), 1);
+    assert!(store.token(&other_client.hash).await.unwrap().is_none());
+    assert_eq!(store.delete_tokens("suite-t", None).await.unwrap(), 0);
+    store.delete_tokens("suite-t-other", None).await.unwrap();
+}
+
+/// OAuth clients are stored and replaced by id.
+pub async fn oauth_clients_round_trip(store: &dyn Store) {
+    assert!(
+        store
+            .oauth_client("suite-c-missing")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut c = OAuthClient {
+        id: "jupyterhub-user-suite-c".into(),
+        secret_hash: hash_token("s1"),
+        redirect_uri: "/user/suite-c/oauth_callback".into(),
+        user: "suite-c".into(),
+        description: "Server at /user/suite-c/".into(),
+    };
+    store.put_oauth_client(c.clone()).await.unwrap();
+    assert_eq!(store.oauth_client(&c.id).await.unwrap(), Some(c.clone()));
+    c.secret_hash = hash_token("s2");
+    store.put_oauth_client(c.clone()).await.unwrap();
+    assert_eq!(store.oauth_client(&c.id).await.unwrap(), Some(c));
+}
+
+/// A code can be taken exactly once; a duplicate hash is refused.
+pub async fn oauth_codes_are_single_use(store: &dyn Store) {
+    let code = OAuthCode {
+        code_hash: hash_token("suite-code"),
+        client_id: "jupyterhub-user-suite-o".into(),
+        user: "suite-o".into(),
+        redirect_uri: "/user/suite-o/oauth_callback".into(),
+        expires: at(1_700_000_300, 300),
+    };
+    store.put_oauth_code(code.clone()).await.unwrap();
+    let err = store.put_oauth_code(code.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+    assert_eq!(
+        store.take_oauth_code(&code.code_hash).await.unwrap(),
+        Some(code.clone())
+    );
+    assert!(
+        store
+            .take_oauth_code(&code.code_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_oauth_code(&hash_token("never"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
