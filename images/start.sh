@@ -55,7 +55,7 @@ die() {
   exit 1
 }
 
-# Rootless: nothing to set up; keep the umask and run the executable hooks.
+# Rootless (the container started as the user): nothing can be set up; apply the umask and run.
 if [ "$(id -u)" != 0 ]; then
   case ${NB_UMASK:-} in [0-7][0-7][0-7] | 0[0-7][0-7][0-7]) umask "$NB_UMASK" ;; esac
   [ $# -gt 0 ] || set -- bash
@@ -95,8 +95,8 @@ unlink_aside() {
 }
 
 # ---- the log ---------------------------------------------------------------------------------
-mkdir -p -- "$NB_DIR"
 unlink_aside "$NB_DIR"
+mkdir -p -- "$NB_DIR"
 LOG="$NB_DIR/.ltictr.root.log"
 rm -f -- "$LOG"
 if (set -C && : >"$LOG") 2>/dev/null; then
@@ -347,9 +347,9 @@ esac
 
 cd -- "$NB_DIR"
 if [ -d "$HOOK_DIR" ]; then
+  # Hooks run as in docker-stacks: globbing on, in name order, as root.
   set +f
   for hook in "$HOOK_DIR"/*; do
-    set -f
     case $hook in
       *.sh)
         log "sourcing hook $hook"
@@ -363,7 +363,6 @@ if [ -d "$HOOK_DIR" ]; then
         fi
         ;;
     esac
-    set +f
   done
   set -f
 fi

@@ -85,6 +85,24 @@ impl Scene {
         name
     }
 
+    /// A before-notebook.d with a sourced and an executed hook, each leaving a trace in /tmp.
+    fn hooks(&self) -> PathBuf {
+        let dir = self.root.path().join("hooks");
+        if !dir.exists() {
+            fs::create_dir(&dir).expect("mkdir hooks");
+            fs::write(
+                dir.join("10-sourced.sh"),
+                "echo \"$NB_USER $(id -u)\" > /tmp/hook-sourced\n",
+            )
+            .expect("write hook");
+            let exe = dir.join("20-executed");
+            fs::write(&exe, "#!/bin/sh\nid -u > /tmp/hook-executed\n").expect("write hook");
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod hook");
+        }
+        dir
+    }
+
     /// The host directory that becomes `user`'s home.
     fn home(&self, user: &str) -> PathBuf {
         self.root.path().join(user)
@@ -151,6 +169,11 @@ impl Scene {
                 "{volume}:{container_home}/jupyter/works/.volumes/{phys}{ro}"
             ));
         }
+        args.push("-v".into());
+        args.push(format!(
+            "{}:/usr/local/bin/before-notebook.d:ro",
+            self.hooks().display()
+        ));
         args.push(IMAGE.into());
         args.extend(["sh".into(), "-c".into(), command.into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -542,11 +565,18 @@ fn scenario(engine: &str) {
     // After the deadline the submit volume is read-only: submit says so.
     let late = User {
         name: "carol",
-        uid: 3004,
+        // The uid of the image's jovyan account: start.sh renames it.
+        uid: 1000,
         teacher: false,
         volumes: vols.into(),
     };
     let c = s.start(&late, &mounts(true), hold);
+    assert_eq!(s.run(&c, "root", "id -un 1000").trim(), "carol");
+    s.denied(&c, "root", "getent passwd jovyan");
+    assert_eq!(
+        s.run(&c, "root", "cat /tmp/hook-sourced /tmp/hook-executed"),
+        "carol 0\n0\n"
+    );
     let bytes = fs::read(fixtures().join("submissions/alice_task.ipynb")).expect("fixture");
     s.put(
         &c,

@@ -254,3 +254,28 @@ fn setup_tags_the_personal_copies_of_task_notebooks_only() {
         raw_text
     );
 }
+
+#[test]
+fn setup_reports_a_malformed_personal_notebook_and_goes_on() {
+    let task = tempfile::tempdir().expect("tempdir");
+    let personal = tempfile::tempdir().expect("tempdir");
+    let raw = fixtures().join("task_raw.ipynb");
+    for name in ["a.ipynb", "b.ipynb"] {
+        fs::copy(&raw, task.path().join(name)).expect("copy");
+    }
+    fs::write(personal.path().join("a.ipynb"), "{\"nbformat\": 4").expect("write");
+    fs::copy(&raw, personal.path().join("b.ipynb")).expect("copy");
+    let mut warn = Vec::new();
+    let n = conv::setup(task.path(), personal.path(), 1, &mut warn).expect("setup");
+    assert_eq!(n, 1);
+    let warn = String::from_utf8(warn).expect("utf8");
+    assert!(
+        warn.contains("a.ipynb") && warn.contains("not a valid Jupyter notebook"),
+        "{warn}"
+    );
+    assert_eq!(
+        fs::read_to_string(personal.path().join("a.ipynb")).expect("read"),
+        "{\"nbformat\": 4",
+        "a malformed notebook is left as it was"
+    );
+}
