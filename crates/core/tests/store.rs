@@ -1,5 +1,7 @@
 //! The store behaviour suite against [`InMemoryStore`], directly and through `Arc<dyn Store>`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use lticontainer_core::store::{InMemoryStore, Store};

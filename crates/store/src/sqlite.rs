@@ -10,7 +10,7 @@ use lticontainer_core::store::{
     OAuthClient, OAuthCode, ServerRecord, Store, TokenRecord, UserRecord,
 };
 use lticontainer_core::{Error, Result};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use crate::convert::{self, to_nanos};
 use crate::error::{self, BACKEND};
@@ -231,7 +231,7 @@ impl Store for SqliteStore {
         let name = name.to_owned();
         let t = to_nanos(time);
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "UPDATE users SET last_activity = MAX(COALESCE(last_activity, ?2), ?2) WHERE name = ?1",
                 params![name, t],
@@ -251,7 +251,7 @@ impl Store for SqliteStore {
 
     async fn put_server(&self, server: ServerRecord) -> Result<()> {
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let holder: Option<String> = tx
                 .query_row(
                     "SELECT user FROM servers WHERE port = ?1 AND user <> ?2",

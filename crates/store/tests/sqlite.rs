@@ -1,0 +1,233 @@
+//! [`SqliteStore`] against the store behaviour suite, across reopen, and under failure.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lticontainer_core::Error;
+use lticontainer_core::store::{OAuthClient, OAuthCode, ServerState, Store, TokenKind, hash_token};
+use lticontainer_core::store_suite::{self, at};
+use lticontainer_store::{SqliteOptions, SqliteStore};
+
+fn db(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("state.sqlite")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    store_suite::run_all(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_missing_directories_and_uses_wal_and_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/state.sqlite");
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.path(), path);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut user = store_suite::user("carol");
+    user.last_launch = Some(serde_json::json!({"lms_image": "jupyter/base", "lms_defurl": "/lab"}));
+    user.last_activity = Some(at(1_700_001_000, 17));
+    let mut server = store_suite::server("carol", 18888);
+    server.container_id = Some("abc123".into());
+    server.address = Some("127.0.0.1:18888".into());
+    server.state = ServerState::Running;
+    let mut token = store_suite::token("secret-token", "carol", Some("jupyterhub-user-carol"));
+    token.kind = TokenKind::OAuthAccess;
+    token.expires = Some(at(1_800_000_000, 3));
+    let client = OAuthClient {
+        id: "jupyterhub-user-carol".into(),
+        secret_hash: hash_token("secret-token"),
+        redirect_uri: "/user/carol/oauth_callback".into(),
+        user: "carol".into(),
+        description: "Server at /user/carol/".into(),
+    };
+    let code = OAuthCode {
+        code_hash: hash_token("code"),
+        client_id: client.id.clone(),
+        user: "carol".into(),
+        redirect_uri: client.redirect_uri.clone(),
+        expires: at(1_700_000_300, 0),
+    };
+    {
+        let store = SqliteStore::open(db(&dir)).await.unwrap();
+        store.upsert_user(user.clone()).await.unwrap();
+        store.put_server(server.clone()).await.unwrap();
+        store.insert_token(token.clone()).await.unwrap();
+        store.put_oauth_client(client.clone()).await.unwrap();
+        store.put_oauth_code(code.clone()).await.unwrap();
+    }
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    assert_eq!(store.user("carol").await.unwrap(), Some(user));
+    assert_eq!(store.server("carol").await.unwrap(), Some(server));
+    assert_eq!(store.token(&token.hash).await.unwrap(), Some(token));
+    assert_eq!(store.oauth_client(&client.id).await.unwrap(), Some(client));
+    assert_eq!(
+        store.take_oauth_code(&code.code_hash).await.unwrap(),
+        Some(code)
+    );
+    assert_eq!(
+        store
+            .used_ports()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![18888]
+    );
+    // The plaintext never reaches the file.
+    drop(store);
+    let bytes = std::fs::read(db(&dir)).unwrap();
+    let wal = std::fs::read(dir.path().join("state.sqlite-wal")).unwrap_or_default();
+    for haystack in [&bytes, &wal] {
+        assert!(
+            !haystack.windows(12).any(|w| w == b"secret-token"),
+            "plaintext token found in the database"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_database_is_a_clear_error_and_keeps_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(db(&dir), SqliteOptions::new().max_pages(16))
+        .await
+        .unwrap();
+    store.upsert_user(store_suite::user("dave")).await.unwrap();
+    let mut failure = None;
+    for i in 0..2_000 {
+        let mut t = store_suite::token(&format!("t{i}"), "dave", None);
+        t.scopes = vec!["x".repeat(2_000)];
+        if let Err(e) = store.insert_token(t).await {
+            failure = Some(e);
+            break;
+        }
+    }
+    let err = failure.expect("a 16-page database must fill up");
+    assert!(
+        matches!(
+            err,
+            Error::Unavailable {
+                backend: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("state.sqlite") && text.contains("full"),
+        "{text}"
+    );
+    // Reads still work and the earlier data is intact.
+    assert!(store.user("dave").await.unwrap().is_some());
+    assert!(store.token(&hash_token("t0")).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_path_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = SqliteStore::open(file.join("state.sqlite"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("not-a-dir") && text.contains("cannot create the directory"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_file_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = b"this is a CSV export, not a database\n".repeat(200);
+    std::fs::write(db(&dir), &junk).unwrap();
+    let err = SqliteStore::open(db(&dir)).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("not a valid lticontainer database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(db(&dir)).unwrap(), junk);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = SqliteStore::open(db(&dir)).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("upgrade lticontainer"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_by_another_process_times_out_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(
+        db(&dir),
+        SqliteOptions::new().busy_timeout(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    let other = rusqlite::Connection::open(db(&dir)).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store
+        .upsert_user(store_suite::user("erin"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("second hub"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+    store.upsert_user(store_suite::user("erin")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_write_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: Arc<dyn Store> = Arc::new(SqliteStore::open(db(&dir)).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(SqliteStore::open(db(&dir)).await.unwrap());
+    let mut tasks = Vec::new();
+    for (k, store) in [a.clone(), b.clone()].into_iter().enumerate() {
+        for i in 0..10u16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("c{k}-{i}");
+                store.upsert_user(store_suite::user(&name)).await.unwrap();
+                let port = 44000 + u16::try_from(k).unwrap() * 100 + i;
+                store
+                    .put_server(store_suite::server(&name, port))
+                    .await
+                    .unwrap();
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(a.servers().await.unwrap().len(), 20);
+    assert_eq!(b.used_ports().await.unwrap().len(), 20);
+}
