@@ -286,6 +286,40 @@ fn works(user: &str) -> String {
     format!("/home/course/{user}/jupyter/works")
 }
 
+/// A free loopback port (bound and released: the server started next takes it).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Starts a Jupyter server as `user` on 127.0.0.1 in `container` and loads `path` (relative to
+/// the home) through the contents API, as JupyterLab does: it must come back as a notebook with
+/// no validation message.
+fn jupyter_opens(s: &Scene, container: &str, user: &str, path: &str) {
+    let port = free_port();
+    let script = format!(
+        r#"cd "$HOME" && jupyter-server --ServerApp.ip=127.0.0.1 --ServerApp.port={port} \
+  --ServerApp.port_retries=0 --IdentityProvider.token=kit-test --ServerApp.open_browser=False \
+  --ContentsManager.allow_hidden=True >/tmp/jupyter-server.log 2>&1 &
+python3 - <<'EOF'
+import json, time, urllib.request
+url = "http://127.0.0.1:{port}/api/contents/{path}?content=1&type=notebook"
+req = urllib.request.Request(url, headers={{"Authorization": "token kit-test"}})
+for _ in range(150):
+    try:
+        model = json.load(urllib.request.urlopen(req, timeout=5))
+        break
+    except OSError:
+        time.sleep(0.2)
+else:
+    raise SystemExit("the Jupyter server did not answer: " + open("/tmp/jupyter-server.log").read())
+print(model["type"], len(model["content"]["cells"]), model.get("message"))
+EOF"#
+    );
+    let out = s.run(container, user, &script);
+    assert_eq!(out.trim(), "notebook 11 None", "[{}] {out}", s.engine);
+}
+
 /// Types scores into the score cells of a grading notebook's text.
 fn grade(text: &str, scores: &[(&str, &str)]) -> Vec<u8> {
     let mut nb = Notebook::parse(text).expect("grading notebook");
@@ -512,6 +546,7 @@ fn scenario(engine: &str) {
         "tea_1",
         &format!("python3 -c 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))' {prs}/002-task.ipynb"),
     );
+    jupyter_opens(&s, &t, "tea_1", "jupyter/works/Mine/002-task.ipynb");
     let scores: [(&str, &[(&str, &str)]); 3] = [
         ("002", &[("alice", "10"), ("bob_2", "8  # 挨拶")]),
         ("003", &[("alice", "5"), ("bob_2", "2.5")]),
