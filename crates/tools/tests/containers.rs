@@ -641,3 +641,54 @@ fn teacher_and_students_share_volumes_in_real_containers() {
         scenario(&engine);
     }
 }
+
+#[test]
+#[ignore = "needs Docker/Podman and the kit image (scripts/test-all)"]
+fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
+    for engine in engines() {
+        let s = Scene::new(&engine);
+        let name = format!("{}-args", s.prefix);
+        let o = s.cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--user",
+            "root",
+            "--name",
+            &name,
+            "-e",
+            "NB_USER=dave",
+            "-e",
+            "NB_UID=3005",
+            "-e",
+            "NB_GID=3000",
+            "-e",
+            "NB_GROUP=course",
+            "-e",
+            "NB_DIR=/home/course/dave",
+            "-e",
+            "NB_VOLUMES=*",
+            IMAGE,
+            "sh",
+            "-c",
+            "printf '%s|' \"$(id -un)\" \"$HOME\" \"$@\"",
+            "sh",
+            "--b=x y",
+            "a  b",
+            "--b=x y",
+            "*",
+            "--a",
+        ]);
+        assert!(
+            o.status.success(),
+            "[{engine}] {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "dave|/home/course/dave|--b=x y|a  b|--b=x y|*|--a|",
+            "[{engine}] options are neither sorted, merged nor split"
+        );
+    }
+}
