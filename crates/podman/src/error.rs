@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use lticontainer_core::Error as CoreError;
 
+use crate::rest::RestError;
+
 /// The backend name used in core errors and logs.
 pub(crate) const BACKEND: &str = "podman";
 
@@ -78,6 +80,19 @@ pub(crate) enum Error {
         /// podman-api's error (boxed: it is large).
         #[source]
         source: Box<podman_api::Error>,
+    },
+    /// A direct libpod request (see `rest.rs`) failed.
+    #[error("podman could not {operation} {target} (socket {})", socket.display())]
+    Rest {
+        /// What was attempted.
+        operation: &'static str,
+        /// What it was attempted on.
+        target: Target,
+        /// The socket the request went to.
+        socket: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: RestError,
     },
     /// The engine did not answer in time.
     #[error("podman did not answer {operation} {target} within {after:?} (socket {})", socket.display())]
@@ -150,7 +165,20 @@ pub(crate) fn kind_of(err: &podman_api::Error) -> Kind {
         podman_api::Error::Error(ConnError::Any(inner)) => inner.as_ref(),
         other => other,
     };
-    let mut source = Some(start);
+    connect_failure(start).map_or(Kind::Other, Kind::Connect)
+}
+
+/// How a direct request's error reads.
+fn kind_of_rest(err: &RestError) -> Kind {
+    match err {
+        RestError::Status { status, message } => Kind::Status(*status, message.clone()),
+        other => connect_failure(other).map_or(Kind::Other, Kind::Connect),
+    }
+}
+
+/// The I/O error in `err`'s chain that means the socket cannot be reached, as text.
+fn connect_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = Some(err);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as K;
@@ -163,12 +191,12 @@ pub(crate) fn kind_of(err: &podman_api::Error) -> Kind {
                     | K::PermissionDenied
                     | K::BrokenPipe
             ) {
-                return Kind::Connect(io.to_string());
+                return Some(io.to_string());
             }
         }
         source = e.source();
     }
-    Kind::Other
+    None
 }
 
 /// The semantic class of an engine status and message (Podman 4.3 reports several
@@ -207,12 +235,18 @@ pub(crate) fn classify(status: u16, message: &str) -> Class {
 impl Error {
     /// The semantic class of an [`Error::Api`], or [`Class::Failed`] for anything else.
     pub(crate) fn class(&self) -> Class {
-        match self {
-            Self::Api { source, .. } => match kind_of(source) {
-                Kind::Status(code, message) => classify(code, &message),
-                _ => Class::Failed,
-            },
+        match self.kind() {
+            Some(Kind::Status(code, message)) => classify(code, &message),
             _ => Class::Failed,
+        }
+    }
+
+    /// The engine status or connection failure behind an engine call's error.
+    fn kind(&self) -> Option<Kind> {
+        match self {
+            Self::Api { source, .. } => Some(kind_of(source)),
+            Self::Rest { source, .. } => Some(kind_of_rest(source)),
+            _ => None,
         }
     }
 }
@@ -223,15 +257,19 @@ impl From<Error> for CoreError {
             Error::Api {
                 ref target,
                 ref socket,
-                ref source,
                 ..
-            } => match kind_of(source) {
-                Kind::Status(code, message) => match classify(code, &message) {
+            }
+            | Error::Rest {
+                ref target,
+                ref socket,
+                ..
+            } => match err.kind() {
+                Some(Kind::Status(code, message)) => match classify(code, &message) {
                     Class::NotFound => CoreError::not_found(target.missing()),
                     Class::Conflict => CoreError::already_exists(target.conflicting()),
                     Class::NotModified | Class::Failed => backend(err),
                 },
-                Kind::Connect(detail) => CoreError::Unavailable {
+                Some(Kind::Connect(detail)) => CoreError::Unavailable {
                     backend: BACKEND,
                     detail: format!(
                         "cannot reach the libpod API socket {}: {detail} \
@@ -239,7 +277,7 @@ impl From<Error> for CoreError {
                         socket.display()
                     ),
                 },
-                Kind::Other => backend(err),
+                Some(Kind::Other) | None => backend(err),
             },
             Error::Timeout { .. } => CoreError::Unavailable {
                 backend: BACKEND,

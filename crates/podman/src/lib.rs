@@ -4,6 +4,7 @@ mod builder;
 mod config;
 mod convert;
 mod error;
+mod rest;
 mod runtime;
 
 pub use builder::{CONTAINER_HOST_ENV, PodmanRuntimeBuilder};

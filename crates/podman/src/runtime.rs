@@ -13,13 +13,14 @@ use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
 use podman_api::conn::TtyChunk;
 use podman_api::opts::{
-    ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerLogsOpts,
-    ContainerStopOpts, PullOpts, VolumeCreateOpts,
+    ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerLogsOpts, PullOpts,
+    VolumeCreateOpts,
 };
 
 use crate::config::PodmanConfig;
 use crate::convert;
 use crate::error::{BACKEND, Class, Error, Target};
+use crate::rest;
 
 /// How many containers [`Runtime::list`] inspects at once.
 const LIST_INSPECT_CONCURRENCY: usize = 8;
@@ -351,23 +352,32 @@ impl Runtime for PodmanRuntime {
     }
 
     async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
-        let secs = usize::try_from(grace.as_secs()).unwrap_or(usize::MAX)
-            + usize::from(grace.subsec_nanos() > 0);
-        let opts = ContainerStopOpts::builder().timeout(secs).build();
-        let container = self.podman.containers().get(id);
-        let stopped = self
-            .call_within(
-                self.config.request_timeout().saturating_add(grace),
-                "stop",
-                Target::Container(id.to_owned()),
-                container.stop(&opts),
-            )
-            .await;
-        match stopped {
-            Ok(()) => Ok(()),
+        let grace_secs = grace
+            .as_secs()
+            .saturating_add(u64::from(grace.subsec_nanos() > 0));
+        let after = self.config.request_timeout().saturating_add(grace);
+        let target = Target::Container(id.to_owned());
+        // Direct call: podman-api sends the grace period as `Timeout`, which Podman ignores.
+        let stopped = tokio::time::timeout(after, rest::stop(&self.socket, id, grace_secs)).await;
+        let err = match stopped {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(source)) => Error::Rest {
+                operation: "stop",
+                target,
+                socket: self.socket.clone(),
+                source,
+            },
+            Err(_) => Error::Timeout {
+                operation: "stop",
+                target,
+                socket: self.socket.clone(),
+                after,
+            },
+        };
+        match err.class() {
             // 304: already stopped.
-            Err(e) if e.class() == Class::NotModified => Ok(()),
-            Err(e) => Err(e.into()),
+            Class::NotModified => Ok(()),
+            _ => Err(err.into()),
         }
     }
 

@@ -273,3 +273,42 @@ async fn short_and_localhost_image_names_resolve_to_the_local_image() {
         "{err}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs Podman (scripts/test-all starts it)"]
+async fn stop_sends_term_first_and_kills_after_the_grace_period() {
+    let rt = runtime();
+    let prefix = "ltc-pm-stop";
+    testkit::cleanup(&rt, prefix).await;
+    // Exits cleanly on SIGTERM.
+    let polite = shell(
+        prefix,
+        "polite",
+        "trap 'echo got-term; exit 0' TERM; echo ready; while true; do sleep 1; done",
+    );
+    let polite = rt.create_and_start(&polite).await.unwrap();
+    wait_for_log(&rt, &polite.id, "ready").await;
+    rt.stop(&polite.id, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        rt.inspect(&polite.id).await.unwrap().state,
+        ContainerState::Exited { code: Some(0) }
+    );
+    assert!(rt.logs(&polite.id, 10).await.unwrap().contains("got-term"));
+
+    // `sleep` as PID 1 ignores SIGTERM, so only the kill after the grace period ends it.
+    // The bound tells a 1 s grace from Podman's 10 s default (which the grace replaces); it is
+    // a correctness check, not a speed measurement.
+    let stubborn = rt
+        .create_and_start(&testkit::sleeper(prefix, "stubborn", IMAGE))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    rt.stop(&stubborn.id, Duration::from_secs(1)).await.unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "stop took {took:?}");
+    assert_eq!(
+        rt.inspect(&stubborn.id).await.unwrap().state,
+        ContainerState::Exited { code: Some(137) }
+    );
+    testkit::cleanup(&rt, prefix).await;
+}
