@@ -179,15 +179,21 @@ impl Scene {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.ok(&args);
         self.containers.push(name.clone());
+        self.wait_started(&name, 1);
+        name
+    }
+
+    /// Waits until start.sh of `name` has handed over to the command `starts` times in all.
+    fn wait_started(&self, name: &str, starts: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let logs = self.cmd(&["logs", &name]);
+            let logs = self.cmd(&["logs", name]);
             let text = String::from_utf8_lossy(&logs.stderr).into_owned()
                 + &String::from_utf8_lossy(&logs.stdout);
-            if text.contains("start.sh: exec as") {
-                break;
+            if text.matches("start.sh: exec as").count() >= starts {
+                return;
             }
-            let state = self.ok(&["inspect", "--format", "{{.State.Running}}", &name]);
+            let state = self.ok(&["inspect", "--format", "{{.State.Running}}", name]);
             assert!(
                 state.trim() == "true" && Instant::now() < deadline,
                 "{name} did not start (running: {}): {text}",
@@ -195,7 +201,6 @@ impl Scene {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        name
     }
 
     /// Runs `script` with sh as `user` in `container`, feeding `stdin`.
@@ -577,6 +582,30 @@ fn scenario(engine: &str) {
         "task.nbgrader.csv",
         &s.run(&t, "tea_1", "cat /tmp/grades.csv"),
     );
+
+    // A restart runs start.sh again over the existing account and home: same result.
+    s.ok(&["restart", "-t", "1", &a]);
+    s.wait_started(&a, 2);
+    s.run(
+        &a,
+        "alice",
+        &format!("test -L {aw}/Task && test -L {aw}/提出 && test ! -e {aw}/Mine"),
+    );
+    let again = s.run(&a, "alice", &format!("ls -A {aw}/.volumes/lms_prs_t_1_h"));
+    assert_eq!(
+        again, "task.ipynb\n",
+        "[{engine}] the personal volume is not re-seeded over"
+    );
+    let answer = s.run(
+        &a,
+        "alice",
+        &format!("cat {aw}/.volumes/lms_prs_t_1_h/task.ipynb"),
+    );
+    assert!(
+        answer.contains("こんにちは, world"),
+        "[{engine}] alice's answer was kept"
+    );
+    assert_eq!(s.run(&a, "alice", "id -un").trim(), "alice");
 
     // A file planted under another student's name is never replaced, and the victim is told.
     s.run(
