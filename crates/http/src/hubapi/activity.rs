@@ -18,9 +18,14 @@ const SERVERS_SHAPE: &str =
 /// 59 minutes in the future.
 fn parse_timestamp(value: &Value) -> Result<SystemTime, ApiError> {
     let bad = || {
+        // Python's `%r` of the value, as JupyterHub writes it.
+        let shown = match value {
+            Value::String(s) => format!("'{s}'"),
+            other => other.to_string(),
+        };
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("Not a valid timestamp: {value}"),
+            format!("Not a valid timestamp: {shown}"),
         )
     };
     let t = value.as_str().and_then(time::parse).ok_or_else(bad)?;
