@@ -114,6 +114,9 @@ else
   groupadd -g "$NB_GID" "$NB_GROUP"
 fi
 
+# LMS user names may hold characters (".", "@", capitals) that some useradd versions refuse.
+badname=()
+useradd --help 2>&1 | grep -q -- --badname && badname=(--badname)
 current_uid=$(getent passwd "$NB_USER" | cut -d: -f3 || true)
 holder=$(getent passwd "$NB_UID" | cut -d: -f1 || true)
 if [ -n "$current_uid" ]; then
@@ -126,9 +129,9 @@ if [ -n "$current_uid" ]; then
 elif [ -n "$holder" ]; then
   [ "$NB_UID" -ge 1000 ] || die "uid $NB_UID is the system account $holder"
   log "renaming the image account $holder (uid $NB_UID) to $NB_USER"
-  usermod -l "$NB_USER" -g "$NB_GID" -d "$NB_DIR" -s /bin/bash "$holder"
+  usermod "${badname[@]}" -l "$NB_USER" -g "$NB_GID" -d "$NB_DIR" -s /bin/bash "$holder"
 else
-  useradd -M -N -l -d "$NB_DIR" -u "$NB_UID" -g "$NB_GID" -s /bin/bash "$NB_USER"
+  useradd "${badname[@]}" -M -N -l -d "$NB_DIR" -u "$NB_UID" -g "$NB_GID" -s /bin/bash "$NB_USER"
 fi
 
 # ---- home and work directories ---------------------------------------------------------------

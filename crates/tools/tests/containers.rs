@@ -687,7 +687,7 @@ fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
             "--name",
             &name,
             "-e",
-            "NB_USER=dave",
+            "NB_USER=D.ave@lms",
             "-e",
             "NB_UID=3005",
             "-e",
@@ -695,7 +695,7 @@ fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
             "-e",
             "NB_GROUP=course",
             "-e",
-            "NB_DIR=/home/course/dave",
+            "NB_DIR=/home/course/D.ave@lms",
             "-e",
             "NB_VOLUMES=*",
             IMAGE,
@@ -716,7 +716,7 @@ fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
         );
         assert_eq!(
             String::from_utf8_lossy(&o.stdout),
-            "dave|/home/course/dave|--b=x y|a  b|--b=x y|*|--a|",
+            "D.ave@lms|/home/course/D.ave@lms|--b=x y|a  b|--b=x y|*|--a|",
             "[{engine}] options are neither sorted, merged nor split"
         );
     }
