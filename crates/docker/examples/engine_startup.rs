@@ -35,8 +35,8 @@ async fn main() -> Result<(), Failure> {
     let selector = BTreeMap::from([(LABEL.to_owned(), tag.clone())]);
 
     // Warm both paths once (binary and image in the page cache, API version negotiated).
-    cli_batch(&tag, "warm", 1).await?;
-    backend_batch(&rt, &tag, "warm", 1).await?;
+    cli_batch(&tag, "cwarm", 1).await?;
+    backend_batch(&rt, &tag, "bwarm", 1).await?;
     cleanup(&rt, &selector).await?;
 
     println!("Container start: Docker ({IMAGE}, host network), wall time per container");
