@@ -1,5 +1,149 @@
-//! The `lticontainer` binary.
+//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`.
 
-fn main() {
-    println!("lticontainer {}", env!("CARGO_PKG_VERSION"));
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod config;
+mod runtime;
+mod serve;
+
+/// lticontainer: every student of a Moodle course gets their own Jupyter server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the hub: LTI launches, spawn progress, the proxy to users' servers.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(
+            long,
+            short,
+            env = "LTICONTAINER_CONFIG",
+            default_value = "/etc/lticontainer/lticontainer.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Reads and checks a configuration file, then prints a summary (never the secrets).
+    CheckConfig {
+        /// The TOML configuration file.
+        #[arg(
+            long,
+            short,
+            env = "LTICONTAINER_CONFIG",
+            default_value = "/etc/lticontainer/lticontainer.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Prints a commented configuration with every field and its default.
+    GenConfig {
+        /// Fills `[lti] consumers` with this consumer key (needs --consumer-secret).
+        #[arg(long, requires = "consumer_secret")]
+        consumer_key: Option<String>,
+        /// The consumer's shared secret (e.g. from `openssl rand -hex 32`).
+        #[arg(long, requires = "consumer_key")]
+        consumer_secret: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => {
+            init_tracing();
+            let cfg = match config::Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+            };
+            match rt.block_on(serve::serve(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+        Command::CheckConfig { config } => match config::Config::load(&config) {
+            Ok(cfg) => {
+                println!(
+                    "{}: ok\n  engine: {:?}\n  listen: {}\n  state: {}\n  store: {}\n  consumers: {:?}\n  image: {}\n  spawn limit: {}, ports {}-{}",
+                    config.display(),
+                    cfg.engine,
+                    cfg.hub.bind,
+                    cfg.hub.state_dir.display(),
+                    cfg.store_path().display(),
+                    cfg.lti.consumers.keys().collect::<Vec<_>>(),
+                    cfg.spec.default_image,
+                    cfg.hub.max_concurrent_spawns,
+                    cfg.hub.port_min,
+                    cfg.hub.port_max,
+                );
+                match runtime::build_runtime(&cfg) {
+                    Ok(_) => ExitCode::SUCCESS,
+                    Err(e) => fail(&e),
+                }
+            }
+            Err(e) => fail(&e),
+        },
+        Command::GenConfig {
+            consumer_key,
+            consumer_secret,
+        } => {
+            print!(
+                "{}",
+                gen_config(consumer_key.as_deref().zip(consumer_secret.as_deref()))
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The example configuration, with the consumer filled in when given.
+fn gen_config(consumer: Option<(&str, &str)>) -> String {
+    match consumer {
+        Some((key, secret)) => config::EXAMPLE.replace(
+            "# consumers = { \"moodle\" = \"<output of openssl rand -hex 32>\" }",
+            &format!(
+                "consumers = {{ {} = {} }}",
+                toml_string(key),
+                toml_string(secret)
+            ),
+        ),
+        None => config::EXAMPLE.to_owned(),
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("lticontainer: {msg}");
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_config_with_a_consumer_is_valid() {
+        let text = gen_config(Some(("moodle", "abc\"def")));
+        let cfg = config::Config::parse(&text).unwrap();
+        assert_eq!(cfg.lti.consumers["moodle"], "abc\"def");
+    }
 }

@@ -1,0 +1,92 @@
+//! `lticontainer serve`: open the store, connect the engine, re-adopt running servers, serve.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lticontainer_core::auth::Lti11Authenticator;
+use lticontainer_core::store::Store;
+use lticontainer_http::session::SessionKey;
+use lticontainer_http::{AppParts, AppState, app};
+use lticontainer_store::SqliteStore;
+
+use crate::config::Config;
+use crate::runtime::build_runtime;
+
+/// Runs the hub until SIGINT or SIGTERM. Running servers keep running; the next start re-adopts them.
+pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
+    let state_dir = cfg.hub.state_dir.clone();
+    std::fs::create_dir_all(&state_dir).map_err(|e| {
+        format!(
+            "cannot create the state directory {}: {e}",
+            state_dir.display()
+        )
+    })?;
+    let key = SessionKey::load_or_create(&state_dir)
+        .map_err(|e| format!("session key in {}: {e}", state_dir.display()))?;
+    let store_path = cfg.store_path();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&store_path)
+            .await
+            .map_err(|e| format!("cannot open the store {}: {e}", store_path.display()))?,
+    );
+    let runtime = build_runtime(&cfg)?;
+    let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
+
+    let bind = cfg.hub.bind;
+    let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
+    parts.hub = cfg.hub;
+    parts.spec = cfg.spec;
+    parts.public_url = cfg.public_url;
+    parts.session_key = key;
+    let state = AppState::new(parts);
+
+    match state.spawner.adopt().await {
+        Ok(r) => {
+            tracing::info!(adopted = ?r.adopted, removed = ?r.removed, stopped = ?r.stopped, "startup re-adoption done")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, backend = runtime.backend(), "cannot re-adopt running servers at startup (is the engine up?); serving anyway")
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(%bind, engine = runtime.backend(), "lticontainer serving; LTI launch URL path: /hub/lti/launch");
+    axum_serve(listener, state).await
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), String> {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!(
+        "shutting down; users' servers keep running and are re-adopted at the next start"
+    );
+}
