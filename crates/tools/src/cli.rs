@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::volumes::Env;
-use crate::{conv, extract, report, submit, sys, tocsv};
+use crate::{conv, deploy, extract, report, submit, sys, tocsv};
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -19,16 +19,21 @@ usage:
   conv IN [OUT|-] [FACTOR]       tag the code cells of IN with filename: and codenum: (ipynb_conv)
   setup TASK_DIR PERSONAL_DIR [FACTOR]
                                  tag the notebooks of PERSONAL_DIR that come from TASK_DIR (ipynb_setup)
+  deploy DEST [FACTOR]           publish the files of the current directory to DEST, notebooks
+                                 tagged, all readable by everyone (ipynb_deploy)
 Run as `lticontainer-tools COMMAND …` or through a link named after the command.";
 
-const COMMANDS: [&str; 7] = [
+/// The names the binary answers to when called through a link.
+const COMMANDS: [&str; 9] = [
     "submit",
     "extract",
     "tocsv",
     "conv",
     "setup",
+    "deploy",
     "ipynb_conv",
     "ipynb_setup",
+    "ipynb_deploy",
 ];
 
 /// Runs the tools with `argv` (program name first); returns the exit status: 0 success,
@@ -258,6 +263,15 @@ fn dispatch(
             let n = conv::setup(Path::new(task), Path::new(personal), factor(fac)?, err)?;
             let _ = writeln!(out, "{n} notebooks tagged in {personal}.");
             Ok(())
+        }
+        "deploy" | "ipynb_deploy" => {
+            let (_, words) = split_options(args, &[], &[])?;
+            let (dest, fac) = match words.as_slice() {
+                [d] => (d, None),
+                [d, f] => (d, Some(f)),
+                _ => return Err(usage("deploy needs DEST [FACTOR]")),
+            };
+            deploy::run(&cwd()?, Path::new(dest), factor(fac)?, out).map(drop)
         }
         other => Err(usage(format!("unknown command \"{other}\""))),
     }

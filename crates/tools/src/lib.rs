@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod conv;
+pub mod deploy;
 pub mod diff;
 pub mod error;
 pub mod extract;

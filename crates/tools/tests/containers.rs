@@ -365,12 +365,13 @@ fn scenario(engine: &str) {
     };
     let t = s.start(&teacher, &mounts(false), hold);
     let raw = fs::read(fixtures().join("task_raw.ipynb")).expect("fixture");
-    s.put(&t, "tea_1", "/tmp/task_raw.ipynb", &raw);
+    s.run(&t, "tea_1", "mkdir /tmp/deploy");
+    s.put(&t, "tea_1", "/tmp/deploy/task.ipynb", &raw);
     let tw = works("tea_1");
     s.run(
         &t,
         "tea_1",
-        &format!("ipynb_conv /tmp/task_raw.ipynb {tw}/Task/task.ipynb"),
+        &format!("cd /tmp/deploy && ipynb_deploy {tw}/Task"),
     );
     s.run(&t, "tea_1", &format!("echo secret > {tw}/Answers/key.txt"));
     assert_eq!(

@@ -279,3 +279,65 @@ fn setup_reports_a_malformed_personal_notebook_and_goes_on() {
         "a malformed notebook is left as it was"
     );
 }
+
+#[test]
+fn deploy_tags_notebooks_copies_other_files_and_skips_malformed_ones() {
+    use std::os::unix::fs::PermissionsExt;
+    let src = tempfile::tempdir().expect("tempdir");
+    let dest = tempfile::tempdir().expect("tempdir");
+    fs::copy(
+        fixtures().join("task_raw.ipynb"),
+        src.path().join("task.ipynb"),
+    )
+    .expect("copy");
+    fs::write(src.path().join("data.csv"), "x,y\n1,2\n").expect("write");
+    fs::set_permissions(
+        src.path().join("data.csv"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    fs::write(src.path().join("broken.ipynb"), "{").expect("write");
+    fs::write(src.path().join(".hidden"), "no").expect("write");
+    let mut out = Vec::new();
+    let e = lticontainer_tools::deploy::run(src.path(), dest.path(), 1, &mut out)
+        .expect_err("one file is malformed");
+    assert!(
+        matches!(
+            e,
+            Error::Partial {
+                failed: 1,
+                total: 3
+            }
+        ),
+        "{e:?}"
+    );
+    let out = String::from_utf8(out).expect("utf8");
+    assert!(
+        out.contains("broken.ipynb") && out.contains("task.ipynb deployed."),
+        "{out}"
+    );
+    let mut names: Vec<String> = fs::read_dir(dest.path())
+        .expect("list")
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["data.csv", "task.ipynb"]);
+    let mode = fs::metadata(dest.path().join("data.csv"))
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+    let nb = Notebook::read(&dest.path().join("task.ipynb")).expect("deployed notebook");
+    let tags: Vec<Vec<&str>> = nb
+        .cells()
+        .iter()
+        .filter(|c| notebook::cell_type(c) == "code")
+        .map(|c| notebook::tags(c).collect())
+        .collect();
+    assert_eq!(tags[0], ["filename:task.ipynb", "codenum:1"]);
+    assert_eq!(tags[3], ["filename:task.ipynb", "codenum:4"]);
+    let e =
+        lticontainer_tools::deploy::run(src.path(), &dest.path().join("nope"), 1, &mut Vec::new())
+            .expect_err("no destination");
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+}
