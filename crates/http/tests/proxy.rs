@@ -162,3 +162,20 @@ async fn websocket_is_bridged_on_a_real_socket() {
     assert!(err.to_string().contains("403"), "{err}");
     server.abort();
 }
+
+#[tokio::test]
+async fn launch_replaces_a_running_container_whose_server_died() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let old = hub.runtime.running_ids();
+    for id in &old {
+        hub.runtime.kill_server(id);
+    }
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    let now = hub.runtime.running_ids();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, old, "a new container replaced the dead one");
+    assert_eq!(hub.runtime.count().await, 1);
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_status(&resp, StatusCode::OK);
+}

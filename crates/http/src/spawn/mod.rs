@@ -161,7 +161,7 @@ impl Spawner {
         let slot = self.slot(&user);
         let current = slot.get();
         if let SlotState::Running(r) = &current {
-            if self.still_running(r).await {
+            if self.still_running(&user, r).await {
                 return ready_progress(r);
             }
             tracing::info!(%user, container = %r.container_id, "the server's container is gone; starting a new one");
@@ -185,16 +185,28 @@ impl Spawner {
         progress
     }
 
-    async fn still_running(&self, r: &RunningServer) -> bool {
+    /// True when the container runs and its server answers HTTP. A running container whose
+    /// server does not answer (crashed inside, or adopted before it was ready and never got
+    /// there) is removed, so the next spawn starts clean.
+    async fn still_running(&self, user: &str, r: &RunningServer) -> bool {
         match self.runtime.inspect(&r.container_id).await {
-            Ok(info) => info.state.is_running(),
-            Err(e) if e.is_not_found() => false,
+            Ok(info) if info.state.is_running() => {}
+            Ok(_) => return false,
+            Err(e) if e.is_not_found() => return false,
             Err(e) => {
                 // The engine did not answer: keep the server; the proxy notices if it is gone.
                 tracing::warn!(container = %r.container_id, error = %e, "cannot inspect a running server; assuming it still runs");
-                true
+                return true;
             }
         }
+        if self.answers(user, r.addr).await {
+            return true;
+        }
+        tracing::warn!(%user, container = %r.container_id, "the container runs but its server does not answer; replacing it");
+        if let Err(e) = self.runtime.remove(&r.container_id).await {
+            tracing::warn!(%user, container = %r.container_id, error = %e, "cannot remove the unresponsive container");
+        }
+        false
     }
 
     /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle

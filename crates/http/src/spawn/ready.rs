@@ -11,6 +11,18 @@ use super::Spawner;
 use super::run::SpawnFailure;
 
 impl Spawner {
+    /// One quick readiness probe: true when the server at `addr` answers HTTP within 3 s.
+    pub(super) async fn answers(&self, user: &str, addr: SocketAddr) -> bool {
+        let Ok(req) = Request::get(format!("http://{addr}/user/{user}/api")).body(Body::empty())
+        else {
+            return false;
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), self.http.request(req)).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Polls `http://<addr>/user/<user>/api` until the server answers with any HTTP response
     /// (as JupyterHub does), the container stops, or the timeout passes.
     pub(super) async fn wait_ready(
