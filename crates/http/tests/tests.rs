@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod hubapi;
+mod hubapi_singleuser;
 mod launch;
 mod progress;
 mod proxy;
