@@ -57,6 +57,8 @@ impl DockerRuntime {
     /// The client, after the API version has been negotiated with the engine (first call only).
     ///
     /// A failed negotiation is not remembered, so an engine that comes up later is found then.
+    /// (bollard 0.19 builds unversioned request paths, which the engine serves at its own API
+    /// version; negotiating keeps bollard's idea of the version in step should that change.)
     async fn client(&self) -> Result<&Docker, Error> {
         self.negotiated
             .get_or_try_init(|| async {

@@ -2,12 +2,15 @@
 //!
 //! Tests that need a running Docker engine (and the `lticontainer-test/busybox:latest` image) are
 //! ignored by plain `cargo test`; `scripts/test-all` starts Docker and runs them with
-//! `--include-ignored`, where they fail (not skip) when the engine is missing.
+//! `--include-ignored`, where they fail (not skip) when the engine is missing. The `mock_engine`
+//! tests run the runtime against a loopback mock of the Engine API and need no daemon.
 
 mod conformance;
 mod env_labels;
 mod failures;
 mod limits;
+mod mock;
+mod mock_engine;
 mod mounts;
 mod readoption;
 mod util;
