@@ -4,11 +4,14 @@ no browser download: Debian's /usr/bin/chromium)."""
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import itertools
 import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -96,6 +99,10 @@ class Chromium:
             f"page text: {str(self.evaluate('document.body && document.body.innerText'))[:800]!r}"
         )
 
+    def cookies(self, url: str) -> list[dict]:
+        """The cookies the browser holds for `url` (CDP Network.getCookies)."""
+        return self.call("Network.getCookies", urls=[url])["cookies"]
+
     def screenshot(self, path: Path) -> None:
         """Saves a PNG of the page."""
         data = self.call("Page.captureScreenshot", format="png")["data"]
@@ -114,3 +121,29 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(10)
+
+
+class LaunchPage:
+    """Serves one HTML page (Moodle's auto-submitting launch form) on 127.0.0.1, like a Moodle site."""
+
+    def __init__(self, directory: Path, html: str):
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "launch.html").write_text(html, encoding="utf-8")
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        """The page's URL."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/launch.html"
+
+    def close(self) -> None:
+        """Stops serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class names it so
+        pass

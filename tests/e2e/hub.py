@@ -129,6 +129,9 @@ state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
 port_max = {port_min + 49}
 
+[public_url]
+base_url = "{self.url}"
+
 [lti]
 consumers = {{ "{CONSUMER_KEY}" = "{CONSUMER_SECRET}" }}
 

@@ -4,11 +4,7 @@ JupyterLab's rendered UI; the screenshot is kept as target/e2e-artifacts/jupyter
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
-from cdp import Chromium
+from cdp import Chromium, LaunchPage
 from lti_consumer import Student
 
 LAB_RENDERED = (
@@ -21,16 +17,10 @@ LAB_RENDERED = (
 def test_chromium_launch_form_renders_jupyterlab(hub, consumer, engine, tmp_path, artifacts):
     moodle = consumer(hub)
     page = moodle.form_html(moodle.sign(Student("olivia", user_id="4242")))
-    site = tmp_path / "moodle"
-    site.mkdir()
-    (site / "launch.html").write_text(page, encoding="utf-8")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
+    site = LaunchPage(tmp_path / "moodle", page)
     browser = Chromium(tmp_path / "chromium-profile", artifacts / f"chromium-{engine}.log")
     try:
-        browser.navigate(f"http://127.0.0.1:{server.server_address[1]}/launch.html")
+        browser.navigate(site.url)
         browser.wait_for(f"location.href.startsWith('{hub.url}/')", timeout=30)
         browser.wait_for(LAB_RENDERED, timeout=240)
         shot = artifacts / f"jupyterlab-{engine}.png"
@@ -41,4 +31,4 @@ def test_chromium_launch_form_renders_jupyterlab(hub, consumer, engine, tmp_path
         assert browser.evaluate("document.title").endswith("JupyterLab")
     finally:
         browser.close()
-        server.shutdown()
+        site.close()
