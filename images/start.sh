@@ -77,6 +77,9 @@ case $NB_UID in '' | *[!0-9]*) die "NB_UID '$NB_UID' is not a number" ;; esac
 case $NB_GID in '' | *[!0-9]*) die "NB_GID '$NB_GID' is not a number" ;; esac
 case $NB_THRGID in '' | *[!0-9]*) die "NB_THRGID '$NB_THRGID' is not a number" ;; esac
 [ "$NB_UID" -gt 0 ] || die "refusing to run the notebook as root (NB_UID=0)"
+for name in "$NB_USER" "$NB_GROUP" "$NB_THRGROUP"; do
+  case $name in '' | -* | *[:/,[:space:][:cntrl:]]*) die "account name '$name' is empty, starts with '-' or holds ':', '/', ',', spaces or control characters" ;; esac
+done
 case $NB_DIR in /*) ;; *) die "NB_DIR '$NB_DIR' is not an absolute path" ;; esac
 for name in "$PRJCT_DIR" "$WORK_DIR" "$VOLUME_DIR"; do
   case $name in '' | . | .. | */*) die "directory name '$name' (PRJCT_DIR/WORK_DIR/VOLUME_DIR) is not a plain name" ;; esac
@@ -119,7 +122,10 @@ badname=()
 useradd --help 2>&1 | grep -q -- --badname && badname=(--badname)
 current_uid=$(getent passwd "$NB_USER" | cut -d: -f3 || true)
 holder=$(getent passwd "$NB_UID" | cut -d: -f1 || true)
+# A system account (uid below 1000 or from 60000 on: root, daemon, nobody…) is never taken over.
+is_system_uid() { [ "$1" -lt 1000 ] || [ "$1" -ge 60000 ]; }
 if [ -n "$current_uid" ]; then
+  ! is_system_uid "$current_uid" || die "user name $NB_USER is the image's system account (uid $current_uid)"
   if [ "$current_uid" != "$NB_UID" ]; then
     [ -z "$holder" ] || die "uid $NB_UID already belongs to $holder, cannot give it to $NB_USER"
     log "changing the uid of $NB_USER from $current_uid to $NB_UID"
@@ -127,7 +133,7 @@ if [ -n "$current_uid" ]; then
   fi
   usermod -g "$NB_GID" -d "$NB_DIR" "$NB_USER"
 elif [ -n "$holder" ]; then
-  [ "$NB_UID" -ge 1000 ] || die "uid $NB_UID is the system account $holder"
+  ! is_system_uid "$NB_UID" || die "uid $NB_UID is the image's system account $holder"
   log "renaming the image account $holder (uid $NB_UID) to $NB_USER"
   usermod "${badname[@]}" -l "$NB_USER" -g "$NB_GID" -d "$NB_DIR" -s /bin/bash "$holder"
 else

@@ -722,3 +722,41 @@ fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs Docker/Podman and the kit image (scripts/test-all)"]
+fn start_refuses_system_accounts_and_bad_names() {
+    let cases = [
+        ("root", "3010", "system account (uid 0)"),
+        ("nobody", "3010", "system account (uid 65534)"),
+        ("-x", "3010", "starts with '-'"),
+        ("a b", "3010", "spaces"),
+        ("eve", "65534", "system account nobody"),
+        ("eve", "0", "as root"),
+        ("eve", "1x", "not a number"),
+    ];
+    for engine in engines() {
+        let s = Scene::new(&engine);
+        for (user, uid, message) in cases {
+            let o = s.cmd(&[
+                "run",
+                "--rm",
+                "--network",
+                "host",
+                "--user",
+                "root",
+                "-e",
+                &format!("NB_USER={user}"),
+                "-e",
+                &format!("NB_UID={uid}"),
+                "-e",
+                "NB_GID=3000",
+                IMAGE,
+                "true",
+            ]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success(), "[{engine}] {user}/{uid} was accepted");
+            assert!(err.contains(message), "[{engine}] {user}/{uid}: {err}");
+        }
+    }
+}
