@@ -44,17 +44,17 @@ impl DockerRuntimeBuilder {
 
     /// A builder with default settings, taking the engine address from `DOCKER_HOST` when set.
     pub fn from_env() -> Self {
-        let mut builder = Self::new();
-        if let Ok(host) = std::env::var("DOCKER_HOST") {
-            if !host.trim().is_empty() {
-                builder.config.host = Some(host);
-            }
-        }
-        builder
+        Self::from_config(DockerConfig::default())
     }
 
-    /// A builder starting from `config` (e.g. read from the hub's configuration file).
-    pub fn from_config(config: DockerConfig) -> Self {
+    /// A builder starting from `config` (e.g. the hub's `[docker]` table). When `config.host` is
+    /// unset, `DOCKER_HOST` applies as it does for the docker CLI, else [`DEFAULT_SOCKET`].
+    pub fn from_config(mut config: DockerConfig) -> Self {
+        if config.host.is_none() {
+            config.host = std::env::var("DOCKER_HOST")
+                .ok()
+                .filter(|h| !h.trim().is_empty());
+        }
         Self { config }
     }
 

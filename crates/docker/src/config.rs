@@ -27,9 +27,9 @@ pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 #[non_exhaustive]
 pub struct DockerConfig {
     /// Where the engine listens: a socket path (`/var/run/docker.sock`), a `unix://` URL, or a
-    /// `tcp://`/`http://` address. Default: none, which means `$DOCKER_HOST` when
-    /// [`DockerRuntimeBuilder::from_env`](crate::DockerRuntimeBuilder::from_env) read it,
-    /// else [`DEFAULT_SOCKET`].
+    /// `tcp://`/`http://` address. Default: none, which means `$DOCKER_HOST` when set (read by
+    /// [`DockerRuntimeBuilder::from_env`](crate::DockerRuntimeBuilder::from_env) and
+    /// [`from_config`](crate::DockerRuntimeBuilder::from_config)), else [`DEFAULT_SOCKET`].
     pub host: Option<String>,
     /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
     /// `127.0.0.1:<port>`), `"bridge"`, or the name of a user-defined network (reached on the
