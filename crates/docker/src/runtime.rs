@@ -275,7 +275,9 @@ impl Runtime for DockerRuntime {
 
     async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
         let docker = self.client().await?;
-        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        // The engine counts whole seconds; round up so the container gets at least `grace`.
+        let whole = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
+        let secs = i32::try_from(whole).unwrap_or(i32::MAX);
         let options = StopContainerOptions {
             t: Some(secs),
             signal: None,

@@ -239,6 +239,11 @@ async fn stop_and_remove_follow_the_contract() {
         .expect("stopping a stopped container succeeds");
     let stop = mock.calls().into_iter().last().expect("calls");
     assert_eq!(stop.query, "t=3");
+    rt.stop("stopped", Duration::from_millis(1500))
+        .await
+        .expect("stops");
+    let stop = mock.calls().into_iter().last().expect("calls");
+    assert_eq!(stop.query, "t=2", "a part second rounds up");
     let err = rt
         .stop("ghost", Duration::from_secs(1))
         .await
