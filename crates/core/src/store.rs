@@ -284,6 +284,12 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// * A missing or already taken code is `Ok(None)`; expiry is the caller's check.
     /// * Two concurrent takes of one code return it to exactly one of them.
     async fn take_oauth_code(&self, code_hash: &str) -> Result<Option<OAuthCode>>;
+
+    /// Deletes the tokens and codes that have expired at `now`. Returns how many were deleted.
+    ///
+    /// # Behavior
+    /// * Tokens without an expiry are kept.
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64>;
 }
 
 macro_rules! forward_store {
@@ -335,6 +341,9 @@ macro_rules! forward_store {
             }
             async fn take_oauth_code(&self, code_hash: &str) -> Result<Option<OAuthCode>> {
                 (**self).take_oauth_code(code_hash).await
+            }
+            async fn purge_expired(&self, now: SystemTime) -> Result<u64> {
+                (**self).purge_expired(now).await
             }
         }
     };

@@ -71,8 +71,57 @@ pub async fn run_all(store: &dyn Store) {
     tokens_by_hash(store).await;
     oauth_clients_round_trip(store).await;
     oauth_codes_are_single_use(store).await;
+    expired_secrets_are_purged(store).await;
     concurrent_writers(store).await;
     concurrent_code_takes(store).await;
+}
+
+/// `purge_expired` deletes expired tokens and codes and keeps the rest.
+pub async fn expired_secrets_are_purged(store: &dyn Store) {
+    let now = at(1_750_000_000, 0);
+    let mut old = token("suite-x-old", "suite-x", None);
+    old.expires = Some(now);
+    let mut fresh = token("suite-x-fresh", "suite-x", None);
+    fresh.expires = Some(at(1_750_000_000, 1));
+    let forever = token("suite-x-forever", "suite-x", None);
+    for t in [&old, &fresh, &forever] {
+        store.insert_token(t.clone()).await.unwrap();
+    }
+    let code = |plain: &str, expires| OAuthCode {
+        code_hash: hash_token(plain),
+        client_id: "jupyterhub-user-suite-x".into(),
+        user: "suite-x".into(),
+        redirect_uri: "/user/suite-x/oauth_callback".into(),
+        expires,
+    };
+    store
+        .put_oauth_code(code("suite-x-c-old", at(1_749_999_999, 0)))
+        .await
+        .unwrap();
+    store
+        .put_oauth_code(code("suite-x-c-new", at(1_750_000_300, 0)))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(now).await.unwrap(), 2);
+    assert!(store.token(&old.hash).await.unwrap().is_none());
+    assert!(store.token(&fresh.hash).await.unwrap().is_some());
+    assert!(store.token(&forever.hash).await.unwrap().is_some());
+    assert!(
+        store
+            .take_oauth_code(&hash_token("suite-x-c-old"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_oauth_code(&hash_token("suite-x-c-new"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+    store.delete_tokens("suite-x", None).await.unwrap();
 }
 
 /// Polls every future in `futures` together until all are done (no runtime needed), so the

@@ -462,4 +462,19 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64> {
+        let t = to_nanos(now);
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tokens = tx.execute(
+                "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?1",
+                [t],
+            )?;
+            let codes = tx.execute("DELETE FROM oauth_codes WHERE expires <= ?1", [t])?;
+            tx.commit()?;
+            Ok(Ok((tokens + codes) as u64))
+        })
+        .await
+    }
 }

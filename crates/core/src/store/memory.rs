@@ -144,4 +144,12 @@ impl Store for InMemoryStore {
     async fn take_oauth_code(&self, code_hash: &str) -> Result<Option<OAuthCode>> {
         Ok(self.lock().codes.remove(code_hash))
     }
+
+    async fn purge_expired(&self, now: SystemTime) -> Result<u64> {
+        let mut s = self.lock();
+        let before = s.tokens.len() + s.codes.len();
+        s.tokens.retain(|_, t| !t.is_expired(now));
+        s.codes.retain(|_, c| c.expires > now);
+        Ok((before - s.tokens.len() - s.codes.len()) as u64)
+    }
 }

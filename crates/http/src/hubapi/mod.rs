@@ -155,6 +155,11 @@ impl HubApi {
         let token = new_secret();
         let now = SystemTime::now();
         self.revoke_server(user).await?;
+        // Expired OAuth tokens and unused codes pile up otherwise; a spawn is a good moment.
+        let purged = self.store.purge_expired(now).await?;
+        if purged > 0 {
+            tracing::debug!(purged, "hub API: purged expired tokens and codes");
+        }
         self.store
             .insert_token(TokenRecord {
                 hash: hash_token(&token),
