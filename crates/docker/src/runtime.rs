@@ -150,6 +150,9 @@ impl DockerRuntime {
         let msg = message_of(err).unwrap_or_default().to_ascii_lowercase();
         if status_of(err) != Some(404) {
             Object::Container(spec.name.clone())
+        } else if msg.starts_with("no such image") {
+            // Checked first: the image's own name may contain the word "network".
+            Object::Image(spec.image.clone())
         } else if msg.contains("network") {
             Object::Network(self.config.network.as_str().to_owned())
         } else if msg.contains("image") {

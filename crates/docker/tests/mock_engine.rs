@@ -189,6 +189,45 @@ async fn a_missing_image_on_create_is_not_found_naming_the_image() {
 }
 
 #[tokio::test]
+async fn a_missing_network_on_start_is_not_found_naming_the_network() {
+    let mock = MockEngine::start(handler(|call| async move {
+        match call.route().as_str() {
+            "POST /containers/create" if call.body.contains("network-tools") => {
+                error(404, "No such image: network-tools:1")
+            }
+            "POST /containers/alice/start" => error(404, "network jnet not found"),
+            "DELETE /containers/alice" => (204, String::new()),
+            _ => happy(&call).unwrap_or_else(|| error(500, "unexpected")),
+        }
+    }));
+    let rt = lticontainer_docker::DockerRuntimeBuilder::new()
+        .with_socket(mock.socket())
+        .with_network("jnet")
+        .build()
+        .expect("mock socket");
+    let err = rt
+        .create_and_start(&ContainerSpec::new("alice", "img:1"))
+        .await
+        .expect_err("no network");
+    assert!(
+        matches!(&err, Error::NotFound { what } if what == "network \"jnet\""),
+        "{err:?}"
+    );
+    assert_eq!(
+        mock.routes().last().map(String::as_str),
+        Some("DELETE /containers/alice")
+    );
+    let err = rt
+        .create_and_start(&ContainerSpec::new("bob", "network-tools:1"))
+        .await
+        .expect_err("no image");
+    assert!(
+        matches!(&err, Error::NotFound { what } if what == "image \"network-tools:1\""),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_start_removes_the_created_container() {
     let mock = MockEngine::start(handler(|call| async move {
         match call.route().as_str() {
