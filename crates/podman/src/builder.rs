@@ -43,12 +43,17 @@ impl PodmanRuntimeBuilder {
         Self::default()
     }
 
-    /// A builder that starts from `config`.
+    /// A builder that starts from `config`; when `config` names no socket, `$CONTAINER_HOST`
+    /// (as in [`Self::from_env`]) or else [`DEFAULT_SOCKET`](crate::DEFAULT_SOCKET) is used.
     pub fn from_config(config: PodmanConfig) -> Self {
-        Self {
+        let mut builder = Self {
             config,
             env_error: None,
+        };
+        if builder.config.socket.is_none() {
+            builder.read_env();
         }
+        builder
     }
 
     /// A builder with the defaults, taking the socket from `$CONTAINER_HOST`
@@ -58,13 +63,17 @@ impl PodmanRuntimeBuilder {
     /// [`Self::with_socket`] replaces it.
     pub fn from_env() -> Self {
         let mut builder = Self::new();
+        builder.read_env();
+        builder
+    }
+
+    fn read_env(&mut self) {
         if let Ok(host) = std::env::var(CONTAINER_HOST_ENV) {
             match parse_container_host(&host) {
-                Ok(path) => builder.config.socket = Some(path),
-                Err(reason) => builder.env_error = Some(reason),
+                Ok(path) => self.config.socket = Some(path),
+                Err(reason) => self.env_error = Some(reason),
             }
         }
-        builder
     }
 
     /// Uses the libpod API socket at `path`.
@@ -107,7 +116,11 @@ impl PodmanRuntimeBuilder {
         if let Some(reason) = self.env_error {
             return Err(Error::invalid(reason));
         }
-        let socket = self.config.socket_path();
+        let mut socket = self.config.socket_path();
+        // Accept the URL form Podman's own tools use, `unix:///run/podman/podman.sock`, too.
+        if let Some(path) = socket.to_str().and_then(|s| s.strip_prefix("unix://")) {
+            socket = PathBuf::from(path);
+        }
         if !socket.is_absolute() {
             return Err(Error::invalid(format!(
                 "the Podman socket path {} must be absolute",
@@ -169,6 +182,11 @@ mod tests {
             .unwrap();
         assert_eq!(rt.socket(), std::path::Path::new("/tmp/x.sock"));
         assert_eq!(rt.config().request_timeout_secs, 2);
+        let rt = PodmanRuntimeBuilder::new()
+            .with_socket("unix:///run/podman/podman.sock")
+            .build()
+            .unwrap();
+        assert_eq!(rt.socket(), std::path::Path::new("/run/podman/podman.sock"));
 
         let err = PodmanRuntimeBuilder::new()
             .with_socket("rel.sock")

@@ -28,10 +28,9 @@ pub const DEFAULT_SOCKET: &str = "/run/podman/podman.sock";
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PodmanConfig {
-    /// Path of the libpod API's unix socket. Default: none, which means the path of
-    /// `$CONTAINER_HOST` (`unix:///…`) when
-    /// [`PodmanRuntimeBuilder::from_env`](crate::PodmanRuntimeBuilder::from_env) read it, else
-    /// [`DEFAULT_SOCKET`].
+    /// Path of the libpod API's unix socket (`/run/podman/podman.sock`; the URL form
+    /// `unix:///run/podman/podman.sock` is accepted too). Default: none, which means the path of
+    /// `$CONTAINER_HOST` (`unix:///…`) when set, else [`DEFAULT_SOCKET`].
     pub socket: Option<PathBuf>,
     /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
     /// `127.0.0.1:<port>`), `"bridge"` (Podman's default network), or the name of a network
