@@ -311,7 +311,8 @@ for entry in "${ENTRIES[@]}"; do
   if [ ! -d "$dir" ]; then
     mkdir -m 0700 -- "$dir"
   fi
-  chown -R "$NB_UID:$NB_GID" -- "$dir"
+  # Only entries owned by someone else are changed (cheap on a large volume); links are not followed.
+  find "$dir" \( ! -user "$NB_UID" -o ! -group "$NB_GID" \) -exec chown -h "$NB_UID:$NB_GID" {} +
   chmod 0700 -- "$dir"
   if [ "$TEACHER_ONLY" = no ] || [ "$IS_TEACHER" = yes ]; then
     make_links "$PHYS" "$DISPLAY"
