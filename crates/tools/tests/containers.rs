@@ -310,7 +310,7 @@ python3 - <<'EOF'
 import json, time, urllib.request
 url = "http://127.0.0.1:{port}/api/contents/{path}?content=1&type=notebook"
 req = urllib.request.Request(url, headers={{"Authorization": "token kit-test"}})
-for _ in range(150):
+for _ in range(600):
     try:
         model = json.load(urllib.request.urlopen(req, timeout=5))
         break
