@@ -148,3 +148,41 @@ async fn restarted_hub_readopts_running_servers() {
         ServerState::Stopped
     );
 }
+
+#[tokio::test]
+async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
+    let first = test_hub();
+    // The server takes a while to listen, and the "hub" is replaced before it does.
+    *first.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(600);
+    assert_status(&first.launch("alice", 101).await, StatusCode::FOUND);
+    for _ in 0..200 {
+        let rec = first.store.server("alice").await.unwrap();
+        if rec.is_some_and(|r| r.container_id.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rec = first.store.server("alice").await.unwrap().unwrap();
+    assert_eq!(
+        rec.state,
+        ServerState::Pending,
+        "the first hub is still waiting"
+    );
+
+    let (cfg, spec) = hub_config();
+    let second = test_hub_with(cfg, spec, first.runtime.clone(), first.store.clone());
+    let report = second.state.spawner.adopt().await.unwrap();
+    assert_eq!(report.finishing, vec!["lticontainer-alice"]);
+    assert!(report.adopted.is_empty());
+    let done = second.wait_spawn("alice").await;
+    assert!(done.ready, "{done:?}");
+    assert_eq!(
+        second.store.server("alice").await.unwrap().unwrap().state,
+        ServerState::Running
+    );
+    let resp = second
+        .send(second.get_as("/user/alice/lab", Some("alice")))
+        .await;
+    assert_status(&resp, StatusCode::OK);
+    assert_eq!(second.runtime.count().await, 1);
+}

@@ -9,6 +9,7 @@ use lticontainer_core::container::labels;
 use lticontainer_core::store::ServerState;
 
 use super::{DEFAULT_URL_LABEL, RunningServer, SlotState, Spawner, server_url};
+use crate::progress::{ProgressEvent, SpawnProgress};
 
 /// What [`Spawner::adopt`] found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct AdoptReport {
     pub removed: Vec<String>,
     /// Users whose recorded server had no container any more.
     pub stopped: Vec<String>,
+    /// Containers of spawns the previous hub did not finish; they are waited for in the background.
+    pub finishing: Vec<String>,
 }
 
 impl Spawner {
@@ -94,6 +97,26 @@ impl Spawner {
                 url: server_url(user, default_url),
             };
             self.ports.hold(port);
+            let was_pending = records
+                .iter()
+                .any(|r| &r.user == user && r.state == ServerState::Pending);
+            if was_pending {
+                // The hub stopped during this spawn: finish it (wait for the server) in the
+                // background instead of trusting or killing a server that may still be starting.
+                let progress = SpawnProgress::new();
+                progress.push(ProgressEvent::step(
+                    75,
+                    "Waiting for your server to answer (the hub restarted during the start)",
+                ));
+                let slot = self.slot(user);
+                slot.update(|s| *s = SlotState::Spawning(progress.clone()));
+                live.insert(user.clone());
+                report.finishing.push(c.name.clone());
+                let this = Arc::clone(self);
+                let user = user.clone();
+                tokio::spawn(async move { this.finish_adopted(user, server, progress).await });
+                continue;
+            }
             self.slot(user).update(|s| *s = SlotState::Running(server));
             let mut rec = records
                 .iter()
@@ -128,5 +151,55 @@ impl Spawner {
             "re-adopted servers after start"
         );
         Ok(report)
+    }
+
+    /// Waits for the server of a spawn the previous hub did not finish, then records the outcome.
+    async fn finish_adopted(
+        self: Arc<Self>,
+        user: String,
+        server: RunningServer,
+        progress: SpawnProgress,
+    ) {
+        let slot = self.slot(&user);
+        match self
+            .wait_ready(&user, &server.container_id, server.addr)
+            .await
+        {
+            Ok(()) => {
+                if let Ok(Some(mut rec)) = self.store.server(&user).await {
+                    rec.state = ServerState::Running;
+                    rec.address = Some(server.addr.to_string());
+                    if let Err(e) = self.store.put_server(rec).await {
+                        tracing::error!(%user, error = %e, "cannot record the finished spawn");
+                    }
+                }
+                let url = server.url.clone();
+                tracing::info!(%user, container = %server.container_id, "finished a spawn the previous hub started");
+                slot.update(|s| *s = SlotState::Running(server));
+                progress.push(ProgressEvent::ready(&url, "Your server is ready."));
+            }
+            Err(f) => {
+                let logs = self
+                    .runtime
+                    .logs(&server.container_id, self.hub.failure_log_lines)
+                    .await
+                    .unwrap_or_default();
+                tracing::error!(%user, cause = %f.admin, %logs, "a spawn the previous hub started failed");
+                if let Err(e) = self.runtime.remove(&server.container_id).await {
+                    tracing::warn!(%user, error = %e, "cannot remove the failed container");
+                }
+                self.ports.release(server.port);
+                if let Ok(Some(mut rec)) = self.store.server(&user).await {
+                    rec.state = ServerState::Failed(f.admin.clone());
+                    rec.address = None;
+                    if let Err(e) = self.store.put_server(rec).await {
+                        tracing::error!(%user, error = %e, "cannot record the failed spawn");
+                    }
+                }
+                let p = progress.clone();
+                slot.update(|s| *s = SlotState::Idle { last: Some(p) });
+                progress.push(ProgressEvent::failed(f.student));
+            }
+        }
     }
 }
