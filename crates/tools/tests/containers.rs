@@ -720,6 +720,31 @@ fn the_command_runs_as_the_user_with_its_arguments_unchanged() {
             "D.ave@lms|/home/course/D.ave@lms|--b=x y|a  b|--b=x y|*|--a|",
             "[{engine}] options are neither sorted, merged nor split"
         );
+        // Started as the user (rootless): nothing to set up, the umask still applies.
+        let o = s.cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--user",
+            "3020:3000",
+            "-e",
+            "NB_UMASK=0027",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo \"$(id -u) $(umask)\"",
+        ]);
+        assert!(
+            o.status.success(),
+            "[{engine}] {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "3020 0027\n",
+            "[{engine}]"
+        );
     }
 }
 
