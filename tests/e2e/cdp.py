@@ -38,6 +38,14 @@ FLAGS = [
 ]
 
 
+class CdpError(RuntimeError):
+    """A CDP command answered with an error."""
+
+    def __init__(self, method: str, error: dict):
+        super().__init__(f"CDP {method} failed: {error}")
+        self.code = error.get("code")
+
+
 class Chromium:
     """One headless Chromium process and a CDP connection to its first page."""
 
@@ -70,7 +78,7 @@ class Chromium:
             msg = json.loads(self.ws.recv())
             if msg.get("id") == msg_id:
                 if "error" in msg:
-                    raise RuntimeError(f"CDP {method} failed: {msg['error']}")
+                    raise CdpError(method, msg["error"])
                 return msg.get("result", {})
             if msg.get("method") == "Runtime.consoleAPICalled":
                 args = msg["params"].get("args", [])
@@ -91,8 +99,14 @@ class Chromium:
         """Polls until the expression is truthy in the page."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.evaluate(expression):
-                return
+            try:
+                if self.evaluate(expression):
+                    return
+            except CdpError as e:
+                # The page navigated while the expression ran (the launch form submits itself,
+                # the hub redirects); evaluate again in the new document.
+                if e.code != -32000:
+                    raise
             time.sleep(0.5)
         raise TimeoutError(
             f"{expression!r} stayed false for {timeout}s at {self.evaluate('location.href')}; "
