@@ -1,9 +1,14 @@
 //! Direct libpod REST calls for what podman-api 0.11 gets wrong.
 //!
-//! podman-api's `ContainerStopOpts::timeout` sends the query parameter as `Timeout`, which
-//! Podman 4.3 ignores, so every stop waited Podman's default 10 s instead of the grace period
-//! asked for. [`stop`] sends `timeout` itself, over a fresh connection to the unix socket (one
-//! connection per request, like podman-api, so concurrent calls never queue behind each other).
+//! * podman-api's `ContainerStopOpts::timeout` sends the query parameter as `Timeout`, which
+//!   Podman 4.3 ignores, so every stop waited Podman's default 10 s instead of the grace period
+//!   asked for. [`stop`] sends `timeout`.
+//! * podman-api's `Container::inspect` always asks for `size=true`, which makes Podman walk the
+//!   container's whole file system to sum its size — seconds for a large Jupyter image, on every
+//!   inspect and on every container a `list` describes. [`inspect_container`] leaves it out.
+//!
+//! Each request goes over a fresh connection to the unix socket (like podman-api, which keeps no
+//! idle pool), so concurrent calls never queue behind each other.
 
 use std::path::Path;
 
@@ -11,6 +16,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use podman_api::models::InspectContainerData;
 use tokio::net::UnixStream;
 
 /// The libpod API version the paths are written for (the oldest Podman this backend supports
@@ -29,6 +35,9 @@ pub(crate) enum RestError {
     /// The request could not be built (a path with characters HTTP does not allow).
     #[error("the request could not be built")]
     Request(#[source] hyper::http::Error),
+    /// The reply was not the JSON expected.
+    #[error("the reply is not the expected JSON")]
+    Decode(#[source] serde_json::Error),
     /// The engine answered with a failure status.
     #[error("HTTP {status}: {message}")]
     Status {
@@ -46,11 +55,24 @@ pub(crate) async fn stop(socket: &Path, id: &str, grace_secs: u64) -> Result<(),
         "/{API_VERSION}/libpod/containers/{}/stop?timeout={grace_secs}",
         encode_segment(id)
     );
-    send(socket, Method::POST, &path).await
+    send(socket, Method::POST, &path).await.map(drop)
 }
 
-/// Sends one body-less request and checks the status.
-async fn send(socket: &Path, method: Method, path: &str) -> Result<(), RestError> {
+/// Describes container `id` (by id or name), without the costly size computation.
+pub(crate) async fn inspect_container(
+    socket: &Path,
+    id: &str,
+) -> Result<InspectContainerData, RestError> {
+    let path = format!(
+        "/{API_VERSION}/libpod/containers/{}/json",
+        encode_segment(id)
+    );
+    let body = send(socket, Method::GET, &path).await?;
+    serde_json::from_slice(&body).map_err(RestError::Decode)
+}
+
+/// Sends one body-less request, checks the status and returns the reply's body.
+async fn send(socket: &Path, method: Method, path: &str) -> Result<Bytes, RestError> {
     let stream = UnixStream::connect(socket)
         .await
         .map_err(RestError::Connect)?;
@@ -81,7 +103,7 @@ async fn send(socket: &Path, method: Method, path: &str) -> Result<(), RestError
             .map_err(RestError::Http)?
             .to_bytes();
         if status.is_success() {
-            return Ok(());
+            return Ok(body);
         }
         Err(RestError::Status {
             status: status.as_u16(),

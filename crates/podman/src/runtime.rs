@@ -212,15 +212,41 @@ impl PodmanRuntime {
     }
 
     async fn inspect_inner(&self, id: &str) -> Result<ContainerInfo, Error> {
-        let container = self.podman.containers().get(id);
+        // Direct call: podman-api's inspect always asks Podman to compute the container's size.
         let data = self
-            .call(
+            .call_rest(
                 "inspect",
                 Target::Container(id.to_owned()),
-                container.inspect(),
+                self.config.request_timeout(),
+                rest::inspect_container(&self.socket, id),
             )
             .await?;
         convert::info_from_inspect(data)
+    }
+
+    /// Runs one direct request (see `rest.rs`) under `after`, naming what it was about on failure.
+    async fn call_rest<T>(
+        &self,
+        operation: &'static str,
+        target: Target,
+        after: Duration,
+        fut: impl Future<Output = Result<T, rest::RestError>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(after, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(source)) => Err(Error::Rest {
+                operation,
+                target,
+                socket: self.socket.clone(),
+                source,
+            }),
+            Err(_) => Err(Error::Timeout {
+                operation,
+                target,
+                socket: self.socket.clone(),
+                after,
+            }),
+        }
     }
 
     async fn remove_inner(&self, id: &str) -> Result<(), Error> {
@@ -356,28 +382,20 @@ impl Runtime for PodmanRuntime {
             .as_secs()
             .saturating_add(u64::from(grace.subsec_nanos() > 0));
         let after = self.config.request_timeout().saturating_add(grace);
-        let target = Target::Container(id.to_owned());
         // Direct call: podman-api sends the grace period as `Timeout`, which Podman ignores.
-        let stopped = tokio::time::timeout(after, rest::stop(&self.socket, id, grace_secs)).await;
-        let err = match stopped {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(source)) => Error::Rest {
-                operation: "stop",
-                target,
-                socket: self.socket.clone(),
-                source,
-            },
-            Err(_) => Error::Timeout {
-                operation: "stop",
-                target,
-                socket: self.socket.clone(),
+        let stopped = self
+            .call_rest(
+                "stop",
+                Target::Container(id.to_owned()),
                 after,
-            },
-        };
-        match err.class() {
+                rest::stop(&self.socket, id, grace_secs),
+            )
+            .await;
+        match stopped {
+            Ok(()) => Ok(()),
             // 304: already stopped.
-            Class::NotModified => Ok(()),
-            _ => Err(err.into()),
+            Err(e) if e.class() == Class::NotModified => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
