@@ -35,14 +35,7 @@ pub(crate) fn create_body(
     spec: &ContainerSpec,
     network: &NetworkMode,
 ) -> Result<ContainerCreateBody, Error> {
-    let mut labels: HashMap<String, String> = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    labels
-        .entry(labels::PORT.to_owned())
-        .or_insert_with(|| spec.port.to_string());
+    let labels: HashMap<String, String> = container_labels(spec).into_iter().collect();
 
     let env = spec
         .env
@@ -147,6 +140,31 @@ pub(crate) fn create_body(
         host_config: Some(host_config),
         ..Default::default()
     })
+}
+
+/// The labels a container from `spec` carries: the spec's, plus [`labels::PORT`] when missing.
+fn container_labels(spec: &ContainerSpec) -> BTreeMap<String, String> {
+    let mut labels = spec.labels.clone();
+    labels
+        .entry(labels::PORT.to_owned())
+        .or_insert_with(|| spec.port.to_string());
+    labels
+}
+
+/// What a just-started host-network container is, known without asking the engine again:
+/// running, reached on `127.0.0.1:<port>`. (Other networks need an inspect for the address.)
+pub(crate) fn started_on_host(id: String, spec: &ContainerSpec) -> ContainerInfo {
+    let labels = container_labels(spec);
+    let address = address(Some("host"), None, &labels);
+    let mut info = ContainerInfo::new(
+        id,
+        spec.name.clone(),
+        spec.image.clone(),
+        ContainerState::Running,
+    );
+    info.labels = labels;
+    info.address = address;
+    info
 }
 
 fn bytes(what: &str, b: u64) -> Result<i64, Error> {
@@ -441,6 +459,24 @@ mod tests {
             let err = create_body(&s, &NetworkMode::Host).expect_err(want);
             assert!(err.to_string().contains(want), "{want}: {err}");
         }
+    }
+
+    #[test]
+    fn a_started_host_container_is_described_from_its_spec() {
+        let info = started_on_host("abc".into(), &spec());
+        assert_eq!(info.id, "abc");
+        assert_eq!(info.name, "lticontainer-alice");
+        assert_eq!(info.image, "jupyter/base:1");
+        assert_eq!(info.state, ContainerState::Running);
+        assert_eq!(info.address, Some("127.0.0.1:9000".parse().expect("addr")));
+        assert_eq!(
+            info.labels.get(labels::USER).map(String::as_str),
+            Some("alice")
+        );
+        assert_eq!(
+            info.labels.get(labels::PORT).map(String::as_str),
+            Some("9000")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
 
-use crate::config::DockerConfig;
+use crate::config::{DockerConfig, NetworkMode};
 use crate::convert;
 use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
 
@@ -261,7 +261,12 @@ impl Runtime for DockerRuntime {
             let object = self.missing_object(spec, &e);
             return Err(self.err("starting", object, e).into());
         }
-        self.inspect(&created.id).await
+        match self.config.network {
+            // The address is 127.0.0.1:<port>, known already: spare the spawn a round trip.
+            NetworkMode::Host => Ok(convert::started_on_host(created.id, spec)),
+            // The container's address on its network is known only once it has started.
+            _ => self.inspect(&created.id).await,
+        }
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerInfo> {

@@ -144,13 +144,44 @@ async fn the_create_request_carries_the_spec() {
     assert_eq!(host["Privileged"], false);
     assert_eq!(host["Memory"], 1 << 30);
     assert_eq!(host["RestartPolicy"]["Name"], "no");
+    // On the host network the result needs no inspect: two requests per spawn.
     assert_eq!(
         mock.routes(),
-        [
-            "POST /containers/create",
-            "POST /containers/alice/start",
-            "GET /containers/alice/json"
-        ]
+        ["POST /containers/create", "POST /containers/alice/start"]
+    );
+}
+
+#[tokio::test]
+async fn on_a_bridge_the_address_comes_from_an_inspect_after_start() {
+    let mock = MockEngine::start(handler(|call| async move {
+        match call.route().as_str() {
+            "GET /containers/alice/json" => (
+                200,
+                serde_json::json!({
+                    "Id": "alice", "Name": "/alice",
+                    "State": { "Status": "running", "Running": true },
+                    "Config": { "Image": "img:1", "Labels": { "lticontainer.port": "8888" } },
+                    "HostConfig": { "NetworkMode": "bridge" },
+                    "NetworkSettings": { "Networks": { "bridge": { "IPAddress": "10.88.0.9" } } }
+                })
+                .to_string(),
+            ),
+            _ => happy(&call).unwrap_or_else(|| error(500, "unexpected")),
+        }
+    }));
+    let rt = lticontainer_docker::DockerRuntimeBuilder::new()
+        .with_socket(mock.socket())
+        .with_network("bridge")
+        .build()
+        .expect("mock socket");
+    let info = rt
+        .create_and_start(&ContainerSpec::new("alice", "img:1"))
+        .await
+        .expect("starts");
+    assert_eq!(info.address, Some("10.88.0.9:8888".parse().expect("addr")));
+    assert_eq!(
+        mock.routes().last().map(String::as_str),
+        Some("GET /containers/alice/json")
     );
 }
 
