@@ -141,3 +141,46 @@ pub(crate) fn launch_from_json(value: &serde_json::Value) -> Option<LtiLaunch> {
     launch.username = username.to_owned();
     Some(launch)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn launch() -> LtiLaunch {
+        let params: Vec<(String, String)> = [
+            ("user_id", "17"),
+            ("resource_link_id", "r1"),
+            ("ext_user_username", "Alice"),
+            ("custom_lms_defurl", "/tree"),
+            ("oauth_nonce", "n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap()
+    }
+
+    #[test]
+    fn stored_launch_round_trips() {
+        let l = launch();
+        let back = launch_from_json(&launch_to_json(&l)).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(back.username, "alice");
+        assert!(
+            !back.params.contains_key("oauth_nonce"),
+            "OAuth parameters are never stored"
+        );
+    }
+
+    #[test]
+    fn unusable_stored_launch_is_none() {
+        for v in [
+            json!(null),
+            json!({"consumer_key": "k", "username": "a"}),
+            json!({"consumer_key": "k", "username": "a", "params": {"resource_link_id": "r"}}),
+        ] {
+            assert!(launch_from_json(&v).is_none(), "{v}");
+        }
+    }
+}

@@ -169,3 +169,22 @@ async fn start_again_uses_the_last_launch() {
     assert!(hub.wait_spawn("alice").await.ready);
     assert_eq!(hub.runtime.count().await, 1);
 }
+
+#[tokio::test]
+async fn start_again_without_a_launch_asks_to_use_the_course() {
+    let hub = test_hub();
+    let req = axum::http::Request::post("/hub/spawn/alice")
+        .header(header::COOKIE, hub.cookie("alice"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = hub.send(req).await;
+    assert_status(&resp, StatusCode::CONFLICT);
+    assert!(body_string(resp).await.contains("course"));
+    assert_eq!(hub.runtime.count().await, 0);
+    // And nobody may start someone else's server.
+    let req = axum::http::Request::post("/hub/spawn/alice")
+        .header(header::COOKIE, hub.cookie("bob"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_status(&hub.send(req).await, StatusCode::FORBIDDEN);
+}
