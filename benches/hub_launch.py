@@ -19,10 +19,12 @@ import threading
 import time
 from pathlib import Path
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 from client import Browser  # noqa: E402
-from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, hub_binary, remove_labelled  # noqa: E402
+from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, free_port, hub_binary, remove_labelled  # noqa: E402
 from lti_consumer import MoodleConsumer, Student  # noqa: E402
 
 
@@ -76,6 +78,50 @@ def class_launch(hub: Hub, consumer: MoodleConsumer, n: int, prefix: str) -> tup
     return times, errors, time.monotonic() - t0
 
 
+def floor_start(engine: str, name: str, port: int) -> float:
+    """Seconds to start the same image directly on the engine (no hub) until `jupyter lab` answers
+    GET /lab with 200 on 127.0.0.1: the physical floor a hub's launch-to-ready is compared with."""
+    t0 = time.monotonic()
+    subprocess.run(
+        [engine, "run", "-d", "--name", name, "--network", "host", "--label", "lticontainer.bench=floor", IMAGE,
+         "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
+         "--no-browser"],
+        check=True, capture_output=True, timeout=300,
+    )
+    deadline = t0 + 300
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/lab", timeout=5).status_code == 200:
+                return time.monotonic() - t0
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{name} did not answer on port {port} within 300 s")
+
+
+def floor_class(engine: str, n: int) -> tuple[list[float], float]:
+    """N direct starts at the same moment; returns (times, wall seconds). Removes the containers."""
+    names = [f"hub-launch-floor-{os.getpid()}-{i}" for i in range(n)]
+    ports = [free_port() for _ in range(n)]
+    times: list[float] = []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        times.append(floor_start(engine, names[i], ports[i]))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    t0 = time.monotonic()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return times, time.monotonic() - t0
+    finally:
+        subprocess.run([engine, "rm", "-f", *names], capture_output=True, timeout=300)
+
+
 def engine_version(engine: str) -> str:
     """The engine's server version."""
     fmt = "{{.Server.Version}}" if engine == "docker" else "{{.Version}}"
@@ -85,6 +131,16 @@ def engine_version(engine: str) -> str:
 def run_engine(engine: str, n: int, repeats: int) -> list[str]:
     """Measures one engine and returns the Markdown rows."""
     rows: list[str] = []
+    solo = [floor_class(engine, 1)[0][0] for _ in range(repeats)]
+    rows.append(
+        f"| {engine} | floor: 1 container, no hub | {len(solo)}/{repeats} | {statistics.median(solo):.2f} s | – "
+        f"| {max(solo):.2f} s | – | `{engine} run` → `jupyter lab` GET /lab 200 |"
+    )
+    times, wall = floor_class(engine, n)
+    rows.append(
+        f"| {engine} | floor: {n} containers at once, no hub | {len(times)}/{n} | {statistics.median(times):.2f} s "
+        f"| {percentile(times, 0.95):.2f} s | {max(times):.2f} s | {wall:.2f} s | |"
+    )
     with tempfile.TemporaryDirectory(prefix="hub-launch-") as tmp:
         hub = Hub(engine=engine, workdir=Path(tmp) / "hub")
         consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
@@ -142,12 +198,14 @@ def main() -> None:
     header = [
         f"Command: `{args.command}`  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
-        f"{mem} MiB RAM, {platform.system()} {platform.release()}  ",
+        f"{mem} MiB RAM, {platform.system()} {platform.release()}; load average at start "
+        f"{os.getloadavg()[0]:.1f} (other work shares the machine)  ",
         f"Binary: `{binary}`; image: `{IMAGE}`; engines: "
         + ", ".join(f"{e} {engine_version(e)}" for e in engines)
         + "  ",
         "Launch-to-ready = signed LTI POST → spawn-pending → progress stream `ready` → GET /user/<name>/lab 200 "
-        "(after the single-user OAuth round trip). Containers use host networking; everything on 127.0.0.1.",
+        "(after the single-user OAuth round trip). The floor starts the same image directly with `jupyter lab` "
+        "(no hub, no OAuth) until GET /lab answers 200. Containers use host networking; everything on 127.0.0.1.",
         "",
         "| engine | workload | succeeded | median | p95 | max | wall | notes |",
         "|---|---|---|---|---|---|---|---|",
