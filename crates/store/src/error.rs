@@ -72,6 +72,24 @@ mod tests {
     }
 
     #[test]
+    fn read_only_and_unopenable_files_say_what_to_fix() {
+        for (code, hint) in [
+            (rusqlite::ffi::SQLITE_READONLY, "read-only"),
+            (rusqlite::ffi::SQLITE_CANTOPEN, "cannot open"),
+            (rusqlite::ffi::SQLITE_PERM, "permission denied"),
+            (rusqlite::ffi::SQLITE_IOERR, "I/O error"),
+        ] {
+            let err = map(Path::new("/var/lib/x.sqlite"), sqlite_err(code));
+            assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+            let text = err.to_string();
+            assert!(
+                text.contains("/var/lib/x.sqlite") && text.contains(hint),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn busy_names_a_second_hub() {
         let err = map(Path::new("db"), sqlite_err(rusqlite::ffi::SQLITE_BUSY));
         assert!(err.to_string().contains("second hub"), "{err}");
