@@ -77,22 +77,9 @@ pub(crate) enum Error {
         target: Target,
         /// The socket the request went to.
         socket: PathBuf,
-        /// podman-api's error (boxed: it is large).
+        /// podman-api's or the direct request's error.
         #[source]
-        source: Box<podman_api::Error>,
-    },
-    /// A direct libpod request (see `rest.rs`) failed.
-    #[error("podman could not {operation} {target} (socket {})", socket.display())]
-    Rest {
-        /// What was attempted.
-        operation: &'static str,
-        /// What it was attempted on.
-        target: Target,
-        /// The socket the request went to.
-        socket: PathBuf,
-        /// What went wrong.
-        #[source]
-        source: RestError,
+        source: Cause,
     },
     /// The engine did not answer in time.
     #[error("podman did not answer {operation} {target} within {after:?} (socket {})", socket.display())]
@@ -125,6 +112,29 @@ pub(crate) enum Error {
         /// What was wrong with the reply.
         detail: String,
     },
+}
+
+/// What failed under an engine call: podman-api, or a direct request (`rest.rs`).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Cause {
+    /// podman-api's error (boxed: it is large).
+    #[error(transparent)]
+    Client(Box<podman_api::Error>),
+    /// A direct request's error.
+    #[error(transparent)]
+    Direct(RestError),
+}
+
+impl From<podman_api::Error> for Cause {
+    fn from(e: podman_api::Error) -> Self {
+        Self::Client(Box::new(e))
+    }
+}
+
+impl From<RestError> for Cause {
+    fn from(e: RestError) -> Self {
+        Self::Direct(e)
+    }
 }
 
 /// How one podman-api error reads, stripped of its wrapping.
@@ -244,8 +254,14 @@ impl Error {
     /// The engine status or connection failure behind an engine call's error.
     fn kind(&self) -> Option<Kind> {
         match self {
-            Self::Api { source, .. } => Some(kind_of(source)),
-            Self::Rest { source, .. } => Some(kind_of_rest(source)),
+            Self::Api {
+                source: Cause::Client(e),
+                ..
+            } => Some(kind_of(e)),
+            Self::Api {
+                source: Cause::Direct(e),
+                ..
+            } => Some(kind_of_rest(e)),
             _ => None,
         }
     }
@@ -255,11 +271,6 @@ impl From<Error> for CoreError {
     fn from(err: Error) -> Self {
         match err {
             Error::Api {
-                ref target,
-                ref socket,
-                ..
-            }
-            | Error::Rest {
                 ref target,
                 ref socket,
                 ..
@@ -329,7 +340,7 @@ mod tests {
             operation: "ping",
             target: Target::Engine,
             socket: PathBuf::from("/nowhere/podman.sock"),
-            source: Box::new(podman_api::Error::IO(io)),
+            source: podman_api::Error::IO(io).into(),
         };
         let core: CoreError = err.into();
         match core {

@@ -19,7 +19,7 @@ use podman_api::opts::{
 
 use crate::config::PodmanConfig;
 use crate::convert;
-use crate::error::{BACKEND, Class, Error, Target};
+use crate::error::{BACKEND, Cause, Class, Error, Target};
 use crate::rest;
 
 /// How many containers [`Runtime::list`] inspects at once.
@@ -69,22 +69,23 @@ impl PodmanRuntime {
     }
 
     /// Runs one engine request under the request timeout, naming what it was about on failure.
-    async fn call<T>(
+    async fn call<T, E: Into<Cause>>(
         &self,
         operation: &'static str,
         target: Target,
-        fut: impl Future<Output = podman_api::Result<T>>,
+        fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, Error> {
         self.call_within(self.config.request_timeout(), operation, target, fut)
             .await
     }
 
-    async fn call_within<T>(
+    /// Runs one engine request (podman-api's or a direct one) under `after`.
+    async fn call_within<T, E: Into<Cause>>(
         &self,
         after: Duration,
         operation: &'static str,
         target: Target,
-        fut: impl Future<Output = podman_api::Result<T>>,
+        fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, Error> {
         match tokio::time::timeout(after, fut).await {
             Ok(Ok(v)) => Ok(v),
@@ -92,7 +93,7 @@ impl PodmanRuntime {
                 operation,
                 target,
                 socket: self.socket.clone(),
-                source: Box::new(source),
+                source: source.into(),
             }),
             Err(_) => Err(Error::Timeout {
                 operation,
@@ -109,25 +110,21 @@ impl PodmanRuntime {
         let images = self.podman.images();
         let mut stream = images.pull(&opts);
         let pulling = async {
-            let mut pulled = false;
             while let Some(report) = stream.next().await {
                 match convert::pull_report(report?) {
-                    Ok(Some(p)) => {
-                        pulled = true;
-                        progress(p);
-                    }
+                    Ok(Some(p)) => progress(p),
                     Ok(None) => {}
                     Err(message) => return Ok(Err(message)),
                 }
             }
-            Ok(Ok(pulled))
+            Ok::<_, podman_api::Error>(Ok(()))
         };
         let target = Target::Image(image.to_owned());
         match self
             .call_within(self.config.pull_timeout(), "pull", target, pulling)
             .await?
         {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(message) => Err(Error::Pull {
                 image: image.to_owned(),
                 message,
@@ -214,39 +211,13 @@ impl PodmanRuntime {
     async fn inspect_inner(&self, id: &str) -> Result<ContainerInfo, Error> {
         // Direct call: podman-api's inspect always asks Podman to compute the container's size.
         let data = self
-            .call_rest(
+            .call(
                 "inspect",
                 Target::Container(id.to_owned()),
-                self.config.request_timeout(),
                 rest::inspect_container(&self.socket, id),
             )
             .await?;
         convert::info_from_inspect(data)
-    }
-
-    /// Runs one direct request (see `rest.rs`) under `after`, naming what it was about on failure.
-    async fn call_rest<T>(
-        &self,
-        operation: &'static str,
-        target: Target,
-        after: Duration,
-        fut: impl Future<Output = Result<T, rest::RestError>>,
-    ) -> Result<T, Error> {
-        match tokio::time::timeout(after, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(Error::Rest {
-                operation,
-                target,
-                socket: self.socket.clone(),
-                source,
-            }),
-            Err(_) => Err(Error::Timeout {
-                operation,
-                target,
-                socket: self.socket.clone(),
-                after,
-            }),
-        }
     }
 
     async fn remove_inner(&self, id: &str) -> Result<(), Error> {
@@ -384,10 +355,10 @@ impl Runtime for PodmanRuntime {
         let after = self.config.request_timeout().saturating_add(grace);
         // Direct call: podman-api sends the grace period as `Timeout`, which Podman ignores.
         let stopped = self
-            .call_rest(
+            .call_within(
+                after,
                 "stop",
                 Target::Container(id.to_owned()),
-                after,
                 rest::stop(&self.socket, id, grace_secs),
             )
             .await;
