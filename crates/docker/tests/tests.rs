@@ -13,4 +13,5 @@ mod mock;
 mod mock_engine;
 mod mounts;
 mod readoption;
+mod security;
 mod util;
