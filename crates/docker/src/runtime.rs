@@ -26,6 +26,16 @@ use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
 ///
 /// Cloning is cheap and clones share the client. No call holds a lock: each request uses its own
 /// connection, so many spawns proceed at once. The API version is negotiated once, on first use.
+///
+/// # Behavior (beyond the [`Runtime`] contract)
+/// * `ensure_image` pulls `repo:latest` when the reference names no tag, never every tag; with
+///   pulling disabled (or no registry reachable) a missing image is `NotFound` naming it.
+/// * `create_and_start` on the host network describes the container from its spec (running,
+///   `127.0.0.1:<port>`) without a further request; on other networks it inspects the container
+///   for its address.
+/// * `stop` waits the grace period rounded up to whole seconds, then the engine kills.
+/// * `remove` forces, drops the container's anonymous volumes (never named ones), and treats a
+///   removal already in progress as done.
 #[derive(Debug, Clone)]
 pub struct DockerRuntime {
     docker: Docker,
