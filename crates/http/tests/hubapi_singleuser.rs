@@ -4,7 +4,8 @@
 //!
 //! The server starts with the environment of [`HubApi::server_env`], checks the hub's version,
 //! sends a browser through the OAuth flow (authorize → code → token → `/hub/api/user`), serves
-//! the signed-in owner, and reports activity. A missing engine or image fails the test.
+//! the signed-in owner, and reports activity; with cross-site cookies its login cookie is
+//! `SameSite=None; Secure`. A missing engine or image fails the test.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -110,7 +111,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn run_on(engine: &str) {
+async fn run_on(engine: &str, cross_site_cookies: bool) {
     let store = Arc::new(InMemoryStore::new());
     store
         .upsert_user(UserRecord {
@@ -146,10 +147,20 @@ async fn run_on(engine: &str) {
         .await
         .unwrap();
     let env = api
-        .server_env("alice", port, &ServerEnvOptions::default())
+        .server_env(
+            "alice",
+            port,
+            &ServerEnvOptions {
+                cross_site_cookies,
+                ..ServerEnvOptions::default()
+            },
+        )
         .await
         .unwrap();
-    let name = format!("lticontainer-hubapi-test-{}-{engine}", std::process::id());
+    let name = format!(
+        "lticontainer-hubapi-test-{}-{engine}-{cross_site_cookies}",
+        std::process::id()
+    );
     let _ = Command::new(engine).args(["rm", "-f", &name]).output();
     let mut args: Vec<String> = ["run", "-d", "--network", "host", "--name", &name]
         .iter()
@@ -240,6 +251,19 @@ async fn run_on(engine: &str) {
         jar.iter().any(|(k, _)| k == "jupyterhub-user-alice"),
         "no login cookie: {jar:?}"
     );
+    let login = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("jupyterhub-user-alice="))
+        .unwrap()
+        .to_lowercase();
+    assert_eq!(
+        login.contains("samesite=none") && login.contains("secure"),
+        cross_site_cookies,
+        "login cookie attributes: {login}"
+    );
 
     let cookies = cookie_header(&jar);
     let r = get(
@@ -280,6 +304,7 @@ async fn real_jupyterhub_singleuser_signs_in_through_the_hub_api() {
         "LTICONTAINER_TEST_ENGINES names no engine"
     );
     for engine in engines {
-        run_on(&engine).await;
+        run_on(&engine, false).await;
+        run_on(&engine, true).await;
     }
 }

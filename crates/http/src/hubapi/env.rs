@@ -11,7 +11,9 @@ pub struct ServerEnvOptions {
     /// networking, `0.0.0.0` in a bridge network.
     pub bind_host: String,
     /// Whether the server's cookies must work inside a cross-site iframe (an LMS page):
-    /// sets `JUPYTERHUB_COOKIE_OPTIONS` to `SameSite=None; Secure`.
+    /// sets `JUPYTERHUB_COOKIE_OPTIONS` to `SameSite=None; Secure` (lower-case keys, which
+    /// tornado's `set_cookie` takes without a deprecation warning). The server's `_xsrf` cookie
+    /// does not follow these options; it takes `ServerApp.tornado_settings.xsrf_cookie_kwargs`.
     pub cross_site_cookies: bool,
 }
 
@@ -64,7 +66,7 @@ impl HubApi {
         if options.cross_site_cookies {
             set(
                 "JUPYTERHUB_COOKIE_OPTIONS",
-                r#"{"SameSite": "None", "Secure": true}"#.to_owned(),
+                r#"{"samesite": "None", "secure": true}"#.to_owned(),
             );
         }
         set("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0".to_owned());
@@ -206,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             second["JUPYTERHUB_COOKIE_OPTIONS"],
-            r#"{"SameSite": "None", "Secure": true}"#
+            r#"{"samesite": "None", "secure": true}"#
         );
     }
 
