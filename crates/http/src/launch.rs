@@ -56,6 +56,7 @@ pub(crate) async fn launch(
             .map_or("/hub/lti/launch", |p| p.as_str()),
     };
     let url = public_launch_url(&state.public_url, &origin)?;
+    let https = url.starts_with("https://");
     let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
     let request = LaunchRequest::from_body(url, &body, authorization)?;
     let launch = state.auth.authenticate(&request).await?;
@@ -105,6 +106,7 @@ pub(crate) async fn launch(
         &state.sessions.sign(&user, unix_now() + max_age),
         max_age,
         mode,
+        https,
     );
 
     state.spawner.request(launch).await;

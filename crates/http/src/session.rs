@@ -135,10 +135,14 @@ impl SessionKey {
 }
 
 /// The `Set-Cookie` value that stores `value` as the session cookie for `max_age` seconds.
-pub fn set_cookie_header(value: &str, max_age: u64, mode: CookieMode) -> String {
-    let site = match mode {
-        CookieMode::Lax => "SameSite=Lax",
-        CookieMode::CrossSite => "SameSite=None; Secure",
+///
+/// `https` marks the cookie `Secure` (the browser reached the hub over https); cross-site
+/// cookies are always `Secure`, as browsers require.
+pub fn set_cookie_header(value: &str, max_age: u64, mode: CookieMode, https: bool) -> String {
+    let site = match (mode, https) {
+        (CookieMode::Lax, false) => "SameSite=Lax",
+        (CookieMode::Lax, true) => "SameSite=Lax; Secure",
+        (CookieMode::CrossSite, _) => "SameSite=None; Secure",
     };
     format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; {site}; Max-Age={max_age}")
 }
@@ -232,9 +236,12 @@ mod tests {
 
     #[test]
     fn cookie_attributes_follow_the_mode() {
-        let lax = set_cookie_header("x", 60, CookieMode::Lax);
+        let lax = set_cookie_header("x", 60, CookieMode::Lax, false);
         assert!(lax.contains("HttpOnly") && lax.contains("SameSite=Lax") && lax.contains("Path=/"));
-        let cross = set_cookie_header("x", 60, CookieMode::CrossSite);
+        assert!(!lax.contains("Secure"));
+        let lax_tls = set_cookie_header("x", 60, CookieMode::Lax, true);
+        assert!(lax_tls.contains("SameSite=Lax; Secure"));
+        let cross = set_cookie_header("x", 60, CookieMode::CrossSite, false);
         assert!(cross.contains("SameSite=None; Secure"));
     }
 

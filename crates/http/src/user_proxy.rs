@@ -100,7 +100,10 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
         proto,
     };
     match forward(&state.client, server.addr, req, &fwd).await {
-        Ok(resp) => resp,
+        Ok(resp) => {
+            state.spawner.note_activity(&owner);
+            resp
+        }
         Err(e @ ProxyError::Unreachable { .. }) => {
             tracing::warn!(user = %owner, container = %server.container_id, error = %e, "the server is gone; marking it stopped");
             state

@@ -188,3 +188,43 @@ async fn start_again_without_a_launch_asks_to_use_the_course() {
         .unwrap();
     assert_status(&hub.send(req).await, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn https_public_url_gets_a_secure_cookie() {
+    let (cfg, spec) = hub_config();
+    let hub = test_hub_parts(
+        cfg,
+        spec,
+        FakeJupyter::new(),
+        std::sync::Arc::new(lticontainer_core::store::InMemoryStore::new()),
+        |parts| {
+            parts.public_url = lticontainer_core::auth::PublicUrlConfig::default()
+                .with_base_url("https://hub.test");
+        },
+    );
+    let signed = lticontainer_core::auth::LaunchSigner::new(KEY, SECRET)
+        .sign(
+            "https://hub.test/hub/lti/launch",
+            launch_params("alice", 101),
+            now(),
+            "nonce-https",
+        )
+        .unwrap();
+    let resp = hub
+        .send(launch_request(lticontainer_core::auth::encode_urlencoded(
+            &signed,
+        )))
+        .await;
+    assert_status(&resp, StatusCode::FOUND);
+    let cookie = header_str(&resp, header::SET_COOKIE);
+    assert!(cookie.contains("SameSite=Lax; Secure"), "{cookie}");
+    // The http URL the hub sees is not what Moodle signed, and base_url decides.
+    let plain = hub
+        .send(launch_request(signed_body(
+            launch_params("bob", 102),
+            now(),
+            "nonce-http",
+        )))
+        .await;
+    assert_status(&plain, StatusCode::UNAUTHORIZED);
+}

@@ -129,3 +129,33 @@ async fn spawns_beyond_the_limit_wait_and_say_busy() {
     );
     assert!(hub.wait_spawn("alice").await.ready);
 }
+
+#[tokio::test]
+async fn spawns_of_different_users_run_side_by_side() {
+    let (cfg, spec) = hub_config();
+    let runtime = FakeJupyter::new();
+    *runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(400);
+    let hub = test_hub_with(
+        cfg,
+        spec,
+        runtime,
+        std::sync::Arc::new(lticontainer_core::store::InMemoryStore::new()),
+    );
+    let users: Vec<(String, u32)> = (0..8).map(|i| (format!("student{i}"), 200 + i)).collect();
+    for (u, id) in &users {
+        assert_status(&hub.launch(u, *id).await, StatusCode::FOUND);
+    }
+    for (u, _) in &users {
+        assert!(hub.wait_spawn(u).await.ready, "{u}");
+    }
+    let overlap = hub
+        .runtime
+        .behaviour
+        .max_starting
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        overlap,
+        users.len(),
+        "every spawn was under way at once: no global lock"
+    );
+}

@@ -179,3 +179,30 @@ async fn launch_replaces_a_running_container_whose_server_died() {
     let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
     assert_status(&resp, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn proxied_requests_record_activity() {
+    use lticontainer_core::store::Store;
+    let hub = running_hub(&[("alice", 101)]).await;
+    let mut user = hub.store.user("alice").await.unwrap().unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    user.last_activity = Some(old);
+    hub.store.upsert_user(user).await.unwrap();
+    let resp = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_status(&resp, StatusCode::OK);
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = hub
+            .store
+            .user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_activity;
+        if seen.is_some_and(|t| t > old) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(seen.is_some_and(|t| t > old), "{seen:?}");
+}

@@ -41,6 +41,10 @@ pub struct Behaviour {
     pub serve_delay: Mutex<Duration>,
     /// When false, containers start but nothing listens.
     pub no_server: std::sync::atomic::AtomicBool,
+    /// Containers created whose server does not listen yet.
+    pub starting: Arc<std::sync::atomic::AtomicUsize>,
+    /// The most containers that were starting at the same moment.
+    pub max_starting: std::sync::atomic::AtomicUsize,
 }
 
 /// An in-memory engine whose running containers serve HTTP on 127.0.0.1:<spec.port>.
@@ -161,11 +165,17 @@ impl Runtime for FakeJupyter {
         if !self.behaviour.no_server.load(Ordering::SeqCst) {
             let delay = *self.behaviour.serve_delay.lock().unwrap();
             let port = spec.port;
+            let now_starting = self.behaviour.starting.fetch_add(1, Ordering::SeqCst) + 1;
+            self.behaviour
+                .max_starting
+                .fetch_max(now_starting, Ordering::SeqCst);
+            let starting = Arc::clone(&self.behaviour.starting);
             let handle = tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                     .await
                     .unwrap();
+                starting.fetch_sub(1, Ordering::SeqCst);
                 axum::serve(listener, jupyter_router()).await.unwrap();
             });
             self.servers.lock().unwrap().insert(info.id.clone(), handle);
@@ -234,9 +244,20 @@ pub fn test_hub() -> TestHub {
 
 pub fn test_hub_with(
     hub: HubConfig,
+    spec: SpecConfig,
+    runtime: Arc<FakeJupyter>,
+    store: Arc<InMemoryStore>,
+) -> TestHub {
+    test_hub_parts(hub, spec, runtime, store, |_| {})
+}
+
+/// A hub whose parts `adjust` may change (public URL, identity lookup, …) before it is built.
+pub fn test_hub_parts(
+    hub: HubConfig,
     mut spec: SpecConfig,
     runtime: Arc<FakeJupyter>,
     store: Arc<InMemoryStore>,
+    adjust: impl FnOnce(&mut AppParts),
 ) -> TestHub {
     let home = tempfile::tempdir().unwrap();
     spec.default_image = IMAGE.into();
@@ -255,6 +276,7 @@ pub fn test_hub_with(
     parts.spec = spec;
     parts.identity = Arc::new(NoHostAccounts);
     parts.session_key = key.clone();
+    adjust(&mut parts);
     TestHub {
         state: AppState::new(parts),
         runtime,

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -68,6 +69,8 @@ pub enum SlotState {
 #[derive(Debug)]
 struct UserSlot {
     state: Mutex<SlotState>,
+    /// Unix seconds of the last activity written to the store for this user.
+    last_touch: AtomicU64,
 }
 
 impl UserSlot {
@@ -130,6 +133,7 @@ impl Spawner {
             .or_insert_with(|| {
                 Arc::new(UserSlot {
                     state: Mutex::new(SlotState::Idle { last: None }),
+                    last_touch: AtomicU64::new(0),
                 })
             })
             .clone()
@@ -235,6 +239,34 @@ impl Spawner {
             Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
         }
     }
+
+    /// Records that `user` used their server (a proxied request). The store is written in the
+    /// background, at most once per [`Spawner::ACTIVITY_RESOLUTION`] per user, so busy servers
+    /// do not turn into a stream of database writes.
+    pub fn note_activity(&self, user: &str) {
+        let slot = self.slot(user);
+        let now = crate::state::unix_now();
+        let last = slot.last_touch.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < Self::ACTIVITY_RESOLUTION.as_secs()
+            || slot
+                .last_touch
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let user = user.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_activity(&user, SystemTime::now()).await {
+                tracing::debug!(%user, error = %e, "cannot record activity");
+            }
+        });
+    }
+
+    /// How often a user's activity is written to the store at most (JupyterHub's
+    /// `activity_resolution`).
+    pub const ACTIVITY_RESOLUTION: Duration = Duration::from_secs(30);
 
     /// Stops and removes `user`'s running server (admin action, tests).
     ///
