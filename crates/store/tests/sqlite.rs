@@ -231,3 +231,31 @@ async fn two_stores_on_one_file_write_concurrently() {
     assert_eq!(a.servers().await.unwrap().len(), 20);
     assert_eq!(b.used_ports().await.unwrap().len(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_killed_without_closing_loses_no_committed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    for i in 0..50u16 {
+        let name = format!("k{i}");
+        store.upsert_user(store_suite::user(&name)).await.unwrap();
+        store
+            .put_server(store_suite::server(&name, 45000 + i))
+            .await
+            .unwrap();
+    }
+    // What a killed process leaves behind: the files as they are, no checkpoint, no close.
+    let copy = tempfile::tempdir().unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = dir.path().join(format!("state.sqlite{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, copy.path().join(format!("state.sqlite{suffix}"))).unwrap();
+        }
+    }
+    let wal = std::fs::metadata(copy.path().join("state.sqlite-wal")).unwrap();
+    assert!(wal.len() > 0, "the writes should still sit in the WAL");
+    std::mem::forget(store);
+    let reopened = SqliteStore::open(db(&copy)).await.unwrap();
+    assert_eq!(reopened.servers().await.unwrap().len(), 50);
+    assert!(reopened.user("k49").await.unwrap().is_some());
+}
