@@ -5,6 +5,7 @@ pub mod container;
 pub mod error;
 pub mod launch;
 pub mod memory;
+pub mod network;
 pub mod params;
 pub mod runtime;
 pub mod spec;
