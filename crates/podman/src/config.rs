@@ -1,10 +1,11 @@
 //! [`PodmanConfig`]: what the Podman backend is told, as plain (de)serialisable data.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+pub use lticontainer_core::network::NetworkMode;
 
 /// The libpod API socket used when neither the configuration nor `CONTAINER_HOST` names one
 /// (rootful `podman system service`).
@@ -33,8 +34,8 @@ pub struct PodmanConfig {
     /// `$CONTAINER_HOST` (`unix:///…`) when set, else [`DEFAULT_SOCKET`].
     pub socket: Option<PathBuf>,
     /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
-    /// `127.0.0.1:<port>`), `"bridge"` (Podman's default network), or the name of a network
-    /// created with `podman network create` (reached on the container's address there).
+    /// `127.0.0.1:<port>`), `"bridge"` (Podman's default network, `podman`), or the name of a
+    /// network created with `podman network create` (reached on the container's address there).
     pub network: NetworkMode,
     /// Seconds one engine request may take before it fails as unavailable. Default: 120.
     /// A stop waits for its grace period on top of this.
@@ -77,67 +78,6 @@ impl PodmanConfig {
     }
 }
 
-/// The network a container joins; written in configuration as one string.
-///
-/// `"host"` shares the host's network namespace, `"bridge"` is Podman's default network, and any
-/// other string names a network made with `podman network create`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NetworkMode {
-    /// Share the host's network namespace; the server is reached on `127.0.0.1:<port>`.
-    #[default]
-    Host,
-    /// Podman's default bridge network; the server is reached on the container's address.
-    Bridge,
-    /// A named network; the server is reached on the container's address there.
-    Named(String),
-}
-
-impl NetworkMode {
-    /// The configuration spelling of this mode.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Host => "host",
-            Self::Bridge => "bridge",
-            Self::Named(name) => name,
-        }
-    }
-}
-
-impl From<&str> for NetworkMode {
-    fn from(s: &str) -> Self {
-        match s {
-            "host" => Self::Host,
-            "bridge" | "default" => Self::Bridge,
-            other => Self::Named(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for NetworkMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for NetworkMode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for NetworkMode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        if s.trim().is_empty() {
-            return Err(serde::de::Error::custom(
-                "network must be \"host\", \"bridge\" or a network name, not empty",
-            ));
-        }
-        Ok(Self::from(s.as_str()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,20 +94,10 @@ mod tests {
     }
 
     #[test]
-    fn network_names_round_trip() {
-        for (text, mode) in [
-            ("host", NetworkMode::Host),
-            ("bridge", NetworkMode::Bridge),
-            ("jupyter-net", NetworkMode::Named("jupyter-net".into())),
-        ] {
-            let json = format!(r#"{{"network":"{text}"}}"#);
-            let cfg: PodmanConfig = serde_json::from_str(&json).expect("parses");
-            assert_eq!(cfg.network, mode);
-            assert_eq!(
-                serde_json::to_value(&cfg.network).expect("serialises"),
-                serde_json::Value::String(text.into())
-            );
-        }
+    fn the_network_field_reads_core_network_modes() {
+        let cfg: PodmanConfig =
+            serde_json::from_str(r#"{"network":"jupyter-net"}"#).expect("parses");
+        assert_eq!(cfg.network, NetworkMode::Named("jupyter-net".into()));
     }
 
     #[test]
