@@ -240,6 +240,22 @@ impl Spawner {
         }
     }
 
+    /// Sets the state (and the address: `None` clears it) of `user`'s stored server, if there is one.
+    async fn set_server_state(&self, user: &str, address: Option<SocketAddr>, state: ServerState) {
+        let what = state.name();
+        match self.store.server(user).await {
+            Ok(Some(mut rec)) => {
+                rec.state = state;
+                rec.address = address.map(|a| a.to_string());
+                if let Err(e) = self.store.put_server(rec).await {
+                    tracing::error!(%user, error = %e, "cannot record the server as {what}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
+        }
+    }
+
     /// Records that `user` used their server (a proxied request). The store is written in the
     /// background, at most once per [`Spawner::ACTIVITY_RESOLUTION`] per user, so busy servers
     /// do not turn into a stream of database writes.

@@ -76,6 +76,70 @@ impl Drop for Finish<'_> {
 }
 
 impl Spawner {
+    /// Marks the spawn a success: the slot runs `server`, the progress says ready.
+    pub(super) fn succeed(&self, slot: &UserSlot, progress: &SpawnProgress, server: RunningServer) {
+        let url = server.url.clone();
+        slot.update(|s| *s = SlotState::Running(server));
+        progress.push(ProgressEvent::ready(&url, "Your server is ready."));
+    }
+
+    /// Marks the spawn failed: the port goes back, the store records the cause, the slot is idle
+    /// with this spawn's events, and the progress ends with the student's message.
+    pub(super) async fn fail(
+        &self,
+        user: &str,
+        slot: &UserSlot,
+        progress: &SpawnProgress,
+        failure: SpawnFailure,
+        port: Option<u16>,
+    ) {
+        if let Some(p) = port {
+            self.ports.release(p);
+        }
+        self.set_server_state(user, None, ServerState::Failed(failure.admin.clone()))
+            .await;
+        let p = progress.clone();
+        slot.update(|s| *s = SlotState::Idle { last: Some(p) });
+        progress.push(ProgressEvent::failed(failure.student));
+    }
+
+    /// Removes a container whose server never answered; the failure gains its last log lines.
+    pub(super) async fn discard(
+        &self,
+        user: &str,
+        container_id: &str,
+        why: SpawnFailure,
+    ) -> SpawnFailure {
+        let logs = self
+            .runtime
+            .logs(container_id, self.hub.failure_log_lines)
+            .await
+            .unwrap_or_else(|e| format!("(cannot read the container's log: {e})"));
+        if let Err(e) = self.runtime.remove(container_id).await {
+            tracing::warn!(%user, container = %container_id, error = %e, "cannot remove the failed container");
+        }
+        SpawnFailure::new(
+            why.student,
+            format!("{}; last log lines of {container_id}:\n{logs}", why.admin),
+        )
+    }
+
+    /// Stores `user`'s server record; a failure names the spawn `step`.
+    async fn record(
+        &self,
+        user: &str,
+        name: &str,
+        port: u16,
+        state: ServerState,
+        info: Option<&ContainerInfo>,
+        step: &str,
+    ) -> Result<(), SpawnFailure> {
+        self.store
+            .put_server(Self::server_record(user, name, port, state, info))
+            .await
+            .map_err(|e| SpawnFailure::engine(step, &e))
+    }
+
     pub(super) async fn run(
         self: Arc<Self>,
         launch: LtiLaunch,
@@ -94,25 +158,11 @@ impl Spawner {
         match result {
             Ok(server) => {
                 tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), "server ready");
-                let url = server.url.clone();
-                slot.update(|s| *s = SlotState::Running(server));
-                progress.push(ProgressEvent::ready(&url, "Your server is ready."));
+                self.succeed(&slot, &progress, server);
             }
             Err(f) => {
                 tracing::error!(%user, cause = %f.admin, "spawn failed");
-                if let Some(p) = port {
-                    self.ports.release(p);
-                }
-                if let Ok(Some(mut rec)) = self.store.server(&user).await {
-                    rec.state = ServerState::Failed(f.admin.clone());
-                    rec.address = None;
-                    if let Err(e) = self.store.put_server(rec).await {
-                        tracing::error!(%user, error = %e, "cannot record the failed spawn");
-                    }
-                }
-                let p = progress.clone();
-                slot.update(|s| *s = SlotState::Idle { last: Some(p) });
-                progress.push(ProgressEvent::failed(f.student));
+                self.fail(&user, &slot, &progress, f, port).await;
             }
         }
         finish.done = true;
@@ -192,16 +242,15 @@ impl Spawner {
 
         let cross_site = params.iframe || !self.hub.lms_origins.is_empty();
         let name = plan.container.name.clone();
-        self.store
-            .put_server(Self::server_record(
-                user,
-                &name,
-                port,
-                ServerState::Pending,
-                None,
-            ))
-            .await
-            .map_err(|e| SpawnFailure::engine("recording the spawn", &e))?;
+        self.record(
+            user,
+            &name,
+            port,
+            ServerState::Pending,
+            None,
+            "recording the spawn",
+        )
+        .await?;
 
         let deadline = self.hub.start_timeout();
         let info = tokio::time::timeout(deadline, self.prepare_and_start(user, &plan, cross_site, progress))
@@ -219,42 +268,29 @@ impl Spawner {
                 format!("the engine reports no address for container {} (check the network mode)", info.id),
             )
         })?;
-        self.store
-            .put_server(Self::server_record(
-                user,
-                &name,
-                port,
-                ServerState::Pending,
-                Some(&info),
-            ))
-            .await
-            .map_err(|e| SpawnFailure::engine("recording the container", &e))?;
+        self.record(
+            user,
+            &name,
+            port,
+            ServerState::Pending,
+            Some(&info),
+            "recording the container",
+        )
+        .await?;
 
         progress.push(ProgressEvent::step(75, "Waiting for your server to answer"));
         if let Err(why) = self.wait_ready(user, &info.id, addr).await {
-            let logs = self
-                .runtime
-                .logs(&info.id, self.hub.failure_log_lines)
-                .await
-                .unwrap_or_else(|e| format!("(cannot read the container's log: {e})"));
-            if let Err(e) = self.runtime.remove(&info.id).await {
-                tracing::warn!(%user, container = %info.id, error = %e, "cannot remove the failed container");
-            }
-            return Err(SpawnFailure::new(
-                why.student,
-                format!("{}; last log lines of {}:\n{logs}", why.admin, info.id),
-            ));
+            return Err(self.discard(user, &info.id, why).await);
         }
-        self.store
-            .put_server(Self::server_record(
-                user,
-                &name,
-                port,
-                ServerState::Running,
-                Some(&info),
-            ))
-            .await
-            .map_err(|e| SpawnFailure::engine("recording the running server", &e))?;
+        self.record(
+            user,
+            &name,
+            port,
+            ServerState::Running,
+            Some(&info),
+            "recording the running server",
+        )
+        .await?;
         Ok(RunningServer {
             container_id: info.id,
             addr,
