@@ -222,7 +222,8 @@ impl PodmanRuntime {
 
     async fn remove_inner(&self, id: &str) -> Result<(), Error> {
         // Like `docker rm -f`: kill at once (timeout 0) instead of waiting Podman's default
-        // 10 s stop timeout; callers that want a graceful end call `stop` first.
+        // 10 s stop timeout; callers that want a graceful end call `stop` first. `v` removes
+        // anonymous volumes only; named volumes (the students' work) stay.
         let opts = ContainerDeleteOpts::builder()
             .force(true)
             .volumes(true)
