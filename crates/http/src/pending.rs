@@ -56,18 +56,14 @@ pub(crate) async fn progress(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, &name)?;
     let resp = match state.spawner.state(&name) {
-        SlotState::Spawning(p) | SlotState::Idle { last: Some(p) } => {
-            sse(p.stream()).into_response()
-        }
+        SlotState::Spawning(p) | SlotState::Idle { last: Some(p) } => sse(p.stream()),
         SlotState::Running(r) => sse(futures_util::stream::iter([ProgressEvent::ready(
             &r.url,
             "Your server is running.",
-        )]))
-        .into_response(),
+        )])),
         SlotState::Idle { last: None } => sse(futures_util::stream::iter([ProgressEvent::idle(
             "Your server is not running. Open the Jupyter activity in your course to start it.",
-        )]))
-        .into_response(),
+        )])),
     };
     Ok(resp)
 }

@@ -168,8 +168,27 @@ impl SpawnProgress {
     }
 }
 
-/// Server-Sent-Events from a stream of progress events, with keep-alive comments.
-pub fn sse<S>(events: S) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+/// Server-Sent-Events from a stream of progress events, with keep-alive comments and the
+/// headers that keep reverse proxies (nginx) from buffering the stream.
+pub fn sse<S>(events: S) -> axum::response::Response
+where
+    S: Stream<Item = ProgressEvent> + Send + 'static,
+{
+    use axum::response::IntoResponse;
+    let mut resp = sse_stream(events).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    resp
+}
+
+fn sse_stream<S>(events: S) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
 where
     S: Stream<Item = ProgressEvent> + Send + 'static,
 {

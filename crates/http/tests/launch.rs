@@ -228,3 +228,31 @@ async fn https_public_url_gets_a_secure_cookie() {
         .await;
     assert_status(&plain, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn configured_lms_origin_frames_every_response_and_cookies_go_cross_site() {
+    let (mut cfg, spec) = hub_config();
+    cfg.lms_origins = vec!["https://moodle.school.edu".into()];
+    let hub = test_hub_with(
+        cfg,
+        spec,
+        FakeJupyter::new(),
+        std::sync::Arc::new(lticontainer_core::store::InMemoryStore::new()),
+    );
+    let resp = hub.launch("alice", 101).await;
+    assert!(header_str(&resp, header::SET_COOKIE).contains("SameSite=None; Secure"));
+    assert!(hub.wait_spawn("alice").await.ready);
+    for path in [
+        "/hub/spawn-pending/alice",
+        "/user/alice/lab",
+        "/hub/api/",
+        "/nowhere",
+    ] {
+        let resp = hub.send(hub.get_as(path, Some("alice"))).await;
+        assert_eq!(
+            header_str(&resp, header::CONTENT_SECURITY_POLICY),
+            "frame-ancestors 'self' https://moodle.school.edu",
+            "{path}"
+        );
+    }
+}

@@ -15,6 +15,8 @@ async fn progress_stream_reports_steps_and_the_server_url() {
         .await;
     assert_status(&resp, StatusCode::OK);
     assert!(header_str(&resp, header::CONTENT_TYPE).starts_with("text/event-stream"));
+    assert_eq!(header_str(&resp, header::CACHE_CONTROL), "no-cache");
+    assert_eq!(resp.headers()["x-accel-buffering"], "no");
     let body = tokio::time::timeout(Duration::from_secs(15), body_string(resp))
         .await
         .unwrap();
