@@ -86,6 +86,7 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
     let rw_dir = tempfile::tempdir().unwrap();
     std::fs::write(ro_dir.path().join("given.txt"), "from the host\n").unwrap();
     let volume = format!("{prefix}-data");
+    remove_volume(&volume);
     let mut spec = shell(
         prefix,
         "mounts",
@@ -121,6 +122,17 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
     assert!(!ro_dir.path().join("new").exists());
     assert!(rw_dir.path().join("new").exists());
     testkit::cleanup(&rt, prefix).await;
+    remove_volume(&format!("{prefix}-data"));
+}
+
+/// Removes a test volume with the Podman CLI (the `Runtime` trait never deletes volumes).
+fn remove_volume(name: &str) {
+    let status = std::process::Command::new("podman")
+        .args(["volume", "rm", "--force", name])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "podman volume rm {name}: {status}");
 }
 
 #[tokio::test]
