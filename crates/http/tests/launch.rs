@@ -40,6 +40,15 @@ async fn launch_sets_session_redirects_and_spawns() {
     let home = std::path::Path::new(&spec.env["JUPYTERHUB_ROOT_DIR"]);
     assert!(home.is_dir(), "{}", home.display());
     assert!(home.starts_with(hub.home.path()));
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(home).unwrap();
+        // No host account: uid = base_id + LTI user_id, gid = base_id (ORIGINAL §4).
+        assert_eq!((meta.uid(), meta.gid()), (30101, 30000));
+        assert_eq!(meta.mode() & 0o7777, 0o700);
+        let works = home.join("jupyter/works");
+        assert_eq!(std::fs::metadata(&works).unwrap().uid(), 30101);
+    }
 
     let user = hub.store.user("alice").await.unwrap().unwrap();
     assert!(user.last_launch.is_some());
