@@ -1,9 +1,9 @@
 //! [`DockerConfig`]: what the Docker backend is told, as plain (de)serialisable data.
 
-use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+pub use lticontainer_core::network::NetworkMode;
+use serde::{Deserialize, Serialize};
 
 /// The Docker socket used when neither the configuration nor `DOCKER_HOST` names one.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -66,66 +66,6 @@ impl DockerConfig {
     /// [`Self::pull_timeout_secs`] as a [`Duration`].
     pub fn pull_timeout(&self) -> Duration {
         Duration::from_secs(self.pull_timeout_secs)
-    }
-}
-
-/// The network a container joins; written in configuration as one string.
-///
-/// `"host"` and `"bridge"` are Docker's built-in modes; any other string names a network.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NetworkMode {
-    /// Share the host's network namespace; the server is reached on `127.0.0.1:<port>`.
-    #[default]
-    Host,
-    /// Docker's default bridge; the server is reached on the container's bridge address.
-    Bridge,
-    /// A user-defined network, by name; the server is reached on the container's address there.
-    Named(String),
-}
-
-impl NetworkMode {
-    /// The value Docker expects in `HostConfig.NetworkMode`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Host => "host",
-            Self::Bridge => "bridge",
-            Self::Named(name) => name,
-        }
-    }
-}
-
-impl From<&str> for NetworkMode {
-    fn from(s: &str) -> Self {
-        match s {
-            "host" => Self::Host,
-            "bridge" | "default" => Self::Bridge,
-            other => Self::Named(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for NetworkMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for NetworkMode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for NetworkMode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        if s.trim().is_empty() {
-            return Err(serde::de::Error::custom(
-                "network must be \"host\", \"bridge\" or a network name, not empty",
-            ));
-        }
-        Ok(Self::from(s.as_str()))
     }
 }
 
