@@ -31,13 +31,17 @@ pub(crate) fn authorize(
     }
 }
 
-/// `GET /hub/spawn-pending/<name>`.
+/// `GET /hub/spawn-pending/<name>`: the progress page, or a redirect to the running server.
 pub(crate) async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, &name)?;
+    // A running server needs no progress page (and no JavaScript): go straight to it.
+    if let Some(r) = state.spawner.running(&name) {
+        return Ok((StatusCode::FOUND, [(LOCATION, r.url)]).into_response());
+    }
     let can_restart =
         matches!(state.store.user(&name).await, Ok(Some(u)) if u.last_launch.is_some());
     let start = format!("/hub/spawn/{name}");

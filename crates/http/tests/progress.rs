@@ -65,6 +65,8 @@ async fn progress_stream_reports_steps_and_the_server_url() {
 #[tokio::test]
 async fn progress_and_page_belong_to_their_owner() {
     let hub = test_hub();
+    // Keep the spawn pending while the page is checked.
+    *hub.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(500);
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     let other = hub
         .send(hub.get_as("/hub/api/users/alice/server/progress", Some("bob")))
@@ -86,6 +88,13 @@ async fn progress_and_page_belong_to_their_owner() {
         .send(hub.get_as("/hub/spawn-pending/alice", Some("teacher")))
         .await;
     assert_status(&admin, StatusCode::OK);
+    // Once the server runs, the page sends the browser straight to it.
+    assert!(hub.wait_spawn("alice").await.ready);
+    let ready = hub
+        .send(hub.get_as("/hub/spawn-pending/alice", Some("alice")))
+        .await;
+    assert_status(&ready, StatusCode::FOUND);
+    assert_eq!(header_str(&ready, header::LOCATION), "/user/alice/lab");
 }
 
 #[tokio::test]
