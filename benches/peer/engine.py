@@ -1,0 +1,59 @@
+"""The Docker engine as the benchmark sees it: labelled containers counted, inspected and removed.
+
+Every container the harness causes to exist carries a label it owns (`lticontainer.peerbench=<run>`
+for the peer and the floor, `lticontainer.hub=peerbench-…` for lticontainer), so cleaning up never
+touches anybody else's containers.
+"""
+
+from __future__ import annotations
+
+from hub import LABEL_HUB, engine_cli
+
+ENGINE = "docker"
+OURS_INSTANCE_PREFIX = "peerbench-"
+
+
+def containers(label: str, running_only: bool = False) -> list[str]:
+    """Ids of the containers carrying `label` (`key=value`)."""
+    args = ["ps", "-q", "--no-trunc", "--filter", f"label={label}"]
+    if not running_only:
+        args.append("-a")
+    return engine_cli(ENGINE, *args).split()
+
+
+def remove_containers(label: str) -> int:
+    """Removes (force) every container carrying `label`; returns how many there were."""
+    ids = containers(label)
+    if ids:
+        engine_cli(ENGINE, "rm", "-f", *ids, check=False)
+    return len(ids)
+
+
+def service_url(container_id: str) -> str:
+    """The JUPYTERHUB_SERVICE_URL a hub gave a container (where its server listens)."""
+    env = engine_cli(ENGINE, "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", container_id)
+    for line in env.splitlines():
+        if line.startswith("JUPYTERHUB_SERVICE_URL="):
+            return line.split("=", 1)[1]
+    raise RuntimeError(f"container {container_id[:12]} has no JUPYTERHUB_SERVICE_URL")
+
+
+def remove_leftovers() -> int:
+    """Removes containers of earlier, interrupted harness runs (the peer's, the floor's, ours)."""
+    removed = remove_containers("lticontainer.peerbench")
+    rows = engine_cli(ENGINE, "ps", "-a", "--no-trunc", "--filter", f"label={LABEL_HUB}", "--format",
+                      "{{.ID}} {{.Label \"" + LABEL_HUB + "\"}}").splitlines()
+    ours = [r.split()[0] for r in rows if len(r.split()) == 2 and r.split()[1].startswith(OURS_INSTANCE_PREFIX)]
+    if ours:
+        engine_cli(ENGINE, "rm", "-f", *ours, check=False)
+    return removed + len(ours)
+
+
+def version() -> str:
+    """The engine's server version."""
+    return engine_cli(ENGINE, "version", "--format", "{{.Server.Version}}").strip()
+
+
+def image_id(image: str) -> str:
+    """The short id of a local image."""
+    return engine_cli(ENGINE, "image", "inspect", "--format", "{{.Id}}", image).strip().removeprefix("sha256:")[:12]
