@@ -1,8 +1,6 @@
 //! Decoding of `application/x-www-form-urlencoded` bodies and query strings, and of the
 //! `Authorization: OAuth …` header (RFC 5849 §3.5.1).
 
-use percent_encoding::percent_decode;
-
 use super::LaunchError;
 
 /// Decodes an `application/x-www-form-urlencoded` body or query string into name/value pairs.
@@ -38,20 +36,42 @@ pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, LaunchErr
         .collect()
 }
 
-/// Percent-decodes one component; with `plus_is_space`, `+` becomes a space first.
+/// The value of an ASCII hex digit.
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes one component in one pass; with `plus_is_space`, `+` becomes a space.
 fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, LaunchError> {
-    let replaced;
-    let bytes = if plus_is_space && raw.contains(&b'+') {
-        replaced = raw
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect::<Vec<u8>>();
-        &replaced[..]
-    } else {
-        raw
-    };
-    let decoded: Vec<u8> = percent_decode(bytes).collect();
-    String::from_utf8(decoded).map_err(|_| LaunchError::Malformed {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        match b {
+            b'%' => {
+                let pair = raw
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex_value)
+                    .zip(raw.get(i + 2).copied().and_then(hex_value));
+                if let Some((hi, lo)) = pair {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| LaunchError::Malformed {
         reason: format!(
             "the parameter component {:?} does not decode to UTF-8 text",
             String::from_utf8_lossy(raw)
@@ -131,6 +151,21 @@ mod tests {
         v.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    proptest::proptest! {
+        /// The one-pass decoder agrees with the `percent-encoding` crate on any input.
+        #[test]
+        fn decoder_matches_percent_encoding_crate(raw in proptest::collection::vec(
+            proptest::prop_oneof![proptest::sample::select(b"%+aF09zG".to_vec()), proptest::num::u8::ANY],
+            0..40,
+        )) {
+            let reference: Vec<u8> = percent_encoding::percent_decode(&raw).collect();
+            match decode_component(&raw, false) {
+                Ok(s) => proptest::prop_assert_eq!(s.into_bytes(), reference),
+                Err(_) => proptest::prop_assert!(String::from_utf8(reference).is_err()),
+            }
+        }
     }
 
     #[test]

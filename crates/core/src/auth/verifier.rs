@@ -9,7 +9,7 @@ use super::clock::{Clock, SystemClock};
 use super::config::Lti11Config;
 use super::form::{parse_authorization, parse_urlencoded};
 use super::nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
-use super::oauth::{base_string_uri, signature_base_string, verify_hmac_sha1};
+use super::oauth::{base_string_from, base_string_uri, verify_hmac_sha1};
 use super::{Authenticator, LaunchError, LaunchRequest};
 use crate::launch::LtiLaunch;
 
@@ -116,7 +116,7 @@ fn clip(value: &str) -> String {
     value.chars().take(100).collect()
 }
 
-/// The last value of `name` among the non-OAuth parameters (the one [`LtiLaunch`] keeps).
+/// The last value of `name` among the launch parameters (the one [`LtiLaunch`] keeps).
 fn last<'a>(params: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -226,13 +226,9 @@ impl Lti11Authenticator {
                 expected: "the Unix time in whole seconds",
             })?;
 
-        let lti: Vec<(&str, &str)> = query
-            .iter()
-            .chain(&req.form)
-            .filter(|(n, _)| !n.starts_with("oauth_"))
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let message_type = required(last(&lti, "lti_message_type"), "lti_message_type")?;
+        // The launch's own parameters: query and body (the header carries only OAuth ones).
+        let lti = &all[..query.len() + req.form.len()];
+        let message_type = required(last(lti, "lti_message_type"), "lti_message_type")?;
         if message_type != MESSAGE_TYPE {
             return Err(LaunchError::InvalidParameter {
                 name: "lti_message_type",
@@ -240,7 +236,7 @@ impl Lti11Authenticator {
                 expected: "basic-lti-launch-request",
             });
         }
-        let version = required(last(&lti, "lti_version"), "lti_version")?;
+        let version = required(last(lti, "lti_version"), "lti_version")?;
         if version != LTI_VERSION {
             return Err(LaunchError::InvalidParameter {
                 name: "lti_version",
@@ -248,8 +244,8 @@ impl Lti11Authenticator {
                 expected: "LTI-1p0 (LTI 1.0/1.1 launches; set the tool's LTI version to 1.0/1.1 in the LMS)",
             });
         }
-        required(last(&lti, "resource_link_id"), "resource_link_id")?;
-        required(last(&lti, "user_id"), "user_id")?;
+        required(last(lti, "resource_link_id"), "resource_link_id")?;
+        required(last(lti, "user_id"), "user_id")?;
 
         let secret = self.config.consumers.get(consumer_key).ok_or_else(|| {
             LaunchError::UnknownConsumer {
@@ -276,12 +272,8 @@ impl Lti11Authenticator {
             });
         }
 
-        let signed: Vec<(&str, &str)> = all
-            .iter()
-            .copied()
-            .filter(|(n, _)| *n != "oauth_signature")
-            .collect();
-        let base_string = signature_base_string(&req.method, &base_uri.uri, &signed);
+        let signed = all.iter().copied().filter(|(n, _)| *n != "oauth_signature");
+        let base_string = base_string_from(&req.method, &base_uri.uri, signed);
         if !verify_hmac_sha1(&base_string, secret, signature) {
             return Err(LaunchError::BadSignature {
                 consumer_key: consumer_key.to_owned(),
@@ -289,11 +281,12 @@ impl Lti11Authenticator {
             });
         }
 
-        let params: Vec<(String, String)> = lti
-            .iter()
-            .map(|&(n, v)| (n.to_owned(), v.to_owned()))
-            .collect();
-        let launch = LtiLaunch::from_params(consumer_key, &params, &self.config.username_key)?;
+        let launch = if query.is_empty() {
+            LtiLaunch::from_params(consumer_key, &req.form, &self.config.username_key)?
+        } else {
+            let params: Vec<(String, String)> = query.iter().chain(&req.form).cloned().collect();
+            LtiLaunch::from_params(consumer_key, &params, &self.config.username_key)?
+        };
 
         let key = NonceKey {
             consumer_key,
