@@ -83,3 +83,80 @@ proptest! {
         }
     }
 }
+
+/// The `custom_*` names LTIContainerSpawner reads, plus a few it does not.
+fn custom_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(vec![
+            "lms_users",
+            "lms_teachers",
+            "lms_image",
+            "lms_defurl",
+            "lms_cpulimit",
+            "lms_memlimit",
+            "lms_actlimit",
+            "lms_cpugrnt",
+            "lms_memgrnt",
+            "lms_options",
+            "lms_iframe",
+            "lms_sessioninfo",
+            "lms_serverurl",
+            "lms_serverpath",
+            "lms_rpctoken",
+            "lms_course",
+            "lms_ltiname",
+        ])
+        .prop_map(str::to_owned),
+        "lms_(vol|sub|prs)_[a-z0-9_.]{0,8}(_close)?",
+        "[a-z_]{1,10}",
+    ]
+    .prop_map(|n| format!("custom_{n}"))
+}
+
+/// A value: often a plausible one, sometimes hostile (traversal, huge numbers, metacharacters).
+fn custom_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,24}",
+        "-?[0-9]{1,25}(\\.[0-9]{0,4})?[kKmMgGtT]?",
+        "\\.\\./[a-z./]{0,10}",
+        "[a-z]{1,6}(:[a-z, ]{0,12})?",
+        "[;&|`$()<>*?! ]{1,6}",
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The whole pure launch path — decode the body, verify, read the lms_* parameters, build
+    /// the spawn plan — never panics on signed launches with arbitrary custom parameters, and
+    /// every such launch verifies.
+    #[test]
+    fn verify_parse_and_build_never_panic(
+        customs in proptest::collection::vec((custom_name(), custom_value()), 0..16),
+        roles in proptest::sample::select(vec!["Learner", "Instructor", "urn:lti:role:ims/lis/Administrator", ""]),
+        user in "[a-z]{1,8}|\\PC{0,8}",
+    ) {
+        let (auth, _) = authenticator();
+        let mut params = lti_params();
+        params.retain(|(n, _)| n != "roles" && n != "ext_user_username");
+        params.push(("roles".into(), roles.to_owned()));
+        params.push(("ext_user_username".into(), user));
+        params.extend(customs);
+        let body = encode_urlencoded(&signed(params, "n").form);
+        let req = LaunchRequest::from_body(URL, body.as_bytes(), None).unwrap();
+        // An unusable username is the one refusal a correctly signed launch may get.
+        let launch = match block_on(auth.verify(&req)) {
+            Ok(launch) => launch,
+            Err(e) => {
+                prop_assert!(matches!(e, lticontainer_core::auth::LaunchError::Launch(_)), "{e}");
+                return Ok(());
+            }
+        };
+        let (lms, _warnings) = lticontainer_core::params::LmsParams::from_launch(&launch);
+        let cfg = lticontainer_core::spec::SpecConfig::default();
+        let _ = lticontainer_core::spec::build_spawn_plan(
+            &cfg, &launch, &lms, &lticontainer_core::spec::NoHostAccounts, crate::auth::NOW, 8001,
+        );
+    }
+}
