@@ -42,7 +42,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
 
     match state.spawner.adopt().await {
         Ok(r) => {
-            tracing::info!(adopted = ?r.adopted, removed = ?r.removed, stopped = ?r.stopped, "startup re-adoption done")
+            tracing::info!(adopted = ?r.adopted, finishing = ?r.finishing, removed = ?r.removed, stopped = ?r.stopped, "startup re-adoption done")
         }
         Err(e) => {
             tracing::error!(error = %e, backend = runtime.backend(), "cannot re-adopt running servers at startup (is the engine up?); serving anyway")
@@ -56,12 +56,31 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     axum_serve(listener, state).await
 }
 
+/// How long open connections (progress streams, proxied requests) may take to finish after a
+/// stop signal before the hub exits anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn axum_serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), String> {
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = server.into_future() => r.map_err(|e| format!("server error: {e}")),
+        () = deadline => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; exiting anyway");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

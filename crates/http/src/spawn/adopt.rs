@@ -146,6 +146,7 @@ impl Spawner {
         }
         tracing::info!(
             adopted = report.adopted.len(),
+            finishing = report.finishing.len(),
             removed = report.removed.len(),
             stopped = report.stopped.len(),
             "re-adopted servers after start"
