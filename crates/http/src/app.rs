@@ -3,9 +3,9 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
@@ -23,6 +23,7 @@ use crate::{hubapi, launch, pages, pending, user_proxy};
 /// | `POST /hub/spawn/<name>` | start again with the last launch's parameters |
 /// | `/hub/api/…` | the JupyterHub hub API single-user servers call ([`hubapi`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
+/// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/health` | `ok` while the hub serves |
 pub fn app(state: AppState) -> Router {
     let frames = state.frames.clone();
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
             get(pending::progress),
         )
         .route("/user/{*rest}", any(user_proxy::user_proxy))
+        .route("/hub/user-redirect/{*rest}", get(user_redirect))
         .route("/hub/health", get(|| async { "ok" }))
         .route("/", get(home))
         .route("/hub", get(home))
@@ -58,6 +60,23 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
             .into_response(),
         None => pages::launch_from_course(),
     }
+}
+
+/// `/hub/user-redirect/<path>?<query>` → `/user/<session user>/<path>?<query>`, as in JupyterHub.
+async fn user_redirect(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let Some(user) = state.session_user(&headers) else {
+        return pages::launch_from_course();
+    };
+    let rest = uri
+        .path()
+        .strip_prefix("/hub/user-redirect/")
+        .unwrap_or_default();
+    let query = uri.query().map_or_else(String::new, |q| format!("?{q}"));
+    (
+        StatusCode::FOUND,
+        [(LOCATION, format!("/user/{user}/{rest}{query}"))],
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

@@ -206,3 +206,21 @@ async fn proxied_requests_record_activity() {
     }
     assert!(seen.is_some_and(|t| t > old), "{seen:?}");
 }
+
+#[tokio::test]
+async fn user_redirect_deep_links_go_to_the_signed_in_users_server() {
+    let hub = test_hub();
+    let resp = hub
+        .send(hub.get_as(
+            "/hub/user-redirect/git-pull?repo=https%3A%2F%2Fexample.org%2Fr.git",
+            Some("alice"),
+        ))
+        .await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert_eq!(
+        header_str(&resp, header::LOCATION),
+        "/user/alice/git-pull?repo=https%3A%2F%2Fexample.org%2Fr.git"
+    );
+    let anonymous = hub.send(hub.get_as("/hub/user-redirect/lab", None)).await;
+    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+}
