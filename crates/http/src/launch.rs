@@ -109,11 +109,23 @@ pub(crate) async fn launch(
         https,
     );
 
+    // ltiauthenticator sends the browser to `custom_next` after the launch (nbgitpuller links).
+    let next = launch
+        .params
+        .get("custom_next")
+        .and_then(|n| crate::pages::safe_next(n.trim()))
+        .map(|n| {
+            format!(
+                "?next={}",
+                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
     state.spawner.request(launch).await;
     Ok((
         StatusCode::FOUND,
         [
-            (LOCATION, format!("/hub/spawn-pending/{user}")),
+            (LOCATION, format!("/hub/spawn-pending/{user}{next}")),
             (SET_COOKIE, cookie),
         ],
     )

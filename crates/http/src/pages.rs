@@ -78,7 +78,15 @@ pub fn forbidden(user: &str) -> Response {
 }
 
 /// The spawn progress page for `user`: follows the progress stream and moves on when ready.
-pub fn spawn_pending(user: &str, progress_url: &str, start_url: Option<&str>) -> Response {
+///
+/// `next` (a same-site path, already checked with [`safe_next`]) replaces the server's URL as the
+/// destination, for launches that name one (`custom_next`, e.g. an nbgitpuller link).
+pub fn spawn_pending(
+    user: &str,
+    progress_url: &str,
+    start_url: Option<&str>,
+    next: Option<&str>,
+) -> Response {
     let start_form = start_url.map_or_else(String::new, |u| {
         format!(
             "<form id=\"start\" method=\"post\" action=\"{}\" hidden><button>Start my server</button></form>",
@@ -90,7 +98,12 @@ pub fn spawn_pending(user: &str, progress_url: &str, start_url: Option<&str>) ->
          <ul id=\"log\"></ul>{start_form}\
          <noscript>This page needs JavaScript to follow the start of your server.</noscript>\
          <script>{script}</script>",
-        script = PENDING_SCRIPT.replace("__PROGRESS_URL__", &js_string(progress_url)),
+        script = PENDING_SCRIPT
+            .replace("__PROGRESS_URL__", &js_string(progress_url))
+            .replace(
+                "__NEXT__",
+                &next.map_or_else(|| "null".to_owned(), js_string)
+            ),
     );
     let mut resp = html(
         StatusCode::OK,
@@ -104,6 +117,16 @@ pub fn spawn_pending(user: &str, progress_url: &str, start_url: Option<&str>) ->
     resp
 }
 
+/// `next` when it is a path on this site (`/…`, not `//host` or `/\\host`), else `None`: the
+/// only destinations a launch may send the browser to, so the hub is no open redirect.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(next)
+}
+
 /// `s` as a JavaScript string literal that is also safe inside a `<script>` element.
 fn js_string(s: &str) -> String {
     let json = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
@@ -114,10 +137,11 @@ const PENDING_SCRIPT: &str = r##"(function(){
 var msg=document.getElementById("msg"),bar=document.getElementById("bar"),log=document.getElementById("log");
 function show(e){if(typeof e.progress==="number"){bar.style.width=e.progress+"%";}
 if(e.message){msg.textContent=e.message;var li=document.createElement("li");li.textContent=e.message;log.appendChild(li);}}
+var next=__NEXT__;
 var es=new EventSource(__PROGRESS_URL__);
 es.onmessage=function(m){var e;try{e=JSON.parse(m.data);}catch(x){return;}
 show(e);
-if(e.ready&&e.url){es.close();window.location.replace(e.url);return;}
+if(e.ready&&e.url){es.close();window.location.replace(next||e.url);return;}
 if(e.failed){es.close();msg.className="failed";bar.style.background="#a00";
 if(e.idle){var f=document.getElementById("start");if(f){f.hidden=false;}}}};
 es.onerror=function(){msg.textContent="Lost contact with the hub, retrying…";};
@@ -127,6 +151,24 @@ es.onerror=function(){msg.textContent="Lost contact with the hub, retrying…";}
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_same_site_paths_are_next() {
+        assert_eq!(
+            safe_next("/hub/user-redirect/lab?x=1"),
+            Some("/hub/user-redirect/lab?x=1")
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "lab",
+            "",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn escape_covers_markup() {
@@ -144,7 +186,7 @@ mod tests {
 
     #[test]
     fn pending_page_points_at_the_progress_stream() {
-        let resp = spawn_pending("alice", "/hub/api/users/alice/server/progress", None);
+        let resp = spawn_pending("alice", "/hub/api/users/alice/server/progress", None, None);
         assert_eq!(resp.status(), StatusCode::OK);
     }
 }

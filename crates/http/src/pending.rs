@@ -2,7 +2,7 @@
 //! (`/hub/api/users/<name>/server/progress`) and the "start my server again" action
 //! (`POST /hub/spawn/<name>`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,16 +31,26 @@ pub(crate) fn authorize(
     }
 }
 
+/// The query of the progress page.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct PendingQuery {
+    /// Where to go once the server is ready (a same-site path), instead of the server's URL.
+    next: Option<String>,
+}
+
 /// `GET /hub/spawn-pending/<name>`: the progress page, or a redirect to the running server.
 pub(crate) async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(query): Query<PendingQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, &name)?;
+    let next = query.next.as_deref().and_then(pages::safe_next);
     // A running server needs no progress page (and no JavaScript): go straight to it.
     if let Some(r) = state.spawner.running(&name) {
-        return Ok((StatusCode::FOUND, [(LOCATION, r.url)]).into_response());
+        let to = next.map_or(r.url, str::to_owned);
+        return Ok((StatusCode::FOUND, [(LOCATION, to)]).into_response());
     }
     let can_restart =
         matches!(state.store.user(&name).await, Ok(Some(u)) if u.last_launch.is_some());
@@ -49,6 +59,7 @@ pub(crate) async fn page(
         &name,
         &format!("/hub/api/users/{name}/server/progress"),
         can_restart.then_some(start.as_str()),
+        next,
     ))
 }
 

@@ -265,3 +265,48 @@ async fn configured_lms_origin_frames_every_response_and_cookies_go_cross_site()
         );
     }
 }
+
+#[tokio::test]
+async fn custom_next_is_followed_once_the_server_runs_and_never_off_site() {
+    let hub = test_hub();
+    let mut params = launch_params("alice", 101);
+    params.push((
+        "custom_next".into(),
+        "/hub/user-redirect/git-pull?repo=r".into(),
+    ));
+    let resp = hub
+        .send(launch_request(signed_body(params, now(), "nonce-next")))
+        .await;
+    assert_eq!(
+        header_str(&resp, header::LOCATION),
+        "/hub/spawn-pending/alice?next=%2Fhub%2Fuser-redirect%2Fgit-pull%3Frepo%3Dr"
+    );
+    assert!(hub.wait_spawn("alice").await.ready);
+    let pending = hub
+        .send(hub.get_as(
+            "/hub/spawn-pending/alice?next=%2Fhub%2Fuser-redirect%2Fgit-pull%3Frepo%3Dr",
+            Some("alice"),
+        ))
+        .await;
+    assert_eq!(
+        header_str(&pending, header::LOCATION),
+        "/hub/user-redirect/git-pull?repo=r"
+    );
+    // An off-site `next` is ignored, in the launch and on the page.
+    let mut params = launch_params("alice", 101);
+    params.push(("custom_next".into(), "https://evil.example/".into()));
+    let resp = hub
+        .send(launch_request(signed_body(params, now(), "nonce-evil")))
+        .await;
+    assert_eq!(
+        header_str(&resp, header::LOCATION),
+        "/hub/spawn-pending/alice"
+    );
+    let pending = hub
+        .send(hub.get_as(
+            "/hub/spawn-pending/alice?next=%2F%2Fevil.example%2F",
+            Some("alice"),
+        ))
+        .await;
+    assert_eq!(header_str(&pending, header::LOCATION), "/user/alice/lab");
+}
