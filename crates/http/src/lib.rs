@@ -3,6 +3,7 @@
 mod app;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod frame;
 pub mod hostdirs;
 pub mod hubapi;
@@ -21,4 +22,5 @@ mod user_proxy;
 pub use app::app;
 pub use config::HubConfig;
 pub use error::ApiError;
+pub use extract::Session;
 pub use state::{AppParts, AppState};

@@ -3,33 +3,17 @@
 //! (`POST /hub/spawn/<name>`).
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::header::LOCATION;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::extract::Session;
 use crate::launch::launch_from_json;
 use crate::pages;
 use crate::progress::{ProgressEvent, sse};
 use crate::spawn::SlotState;
 use crate::state::AppState;
-
-/// The session user, when they may act on `target`'s server (the owner or an admin).
-pub(crate) fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    target: &str,
-) -> Result<String, ApiError> {
-    let me = state.session_user(headers).ok_or(ApiError::NotSignedIn)?;
-    if me == target || state.config.is_admin(&me) {
-        Ok(me)
-    } else {
-        Err(ApiError::Forbidden {
-            user: me,
-            target: target.to_owned(),
-        })
-    }
-}
 
 /// The query of the progress page.
 #[derive(Debug, serde::Deserialize)]
@@ -43,9 +27,9 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<PendingQuery>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &name)?;
+    session.may_use(&state, &name)?;
     let next = query.next.as_deref().and_then(pages::safe_next);
     // A running server needs no progress page (and no JavaScript): go straight to it.
     if let Some(r) = state.spawner.running(&name) {
@@ -67,9 +51,9 @@ pub(crate) async fn page(
 pub(crate) async fn progress(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &name)?;
+    session.may_use(&state, &name)?;
     let resp = match state.spawner.state(&name) {
         SlotState::Spawning(p) | SlotState::Idle { last: Some(p) } => sse(p.stream()),
         SlotState::Running(r) => sse(futures_util::stream::iter([ProgressEvent::ready(
@@ -87,9 +71,9 @@ pub(crate) async fn progress(
 pub(crate) async fn start(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &name)?;
+    session.may_use(&state, &name)?;
     let user = state
         .store
         .user(&name)

@@ -92,10 +92,11 @@ fn is_free(port: u16) -> bool {
 mod tests {
     use super::*;
 
-    fn free_range(n: u16) -> RangeInclusive<u16> {
-        // Find a block of ports that is free right now, starting from a high ephemeral-ish base.
-        let mut base = 47000;
-        while base < 60000 {
+    /// A block of `n` ports that is free right now. Each test passes its own `lane`, so tests
+    /// running side by side in this process never pick the same block.
+    fn free_range(n: u16, lane: u16) -> RangeInclusive<u16> {
+        let mut base = 47000 + lane * 2000 + u16::try_from(std::process::id() % 100).unwrap() * 10;
+        while base < 47000 + (lane + 1) * 2000 + 1000 {
             if (base..base + n).all(is_free) {
                 return base..=base + n - 1;
             }
@@ -106,7 +107,7 @@ mod tests {
 
     #[test]
     fn ports_do_not_collide() {
-        let range = free_range(3);
+        let range = free_range(3, 0);
         let a = PortAllocator::new(range.clone());
         let ports: BTreeSet<u16> = (0..3)
             .filter_map(|_| a.allocate(&BTreeSet::new()))
@@ -119,7 +120,7 @@ mod tests {
 
     #[test]
     fn stored_ports_are_skipped() {
-        let range = free_range(2);
+        let range = free_range(2, 1);
         let a = PortAllocator::new(range.clone());
         let used = BTreeSet::from([*range.start()]);
         assert_eq!(a.allocate(&used), Some(*range.end()));
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn ports_in_use_by_others_are_skipped() {
-        let range = free_range(2);
+        let range = free_range(2, 2);
         let _listener = TcpListener::bind((Ipv4Addr::LOCALHOST, *range.start())).unwrap();
         let a = PortAllocator::new(range.clone());
         assert_eq!(a.allocate(&BTreeSet::new()), Some(*range.end()));
