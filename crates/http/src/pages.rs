@@ -143,7 +143,7 @@ es.onmessage=function(m){var e;try{e=JSON.parse(m.data);}catch(x){return;}
 show(e);
 if(e.ready&&e.url){es.close();window.location.replace(next||e.url);return;}
 if(e.failed){es.close();msg.className="failed";bar.style.background="#a00";
-if(e.idle){var f=document.getElementById("start");if(f){f.hidden=false;}}}};
+var f=document.getElementById("start");if(f){f.hidden=false;}}};
 es.onerror=function(){msg.textContent="Lost contact with the hub, retrying…";};
 })();"##;
 
