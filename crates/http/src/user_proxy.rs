@@ -39,8 +39,17 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
         )
             .into_response();
     }
-    // A request with a token goes through: the user's server checks the token with the hub API.
-    let token_only = req.headers().contains_key(AUTHORIZATION);
+    // A request with a Jupyter API token (`token …` / `Bearer …`) goes through without a hub
+    // session: the user's server checks the token's scopes with the hub API, as in JupyterHub.
+    let token_only = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, value)| {
+            (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
+                && !value.trim().is_empty()
+        });
     match state.session_user(req.headers()) {
         Some(me) if me == owner || state.config.is_admin(&me) => {}
         Some(me) => {

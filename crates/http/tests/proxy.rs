@@ -224,3 +224,21 @@ async fn user_redirect_deep_links_go_to_the_signed_in_users_server() {
     let anonymous = hub.send(hub.get_as("/hub/user-redirect/lab", None)).await;
     assert_status(&anonymous, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn api_tokens_reach_the_server_which_checks_them_but_other_credentials_do_not() {
+    let hub = running_hub(&[("alice", 101)]).await;
+    let with = |auth: &str| {
+        axum::http::Request::get("/user/alice/lab")
+            .header(header::HOST, HOST)
+            .header(header::AUTHORIZATION, auth)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    // A token goes to the server (the real jupyterhub-singleuser checks it with the hub API).
+    assert_status(&hub.send(with("token abc123")).await, StatusCode::OK);
+    // Anything else without a hub session is the "start from your course" page.
+    for auth in ["Basic YWxpY2U6eA==", "token ", "garbage"] {
+        assert_status(&hub.send(with(auth)).await, StatusCode::UNAUTHORIZED);
+    }
+}
