@@ -37,3 +37,21 @@ def test_restart_keeps_running_servers(hub, student, sig):
     browsers[0].open_lab()
     assert hub.containers(names[0]) == before[names[0]]
     assert len(hub.containers()) == 3
+
+
+def test_hub_killed_mid_spawn_finishes_or_cleans_up(hub, student):
+    """Nothing is lost when the hub dies while a spawn runs: the next start finishes that spawn
+    (or cleans it up so the next launch starts afresh); never two containers for one student."""
+    nina = student(hub, "nina")
+    nina.launch()  # the spawn now runs in the background
+    hub.stop(signal.SIGKILL)
+    hub.start()
+    try:
+        nina.wait_ready(timeout=180)
+    except AssertionError:
+        # The previous spawn was cleaned up instead of finished: a new launch must work.
+        nina.launch()
+        nina.wait_ready()
+    nina.open_lab()
+    assert nina.execute("1+1") == "2"
+    assert len(hub.containers("nina")) == 1, hub.containers("nina")
