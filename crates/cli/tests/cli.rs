@@ -1,0 +1,170 @@
+//! `gen-config`, `check-config` and `serve`, run as processes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lticontainer");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn write_config(dir: &Path, body: &str) -> String {
+    let path = dir.join("lticontainer.toml");
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn generated_config_passes_check_config() {
+    let out = run(&[
+        "gen-config",
+        "--consumer-key",
+        "moodle",
+        "--consumer-secret",
+        "0123abcd",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("consumers = { \"moodle\" = \"0123abcd\" }"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &text);
+    let out = run(&["check-config", "--config", &path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("127.0.0.1:8000") && stdout.contains("moodle"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("0123abcd"),
+        "check-config never prints secrets: {stdout}"
+    );
+}
+
+#[test]
+fn bad_config_fails_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        "[hub]\nport_min = 9\nport_max = 5\n[lti]\nconsumers = { k = \"s\" }\n",
+    );
+    for cmd in ["check-config", "serve"] {
+        let out = run(&[cmd, "--config", &path]);
+        assert!(!out.status.success(), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("port_min") && err.contains(&path),
+            "{cmd}: {err}"
+        );
+    }
+    let out = run(&["check-config", "--config", "/nonexistent/lticontainer.toml"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the config file"));
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// `serve` comes up (even when the engine is down: it logs and serves), keeps its state
+/// in the state directory, and stops cleanly on SIGTERM.
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let state = dir.path().join("state");
+    // A socket file nobody listens on: the engine is down (connections are refused).
+    let sock = dir.path().join("no-engine.sock");
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let path = write_config(
+        dir.path(),
+        &format!(
+            "engine = \"docker\"\n[hub]\nbind = \"127.0.0.1:{port}\"\nstate_dir = \"{}\"\n\
+             [lti]\nconsumers = {{ k = \"s\" }}\n[docker]\nhost = \"unix://{}/no-engine.sock\"\n\
+             request_timeout_secs = 2\n",
+            state.display(),
+            dir.path().display()
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config", &path])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let reply = loop {
+        if let Some(r) = http_get(port, "/hub/api/") {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not answer"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("\"version\""), "{reply}");
+    let page = http_get(port, "/user/alice/lab").unwrap();
+    assert!(
+        page.starts_with("HTTP/1.1 401"),
+        "no session, no server: {page}"
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(state.join("session.key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    assert!(state.join("state.sqlite").exists());
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(exit.success(), "{log}");
+    assert!(
+        log.contains("cannot re-adopt"),
+        "the unreachable engine is logged: {log}"
+    );
+}
