@@ -21,6 +21,7 @@ use criterion::{BatchSize, Criterion, criterion_main};
 use lticontainer_core::auth::{
     LaunchRequest, LaunchSigner, Lti11Authenticator, Lti11Config, ManualClock, encode_urlencoded,
 };
+use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig, build_spawn_plan};
 
@@ -207,6 +208,24 @@ fn bench_launch<M: Measurement>(c: &mut Criterion<M>, group_name: &str) {
             },
             BatchSize::SmallInput,
         )
+    });
+
+    // The parts, to see where the time goes.
+    let (auth, mut launches, spec) = setup();
+    let body = launches.next_body();
+    group.bench_function("part: body decode", |b| {
+        b.iter(|| LaunchRequest::from_body(URL, &body, None).expect("decodes"))
+    });
+    let req = LaunchRequest::from_body(URL, &body, None).expect("decodes");
+    group.bench_function("part: launch model (LtiLaunch::from_params)", |b| {
+        b.iter(|| LtiLaunch::from_params(KEY, &req.form, "ext_user_username").expect("models"))
+    });
+    let launch = ready(auth.verify(&req)).expect("verifies");
+    group.bench_function("part: parse + build (LmsParams, spawn plan)", |b| {
+        b.iter(|| {
+            let (params, _warnings) = LmsParams::from_launch(&launch);
+            build_spawn_plan(&spec, &launch, &params, &NoHostAccounts, START, 8001).expect("builds")
+        })
     });
     group.finish();
 }

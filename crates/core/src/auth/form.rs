@@ -48,29 +48,30 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Percent-decodes one component in one pass; with `plus_is_space`, `+` becomes a space.
 fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, LaunchError> {
+    let special = |b: &u8| *b == b'%' || (plus_is_space && *b == b'+');
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        match b {
-            b'%' => {
-                let pair = raw
-                    .get(i + 1)
-                    .copied()
-                    .and_then(hex_value)
-                    .zip(raw.get(i + 2).copied().and_then(hex_value));
-                if let Some((hi, lo)) = pair {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            _ => out.push(b),
+    let mut rest = raw;
+    // Copy each run of plain bytes at once, then decode the `%XX` or `+` that ends it.
+    while let Some(i) = rest.iter().position(special) {
+        out.extend_from_slice(&rest[..i]);
+        rest = &rest[i..];
+        if rest[0] == b'+' {
+            out.push(b' ');
+            rest = &rest[1..];
+            continue;
         }
-        i += 1;
+        let hi = rest.get(1).copied().and_then(hex_value);
+        let lo = rest.get(2).copied().and_then(hex_value);
+        if let (Some(hi), Some(lo)) = (hi, lo) {
+            out.push(hi << 4 | lo);
+            rest = &rest[3..];
+        } else {
+            // A stray `%` stays as it is.
+            out.push(b'%');
+            rest = &rest[1..];
+        }
     }
+    out.extend_from_slice(rest);
     String::from_utf8(out).map_err(|_| LaunchError::Malformed {
         reason: format!(
             "the parameter component {:?} does not decode to UTF-8 text",
