@@ -7,6 +7,7 @@ BENCHMARKS.md. Run it through benches/peer/run.sh, which installs and builds wha
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -58,7 +59,8 @@ def class_workload(sides: list, n: int, res: report.Results) -> None:
         side.start()
         try:
             idle = side.memory()[0] if hasattr(side, "memory") else None
-            log(f"{n} at once, {side.name} …")
+            res.load[(n, side.name)] = os.getloadavg()[0]
+            log(f"{n} at once, {side.name} (load average {res.load[(n, side.name)]:.1f}) …")
             out: ClassResult = at_once(n, lambda i, s=side: s.start_one(f"pupil{i:02d}"))
             res.classes.setdefault(n, {})[side.name] = out
             log(f"{n} at once, {side.name}: {out.ok}/{n} in {out.wall_s:.1f} s (median {out.median()})")
@@ -150,6 +152,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10, help="duration of each proxy load run")
     ap.add_argument("--command", default=" ".join(sys.argv), help="the command line printed with the figures")
     args = ap.parse_args()
+    args.command = args.command.strip()
     systems = set(args.systems.split(","))
     workloads = set(args.workloads.split(","))
     unknown = (systems - {"ours", "peer", "floor"}) | (workloads - {"single", "class", "proxy"})

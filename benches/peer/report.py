@@ -56,6 +56,9 @@ class Results:
     memory: dict[int, dict[str, Memory]] = field(default_factory=dict)
     proxy: list[ProxyRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # 1-minute load average when each class run started, keyed by (class size, side): the machine
+    # is shared, and this says how much else was running.
+    load: dict[tuple[int, str], float] = field(default_factory=dict)
 
 
 def _run(*args: str) -> str:
@@ -196,11 +199,13 @@ def markdown(res: Results) -> str:
                        f"{', '.join(f'{r.ready_s:.2f}' for r in runs)} s | {_s(kern)} |")
     if res.classes:
         out += ["", f"### 2–3. A class at once, and the floor (command: `{res.command}`)", "",
-                "| students | side | succeeded | median | p95 | max | total wall |", "|---|---|---|---|---|---|---|"]
+                "| students | side | succeeded | median | p95 | max | total wall | load average at start |",
+                "|---|---|---|---|---|---|---|---|"]
         for n, by in sorted(res.classes.items()):
             for side, c in by.items():
+                load = res.load.get((n, side))
                 out.append(f"| {n} | {side} | {c.ok}/{c.n} | {_s(c.median())} | {_s(c.p95())} | {_s(c.max())} "
-                           f"| {c.wall_s:.2f} s |")
+                           f"| {c.wall_s:.2f} s | {'–' if load is None else f'{load:.1f}'} |")
         if res.floor_command:
             out += ["", f"Floor command per server: `{res.floor_command}`"]
     if res.memory:
