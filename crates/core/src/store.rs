@@ -223,6 +223,20 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// The user called `name`, if recorded.
     async fn user(&self, name: &str) -> Result<Option<UserRecord>>;
 
+    /// Every recorded user, ordered by name.
+    async fn users(&self) -> Result<Vec<UserRecord>>;
+
+    /// Forgets the user called `name` and everything recorded for them, in one step: their
+    /// server, their tokens, their OAuth clients, and the tokens and codes issued to those
+    /// clients. Returns whether the user was recorded.
+    ///
+    /// # Behavior
+    /// * Deleting a missing user returns `Ok(false)`; records left under the name are still
+    ///   deleted.
+    /// * Other users' records are left alone, except tokens and codes issued to `name`'s
+    ///   OAuth clients.
+    async fn delete_user(&self, name: &str) -> Result<bool>;
+
     /// Records activity at `time` for the user and, when it has one, the user's server.
     ///
     /// # Behavior
@@ -302,6 +316,12 @@ macro_rules! forward_store {
             }
             async fn user(&self, name: &str) -> Result<Option<UserRecord>> {
                 (**self).user(name).await
+            }
+            async fn users(&self) -> Result<Vec<UserRecord>> {
+                (**self).users().await
+            }
+            async fn delete_user(&self, name: &str) -> Result<bool> {
+                (**self).delete_user(name).await
             }
             async fn touch_activity(&self, name: &str, time: SystemTime) -> Result<()> {
                 (**self).touch_activity(name, time).await

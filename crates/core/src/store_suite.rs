@@ -65,6 +65,7 @@ pub fn token(plain: &str, user: &str, client_id: Option<&str>) -> TokenRecord {
 /// Runs every scenario of the suite on `store`.
 pub async fn run_all(store: &dyn Store) {
     users_round_trip(store).await;
+    users_are_listed_and_deleted(store).await;
     activity_only_moves_forward(store).await;
     servers_round_trip(store).await;
     ports_are_unique(store).await;
@@ -233,6 +234,138 @@ pub async fn users_round_trip(store: &dyn Store) {
         Some(u),
         "an update keeps the first `created` and replaces the rest"
     );
+}
+
+/// `users` lists users in name order; `delete_user` forgets a user with their server, tokens,
+/// OAuth clients and the codes and tokens issued to those clients, and nothing of anyone else.
+pub async fn users_are_listed_and_deleted(store: &dyn Store) {
+    for name in ["suite-d-b", "suite-d-a", "suite-d-c"] {
+        store.upsert_user(user(name)).await.unwrap();
+    }
+    let names = |users: Vec<UserRecord>| -> Vec<String> {
+        users
+            .into_iter()
+            .map(|u| u.name)
+            .filter(|n| n.starts_with("suite-d-"))
+            .collect()
+    };
+    assert_eq!(
+        names(store.users().await.unwrap()),
+        ["suite-d-a", "suite-d-b", "suite-d-c"]
+    );
+
+    let client = |owner: &str| OAuthClient {
+        id: format!("jupyterhub-user-{owner}"),
+        secret_hash: hash_token(&format!("secret-{owner}")),
+        redirect_uri: format!("/user/{owner}/oauth_callback"),
+        user: owner.into(),
+        description: format!("Server at /user/{owner}/"),
+    };
+    let code = |plain: &str, client: &str, by: &str| OAuthCode {
+        code_hash: hash_token(plain),
+        client_id: client.into(),
+        user: by.into(),
+        redirect_uri: "/cb".into(),
+        expires: at(4_000_000_000, 0),
+    };
+    for owner in ["suite-d-a", "suite-d-b"] {
+        store.put_oauth_client(client(owner)).await.unwrap();
+    }
+    store.put_server(server("suite-d-a", 41031)).await.unwrap();
+    store.put_server(server("suite-d-b", 41032)).await.unwrap();
+    let a_client = Some("jupyterhub-user-suite-d-a");
+    let b_client = Some("jupyterhub-user-suite-d-b");
+    // a's own tokens, b's token for a's server, and b's own token.
+    store
+        .insert_token(token("d-a-api", "suite-d-a", a_client))
+        .await
+        .unwrap();
+    store
+        .insert_token(token("d-a-any", "suite-d-a", None))
+        .await
+        .unwrap();
+    store
+        .insert_token(token("d-b-on-a", "suite-d-b", a_client))
+        .await
+        .unwrap();
+    store
+        .insert_token(token("d-b-api", "suite-d-b", b_client))
+        .await
+        .unwrap();
+    store
+        .put_oauth_code(code("d-code-a", "jupyterhub-user-suite-d-a", "suite-d-b"))
+        .await
+        .unwrap();
+    store
+        .put_oauth_code(code("d-code-b", "jupyterhub-user-suite-d-b", "suite-d-b"))
+        .await
+        .unwrap();
+
+    assert!(store.delete_user("suite-d-a").await.unwrap());
+    assert!(store.user("suite-d-a").await.unwrap().is_none());
+    assert!(store.server("suite-d-a").await.unwrap().is_none());
+    assert!(!store.used_ports().await.unwrap().contains(&41031));
+    assert!(
+        store
+            .oauth_client("jupyterhub-user-suite-d-a")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    for gone in ["d-a-api", "d-a-any", "d-b-on-a"] {
+        assert!(
+            store.token(&hash_token(gone)).await.unwrap().is_none(),
+            "{gone}"
+        );
+    }
+    assert!(
+        store
+            .take_oauth_code(&hash_token("d-code-a"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // b keeps everything of its own.
+    assert!(store.user("suite-d-b").await.unwrap().is_some());
+    assert!(store.server("suite-d-b").await.unwrap().is_some());
+    assert!(
+        store
+            .oauth_client("jupyterhub-user-suite-d-b")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.token(&hash_token("d-b-api")).await.unwrap().is_some());
+    assert!(
+        store
+            .take_oauth_code(&hash_token("d-code-b"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        names(store.users().await.unwrap()),
+        ["suite-d-b", "suite-d-c"]
+    );
+
+    // A missing user is `false`, and leftovers under the name still go.
+    store
+        .insert_token(token("d-a-late", "suite-d-a", None))
+        .await
+        .unwrap();
+    assert!(!store.delete_user("suite-d-a").await.unwrap());
+    assert!(
+        store
+            .token(&hash_token("d-a-late"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    for name in ["suite-d-b", "suite-d-c"] {
+        assert!(store.delete_user(name).await.unwrap());
+    }
+    assert!(names(store.users().await.unwrap()).is_empty());
 }
 
 /// `touch_activity` raises the user's and the server's activity and never lowers it.

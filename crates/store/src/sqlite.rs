@@ -227,6 +227,40 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn users(&self) -> Result<Vec<UserRecord>> {
+        self.call(|c| {
+            let sql = format!("SELECT {} FROM users ORDER BY name", convert::USER_COLUMNS);
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], convert::user)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map(Ok)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, name: &str) -> Result<bool> {
+        let name = name.to_owned();
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let their_clients = "SELECT id FROM oauth_clients WHERE user = ?1";
+            tx.execute(
+                &format!("DELETE FROM tokens WHERE user = ?1 OR client_id IN ({their_clients})"),
+                [&name],
+            )?;
+            tx.execute(
+                &format!(
+                    "DELETE FROM oauth_codes WHERE user = ?1 OR client_id IN ({their_clients})"
+                ),
+                [&name],
+            )?;
+            tx.execute("DELETE FROM oauth_clients WHERE user = ?1", [&name])?;
+            tx.execute("DELETE FROM servers WHERE user = ?1", [&name])?;
+            let n = tx.execute("DELETE FROM users WHERE name = ?1", [&name])?;
+            tx.commit()?;
+            Ok(Ok(n > 0))
+        })
+        .await
+    }
+
     async fn touch_activity(&self, name: &str, time: SystemTime) -> Result<()> {
         let name = name.to_owned();
         let t = to_nanos(time);

@@ -55,6 +55,30 @@ impl Store for InMemoryStore {
         Ok(self.lock().users.get(name).cloned())
     }
 
+    async fn users(&self) -> Result<Vec<UserRecord>> {
+        Ok(self.lock().users.values().cloned().collect())
+    }
+
+    async fn delete_user(&self, name: &str) -> Result<bool> {
+        let mut s = self.lock();
+        let clients: BTreeSet<String> = s
+            .clients
+            .values()
+            .filter(|c| c.user == name)
+            .map(|c| c.id.clone())
+            .collect();
+        let issued_to_them = |user: &str, client: Option<&str>| {
+            user == name || client.is_some_and(|c| clients.contains(c))
+        };
+        s.tokens
+            .retain(|_, t| !issued_to_them(&t.user, t.client_id.as_deref()));
+        s.codes
+            .retain(|_, c| !issued_to_them(&c.user, Some(&c.client_id)));
+        s.clients.retain(|_, c| c.user != name);
+        s.servers.remove(name);
+        Ok(s.users.remove(name).is_some())
+    }
+
     async fn touch_activity(&self, name: &str, time: SystemTime) -> Result<()> {
         let mut s = self.lock();
         let user = s
