@@ -18,6 +18,11 @@
 //!   (ltiauthenticator checks only that they are present).
 //! * Duplicate OAuth protocol parameters are refused; duplicate ordinary parameters are signed
 //!   as sent.
+//! * `oauth_callback` is not required and never added: it is signed only when the consumer sent
+//!   it (Moodle sends `about:blank`; adding a default broke other consumers' signatures in
+//!   ltiauthenticator #136).
+//! * The public launch URL is configured, not guessed: see [`public_launch_url`] for why
+//!   forwarded headers count only from trusted proxies.
 //! * Known limit: Moodle orders the values of a duplicated key with PHP's `natsort`, RFC 5849
 //!   (and this hub) by bytes; the two differ only for duplicated keys whose values sort
 //!   differently (e.g. `a=10&a=9`), which standard Moodle launches never send.
