@@ -132,6 +132,23 @@ pull = false
     }
 
     #[test]
+    fn admin_token_is_read_and_checked() {
+        let base = "[lti]\nconsumers = { k = \"s\" }\n[hub]\n";
+        let cfg = Config::parse(&format!("{base}api_token = \"0123456789abcdef\"")).unwrap();
+        assert!(
+            cfg.hub
+                .api_token
+                .is_some_and(|t| t.matches("0123456789abcdef"))
+        );
+        assert!(Config::parse(base).unwrap().hub.api_token.is_none());
+        let err = Config::parse(&format!("{base}api_token = \"short\"")).unwrap_err();
+        assert!(
+            err.contains("api_token") && err.contains("at least 8"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         for (text, needle) in [
             ("engine = \"lxc\"", "engine"),

@@ -22,6 +22,7 @@ use crate::{hubapi, launch, pages, pending, user_proxy};
 /// | `GET /hub/api/users/<name>/server/progress` | JupyterHub's progress event stream (SSE) |
 /// | `POST /hub/spawn/<name>` | start again with the last launch's parameters |
 /// | `/hub/api/…` | the JupyterHub hub API single-user servers call ([`hubapi`]) |
+/// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/health` | `ok` while the hub serves |
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))
+        .merge(hubapi::admin::router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             frames,
             frame_ancestors_layer,

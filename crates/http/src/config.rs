@@ -58,6 +58,11 @@ pub struct HubConfig {
     /// The hub API URL the containers call (`JUPYTERHUB_API_URL`). Default: derived from
     /// `bind` (`http://127.0.0.1:<port>/hub/api` when bound to a loopback or unspecified address).
     pub hub_api_url: Option<String>,
+    /// The admin service token (the original's `api_token`; Moodle's "JupyterHub API Token"):
+    /// with it, mod_lticontainer lists users and stops or deletes their servers through
+    /// [`crate::hubapi::admin`]. At least 8 characters. Default: none, which turns the admin
+    /// API off.
+    pub api_token: Option<crate::hubapi::admin::AdminToken>,
     /// Lines of the container's log written to the admin log when a server fails to start.
     /// Default: 30.
     pub failure_log_lines: usize,
@@ -80,6 +85,7 @@ impl Default for HubConfig {
             failure_log_lines: 30,
             server_bind_host: "127.0.0.1".to_owned(),
             hub_api_url: None,
+            api_token: None,
         }
     }
 }

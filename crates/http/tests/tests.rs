@@ -2,6 +2,7 @@
 //! fake engine, plus one server bound on 127.0.0.1:0 (the WebSocket test).
 #![allow(clippy::unwrap_used)]
 
+mod admin_api;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;

@@ -25,6 +25,7 @@ use lticontainer_core::store::{OAuthClient, Store, TokenKind, TokenRecord, hash_
 use lticontainer_core::{Error, Result};
 
 mod activity;
+pub mod admin;
 mod env;
 mod error;
 mod identity;

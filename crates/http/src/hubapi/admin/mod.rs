@@ -1,0 +1,61 @@
+//! The part of JupyterHub's REST API that Moodle's mod_lticontainer calls (its "JupyterHub
+//! User" tab), with the admin service token `[hub] api_token`, so existing Moodle sites keep
+//! working with lticontainer:
+//!
+//! | endpoint | what |
+//! |---|---|
+//! | `GET /hub/api/users` | every user's model (optional `offset`, `limit`) |
+//! | `GET /hub/api/users/<name>` | one user's model; 404 for an unknown user |
+//! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container, revokes its tokens; 204 |
+//! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
+//!
+//! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
+//! the admin API is off: every call is JupyterHub's 403 (Moodle shows "Missmatch api token").
+//! Every action is logged with its caller and user.
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use axum::routing::{delete, get};
+
+use super::error::method_not_allowed;
+use crate::state::AppState;
+
+mod auth;
+mod model;
+mod token;
+mod users;
+
+pub use token::{AdminToken, MIN_ADMIN_TOKEN_LEN};
+
+/// The admin routes under `<hub_prefix>api`, to be merged into the hub's router. Every reply
+/// carries `X-JupyterHub-Version`, as the rest of the hub API does.
+pub fn router(state: AppState) -> Router {
+    let api = state.hubapi.config();
+    let base = format!("{}api", api.hub_prefix);
+    let version = HeaderValue::from_str(&api.version)
+        .unwrap_or_else(|_| HeaderValue::from_static(super::JUPYTERHUB_VERSION));
+    Router::new()
+        .route(
+            &format!("{base}/users"),
+            get(users::list).fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/users/{{name}}"),
+            get(users::get_user)
+                .delete(users::delete_user)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/users/{{name}}/server"),
+            delete(users::delete_server).fallback(method_not_allowed),
+        )
+        .with_state(state)
+        .layer(axum::middleware::map_response(move |mut res: Response| {
+            let version = version.clone();
+            async move {
+                res.headers_mut().insert("x-jupyterhub-version", version);
+                res
+            }
+        }))
+}

@@ -1,0 +1,69 @@
+//! The user model JupyterHub 5 returns to a token with `admin:users` and `admin:servers`
+//! (`GET /hub/api/users[/<name>]`), built from the store's records and the spawn manager's view.
+
+use lticontainer_core::store::{ServerRecord, UserRecord};
+use serde_json::{Map, Value, json};
+
+use super::super::{HubApi, time};
+use crate::spawn::SlotState;
+
+/// One user as JupyterHub's `user_model` writes it: `kind`, `name`, `admin`, `roles`, `groups`,
+/// `server` (the URL path while the server runs, else `null`), `pending` (`"spawn"` while it
+/// starts), `created`, `last_activity`, `auth_state` (always `null`: the hub keeps none) and
+/// `servers` (the active servers by name: `""` for the one server a user has).
+pub(super) fn user_model(
+    api: &HubApi,
+    user: &UserRecord,
+    server: Option<&ServerRecord>,
+    slot: &SlotState,
+) -> Value {
+    let url = api.server_prefix(&user.name);
+    let (running, pending) = match slot {
+        SlotState::Running(_) => (true, None),
+        SlotState::Spawning(_) => (false, Some("spawn")),
+        SlotState::Idle { .. } => (false, None),
+    };
+    let roles: &[&str] = if user.is_admin {
+        &["admin", "user"]
+    } else {
+        &["user"]
+    };
+    let mut servers = Map::new();
+    if running || pending.is_some() {
+        servers.insert(
+            String::new(),
+            json!({
+                "name": "",
+                "last_activity": server
+                    .and_then(|s| s.last_activity)
+                    .or(user.last_activity)
+                    .map(time::isoformat),
+                "started": server.and_then(|s| s.started).map(time::isoformat),
+                "pending": pending,
+                "ready": running,
+                "stopped": false,
+                "url": url,
+                "user_options": {},
+                "progress_url": format!(
+                    "{}api/users/{}/server/progress",
+                    api.config.hub_prefix, user.name
+                ),
+                "full_url": Value::Null,
+                "full_progress_url": Value::Null,
+            }),
+        );
+    }
+    json!({
+        "kind": "user",
+        "name": user.name,
+        "admin": user.is_admin,
+        "roles": roles,
+        "groups": [],
+        "server": running.then_some(url),
+        "pending": pending,
+        "created": time::isoformat(user.created),
+        "last_activity": user.last_activity.map(time::isoformat),
+        "auth_state": Value::Null,
+        "servers": servers,
+    })
+}

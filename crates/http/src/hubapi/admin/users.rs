@@ -1,0 +1,243 @@
+//! The handlers: list and read users, stop a user's server, delete a user.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use lticontainer_core::store::ServerState;
+use serde_json::Value;
+
+use super::super::error::ApiError;
+use super::auth::AdminCaller;
+use super::model::user_model;
+use crate::spawn::SlotState;
+use crate::state::AppState;
+
+/// `offset` and `limit` of `GET /hub/api/users`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Page {
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl Page {
+    /// Reads `offset` and `limit` from the query; other parameters are ignored. JupyterHub's
+    /// default limit (50) is not applied: mod_lticontainer asks without paging and must see
+    /// every student.
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut page = Self::default();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let number = || {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "Invalid argument type, {k} must be a non-negative integer, not {v:?}"
+                        ),
+                    )
+                })
+            };
+            match k.as_ref() {
+                "offset" => page.offset = number()?,
+                "limit" => page.limit = Some(number()?),
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// `GET /hub/api/users`: every user, oldest first (JupyterHub's default order, by id).
+pub(super) async fn list(
+    _caller: AdminCaller,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let page = Page::parse(query.as_deref())?;
+    let mut users = state
+        .store
+        .users()
+        .await
+        .map_err(|e| ApiError::internal("listing users", &e))?;
+    users.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+    let servers = state
+        .store
+        .servers()
+        .await
+        .map_err(|e| ApiError::internal("listing servers", &e))?;
+    let models = users
+        .iter()
+        .skip(page.offset)
+        .take(page.limit.unwrap_or(usize::MAX))
+        .map(|u| {
+            let server = servers.iter().find(|s| s.user == u.name);
+            user_model(&state.hubapi, u, server, &state.spawner.state(&u.name))
+        })
+        .collect();
+    Ok(Json(Value::Array(models)))
+}
+
+/// `GET /hub/api/users/<name>`: one user, or JupyterHub's 404.
+pub(super) async fn get_user(
+    _caller: AdminCaller,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = state
+        .store
+        .user(&name)
+        .await
+        .map_err(|e| ApiError::internal("reading a user", &e))?
+        .ok_or_else(|| ApiError::bare(StatusCode::NOT_FOUND))?;
+    let server = state
+        .store
+        .server(&name)
+        .await
+        .map_err(|e| ApiError::internal("reading a server", &e))?;
+    Ok(Json(user_model(
+        &state.hubapi,
+        &user,
+        server.as_ref(),
+        &state.spawner.state(&name),
+    )))
+}
+
+/// `DELETE /hub/api/users/<name>/server`: stops and removes the user's container, revokes its
+/// tokens and records the server stopped; 204 (also when no server ran, as in JupyterHub).
+pub(super) async fn delete_server(
+    _caller: AdminCaller,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    known_user(&state, &name).await?;
+    stop_server(&state, &name).await?;
+    Ok(no_content())
+}
+
+/// `DELETE /hub/api/users/<name>`: stops the user's server as above, then forgets the user with
+/// everything recorded for them; 204.
+pub(super) async fn delete_user(
+    _caller: AdminCaller,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    known_user(&state, &name).await?;
+    stop_server(&state, &name).await?;
+    state
+        .store
+        .delete_user(&name)
+        .await
+        .map_err(|e| ApiError::internal("deleting a user", &e))?;
+    tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: deleted the user");
+    Ok(no_content())
+}
+
+/// 404 unless `name` is a recorded user.
+async fn known_user(state: &AppState, name: &str) -> Result<(), ApiError> {
+    let user = state
+        .store
+        .user(name)
+        .await
+        .map_err(|e| ApiError::internal("reading a user", &e))?;
+    user.map(|_| ())
+        .ok_or_else(|| ApiError::bare(StatusCode::NOT_FOUND))
+}
+
+/// Stops `name`'s server: the container goes, the server's tokens are revoked and the store
+/// says stopped. A spawn under way is 400 (it cannot be interrupted; ask again once it is done).
+async fn stop_server(state: &AppState, name: &str) -> Result<(), ApiError> {
+    match state.spawner.state(name) {
+        SlotState::Spawning(_) => {
+            tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: cannot stop a server that is still starting");
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{name} is pending spawn, please wait"),
+            ));
+        }
+        SlotState::Running(r) => {
+            if let Err(e) = state.spawner.stop(name).await {
+                tracing::error!(caller = AdminCaller::NAME, user = %name, container = %r.container_id, error = %e, cause = ?std::error::Error::source(&e), "admin API: the engine did not remove the server's container");
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "{name}'s server could not be stopped: the container engine refused; see the hub log"
+                    ),
+                ));
+            }
+            tracing::info!(caller = AdminCaller::NAME, user = %name, container = %r.container_id, "admin API: stopped and removed the server");
+        }
+        SlotState::Idle { .. } => stop_recorded_leftover(state, name).await?,
+    }
+    let revoked = state
+        .hubapi
+        .revoke_server(name)
+        .await
+        .map_err(|e| ApiError::internal("revoking a server's tokens", &e))?;
+    if revoked > 0 {
+        tracing::info!(caller = AdminCaller::NAME, user = %name, revoked, "admin API: revoked the server's tokens");
+    }
+    Ok(())
+}
+
+/// A server the store still calls pending or running though the spawn manager has none (a
+/// record left by a hub that stopped): its container, if any, is removed and it is recorded
+/// stopped.
+async fn stop_recorded_leftover(state: &AppState, name: &str) -> Result<(), ApiError> {
+    let record = state
+        .store
+        .server(name)
+        .await
+        .map_err(|e| ApiError::internal("reading a server", &e))?;
+    let Some(mut record) =
+        record.filter(|r| matches!(r.state, ServerState::Pending | ServerState::Running))
+    else {
+        return Ok(());
+    };
+    if let Some(id) = &record.container_id {
+        if let Err(e) = state.runtime.remove(id).await {
+            tracing::error!(caller = AdminCaller::NAME, user = %name, container = %id, error = %e, "admin API: the engine did not remove a leftover container");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "{name}'s server could not be stopped: the container engine refused; see the hub log"
+                ),
+            ));
+        }
+        tracing::info!(caller = AdminCaller::NAME, user = %name, container = %id, "admin API: removed a leftover container");
+    }
+    record.state = ServerState::Stopped;
+    record.address = None;
+    state
+        .store
+        .put_server(record)
+        .await
+        .map_err(|e| ApiError::internal("recording a stopped server", &e))
+}
+
+/// JupyterHub's empty 204 reply.
+fn no_content() -> Response {
+    (StatusCode::NO_CONTENT, [(CONTENT_TYPE, "text/plain")]).into_response()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_parameters() {
+        assert_eq!(Page::parse(None).unwrap(), Page::default());
+        assert_eq!(
+            Page::parse(Some("offset=2&limit=3&sort=name")).unwrap(),
+            Page {
+                offset: 2,
+                limit: Some(3)
+            }
+        );
+        for bad in ["offset=-1", "limit=ten", "offset="] {
+            let e = Page::parse(Some(bad)).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+}

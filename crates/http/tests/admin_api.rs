@@ -1,0 +1,361 @@
+//! The admin API mod_lticontainer calls (`/hub/api/users…` with `[hub] api_token`): listing,
+//! reading, stopping and deleting users on the fake engine.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lticontainer_core::store::{InMemoryStore, ServerState, Store};
+use lticontainer_http::hubapi::admin::AdminToken;
+use serde_json::Value;
+
+use crate::util::*;
+
+const ADMIN_TOKEN: &str = "moodle-admin-token-0123";
+
+/// A hub with the admin token configured, or none when `token` is `None`.
+fn admin_hub(token: Option<&str>) -> TestHub {
+    let (mut cfg, spec) = hub_config();
+    cfg.api_token = token.map(|t| AdminToken::new(t).unwrap());
+    test_hub_with(
+        cfg,
+        spec,
+        FakeJupyter::new(),
+        Arc::new(InMemoryStore::new()),
+    )
+}
+
+fn request(method: &str, path: &str, auth: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, HOST);
+    if let Some(a) = auth {
+        b = b.header(header::AUTHORIZATION, a);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn admin(method: &str, path: &str) -> Request<Body> {
+    request(method, path, Some(&format!("token {ADMIN_TOKEN}")))
+}
+
+async fn json(resp: axum::response::Response) -> Value {
+    serde_json::from_str(&body_string(resp).await).unwrap()
+}
+
+/// Launches `user` and waits until the server runs.
+async fn running(hub: &TestHub, user: &str, id: u32) {
+    assert_status(&hub.launch(user, id).await, StatusCode::FOUND);
+    let ev = hub.wait_spawn(user).await;
+    assert!(ev.ready, "{ev:?}");
+}
+
+/// The `JUPYTERHUB_API_TOKEN` the last container of `user` was given.
+fn server_token(hub: &TestHub, user: &str) -> String {
+    let created = hub.runtime.created.lock().unwrap();
+    let spec = created
+        .iter()
+        .rev()
+        .find(|s| s.name.contains(user))
+        .unwrap();
+    spec.env["JUPYTERHUB_API_TOKEN"].clone()
+}
+
+async fn assert_forbidden(hub: &TestHub, req: Request<Body>, message: &str) {
+    let resp = hub.send(req).await;
+    assert_status(&resp, StatusCode::FORBIDDEN);
+    assert_eq!(
+        json(resp).await,
+        serde_json::json!({"status": 403, "message": message})
+    );
+}
+
+#[tokio::test]
+async fn lists_users_with_the_admin_token_in_either_scheme() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+    hub.wait_spawn("bob").await;
+    for auth in [
+        format!("token {ADMIN_TOKEN}"),
+        format!("Bearer {ADMIN_TOKEN}"),
+    ] {
+        let resp = hub
+            .send(request("GET", "/hub/api/users", Some(&auth)))
+            .await;
+        assert_status(&resp, StatusCode::OK);
+        assert!(!header_str(&resp, "x-jupyterhub-version".parse().unwrap()).is_empty());
+        let list = json(resp).await;
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["alice", "bob"], "{auth}");
+    }
+    let page = json(
+        hub.send(admin("GET", "/hub/api/users?offset=1&limit=5"))
+            .await,
+    )
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["name"], "bob");
+    let resp = hub.send(admin("GET", "/hub/api/users?limit=all")).await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert!(
+        json(resp).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit")
+    );
+}
+
+#[tokio::test]
+async fn wrong_missing_or_unconfigured_tokens_get_jupyterhubs_403() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    let invalid = "Missing or invalid credentials.";
+    for path in ["/hub/api/users", "/hub/api/users/alice"] {
+        assert_forbidden(&hub, request("GET", path, None), invalid).await;
+        assert_forbidden(
+            &hub,
+            request("GET", path, Some("token wrong-token-123")),
+            invalid,
+        )
+        .await;
+        assert_forbidden(
+            &hub,
+            request("GET", path, Some(&format!("Basic {ADMIN_TOKEN}"))),
+            invalid,
+        )
+        .await;
+    }
+    for (method, path) in [
+        ("DELETE", "/hub/api/users/alice/server"),
+        ("DELETE", "/hub/api/users/alice"),
+    ] {
+        assert_forbidden(
+            &hub,
+            request(method, path, Some("token nope-nope-nope")),
+            invalid,
+        )
+        .await;
+    }
+    // A server's own token is valid but lacks the admin scopes.
+    let token = server_token(&hub, "alice");
+    assert_forbidden(
+        &hub,
+        request("GET", "/hub/api/users", Some(&format!("token {token}"))),
+        "Action is not authorized with current scopes; requires any of [admin:users]",
+    )
+    .await;
+    // Nothing was stopped by any of that.
+    assert!(hub.state.spawner.running("alice").is_some());
+
+    // No token configured: the admin API is off, whatever is sent.
+    let off = admin_hub(None);
+    assert_forbidden(&off, admin("GET", "/hub/api/users"), invalid).await;
+    assert_forbidden(&off, admin("DELETE", "/hub/api/users/alice"), invalid).await;
+}
+
+#[tokio::test]
+async fn user_model_has_jupyterhubs_fields() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    let resp = hub.send(admin("GET", "/hub/api/users/alice")).await;
+    assert_status(&resp, StatusCode::OK);
+    let u = json(resp).await;
+    assert_eq!(u["kind"], "user");
+    assert_eq!(u["name"], "alice");
+    assert_eq!(u["admin"], false);
+    assert_eq!(u["roles"], serde_json::json!(["user"]));
+    assert_eq!(u["groups"], serde_json::json!([]));
+    assert_eq!(u["server"], "/user/alice/");
+    assert_eq!(u["pending"], Value::Null);
+    assert_eq!(u["auth_state"], Value::Null);
+    for field in ["created", "last_activity"] {
+        let t = u[field].as_str().unwrap_or_else(|| panic!("{field}: {u}"));
+        assert!(t.ends_with('Z') && t.contains('T'), "{field}: {t}");
+    }
+    let server = &u["servers"][""];
+    assert_eq!(server["ready"], true);
+    assert_eq!(server["stopped"], false);
+    assert_eq!(server["url"], "/user/alice/");
+    assert_eq!(
+        server["progress_url"],
+        "/hub/api/users/alice/server/progress"
+    );
+    assert!(server["started"].as_str().unwrap().ends_with('Z'));
+
+    // A stopped server: no URL, no servers.
+    assert_status(
+        &hub.send(admin("DELETE", "/hub/api/users/alice/server"))
+            .await,
+        StatusCode::NO_CONTENT,
+    );
+    let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+    assert_eq!(u["server"], Value::Null);
+    assert_eq!(u["servers"], serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn unknown_users_are_jupyterhubs_404() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    for (method, path) in [
+        ("GET", "/hub/api/users/nobody"),
+        ("DELETE", "/hub/api/users/nobody/server"),
+        ("DELETE", "/hub/api/users/nobody"),
+    ] {
+        let resp = hub.send(admin(method, path)).await;
+        assert_status(&resp, StatusCode::NOT_FOUND);
+        assert_eq!(
+            json(resp).await,
+            serde_json::json!({"status": 404, "message": "Not Found"}),
+            "{method} {path}"
+        );
+    }
+    let resp = hub
+        .send(admin("POST", "/hub/api/users/nobody/server"))
+        .await;
+    assert_status(&resp, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn deleting_the_server_removes_the_container_and_revokes_its_tokens() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    running(&hub, "bob", 102).await;
+    let container = hub.state.spawner.running("alice").unwrap().container_id;
+    let token = server_token(&hub, "alice");
+    let whoami = |t: &str| request("GET", "/hub/api/user", Some(&format!("token {t}")));
+    assert_status(&hub.send(whoami(&token)).await, StatusCode::OK);
+
+    let resp = hub
+        .send(admin("DELETE", "/hub/api/users/alice/server"))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+
+    use lticontainer_core::Runtime;
+    let gone = hub.runtime.inspect(&container).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+    assert_eq!(hub.runtime.count().await, 1, "bob's container stays");
+    assert!(hub.state.spawner.running("alice").is_none());
+    let rec = hub.store.server("alice").await.unwrap().unwrap();
+    assert_eq!(rec.state, ServerState::Stopped);
+    assert_eq!(rec.address, None);
+    assert_status(&hub.send(whoami(&token)).await, StatusCode::FORBIDDEN);
+    assert_status(
+        &hub.send(whoami(&server_token(&hub, "bob"))).await,
+        StatusCode::OK,
+    );
+    // The user stays, and stopping again is a no-op 204 as in JupyterHub.
+    assert!(hub.store.user("alice").await.unwrap().is_some());
+    assert_status(
+        &hub.send(admin("DELETE", "/hub/api/users/alice/server"))
+            .await,
+        StatusCode::NO_CONTENT,
+    );
+    // The next launch starts a fresh server with new credentials.
+    running(&hub, "alice", 101).await;
+    assert_ne!(
+        hub.state.spawner.running("alice").unwrap().container_id,
+        container
+    );
+    assert_ne!(server_token(&hub, "alice"), token);
+}
+
+#[tokio::test]
+async fn a_record_left_running_by_an_earlier_hub_is_stopped_too() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    // The spawn manager forgets the server (as after a restart without adoption).
+    let r = hub.state.spawner.running("alice").unwrap();
+    let mut rec = hub.store.server("alice").await.unwrap().unwrap();
+    hub.state
+        .spawner
+        .mark_stopped("alice", &r.container_id)
+        .await;
+    rec.state = ServerState::Running;
+    hub.store.put_server(rec).await.unwrap();
+
+    assert_status(
+        &hub.send(admin("DELETE", "/hub/api/users/alice/server"))
+            .await,
+        StatusCode::NO_CONTENT,
+    );
+    assert_eq!(hub.runtime.count().await, 0);
+    assert_eq!(
+        hub.store.server("alice").await.unwrap().unwrap().state,
+        ServerState::Stopped
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_user_stops_the_server_and_forgets_the_user() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    running(&hub, "bob", 102).await;
+    let token = server_token(&hub, "alice");
+
+    let resp = hub.send(admin("DELETE", "/hub/api/users/alice")).await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+
+    assert_eq!(hub.runtime.count().await, 1);
+    assert!(hub.state.spawner.running("alice").is_none());
+    assert!(hub.store.user("alice").await.unwrap().is_none());
+    assert!(hub.store.server("alice").await.unwrap().is_none());
+    assert_status(
+        &hub.send(request(
+            "GET",
+            "/hub/api/user",
+            Some(&format!("token {token}")),
+        ))
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_status(
+        &hub.send(admin("GET", "/hub/api/users/alice")).await,
+        StatusCode::NOT_FOUND,
+    );
+    let list = json(hub.send(admin("GET", "/hub/api/users")).await).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["name"], "bob");
+    // A new launch brings the user back with a new server.
+    running(&hub, "alice", 101).await;
+    assert!(hub.store.user("alice").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_server_still_starting_is_not_stopped() {
+    let (mut cfg, spec) = hub_config();
+    cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
+    let runtime = FakeJupyter::new();
+    *runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::from_millis(1500);
+    let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    // Wait until the spawn is under way.
+    for _ in 0..200 {
+        if matches!(
+            hub.state.spawner.state("alice"),
+            lticontainer_http::spawn::SlotState::Spawning(_)
+        ) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+    assert_eq!(u["pending"], "spawn");
+    assert_eq!(u["servers"][""]["ready"], false);
+    for path in ["/hub/api/users/alice/server", "/hub/api/users/alice"] {
+        let resp = hub.send(admin("DELETE", path)).await;
+        assert_status(&resp, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            json(resp).await["message"],
+            "alice is pending spawn, please wait"
+        );
+    }
+    assert!(hub.wait_spawn("alice").await.ready);
+    assert!(hub.store.user("alice").await.unwrap().is_some());
+}
