@@ -17,4 +17,4 @@ scripts/build-jupyter-image.sh "${engine_list[@]}"
 cargo build --release --locked -p lticontainer >&2
 export LTICONTAINER_BIN=${CARGO_TARGET_DIR:-target}/release/lticontainer
 venv=$(tests/e2e/run --print-venv)
-exec "$venv/bin/python" benches/hub_launch.py --command "benches/hub-launch.sh $*" "$@"
+exec "$venv/bin/python" benches/hub_launch.py --command "benches/hub-launch.sh${*:+ $*}" "$@"
