@@ -23,8 +23,9 @@ pub struct HubConfig {
     /// The address the hub listens on. Put a TLS-terminating reverse proxy in front for
     /// production. Default: `127.0.0.1:8000`.
     pub bind: SocketAddr,
-    /// Where the hub keeps its state: the session key (`session.key`) and, by default, the
-    /// SQLite database. Created when missing. Default: `/var/lib/lticontainer`.
+    /// Where the hub keeps its state: the session key (`session.key`), by default the SQLite
+    /// database, and the Jupyter config cross-site servers mount (`jupyter-cross-site/`, see
+    /// [`crate::spawn::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
     pub state_dir: PathBuf,
     /// Hub users who may open every user's server (e.g. teachers who help students).
     /// Default: none.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod cross_site;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;

@@ -273,6 +273,10 @@ pub fn test_hub_parts(
         store.clone() as Arc<dyn Store>,
     );
     parts.hub = hub;
+    if parts.hub.state_dir == HubConfig::default().state_dir {
+        // Keep what the hub writes (the cross-site Jupyter config) out of /var/lib.
+        parts.hub.state_dir = home.path().join("state");
+    }
     parts.spec = spec;
     parts.identity = Arc::new(NoHostAccounts);
     parts.session_key = key.clone();

@@ -30,6 +30,7 @@ use crate::progress::{ProgressEvent, SpawnProgress};
 use crate::proxy::ProxyClient;
 
 mod adopt;
+pub mod cross_site;
 mod ready;
 mod run;
 

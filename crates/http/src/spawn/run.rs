@@ -403,6 +403,9 @@ impl Spawner {
         }
         spec.labels
             .insert(DEFAULT_URL_LABEL.to_owned(), plan.default_url.clone());
+        if cross_site_cookies {
+            super::cross_site::add_to(&mut spec, &self.hub.state_dir, user).await;
+        }
 
         progress.push(ProgressEvent::step(60, "Starting your container"));
         self.create_replacing_leftover(user, &spec).await
