@@ -40,7 +40,7 @@ pub(crate) fn config_json() -> String {
 ///
 /// # Errors
 /// The file system's, e.g. when `state_dir` cannot be written.
-pub(super) fn ensure_host_dir(state_dir: &Path) -> io::Result<PathBuf> {
+pub fn ensure_host_dir(state_dir: &Path) -> io::Result<PathBuf> {
     let dir = state_dir.join(HOST_SUBDIR);
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
