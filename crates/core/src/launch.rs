@@ -180,7 +180,7 @@ impl LtiLaunch {
     /// Moodle spells it: lowercase, non-alphanumerics as `_`, e.g. `lms_vol_rsa`).
     pub fn custom(&self, name: &str) -> Option<&str> {
         self.params
-            .get(&format!("custom_{name}"))
+            .get(&["custom_", name].concat())
             .map(String::as_str)
     }
 

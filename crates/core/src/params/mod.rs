@@ -59,6 +59,7 @@ mod sanitize;
 mod volumes;
 
 use std::fmt;
+use std::ops::Bound;
 
 pub use volumes::{MAX_VOLUME_NAME_LEN, SubmitClose, VolumeKind, VolumeParam};
 
@@ -212,9 +213,13 @@ impl LmsParams {
             ..Self::default()
         };
         let mut closes = Vec::new();
-        for (name, value) in launch.customs() {
-            if name.starts_with("lms_") {
-                p.read_custom(name, value, &mut closes, &mut w);
+        // The full `custom_lms_*` keys, so warnings name them without building them again.
+        for (key, value) in launch.params.range::<str, _>((
+            Bound::Included("custom_lms_"),
+            Bound::Excluded("custom_lms`"),
+        )) {
+            if let Some(name) = key.strip_prefix("custom_") {
+                p.read_custom(key, name, value, &mut closes, &mut w);
             }
         }
         p.read_identity(launch, &mut w);
@@ -244,26 +249,26 @@ impl LmsParams {
 
     fn read_custom(
         &mut self,
+        key: &str,
         name: &str,
         value: &str,
         closes: &mut Vec<(String, SubmitClose)>,
         w: &mut Vec<ParamWarning>,
     ) {
-        let key = format!("custom_{name}");
         let text = |slash: bool| Some(strip_set(value, slash)).filter(|s| !s.is_empty());
         match name {
             "lms_image" => self.image = text(false),
-            "lms_users" => self.users = UserList::parse(&key, value, w),
-            "lms_teachers" => self.teachers = UserList::parse(&key, value, w),
-            "lms_cpugrnt" => self.cpu_guarantee = number(&key, value, decimal_f64, w),
-            "lms_memgrnt" => self.mem_guarantee = number(&key, value, digits_u64, w),
-            "lms_actlimit" => self.act_limit = number(&key, value, digits_u64, w),
-            "lms_cpulimit" => self.cpu_limit = number(&key, value, decimal_f64, w),
-            "lms_memlimit" => self.mem_limit = number(&key, value, digits_u64, w),
-            "lms_defurl" => self.default_url = text(false).and_then(|u| url_path(&key, u, w)),
+            "lms_users" => self.users = UserList::parse(key, value, w),
+            "lms_teachers" => self.teachers = UserList::parse(key, value, w),
+            "lms_cpugrnt" => self.cpu_guarantee = number(key, value, decimal_f64, w),
+            "lms_memgrnt" => self.mem_guarantee = number(key, value, digits_u64, w),
+            "lms_actlimit" => self.act_limit = number(key, value, digits_u64, w),
+            "lms_cpulimit" => self.cpu_limit = number(key, value, decimal_f64, w),
+            "lms_memlimit" => self.mem_limit = number(key, value, digits_u64, w),
+            "lms_defurl" => self.default_url = text(false).and_then(|u| url_path(key, u, w)),
             "lms_options" => self.options = text(true),
             "lms_iframe" => self.iframe = value.trim() == "1",
-            "lms_sessioninfo" => self.session = session_info(&key, value, w),
+            "lms_sessioninfo" => self.session = session_info(key, value, w),
             "lms_serverurl" => self.server_url = text(false),
             "lms_serverpath" => self.server_path = text(false),
             "lms_rpctoken" => self.rpc_token = Some(strip_controls(value.trim())),
@@ -276,11 +281,11 @@ impl LmsParams {
                 match rest {
                     Some((VolumeKind::Submit, vol)) if vol.ends_with("_close") => {
                         let vol = vol.strip_suffix("_close").unwrap_or(vol);
-                        if let Some(c) = volumes::parse_close(&key, value, w) {
+                        if let Some(c) = volumes::parse_close(key, value, w) {
                             closes.push((vol.to_owned(), c));
                         }
                     }
-                    Some((kind, vol)) => match volumes::parse_volume(&key, kind, vol, value, w) {
+                    Some((kind, vol)) => match volumes::parse_volume(key, kind, vol, value, w) {
                         Ok(Some(v)) => self.volumes.push(v),
                         Ok(None) => {}
                         Err(warning) => w.push(warning),

@@ -40,22 +40,17 @@ pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
     let home = layout.home.as_str();
     let mut env = cfg.spawner_environment.clone();
     let session = params.session;
+    let runtime_dir = [home, "/.local/share/jupyter/runtime"].concat();
     let computed: [(&str, String); 31] = [
         ("PRJCT_DIR", cfg.projects_dir.clone()),
         ("WORK_DIR", cfg.works_dir.clone()),
         ("VOLUME_DIR", cfg.volumes_dir.clone()),
         ("USER_HOME", home.to_owned()),
-        ("JUPYTER_CONFIG_DIR", format!("{home}/.jupyter")),
-        ("JUPYTER_DATA_DIR", format!("{home}/.local/share/jupyter")),
-        (
-            "JUPYTER_RUNTIME_DIR",
-            format!("{home}/.local/share/jupyter/runtime"),
-        ),
-        (
-            "XDG_RUNTIME_DIR",
-            format!("{home}/.local/share/jupyter/runtime"),
-        ),
-        ("XDG_CACHE_HOME", format!("{home}/.cache")),
+        ("JUPYTER_CONFIG_DIR", [home, "/.jupyter"].concat()),
+        ("JUPYTER_DATA_DIR", [home, "/.local/share/jupyter"].concat()),
+        ("JUPYTER_RUNTIME_DIR", runtime_dir.clone()),
+        ("XDG_RUNTIME_DIR", runtime_dir),
+        ("XDG_CACHE_HOME", [home, "/.cache"].concat()),
         ("TZ", cfg.time_zone.clone()),
         ("NB_UID", identity.uid.to_string()),
         ("NB_GID", identity.gid.to_string()),

@@ -11,7 +11,7 @@ pub fn with_default_tag(image: &str) -> String {
     if last.contains(':') || image.contains('@') {
         image.to_owned()
     } else {
-        format!("{image}:latest")
+        [image, ":latest"].concat()
     }
 }
 

@@ -77,9 +77,9 @@ impl Layout {
         } else {
             None
         };
-        let projects = format!("{home}/{}", cfg.projects_dir);
-        let works = format!("{projects}/{}", cfg.works_dir);
-        let volumes = format!("{works}/{}", cfg.volumes_dir);
+        let projects = [home.as_str(), "/", &cfg.projects_dir].concat();
+        let works = [projects.as_str(), "/", &cfg.works_dir].concat();
+        let volumes = [works.as_str(), "/", &cfg.volumes_dir].concat();
         Ok(Self {
             home,
             projects,

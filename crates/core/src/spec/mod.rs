@@ -241,14 +241,14 @@ pub fn build_spawn_plan(
             "notice_sticky.txt",
         ] {
             mounts.push(Mount {
-                source: MountSource::Bind(format!("{dir}/{name}").into()),
-                target: format!("{}/.{name}", layout.works),
+                source: MountSource::Bind([dir, "/", name].concat().into()),
+                target: [layout.works.as_str(), "/.", name].concat(),
                 read_only: true,
             });
         }
     }
 
-    let name = format!("{}{username}", cfg.container_prefix);
+    let name = [cfg.container_prefix.as_str(), username].concat();
     if !valid_container_name(&name) {
         return Err(SpecError::Config(format!(
             "container_prefix {:?} gives the container name {name:?}, which engines refuse \

@@ -26,7 +26,7 @@ pub(crate) struct Granted {
 
 /// The physical name `<prefix><name>_<course>_<host>` (ORIGINAL §6.1), shared with Moodle.
 pub fn physical_name(kind: VolumeKind, name: &str, course_id: &str, lms_host: &str) -> String {
-    format!("{}{name}_{course_id}_{lms_host}", kind.prefix())
+    [kind.prefix(), name, "_", course_id, "_", lms_host].concat()
 }
 
 /// True when the user may mount `v` (ORIGINAL §6.2): a per-volume list decides alone (teachers
@@ -75,8 +75,15 @@ pub(crate) fn grant(
             ));
             continue;
         }
-        let entry = format!("{}/{physical}:{}", cfg.volumes_dir, v.link_name());
-        let target = format!("{}/{physical}", layout.volumes);
+        let entry = [
+            cfg.volumes_dir.as_str(),
+            "/",
+            &physical,
+            ":",
+            &v.link_name(),
+        ]
+        .concat();
+        let target = [layout.volumes.as_str(), "/", &physical].concat();
         let read_only =
             v.kind == VolumeKind::Task && !is_teacher && cfg.task_volumes_read_only_for_students;
         match v.kind {
