@@ -53,6 +53,15 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     tracing::info!(%bind, engine = runtime.backend(), "lticontainer serving; LTI launch URL path: /hub/lti/launch");
+    if state.config.api_token.is_some() {
+        tracing::info!(
+            "admin API on (hub.api_token): mod_lticontainer's JupyterHub User tab can list, stop and delete users"
+        );
+    } else {
+        tracing::info!(
+            "admin API off (no hub.api_token): mod_lticontainer's JupyterHub User tab will say \"Missmatch api token\""
+        );
+    }
     axum_serve(listener, state).await
 }
 
