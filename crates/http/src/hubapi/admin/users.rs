@@ -74,7 +74,12 @@ pub(super) async fn list(
             let server = servers.iter().find(|s| s.user == u.name);
             user_model(&state.hubapi, u, server, &state.spawner.state(&u.name))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    tracing::info!(
+        caller = AdminCaller::NAME,
+        listed = models.len(),
+        "admin API: listed users"
+    );
     Ok(Json(Value::Array(models)))
 }
 
@@ -95,6 +100,7 @@ pub(super) async fn get_user(
         .server(&name)
         .await
         .map_err(|e| ApiError::internal("reading a server", &e))?;
+    tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: read the user");
     Ok(Json(user_model(
         &state.hubapi,
         &user,
