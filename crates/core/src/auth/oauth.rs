@@ -35,31 +35,82 @@ fn is_unreserved(b: u8) -> bool {
     UNRESERVED[usize::from(b)]
 }
 
+/// Where base string bytes go: a buffer, or straight into the HMAC.
+trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Feeds the HMAC through a stack buffer, so the many short pieces of a base string cost one
+/// `update` per [`MacSink::CAP`] bytes and no base string is ever allocated.
+struct MacSink {
+    mac: Hmac<Sha1>,
+    buf: [u8; MacSink::CAP],
+    len: usize,
+}
+
+impl MacSink {
+    const CAP: usize = 512;
+
+    fn new(mac: Hmac<Sha1>) -> Self {
+        Self {
+            mac,
+            buf: [0; Self::CAP],
+            len: 0,
+        }
+    }
+
+    fn finalize(mut self) -> [u8; 20] {
+        self.mac.update(&self.buf[..self.len]);
+        self.mac.finalize().into_bytes().into()
+    }
+}
+
+impl Sink for MacSink {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > Self::CAP {
+            self.mac.update(&self.buf[..self.len]);
+            self.len = 0;
+            if bytes.len() > Self::CAP {
+                self.mac.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
 /// Appends `bytes` percent-encoded per RFC 5849 §3.6 to `out`; the output is ASCII.
-fn encode_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len());
+fn encode_bytes(out: &mut impl Sink, bytes: &[u8]) {
     let mut rest = bytes;
     // Copy each run of unreserved bytes at once, then encode the byte that ends it.
     while let Some(run) = rest.iter().position(|&b| !is_unreserved(b)) {
-        out.extend_from_slice(&rest[..run]);
+        out.put(&rest[..run]);
         let b = rest[run];
-        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+        out.put(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
         rest = &rest[run + 1..];
     }
-    out.extend_from_slice(rest);
+    out.put(rest);
 }
 
 /// Appends `encoded` (the output of [`encode_bytes`]) percent-encoded once more. Encoded text
 /// holds only unreserved bytes and `%XX` escapes, so only `%` changes (to `%25`); this skips
 /// the table lookup for every other byte.
-fn encode_encoded(out: &mut Vec<u8>, encoded: &[u8]) {
+fn encode_encoded(out: &mut impl Sink, encoded: &[u8]) {
     let mut rest = encoded;
     while let Some(i) = rest.iter().position(|&b| b == b'%') {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(b"%25");
+        out.put(&rest[..i]);
+        out.put(b"%25");
         rest = &rest[i + 1..];
     }
-    out.extend_from_slice(rest);
+    out.put(rest);
 }
 
 /// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
@@ -204,53 +255,105 @@ pub fn signature_base_string(method: &str, base_uri: &str, params: &[(&str, &str
     base_string_from(method, base_uri, params.iter().copied())
 }
 
-/// [`signature_base_string`] over any iterator of parameters: encodes every name and value
-/// into one buffer, sorts spans of it, then writes the base string.
-pub(crate) fn base_string_from<'a>(
+/// Launch parameters percent-encoded into one buffer and sorted (RFC 5849 §3.4.1.3.2), ready
+/// to be written as the base string into a buffer or straight into the HMAC.
+pub(crate) struct Normalized {
+    buf: Vec<u8>,
+    /// `(start, mid, end)`: the encoded name is `buf[start..mid]`, the value `buf[mid..end]`.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Normalized {
+    /// Encodes every name and value into one buffer and sorts spans of it by encoded name,
+    /// then encoded value.
+    pub(crate) fn new<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut buf: Vec<u8> = Vec::with_capacity(1024);
+        let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(params.size_hint().0);
+        for (name, value) in params {
+            let start = buf.len();
+            encode_bytes(&mut buf, name.as_bytes());
+            let mid = buf.len();
+            encode_bytes(&mut buf, value.as_bytes());
+            spans.push((start, mid, buf.len()));
+        }
+        spans.sort_unstable_by(|a, b| {
+            (&buf[a.0..a.1], &buf[a.1..a.2]).cmp(&(&buf[b.0..b.1], &buf[b.1..b.2]))
+        });
+        Self { buf, spans }
+    }
+
+    /// Writes `METHOD&enc(uri)&enc(params)` to `out`.
+    fn write_base(&self, method: &str, base_uri: &str, out: &mut impl Sink) {
+        for b in method.bytes() {
+            out.put(&[b.to_ascii_uppercase()]);
+        }
+        out.put(b"&");
+        encode_bytes(out, base_uri.as_bytes());
+        out.put(b"&");
+        // The normalized parameters are encoded a second time: `=` and `&` become `%3D` and
+        // `%26`, `%` becomes `%25`.
+        for (i, &(start, mid, end)) in self.spans.iter().enumerate() {
+            if i > 0 {
+                out.put(b"%26");
+            }
+            encode_encoded(out, &self.buf[start..mid]);
+            out.put(b"%3D");
+            encode_encoded(out, &self.buf[mid..end]);
+        }
+    }
+
+    /// The signature base string.
+    pub(crate) fn base_string(&self, method: &str, base_uri: &str) -> String {
+        let mut base: Vec<u8> =
+            Vec::with_capacity(method.len() + base_uri.len() * 2 + self.buf.len() * 2);
+        self.write_base(method, base_uri, &mut base);
+        // A method with non-ASCII bytes is the one way to get non-ASCII here; it stays as sent.
+        String::from_utf8(base)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// True when `signature` (base64, padding optional) is the HMAC-SHA1 of the base string
+    /// under `consumer_secret`, compared in constant time. The base string goes straight into
+    /// the HMAC; it is never built.
+    pub(crate) fn verify(
+        &self,
+        method: &str,
+        base_uri: &str,
+        consumer_secret: &str,
+        signature: &str,
+    ) -> bool {
+        let Ok(received) = LENIENT_BASE64.decode(signature.trim()) else {
+            return false;
+        };
+        let mut sink = MacSink::new(hmac_for(consumer_secret, ""));
+        self.write_base(method, base_uri, &mut sink);
+        bool::from(sink.finalize()[..].ct_eq(&received[..]))
+    }
+}
+
+/// [`signature_base_string`] over any iterator of parameters.
+fn base_string_from<'a>(
     method: &str,
     base_uri: &str,
     params: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> String {
-    let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(params.size_hint().0);
-    for (name, value) in params {
-        let start = buf.len();
-        encode_bytes(&mut buf, name.as_bytes());
-        let mid = buf.len();
-        encode_bytes(&mut buf, value.as_bytes());
-        spans.push((start, mid, buf.len()));
-    }
-    spans.sort_unstable_by(|a, b| {
-        (&buf[a.0..a.1], &buf[a.1..a.2]).cmp(&(&buf[b.0..b.1], &buf[b.1..b.2]))
-    });
-    // The normalized parameters are encoded a second time: `=` and `&` become `%3D` and `%26`,
-    // `%` becomes `%25`.
-    let mut base: Vec<u8> = Vec::with_capacity(method.len() + base_uri.len() * 2 + buf.len() * 2);
-    base.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
-    base.push(b'&');
-    encode_bytes(&mut base, base_uri.as_bytes());
-    base.push(b'&');
-    for (i, &(start, mid, end)) in spans.iter().enumerate() {
-        if i > 0 {
-            base.extend_from_slice(b"%26");
-        }
-        encode_encoded(&mut base, &buf[start..mid]);
-        base.extend_from_slice(b"%3D");
-        encode_encoded(&mut base, &buf[mid..end]);
-    }
-    // A method with non-ASCII bytes is the one way to get non-ASCII here; it stays as sent.
-    String::from_utf8(base).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    Normalized::new(params).base_string(method, base_uri)
+}
+
+/// The HMAC-SHA1 keyed with `enc(consumer_secret)&enc(token_secret)` (RFC 5849 §3.4.2).
+fn hmac_for(consumer_secret: &str, token_secret: &str) -> Hmac<Sha1> {
+    let mut key = percent_encode(consumer_secret);
+    key.push('&');
+    percent_encode_into(&mut key, token_secret);
+    // HMAC accepts keys of any length, so this cannot fail.
+    <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 /// Computes the raw HMAC-SHA1 of `base_string` with the key `enc(consumer_secret)&enc(token_secret)`
 /// (RFC 5849 §3.4.2); LTI 1.1 has no token, so `token_secret` is empty there.
 fn hmac_sha1(base_string: &str, consumer_secret: &str, token_secret: &str) -> [u8; 20] {
-    let mut key = percent_encode(consumer_secret);
-    key.push('&');
-    percent_encode_into(&mut key, token_secret);
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = hmac_for(consumer_secret, token_secret);
     mac.update(base_string.as_bytes());
     mac.finalize().into_bytes().into()
 }
@@ -363,6 +466,23 @@ mod tests {
                 .map(|b| if is_unreserved(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
                 .collect();
             proptest::prop_assert_eq!(percent_encode(&s), reference);
+        }
+
+        /// Streaming the base string into the HMAC (through the chunk buffer, across its
+        /// boundaries) gives the same signature as signing the built base string.
+        #[test]
+        fn streamed_hmac_matches_the_built_base_string(
+            params in proptest::collection::vec(("[a-z_]{1,12}", "\\PC{0,700}"), 0..6),
+            secret in "\\PC{0,20}",
+        ) {
+            let pairs = params.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+            let normalized = Normalized::new(pairs);
+            let base = normalized.base_string("POST", "https://hub.example.edu/hub/lti/launch");
+            let sig = sign_hmac_sha1(&base, &secret);
+            proptest::prop_assert!(normalized.verify("POST", "https://hub.example.edu/hub/lti/launch", &secret, &sig));
+            let mut other = STANDARD.decode(&sig).unwrap();
+            other[0] ^= 1;
+            proptest::prop_assert!(!normalized.verify("POST", "https://hub.example.edu/hub/lti/launch", &secret, &STANDARD.encode(other)));
         }
 
         /// Encoding encoded text again by escaping `%` alone equals the full encoder.

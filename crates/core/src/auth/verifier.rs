@@ -9,7 +9,7 @@ use super::clock::{Clock, SystemClock};
 use super::config::Lti11Config;
 use super::form::{parse_authorization, parse_urlencoded};
 use super::nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
-use super::oauth::{base_string_from, base_string_uri, verify_hmac_sha1};
+use super::oauth::{Normalized, base_string_uri};
 use super::{Authenticator, LaunchError, LaunchRequest};
 use crate::launch::LtiLaunch;
 
@@ -273,11 +273,11 @@ impl Lti11Authenticator {
         }
 
         let signed = all.iter().copied().filter(|(n, _)| *n != "oauth_signature");
-        let base_string = base_string_from(&req.method, &base_uri.uri, signed);
-        if !verify_hmac_sha1(&base_string, secret, signature) {
+        let normalized = Normalized::new(signed);
+        if !normalized.verify(&req.method, &base_uri.uri, secret, signature) {
             return Err(LaunchError::BadSignature {
                 consumer_key: consumer_key.to_owned(),
-                base_string,
+                base_string: normalized.base_string(&req.method, &base_uri.uri),
             });
         }
 
