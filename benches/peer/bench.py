@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -197,6 +198,10 @@ def main() -> None:
             floor.stop()
         engine.remove_leftovers()
     res.finished = time.time()
+    if res.errors or any(c.errors for by in res.classes.values() for c in by.values()):
+        log(f"hub logs and state kept in {settings.workdir}")
+    else:
+        shutil.rmtree(settings.workdir, ignore_errors=True)
     print(report.markdown(res))
 
 
