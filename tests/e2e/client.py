@@ -55,7 +55,7 @@ class Browser:
             raise FlowError(f"GET {location} after the launch answered {page.status_code}: {page.text[:500]}")
         return page.url
 
-    def progress_events(self, timeout: float = 180) -> list[dict]:
+    def progress_events(self, timeout: float = 400) -> list[dict]:
         """Reads the spawn's progress event stream until it reports ready or failed; returns all events."""
         url = f"{self.hub.url}/hub/api/users/{self.name}/server/progress"
         events: list[dict] = []
@@ -77,7 +77,7 @@ class Browser:
                     return events
         raise FlowError(f"progress stream ended without ready/failed; events: {events}\n{self.hub.log_tail()}")
 
-    def wait_ready(self, timeout: float = 180) -> dict:
+    def wait_ready(self, timeout: float = 400) -> dict:
         """Waits for the spawn to finish and returns the final ("ready") progress event."""
         events = self.progress_events(timeout)
         last = events[-1]

@@ -22,7 +22,7 @@ def test_chromium_launch_form_renders_jupyterlab(hub, consumer, engine, tmp_path
     try:
         browser.navigate(site.url)
         browser.wait_for(f"location.href.startsWith('{hub.url}/')", timeout=30)
-        browser.wait_for(LAB_RENDERED, timeout=240)
+        browser.wait_for(LAB_RENDERED, timeout=400)
         shot = artifacts / f"jupyterlab-{engine}.png"
         browser.screenshot(shot)
         assert shot.stat().st_size > 10_000, "the screenshot is suspiciously small"

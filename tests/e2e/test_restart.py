@@ -47,7 +47,7 @@ def test_hub_killed_mid_spawn_finishes_or_cleans_up(hub, student):
     hub.stop(signal.SIGKILL)
     hub.start()
     try:
-        nina.wait_ready(timeout=180)
+        nina.wait_ready(timeout=400)
     except AssertionError:
         # The previous spawn was cleaned up instead of finished: a new launch must work.
         nina.launch()
