@@ -46,7 +46,9 @@ pub struct HubConfig {
     /// Seconds a spawn may take to get the image, volumes and container ready (JupyterHub's
     /// `start_timeout`). Default: 120.
     pub start_timeout_secs: u64,
-    /// Seconds the started server has to answer HTTP (JupyterHub's `http_timeout`). Default: 60.
+    /// Seconds the started server has to answer HTTP (JupyterHub's `http_timeout`). Default: 300 —
+    /// generous, because when a whole class clicks at once on a small machine, each Jupyter server
+    /// starts slowly (a class of 30 on 2 cores missed a 60 s limit); a slow start beats a failed one.
     pub http_timeout_secs: u64,
     /// Seconds a hub session lasts; a new launch from the LMS renews it. Default: 86400 (one day).
     pub session_max_age_secs: u64,
@@ -80,7 +82,7 @@ impl Default for HubConfig {
             port_max: 40999,
             max_concurrent_spawns: 16,
             start_timeout_secs: 120,
-            http_timeout_secs: 60,
+            http_timeout_secs: 300,
             session_max_age_secs: 86_400,
             cmd: Vec::new(),
             failure_log_lines: 30,
