@@ -748,6 +748,32 @@ fn environment_is_complete() {
 }
 
 #[test]
+fn configured_environment_loses_nul_bytes_and_keys_engines_refuse() {
+    let mut cfg = SpecConfig::default();
+    cfg.spawner_environment
+        .insert("WITH_NUL".into(), "a\0b\0".into());
+    cfg.spawner_environment.insert("A=B".into(), "1".into());
+    cfg.spawner_environment
+        .insert("NUL\0KEY".into(), "1".into());
+    cfg.spawner_environment.insert(String::new(), "1".into());
+    cfg.spawner_environment.insert("Ünïcode".into(), "ü".into());
+    let p = plan_for(
+        &cfg,
+        &launch_with("alice", "123", "Learner", &[]),
+        &NoHostAccounts,
+    )
+    .expect("plan");
+    assert_eq!(env(&p, "WITH_NUL"), "ab");
+    assert_eq!(env(&p, "Ünïcode"), "ü");
+    let keys: Vec<&String> = p.container.env.keys().collect();
+    assert!(
+        keys.iter()
+            .all(|k| !k.is_empty() && !k.contains(['=', '\0'])),
+        "{keys:?}"
+    );
+}
+
+#[test]
 fn spawner_environment_is_merged_but_computed_values_win() {
     let mut cfg = SpecConfig::default();
     cfg.spawner_environment.insert("EXTRA".into(), "1".into());

@@ -103,8 +103,11 @@ pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
     // Environment values cannot carry NUL; every input above is already free of it, but a
     // configured value is the admin's text, so make the guarantee local.
     for v in env.values_mut() {
-        v.retain(|c| c != '\0');
+        if v.contains('\0') {
+            v.retain(|c| c != '\0');
+        }
     }
-    env.retain(|k, _| !k.is_empty() && !k.contains(['=', '\0']));
+    // `=` and NUL are ASCII, so a byte scan finds them (UTF-8 never hides them in a character).
+    env.retain(|k, _| !k.is_empty() && !k.bytes().any(|b| b == b'=' || b == 0));
     env
 }
