@@ -193,11 +193,19 @@ mod tests {
     fn arguments_are_checked() {
         let args = |v: &[&str]| parse_args(v.iter().map(|s| (*s).to_owned()));
         assert_eq!(args(&["--port", "9000", "--threads", "2"]), Ok((9000, 2)));
-        assert!(args(&["--port"]).unwrap_err().contains("needs a value"));
-        assert!(args(&["--port", "x"]).unwrap_err().contains("--port x"));
+        assert!(
+            args(&["--port"])
+                .expect_err("no value")
+                .contains("needs a value")
+        );
+        assert!(
+            args(&["--port", "x"])
+                .expect_err("bad port")
+                .contains("--port x")
+        );
         assert!(
             args(&["--bogus", "1"])
-                .unwrap_err()
+                .expect_err("unknown flag")
                 .contains("unknown argument")
         );
     }
