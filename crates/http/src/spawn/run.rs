@@ -40,8 +40,11 @@ impl SpawnFailure {
                 "The container engine is not reachable, so your server could not start ({step}). \
                  Please try again in a few minutes; if it keeps failing, tell your teacher."
             ),
-            Error::NotFound { what } => format!(
-                "Your server could not start: {what} is missing on the hub ({step}). Please tell your teacher."
+            // What is missing (an image name, the engine's reason) goes to the admin's log only:
+            // it can carry registry and resolver details that mean nothing to a student.
+            Error::NotFound { .. } => format!(
+                "Your server could not start: something this activity needs is missing on the hub \
+                 ({step}). Please tell your teacher; the hub's log names what is missing."
             ),
             _ => format!(
                 "Your server could not start ({step}). Please try again; if it keeps failing, tell your teacher."
@@ -448,5 +451,36 @@ impl Spawner {
             .create_and_start(spec)
             .await
             .map_err(|e| SpawnFailure::engine("starting the container", &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_image_tells_the_student_to_ask_and_the_admin_what() {
+        let e = Error::not_found(
+            "image \"ghcr.io/x/y:latest\" is not present and pulling it failed: lookup ghcr.io on 10.0.0.53:53",
+        );
+        let f = SpawnFailure::engine("getting the image", &e);
+        assert!(f.student.contains("tell your teacher"), "{}", f.student);
+        assert!(f.student.contains("getting the image"), "{}", f.student);
+        assert!(!f.student.contains("10.0.0.53"), "{}", f.student);
+        assert!(!f.student.contains("ghcr.io"), "{}", f.student);
+        assert!(f.admin.contains("ghcr.io/x/y:latest"), "{}", f.admin);
+        assert!(f.admin.contains("getting the image"), "{}", f.admin);
+    }
+
+    #[test]
+    fn an_unreachable_engine_says_try_again() {
+        let e = Error::Unavailable {
+            backend: "docker",
+            detail: "no Docker socket at /var/run/docker.sock".into(),
+        };
+        let f = SpawnFailure::engine("starting the container", &e);
+        assert!(f.student.contains("try again"), "{}", f.student);
+        assert!(!f.student.contains("/var/run"), "{}", f.student);
+        assert!(f.admin.contains("/var/run/docker.sock"), "{}", f.admin);
     }
 }
