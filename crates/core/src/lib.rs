@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
+mod byte_order;
 pub mod container;
 pub mod error;
 pub mod launch;

@@ -18,16 +18,16 @@ async fn refuse(req: &LaunchRequest) -> LaunchError {
 }
 
 fn without(mut req: LaunchRequest, name: &str) -> LaunchRequest {
-    req.form.retain(|(n, _)| n != name);
+    req.form.retain(|n, _| n != name);
     req
 }
 
 fn with_value(mut req: LaunchRequest, name: &str, value: &str) -> LaunchRequest {
-    for (n, v) in &mut req.form {
-        if n == name {
-            *v = value.to_owned();
-        }
-    }
+    req.form = req
+        .form
+        .iter()
+        .map(|(n, v)| (n, if n == name { value } else { v }))
+        .collect();
     req
 }
 
@@ -171,7 +171,7 @@ async fn oauth_version_may_be_absent() {
 #[tokio::test]
 async fn duplicate_oauth_parameters_are_refused() {
     let mut req = signed(lti_params(), "n");
-    req.form.push(("oauth_nonce".into(), "other".into()));
+    req.form.push("oauth_nonce", "other");
     let err = refuse(&req).await;
     assert!(
         matches!(&err, LaunchError::DuplicateParameter { name } if name == "oauth_nonce"),
@@ -253,7 +253,7 @@ async fn tampered_values_break_the_signature() {
     }
     // An added parameter breaks it too.
     let mut req = signed(lti_params(), "n");
-    req.form.push(("custom_lms_memlimit".into(), "64G".into()));
+    req.form.push("custom_lms_memlimit", "64G");
     assert!(matches!(
         refuse(&req).await,
         LaunchError::BadSignature { .. }

@@ -80,10 +80,7 @@ fn moodle_launch_fields() {
     assert_eq!(l.custom("lms_vol_rsa"), Some("RSA"));
     assert_eq!(l.custom("lms_vol_missing"), None);
     assert!(l.params.keys().all(|k| !k.starts_with("oauth_")));
-    assert_eq!(
-        l.params.get("context_label").map(String::as_str),
-        Some("CRYPTO")
-    );
+    assert_eq!(l.params.get("context_label"), Some("CRYPTO"));
     assert!(!l.is_instructor());
 }
 

@@ -83,12 +83,7 @@ pub(crate) async fn launch(
         let lms = header(headers, ORIGIN.as_str())
             .filter(|o| *o != "null")
             .or_else(|| header(headers, REFERER.as_str()))
-            .or_else(|| {
-                launch
-                    .params
-                    .get("launch_presentation_return_url")
-                    .map(String::as_str)
-            });
+            .or_else(|| launch.params.get("launch_presentation_return_url"));
         match lms {
             Some(o) if state.frames.learn(o) => {}
             other => {

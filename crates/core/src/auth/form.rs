@@ -1,14 +1,10 @@
 //! Decoding of `application/x-www-form-urlencoded` bodies and query strings, and of the
 //! `Authorization: OAuth …` header (RFC 5849 §3.5.1).
 
-use super::LaunchError;
+use super::{FormParams, LaunchError};
 
-/// Decodes an `application/x-www-form-urlencoded` body or query string into name/value pairs.
-///
-/// Pairs keep their order and duplicates; `+` decodes to a space and `%XX` to the byte it
-/// names (HTML 4.01 §17.13.4, which RFC 5849 §3.4.1.3.1 refers to). Empty segments (`a=1&&b=2`)
-/// are skipped; a segment without `=` is a name with an empty value. A `%` not followed by two
-/// hex digits stays as it is, as browsers and Python's `parse_qsl` leave it.
+/// Decodes an `application/x-www-form-urlencoded` body or query string into owned name/value
+/// pairs, in order with duplicates, by the rules of [`FormParams::parse`].
 ///
 /// # Errors
 /// [`LaunchError::Malformed`] when a name or value does not decode to UTF-8.
@@ -20,20 +16,7 @@ use super::LaunchError;
 /// assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "x y z".into()), ("a".into(), "2".into())]);
 /// ```
 pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, LaunchError> {
-    input
-        .split(|&b| b == b'&')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| {
-            let (name, value) = match segment.iter().position(|&b| b == b'=') {
-                Some(i) => (&segment[..i], &segment[i + 1..]),
-                None => (segment, &segment[segment.len()..]),
-            };
-            Ok((
-                decode_component(name, true)?,
-                decode_component(value, true)?,
-            ))
-        })
-        .collect()
+    Ok(FormParams::parse(input)?.to_vec())
 }
 
 /// The value of an ASCII hex digit.
@@ -48,11 +31,34 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Percent-decodes one component in one pass; with `plus_is_space`, `+` becomes a space.
 fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, LaunchError> {
-    let special = |b: &u8| *b == b'%' || (plus_is_space && *b == b'+');
     let mut out = Vec::with_capacity(raw.len());
+    decode_into(&mut out, raw, plus_is_space);
+    String::from_utf8(out).map_err(|_| not_utf8(raw))
+}
+
+/// The error for a component whose decoded bytes are not UTF-8.
+pub(super) fn not_utf8(raw: &[u8]) -> LaunchError {
+    LaunchError::Malformed {
+        reason: format!(
+            "the parameter component {:?} does not decode to UTF-8 text",
+            String::from_utf8_lossy(raw)
+        ),
+    }
+}
+
+/// Appends the percent-decoding of `raw` to `out` (with `plus_is_space`, `+` becomes a space);
+/// a `%` not followed by two hex digits stays as it is. The caller checks UTF-8.
+pub(super) fn decode_into(out: &mut Vec<u8>, raw: &[u8], plus_is_space: bool) {
+    let next_special = |rest: &[u8]| {
+        if plus_is_space {
+            memchr::memchr2(b'%', b'+', rest)
+        } else {
+            memchr::memchr(b'%', rest)
+        }
+    };
     let mut rest = raw;
     // Copy each run of plain bytes at once, then decode the `%XX` or `+` that ends it.
-    while let Some(i) = rest.iter().position(special) {
+    while let Some(i) = next_special(rest) {
         out.extend_from_slice(&rest[..i]);
         rest = &rest[i..];
         if rest[0] == b'+' {
@@ -60,37 +66,41 @@ fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, LaunchErr
             rest = &rest[1..];
             continue;
         }
-        let hi = rest.get(1).copied().and_then(hex_value);
-        let lo = rest.get(2).copied().and_then(hex_value);
-        if let (Some(hi), Some(lo)) = (hi, lo) {
-            out.push(hi << 4 | lo);
-            rest = &rest[3..];
-        } else {
-            // A stray `%` stays as it is.
-            out.push(b'%');
-            rest = &rest[1..];
-        }
+        let (byte, used) = percent_escape(rest);
+        out.push(byte);
+        rest = &rest[used..];
     }
     out.extend_from_slice(rest);
-    String::from_utf8(out).map_err(|_| LaunchError::Malformed {
-        reason: format!(
-            "the parameter component {:?} does not decode to UTF-8 text",
-            String::from_utf8_lossy(raw)
-        ),
-    })
+}
+
+/// Decodes the escape at the start of `rest`, which starts with `%`: the byte `%XX` names and
+/// the 3 bytes it takes, or a stray `%` (kept as it is) and 1 byte when two hex digits do not
+/// follow.
+pub(super) fn percent_escape(rest: &[u8]) -> (u8, usize) {
+    let hi = rest.get(1).copied().and_then(hex_value);
+    let lo = rest.get(2).copied().and_then(hex_value);
+    match (hi, lo) {
+        (Some(hi), Some(lo)) => (hi << 4 | lo, 3),
+        _ => (b'%', 1),
+    }
 }
 
 /// Encodes pairs as an `application/x-www-form-urlencoded` body, with RFC 3986 percent-encoding
 /// (spaces as `%20`), the way Moodle's launch form posts them.
 pub fn encode_urlencoded<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    encode_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
+}
+
+/// [`encode_urlencoded`] over any iterator of pairs.
+pub(super) fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = String::new();
-    for (i, (name, value)) in pairs.iter().enumerate() {
+    for (i, (name, value)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
         }
-        super::oauth::percent_encode_into(&mut out, name.as_ref());
+        super::oauth::percent_encode_into(&mut out, name);
         out.push('=');
-        super::oauth::percent_encode_into(&mut out, value.as_ref());
+        super::oauth::percent_encode_into(&mut out, value);
     }
     out
 }

@@ -38,6 +38,7 @@ mod clock;
 mod config;
 mod error;
 mod form;
+mod form_params;
 mod nonce;
 mod oauth;
 mod public_url;
@@ -48,6 +49,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_NONCE_CAPACITY, DEFAULT_TIMESTAMP_WINDOW_SECS, Lti11Config};
 pub use error::LaunchError;
 pub use form::{encode_urlencoded, parse_authorization, parse_urlencoded};
+pub use form_params::FormParams;
 pub use nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 pub use oauth::{
     BaseUri, base_string_uri, percent_encode, sign_hmac_sha1, signature_base_string,
@@ -66,19 +68,19 @@ pub struct LaunchRequest {
     /// [`public_launch_url`]).
     pub url: String,
     /// The decoded `application/x-www-form-urlencoded` body parameters, in order, duplicates
-    /// kept (see [`parse_urlencoded`]).
-    pub form: Vec<(String, String)>,
+    /// kept (see [`FormParams::parse`]).
+    pub form: FormParams,
     /// The `Authorization` header, whose OAuth parameters count like body parameters.
     pub authorization: Option<String>,
 }
 
 impl LaunchRequest {
     /// A POST to `url` with the already decoded `form`, without an `Authorization` header.
-    pub fn post(url: impl Into<String>, form: Vec<(String, String)>) -> Self {
+    pub fn post(url: impl Into<String>, form: impl Into<FormParams>) -> Self {
         Self {
             method: "POST".to_owned(),
             url: url.into(),
-            form,
+            form: form.into(),
             authorization: None,
         }
     }
@@ -95,7 +97,7 @@ impl LaunchRequest {
         Ok(Self {
             method: "POST".to_owned(),
             url: url.into(),
-            form: parse_urlencoded(body)?,
+            form: FormParams::parse(body)?,
             authorization,
         })
     }

@@ -9,6 +9,7 @@ use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
 use super::LaunchError;
+use crate::byte_order::{cmp_keyed, prefix_key};
 
 /// Decodes base64 with or without trailing `=` padding (some consumers strip it).
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -35,31 +36,81 @@ fn is_unreserved(b: u8) -> bool {
     UNRESERVED[usize::from(b)]
 }
 
+/// Where encoded text goes: a buffer, or straight into the HMAC ([`MacSink`]).
+trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Feeds an HMAC through a small stack buffer, so the signature base string (several KiB for a
+/// Moodle launch) is hashed as it is written instead of being stored first.
+struct MacSink {
+    mac: Hmac<Sha1>,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl MacSink {
+    fn new(mac: Hmac<Sha1>) -> Self {
+        Self {
+            mac,
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// The HMAC of everything put.
+    fn finish(mut self) -> [u8; 20] {
+        self.mac.update(&self.buf[..self.len]);
+        self.mac.finalize().into_bytes().into()
+    }
+}
+
+impl Sink for MacSink {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.mac.update(&self.buf[..self.len]);
+            self.len = 0;
+            if bytes.len() > self.buf.len() {
+                self.mac.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
 /// Appends `bytes` percent-encoded per RFC 5849 §3.6 to `out`; the output is ASCII.
-fn encode_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len());
+fn encode_bytes(out: &mut impl Sink, bytes: &[u8]) {
     let mut rest = bytes;
     // Copy each run of unreserved bytes at once, then encode the byte that ends it.
     while let Some(run) = rest.iter().position(|&b| !is_unreserved(b)) {
-        out.extend_from_slice(&rest[..run]);
+        out.put(&rest[..run]);
         let b = rest[run];
-        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+        out.put(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
         rest = &rest[run + 1..];
     }
-    out.extend_from_slice(rest);
+    out.put(rest);
 }
 
 /// Appends `encoded` (the output of [`encode_bytes`]) percent-encoded once more. Encoded text
 /// holds only unreserved bytes and `%XX` escapes, so only `%` changes (to `%25`); this skips
 /// the table lookup for every other byte.
-fn encode_encoded(out: &mut Vec<u8>, encoded: &[u8]) {
+fn encode_encoded(out: &mut impl Sink, encoded: &[u8]) {
     let mut rest = encoded;
-    while let Some(i) = rest.iter().position(|&b| b == b'%') {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(b"%25");
+    while let Some(i) = memchr::memchr(b'%', rest) {
+        out.put(&rest[..i]);
+        out.put(b"%25");
         rest = &rest[i + 1..];
     }
-    out.extend_from_slice(rest);
+    out.put(rest);
 }
 
 /// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
@@ -201,51 +252,77 @@ fn split_host_port(hostport: &str) -> Option<(&str, Option<&str>)> {
 /// assert_eq!(base, "POST&http%3A%2F%2Fexample.com%2Frequest&a%3D1%26b%3D2%2520q");
 /// ```
 pub fn signature_base_string(method: &str, base_uri: &str, params: &[(&str, &str)]) -> String {
-    base_string_from(method, base_uri, params.iter().copied())
+    Normalized::new(params.iter().copied()).base_string(method, base_uri)
 }
 
 /// Launch parameters percent-encoded into one buffer and sorted (RFC 5849 §3.4.1.3.2), ready
 /// to be written as the base string or checked against a signature.
 pub(crate) struct Normalized {
     buf: Vec<u8>,
-    /// `(start, mid, end)`: the encoded name is `buf[start..mid]`, the value `buf[mid..end]`.
-    spans: Vec<(usize, usize, usize)>,
+    /// The encoded name is `buf[start..mid]`, the value `buf[mid..end]`.
+    spans: Vec<EncodedPair>,
+}
+
+/// One encoded parameter in [`Normalized`], with the sort key of its name.
+#[derive(Clone, Copy)]
+struct EncodedPair {
+    name_key: u128,
+    start: usize,
+    mid: usize,
+    end: usize,
 }
 
 impl Normalized {
     /// Encodes every name and value into one buffer and sorts spans of it by encoded name,
     /// then encoded value.
-    pub(crate) fn new<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut buf: Vec<u8> = Vec::with_capacity(1024);
-        let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(params.size_hint().0);
+    pub(crate) fn new<'a>(params: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        // Encoding grows text by a third or so (a launch is mostly unreserved characters).
+        let (count, text_len) = params
+            .clone()
+            .fold((0, 0), |(c, l), (n, v)| (c + 1, l + n.len() + v.len()));
+        let mut buf: Vec<u8> = Vec::with_capacity(text_len + text_len / 2 + 16);
+        let mut spans: Vec<EncodedPair> = Vec::with_capacity(count);
         for (name, value) in params {
             let start = buf.len();
             encode_bytes(&mut buf, name.as_bytes());
             let mid = buf.len();
             encode_bytes(&mut buf, value.as_bytes());
-            spans.push((start, mid, buf.len()));
+            spans.push(EncodedPair {
+                name_key: prefix_key(&buf[start..mid]),
+                start,
+                mid,
+                end: buf.len(),
+            });
         }
         spans.sort_unstable_by(|a, b| {
-            (&buf[a.0..a.1], &buf[a.1..a.2]).cmp(&(&buf[b.0..b.1], &buf[b.1..b.2]))
+            cmp_keyed(
+                a.name_key,
+                &buf[a.start..a.mid],
+                b.name_key,
+                &buf[b.start..b.mid],
+            )
+            .then_with(|| buf[a.mid..a.end].cmp(&buf[b.mid..b.end]))
         });
         Self { buf, spans }
     }
 
     /// Writes `METHOD&enc(uri)&enc(params)` to `out`.
-    fn write_base(&self, method: &str, base_uri: &str, out: &mut Vec<u8>) {
-        out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
-        out.extend_from_slice(b"&");
+    fn write_base(&self, method: &str, base_uri: &str, out: &mut impl Sink) {
+        for b in method.bytes() {
+            out.put(&[b.to_ascii_uppercase()]);
+        }
+        out.put(b"&");
         encode_bytes(out, base_uri.as_bytes());
-        out.extend_from_slice(b"&");
+        out.put(b"&");
         // The normalized parameters are encoded a second time: `=` and `&` become `%3D` and
         // `%26`, `%` becomes `%25`.
-        for (i, &(start, mid, end)) in self.spans.iter().enumerate() {
+        for (i, pair) in self.spans.iter().enumerate() {
             if i > 0 {
-                out.extend_from_slice(b"%26");
+                out.put(b"%26");
             }
-            encode_encoded(out, &self.buf[start..mid]);
-            out.extend_from_slice(b"%3D");
-            encode_encoded(out, &self.buf[mid..end]);
+            encode_encoded(out, &self.buf[pair.start..pair.mid]);
+            out.put(b"%3D");
+            encode_encoded(out, &self.buf[pair.mid..pair.end]);
         }
     }
 
@@ -277,20 +354,11 @@ impl Normalized {
         let Ok(received) = LENIENT_BASE64.decode(signature.trim()) else {
             return false;
         };
-        let mut mac = hmac_for(consumer_secret, "");
-        mac.update(&self.base_bytes(method, base_uri));
-        let expected: [u8; 20] = mac.finalize().into_bytes().into();
+        let mut sink = MacSink::new(hmac_for(consumer_secret, ""));
+        self.write_base(method, base_uri, &mut sink);
+        let expected = sink.finish();
         bool::from(expected[..].ct_eq(&received[..]))
     }
-}
-
-/// [`signature_base_string`] over any iterator of parameters.
-fn base_string_from<'a>(
-    method: &str,
-    base_uri: &str,
-    params: impl Iterator<Item = (&'a str, &'a str)>,
-) -> String {
-    Normalized::new(params).base_string(method, base_uri)
 }
 
 /// The HMAC-SHA1 keyed with `enc(consumer_secret)&enc(token_secret)` (RFC 5849 §3.4.2).

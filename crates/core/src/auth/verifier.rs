@@ -7,10 +7,10 @@ use async_trait::async_trait;
 
 use super::clock::{Clock, SystemClock};
 use super::config::Lti11Config;
-use super::form::{parse_authorization, parse_urlencoded};
+use super::form::parse_authorization;
 use super::nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 use super::oauth::{Normalized, base_string_uri};
-use super::{Authenticator, LaunchError, LaunchRequest};
+use super::{Authenticator, FormParams, LaunchError, LaunchRequest};
 use crate::launch::LtiLaunch;
 
 /// The only `lti_message_type` a basic launch carries.
@@ -175,8 +175,8 @@ impl Lti11Authenticator {
         }
         let base_uri = base_string_uri(&req.url)?;
         let query = match base_uri.query {
-            Some(q) => parse_urlencoded(q.as_bytes())?,
-            None => Vec::new(),
+            Some(q) => FormParams::parse(q.as_bytes())?,
+            None => FormParams::new(),
         };
         let header = match req.authorization.as_deref() {
             Some(h) => parse_authorization(h)?.unwrap_or_default(),
@@ -185,8 +185,7 @@ impl Lti11Authenticator {
         // Every parameter, as the signature covers them: query, body, then header (minus realm).
         let all: Vec<(&str, &str)> = query
             .iter()
-            .chain(&req.form)
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .chain(req.form.iter())
             .chain(
                 header
                     .iter()
@@ -284,8 +283,8 @@ impl Lti11Authenticator {
         let launch = if query.is_empty() {
             LtiLaunch::from_params(consumer_key, &req.form, &self.config.username_key)?
         } else {
-            let params: Vec<(String, String)> = query.iter().chain(&req.form).cloned().collect();
-            LtiLaunch::from_params(consumer_key, &params, &self.config.username_key)?
+            let params: FormParams = query.iter().chain(req.form.iter()).collect();
+            LtiLaunch::from_params(consumer_key, params, &self.config.username_key)?
         };
 
         let key = NonceKey {

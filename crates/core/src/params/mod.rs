@@ -59,7 +59,6 @@ mod sanitize;
 mod volumes;
 
 use std::fmt;
-use std::ops::Bound;
 
 pub use volumes::{MAX_VOLUME_NAME_LEN, SubmitClose, VolumeKind, VolumeParam};
 
@@ -214,10 +213,7 @@ impl LmsParams {
         };
         let mut closes = Vec::new();
         // The full `custom_lms_*` keys, so warnings name them without building them again.
-        for (key, value) in launch.params.range::<str, _>((
-            Bound::Included("custom_lms_"),
-            Bound::Excluded("custom_lms`"),
-        )) {
+        for (key, value) in launch.params.with_prefix("custom_lms_") {
             if let Some(name) = key.strip_prefix("custom_") {
                 p.read_custom(key, name, value, &mut closes, &mut w);
             }
@@ -300,7 +296,7 @@ impl LmsParams {
     }
 
     fn read_identity(&mut self, launch: &LtiLaunch, w: &mut Vec<ParamWarning>) {
-        let get = |k: &str| launch.params.get(k).map(String::as_str);
+        let get = |k: &str| launch.params.get(k);
         let id = |k: &str, w: &mut Vec<ParamWarning>| -> Option<u32> {
             let raw = get(k)?;
             match digits_u64(raw) {

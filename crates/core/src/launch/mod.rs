@@ -37,10 +37,11 @@
 //!   `urn:lti:role:ims/lis/Instructor/Lecturer`) and LIS v2 URIs (`…/membership#Instructor`) are
 //!   understood, compared case-insensitively.
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
-
 use sha2::{Digest, Sha256};
+
+mod params;
+
+pub use params::LaunchParams;
 
 /// The longest username accepted (the Unix `useradd` limit on common systems).
 pub const MAX_USERNAME_LEN: usize = 32;
@@ -108,48 +109,41 @@ pub struct LtiLaunch {
     /// `lis_result_sourcedid`, the grade passback handle.
     pub result_sourcedid: Option<String>,
     /// Every parameter whose name does not start with `oauth_`; for duplicate keys the last value wins.
-    pub params: BTreeMap<String, String>,
+    pub params: LaunchParams,
 }
 
 impl LtiLaunch {
     /// Builds the launch model from the verified launch parameters.
     ///
-    /// `params` holds the form (and query) parameters in order; `username_key` names the parameter
-    /// that carries the username (usually [`DEFAULT_USERNAME_KEY`]).
+    /// `params` holds the form (and query) parameters in order (a [`crate::auth::FormParams`],
+    /// a slice of pairs or a [`LaunchParams`]); `username_key` names the parameter that carries
+    /// the username (usually [`DEFAULT_USERNAME_KEY`]).
     ///
     /// # Errors
     /// [`LaunchModelError::MissingParameter`] when `user_id` or `resource_link_id` is missing or
     /// blank; [`LaunchModelError::UnusableUsername`] when no safe username can be derived.
     pub fn from_params(
         consumer_key: &str,
-        params: &[(String, String)],
+        params: impl Into<LaunchParams>,
         username_key: &str,
     ) -> Result<Self, LaunchModelError> {
-        let map: BTreeMap<String, String> = params
-            .iter()
-            .filter(|(k, _)| !k.starts_with("oauth_"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let get = |name: &str| {
-            map.get(name)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        let map: LaunchParams = params.into();
+        let text = |name: &str| map.get(name).map(str::trim).filter(|v| !v.is_empty());
+        let get = |name: &str| text(name).map(str::to_owned);
         let user_id =
-            get("user_id").ok_or(LaunchModelError::MissingParameter { name: "user_id" })?;
+            text("user_id").ok_or(LaunchModelError::MissingParameter { name: "user_id" })?;
         let resource_link_id =
             get("resource_link_id").ok_or(LaunchModelError::MissingParameter {
                 name: "resource_link_id",
             })?;
-        let (key, raw) = match get(username_key) {
+        let (key, raw) = match text(username_key) {
             Some(v) => (username_key, v),
-            None => ("user_id", user_id.clone()),
+            None => ("user_id", user_id),
         };
         let username =
-            normalize_username(&raw).ok_or_else(|| LaunchModelError::UnusableUsername {
+            normalize_username(raw).ok_or_else(|| LaunchModelError::UnusableUsername {
                 key: key.to_owned(),
-                raw: raw.clone(),
+                raw: raw.to_owned(),
             })?;
         let roles = map
             .get("roles")
@@ -164,7 +158,7 @@ impl LtiLaunch {
         Ok(Self {
             consumer_key: consumer_key.to_owned(),
             username,
-            user_id,
+            user_id: user_id.to_owned(),
             roles,
             context_id: get("context_id"),
             context_title: get("context_title"),
@@ -179,16 +173,14 @@ impl LtiLaunch {
     /// The value of the custom parameter `custom_<name>` (pass `name` without the prefix, as
     /// Moodle spells it: lowercase, non-alphanumerics as `_`, e.g. `lms_vol_rsa`).
     pub fn custom(&self, name: &str) -> Option<&str> {
-        self.params
-            .get(&["custom_", name].concat())
-            .map(String::as_str)
+        self.params.get(&["custom_", name].concat())
     }
 
     /// Iterates over all custom parameters as `(name without "custom_", value)`, sorted by name.
     pub fn customs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params
-            .range::<str, _>((Bound::Included("custom_"), Bound::Unbounded))
-            .map_while(|(k, v)| Some((k.strip_prefix("custom_")?, v.as_str())))
+            .with_prefix("custom_")
+            .filter_map(|(k, v)| Some((k.strip_prefix("custom_")?, v)))
     }
 
     /// True when one of the roles is Instructor or Administrator (short name, URN or LIS v2 URI).
