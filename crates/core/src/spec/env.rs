@@ -38,7 +38,6 @@ pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
         image,
     } = *input;
     let home = layout.home.as_str();
-    let mut env = cfg.spawner_environment.clone();
     let session = params.session;
     let runtime_dir = [home, "/.local/share/jupyter/runtime"].concat();
     let computed: [(&str, String); 31] = [
@@ -81,33 +80,43 @@ pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
         ("JUPYTER_IMAGE_SPEC", image.to_owned()),
         ("JUPYTER_IMAGE", image.to_owned()),
     ];
+    // Configured variables first, computed ones after: a later entry wins over an earlier one
+    // with the same name when the map is built.
+    let mut env: Vec<(String, String)> =
+        Vec::with_capacity(cfg.spawner_environment.len() + computed.len() + 5);
+    env.extend(
+        cfg.spawner_environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     env.extend(computed.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    // Teachers always get 0033; a student keeps a configured NB_UMASK, else 0037.
     if is_teacher {
-        env.insert("NB_UMASK".to_owned(), "0033".to_owned());
-    } else {
-        env.entry("NB_UMASK".to_owned())
-            .or_insert_with(|| "0037".to_owned());
+        env.push(("NB_UMASK".to_owned(), "0033".to_owned()));
+    } else if !cfg.spawner_environment.contains_key("NB_UMASK") {
+        env.push(("NB_UMASK".to_owned(), "0037".to_owned()));
     }
     if let Some(cpu) = limits.cpu_limit {
-        env.insert("CPU_LIMIT".to_owned(), format!("{cpu:?}"));
+        env.push(("CPU_LIMIT".to_owned(), format!("{cpu:?}")));
     }
     if let Some(mem) = limits.mem_limit {
-        env.insert("MEM_LIMIT".to_owned(), mem.to_string());
+        env.push(("MEM_LIMIT".to_owned(), mem.to_string()));
     }
     if let Some(cpu) = limits.cpu_guarantee {
-        env.insert("CPU_GUARANTEE".to_owned(), format!("{cpu:?}"));
+        env.push(("CPU_GUARANTEE".to_owned(), format!("{cpu:?}")));
     }
     if let Some(mem) = limits.mem_guarantee {
-        env.insert("MEM_GUARANTEE".to_owned(), mem.to_string());
+        env.push(("MEM_GUARANTEE".to_owned(), mem.to_string()));
     }
     // Environment values cannot carry NUL; every input above is already free of it, but a
     // configured value is the admin's text, so make the guarantee local.
-    for v in env.values_mut() {
+    for (_, v) in &mut env {
         if v.contains('\0') {
             v.retain(|c| c != '\0');
         }
     }
     // `=` and NUL are ASCII, so a byte scan finds them (UTF-8 never hides them in a character).
-    env.retain(|k, _| !k.is_empty() && !k.bytes().any(|b| b == b'=' || b == 0));
-    env
+    env.retain(|(k, _)| !k.is_empty() && !k.bytes().any(|b| b == b'=' || b == 0));
+    // `BTreeMap::from_iter` sorts stably and keeps the last value of a repeated name.
+    env.into_iter().collect()
 }

@@ -34,16 +34,21 @@ pub(crate) struct Layout {
 /// The result must be absolute and free of `.`/`..` segments.
 fn expand(what: &str, template: &str, user: &str, group: &str) -> Result<String, SpecError> {
     let raw = template.replace("{user}", user).replace("{group}", group);
-    let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
-    if !raw.starts_with('/')
-        || segments.is_empty()
-        || segments.iter().any(|s| *s == "." || *s == "..")
-    {
+    let mut path = String::with_capacity(raw.len());
+    for segment in raw.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." {
+            path.clear();
+            break;
+        }
+        path.push('/');
+        path.push_str(segment);
+    }
+    if !raw.starts_with('/') || path.is_empty() {
         return Err(SpecError::Config(format!(
             "{what} {template:?} gives {raw:?}, which is not an absolute path without `.`/`..`"
         )));
     }
-    Ok(format!("/{}", segments.join("/")))
+    Ok(path)
 }
 
 fn segment(what: &str, value: &str) -> Result<(), SpecError> {
