@@ -54,38 +54,35 @@ impl FormParams {
     pub fn parse(input: &[u8]) -> Result<Self, LaunchError> {
         let mut buf = Vec::with_capacity(input.len());
         let mut spans = Vec::with_capacity(memchr::memchr_iter(b'&', input).count() + 1);
-        // One pass over the body: copy each run of plain bytes at once, act on the byte that
-        // ends it.
+        // One pass over the body: copy each run of plain bytes at once (the first `=` of a
+        // segment splits it), act on the `&`, `%` or `+` that ends it.
         let mut i = 0;
         while i < input.len() {
             let (raw_start, start) = (i, buf.len());
             let mut mid = None;
             while i < input.len() {
-                let run = i;
-                while i < input.len() && !FORM_SPECIAL[usize::from(input[i])] {
-                    i += 1;
-                }
-                buf.extend_from_slice(&input[run..i]);
-                let Some(&b) = input.get(i) else { break };
-                match b {
-                    b'&' => break,
-                    b'=' if mid.is_none() => {
+                let end =
+                    memchr::memchr3(b'&', b'%', b'+', &input[i..]).map_or(input.len(), |j| i + j);
+                let mut run = &input[i..end];
+                if mid.is_none() {
+                    if let Some(eq) = memchr::memchr(b'=', run) {
+                        buf.extend_from_slice(&run[..eq]);
                         mid = Some(buf.len());
-                        i += 1;
+                        run = &run[eq + 1..];
                     }
-                    b'+' => {
+                }
+                buf.extend_from_slice(run);
+                i = end;
+                match input.get(i) {
+                    None | Some(b'&') => break,
+                    Some(b'+') => {
                         buf.push(b' ');
                         i += 1;
                     }
-                    b'%' => {
+                    Some(_) => {
                         let (byte, used) = percent_escape(&input[i..]);
                         buf.push(byte);
                         i += used;
-                    }
-                    // A `=` after the first belongs to the value.
-                    _ => {
-                        buf.push(b);
-                        i += 1;
                     }
                 }
             }
@@ -177,16 +174,6 @@ impl FormParams {
         )
     }
 }
-
-/// The bytes that end a run of plain bytes in a form body: `&` `=` `%` `+`.
-const FORM_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'%' as usize] = true;
-    table[b'+' as usize] = true;
-    table
-};
 
 /// Splits a form body into raw `(name, value)` segments, skipping empty ones.
 fn segments(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {

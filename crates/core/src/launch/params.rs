@@ -5,7 +5,7 @@ use std::fmt;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::auth::FormParams;
-use crate::byte_order::{cmp_keyed, prefix_key};
+use crate::byte_order::{prefix_key, sort_keyed};
 
 /// The parameters of a launch by name: every parameter except the `oauth_*` ones, the last
 /// value winning for a name sent twice, iterated in byte order of the names.
@@ -34,18 +34,20 @@ pub struct LaunchParams {
 impl LaunchParams {
     /// Indexes `pairs` (taken as they are, in sending order).
     pub fn from_form(pairs: FormParams) -> Self {
-        let mut keyed: Vec<(u128, &str, usize)> = pairs
+        let mut keyed: Vec<(u128, usize)> = pairs
             .iter()
             .enumerate()
             .filter(|(_, (name, _))| !name.starts_with("oauth_"))
-            .map(|(i, (name, _))| (prefix_key(name.as_bytes()), name, i))
+            .map(|(i, (name, _))| (prefix_key(name.as_bytes()), i))
             .collect();
         // Equal names sort by descending index, so the first of each run is the last sent.
-        keyed.sort_unstable_by(|a, b| {
-            cmp_keyed(a.0, a.1.as_bytes(), b.0, b.1.as_bytes()).then(b.2.cmp(&a.2))
+        sort_keyed(&mut keyed, |a, b| {
+            name_at(&pairs, a).cmp(name_at(&pairs, b)).then(b.cmp(&a))
         });
-        keyed.dedup_by(|later, kept| later.1 == kept.1);
-        let by_name = keyed.into_iter().map(|(_, _, i)| i).collect();
+        keyed.dedup_by(|later, kept| {
+            later.0 == kept.0 && name_at(&pairs, later.1) == name_at(&pairs, kept.1)
+        });
+        let by_name = keyed.into_iter().map(|(_, i)| i).collect();
         Self { pairs, by_name }
     }
 
