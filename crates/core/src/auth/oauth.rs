@@ -191,11 +191,12 @@ pub fn base_string_uri(url: &str) -> Result<BaseUri<'_>, LaunchError> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| malformed("is not absolute (no scheme://)"))?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return Err(malformed("does not use http or https")),
+    let (scheme, default_port) = if scheme.eq_ignore_ascii_case("http") {
+        ("http", 80)
+    } else if scheme.eq_ignore_ascii_case("https") {
+        ("https", 443)
+    } else {
+        return Err(malformed("does not use http or https"));
     };
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (before_query, query) = match rest.split_once('?') {
@@ -217,9 +218,9 @@ pub fn base_string_uri(url: &str) -> Result<BaseUri<'_>, LaunchError> {
         ),
     };
     let mut uri = String::with_capacity(url.len());
-    uri.push_str(&scheme);
+    uri.push_str(scheme);
     uri.push_str("://");
-    uri.push_str(&host.to_ascii_lowercase());
+    uri.extend(host.chars().map(|c| c.to_ascii_lowercase()));
     if let Some(port) = port.filter(|&p| p != default_port) {
         uri.push(':');
         uri.push_str(&port.to_string());

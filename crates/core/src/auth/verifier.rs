@@ -293,7 +293,13 @@ impl Lti11Authenticator {
             timestamp,
         };
         let expires_at = timestamp.saturating_add(window_i);
-        match self.nonces.check_and_remember(key, expires_at, now).await {
+        // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
+        match self
+            .nonces
+            .as_ref()
+            .check_and_remember(key, expires_at, now)
+            .await
+        {
             Ok(NonceCheck::Fresh) => Ok(launch),
             Ok(NonceCheck::Replayed) => Err(LaunchError::ReplayedNonce {
                 consumer_key: consumer_key.to_owned(),
