@@ -63,6 +63,7 @@ use std::fmt;
 pub use volumes::{MAX_VOLUME_NAME_LEN, SubmitClose, VolumeKind, VolumeParam};
 
 use crate::launch::{LtiLaunch, is_safe_username, normalize_username};
+pub(crate) use sanitize::find_str;
 use sanitize::{Num, decimal_f64, digits_u64, strip_controls, strip_set, url_host};
 
 /// The LMS host used when the launch names none (the original's default).
@@ -211,7 +212,7 @@ impl LmsParams {
             course_id: course_id(launch.context_id.as_deref(), &mut w),
             ..Self::default()
         };
-        let mut closes = Vec::new();
+        let mut closes: Vec<(&str, SubmitClose)> = Vec::new();
         // The full `custom_lms_*` keys, so warnings name them without building them again.
         for (key, value) in launch.params.with_prefix("custom_lms_") {
             if let Some(name) = key.strip_prefix("custom_") {
@@ -243,15 +244,18 @@ impl LmsParams {
         (p, w)
     }
 
-    fn read_custom(
+    fn read_custom<'a>(
         &mut self,
         key: &str,
-        name: &str,
+        name: &'a str,
         value: &str,
-        closes: &mut Vec<(String, SubmitClose)>,
+        closes: &mut Vec<(&'a str, SubmitClose)>,
         w: &mut Vec<ParamWarning>,
     ) {
-        let text = |slash: bool| Some(strip_set(value, slash)).filter(|s| !s.is_empty());
+        let text = |slash: bool| {
+            let kept = strip_set(value, slash);
+            (!kept.is_empty()).then(|| kept.into_owned())
+        };
         match name {
             "lms_image" => self.image = text(false),
             "lms_users" => self.users = UserList::parse(key, value, w),
@@ -267,9 +271,9 @@ impl LmsParams {
             "lms_sessioninfo" => self.session = session_info(key, value, w),
             "lms_serverurl" => self.server_url = text(false),
             "lms_serverpath" => self.server_path = text(false),
-            "lms_rpctoken" => self.rpc_token = Some(strip_controls(value.trim())),
-            "lms_course" => self.course_name = Some(strip_controls(value)),
-            "lms_ltiname" => self.lti_name = Some(strip_controls(value)),
+            "lms_rpctoken" => self.rpc_token = Some(strip_controls(value.trim()).into_owned()),
+            "lms_course" => self.course_name = Some(strip_controls(value).into_owned()),
+            "lms_ltiname" => self.lti_name = Some(strip_controls(value).into_owned()),
             _ => {
                 let rest = [VolumeKind::Task, VolumeKind::Submit, VolumeKind::Personal]
                     .into_iter()
@@ -278,7 +282,7 @@ impl LmsParams {
                     Some((VolumeKind::Submit, vol)) if vol.ends_with("_close") => {
                         let vol = vol.strip_suffix("_close").unwrap_or(vol);
                         if let Some(c) = volumes::parse_close(key, value, w) {
-                            closes.push((vol.to_owned(), c));
+                            closes.push((vol, c));
                         }
                     }
                     Some((kind, vol)) => match volumes::parse_volume(key, kind, vol, value, w) {
@@ -296,9 +300,18 @@ impl LmsParams {
     }
 
     fn read_identity(&mut self, launch: &LtiLaunch, w: &mut Vec<ParamWarning>) {
-        let get = |k: &str| launch.params.get(k);
-        let id = |k: &str, w: &mut Vec<ParamWarning>| -> Option<u32> {
-            let raw = get(k)?;
+        // One search for the three names, which share the prefix.
+        let (mut user_id, mut group_id, mut group_name) = (None, None, None);
+        for (key, value) in launch.params.with_prefix("ext_user_") {
+            match key {
+                "ext_user_userid" => user_id = Some(value),
+                "ext_user_groupid" => group_id = Some(value),
+                "ext_user_groupname" => group_name = Some(value),
+                _ => {}
+            }
+        }
+        let id = |k: &str, raw: Option<&str>, w: &mut Vec<ParamWarning>| -> Option<u32> {
+            let raw = raw?;
             match digits_u64(raw) {
                 Num::Empty => None,
                 Num::Value(v) => u32::try_from(v).ok().or_else(|| {
@@ -311,10 +324,11 @@ impl LmsParams {
                 }
             }
         };
-        self.ext_user_id = id("ext_user_userid", w);
-        self.ext_group_id = id("ext_user_groupid", w);
-        if let Some(raw) = get("ext_user_groupname") {
-            let name = strip_set(raw, true).to_ascii_lowercase();
+        self.ext_user_id = id("ext_user_userid", user_id, w);
+        self.ext_group_id = id("ext_user_groupid", group_id, w);
+        if let Some(raw) = group_name {
+            let mut name = strip_set(raw, true).into_owned();
+            name.make_ascii_lowercase();
             if is_safe_username(&name) {
                 self.ext_group_name = Some(name);
             } else if !name.is_empty() {

@@ -1,6 +1,6 @@
 //! The `lms_vol_*`, `lms_prs_*`, `lms_sub_*` and `lms_sub_*_close` parameters.
 
-use super::sanitize::strip_set;
+use super::sanitize::{in_set, without};
 use super::{ParamWarning, UserList};
 
 /// The longest volume `<name>` accepted (Moodle's form allows 30 characters).
@@ -73,11 +73,13 @@ impl VolumeParam {
     /// The display name as the container's `start.sh` expects it in `NB_VOLUMES`/`NB_PRSNALS`/
     /// `NB_SUBMITS`: with the `-` marker when the link is for teachers only.
     pub fn link_name(&self) -> String {
-        if self.teachers_only {
-            format!("-{}", self.display)
-        } else {
-            self.display.clone()
-        }
+        [self.link_marker(), &self.display].concat()
+    }
+
+    /// The `-` marker that [`VolumeParam::link_name`] puts before the display name of a
+    /// teachers-only link, else nothing.
+    pub(crate) fn link_marker(&self) -> &'static str {
+        if self.teachers_only { "-" } else { "" }
     }
 }
 
@@ -117,10 +119,9 @@ pub(crate) fn parse_volume(
         Some(rest) => (true, rest),
         None => (false, display_raw),
     };
-    let display = strip_set(rest, true)
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, ':' | '*'))
-        .collect::<String>();
+    let display = without(rest, |c| {
+        in_set(c, true) || c.is_whitespace() || matches!(c, ':' | '*')
+    });
     if display != rest {
         warnings.push(ParamWarning::new(
             key,
@@ -140,7 +141,7 @@ pub(crate) fn parse_volume(
     Ok(Some(VolumeParam {
         kind,
         name: name.to_owned(),
-        display,
+        display: display.into_owned(),
         teachers_only: marked && kind != VolumeKind::Submit,
         users: (!users.is_empty()).then_some(users),
         close: None,

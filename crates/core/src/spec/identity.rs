@@ -89,23 +89,25 @@ pub(crate) fn resolve(
             min_gid: cfg.min_gid,
         });
     }
-    let candidates = [
-        ("the host group", ids.group_name(gid)),
-        ("ext_user_groupname", params.ext_group_name.clone()),
-    ];
-    let mut group = None;
-    for (source, name) in candidates {
-        match name {
-            Some(n) if is_safe_username(&n) => {
-                group = Some(n);
-                break;
-            }
-            Some(n) => warnings.push(format!(
+    // The launch's group name is copied only when it is the one chosen.
+    let mut safe = |source: &str, name: Option<&str>| match name {
+        Some(n) if is_safe_username(n) => true,
+        Some(n) => {
+            warnings.push(format!(
                 "group name {n:?} from {source} is not a safe directory name; skipped"
-            )),
-            None => {}
+            ));
+            false
         }
-    }
+        None => false,
+    };
+    let host_group = ids.group_name(gid);
+    let group = if safe("the host group", host_group.as_deref()) {
+        host_group
+    } else if safe("ext_user_groupname", params.ext_group_name.as_deref()) {
+        params.ext_group_name.clone()
+    } else {
+        None
+    };
     let group = match group {
         Some(g) => g,
         None if is_safe_username(&cfg.default_group) => cfg.default_group.clone(),

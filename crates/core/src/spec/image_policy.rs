@@ -1,5 +1,7 @@
 //! Which image a launch may run: the configured default, or an `lms_image` on the allowlist.
 
+use std::borrow::Cow;
+
 use super::{SpecConfig, SpecError};
 
 /// The longest image reference accepted.
@@ -7,24 +9,39 @@ const MAX_IMAGE_LEN: usize = 255;
 
 /// Returns `image` with `:latest` added when it has neither a tag nor a digest.
 pub fn with_default_tag(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if last.contains(':') || image.contains('@') {
-        image.to_owned()
+    tagged(image).into_owned()
+}
+
+/// [`with_default_tag`], borrowing `image` when it already has a tag or digest.
+fn tagged(image: &str) -> Cow<'_, str> {
+    // One pass: a digest anywhere, or a `:` after the last `/` (a tag), keeps the reference.
+    let mut tag = false;
+    for &b in image.as_bytes() {
+        match b {
+            b'@' => return Cow::Borrowed(image),
+            b'/' => tag = false,
+            b':' => tag = true,
+            _ => {}
+        }
+    }
+    if tag {
+        Cow::Borrowed(image)
     } else {
-        [image, ":latest"].concat()
+        Cow::Owned([image, ":latest"].concat())
     }
 }
 
 /// True when `image` matches the glob `pattern` (`*` = any run of characters).
 pub fn glob_match(pattern: &str, image: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let [first, middle @ .., last] = parts.as_slice() else {
+    // The text before the first `*`, the `*`-separated parts between, the text after the last.
+    let Some((first, rest)) = pattern.split_once('*') else {
         return pattern == image;
     };
+    let (middle, last) = rest.rsplit_once('*').unwrap_or(("", rest));
     let Some(mut rest) = image.strip_prefix(first) else {
         return false;
     };
-    for part in middle {
+    for part in middle.split('*').filter(|p| !p.is_empty()) {
         match rest.find(part) {
             Some(i) => rest = &rest[i + part.len()..],
             None => return false,
@@ -33,13 +50,30 @@ pub fn glob_match(pattern: &str, image: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
+/// The bytes an image reference may hold (`[A-Za-z0-9._/:@-]`), as a table indexed by byte.
+const IMAGE_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':' | b'@');
+        b += 1;
+    }
+    table
+};
+
 fn check_syntax(image: &str) -> Result<(), SpecError> {
-    let ok = !image.is_empty()
-        && image.len() <= MAX_IMAGE_LEN
+    let bytes = image.as_bytes();
+    // One pass over the bytes checks the alphabet and finds `..`.
+    let mut prev = 0;
+    let ok = !bytes.is_empty()
+        && bytes.len() <= MAX_IMAGE_LEN
         && !image.starts_with(['-', '/', '.', ':', '@'])
-        && !image.contains("..")
-        && image.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+        && bytes.iter().all(|&b| {
+            let dots = prev == b'.' && b == b'.';
+            prev = b;
+            !dots && IMAGE_BYTES[usize::from(b)]
         });
     if ok {
         Ok(())
@@ -53,7 +87,7 @@ fn check_syntax(image: &str) -> Result<(), SpecError> {
 /// Chooses the image: the launch's (already S1-sanitised) `requested` image when it is on the
 /// allowlist, the default image when the launch named none.
 pub(crate) fn choose(cfg: &SpecConfig, requested: Option<&str>) -> Result<String, SpecError> {
-    let default = with_default_tag(cfg.default_image.trim());
+    let default = tagged(cfg.default_image.trim());
     check_syntax(&default).map_err(|_| {
         SpecError::Config(format!(
             "default_image {:?} is not a valid image reference",
@@ -61,21 +95,21 @@ pub(crate) fn choose(cfg: &SpecConfig, requested: Option<&str>) -> Result<String
         ))
     })?;
     let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(default);
+        return Ok(default.into_owned());
     };
     check_syntax(requested)?;
-    let image = with_default_tag(requested);
+    let image = tagged(requested);
     let allowed = image == default
         || cfg
             .allowed_images
             .iter()
             .any(|p| glob_match(p, &image) || glob_match(p, requested));
     if allowed {
-        Ok(image)
+        Ok(image.into_owned())
     } else {
         Err(SpecError::ImageNotAllowed {
-            image,
-            default,
+            image: image.into_owned(),
+            default: default.into_owned(),
             allowed: cfg.allowed_images.clone(),
         })
     }
@@ -96,6 +130,11 @@ mod tests {
         assert!(!glob_match("ab*ba", "aba"));
         assert!(glob_match("exact:1", "exact:1"));
         assert!(!glob_match("exact:1", "exact:10"));
+        assert!(glob_match("a**b", "ab"));
+        assert!(glob_match("*:*", "x:1"));
+        assert!(!glob_match("*:*", "x1"));
+        assert!(glob_match("**", ""));
+        assert!(!glob_match("a*a", "a"));
     }
 
     #[test]
@@ -104,5 +143,11 @@ mod tests {
         assert_eq!(with_default_tag("a/b:1"), "a/b:1");
         assert_eq!(with_default_tag("host:5000/a"), "host:5000/a:latest");
         assert_eq!(with_default_tag("a@sha256:00"), "a@sha256:00");
+        assert_eq!(
+            with_default_tag("host:5000/a@sha256:00"),
+            "host:5000/a@sha256:00"
+        );
+        assert_eq!(with_default_tag("a:1/b"), "a:1/b:latest");
+        assert!(matches!(tagged("a/b:1"), Cow::Borrowed(_)));
     }
 }

@@ -1,6 +1,7 @@
 //! The user's directories: home path, works directory, and the host directories to create (ORIGINAL §4).
 
 use super::{Identity, SpecConfig, SpecError};
+use crate::params::find_str;
 
 /// A host directory the hub creates (when missing) before starting the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,25 +16,65 @@ pub struct HostDir {
     pub mode: u32,
 }
 
-/// The paths of one user's home.
+/// The paths of one user's home, held as one string: the volumes directory
+/// `<home>/<projects_dir>/<works_dir>/<volumes_dir>`, whose prefixes are the other paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layout {
-    /// The home directory (same path on the host and in the container).
-    pub(crate) home: String,
-    /// `<home>/<projects_dir>`.
-    pub(crate) projects: String,
-    /// `<home>/<projects_dir>/<works_dir>` (`NB_WRKDIR`).
-    pub(crate) works: String,
     /// `<works>/<volumes_dir>`.
-    pub(crate) volumes: String,
-    /// The group home, when groups are used.
-    pub(crate) group_home: Option<String>,
+    path: String,
+    /// The length of the home directory (same path on the host and in the container).
+    home: usize,
+    /// The length of `<home>/<projects_dir>`.
+    projects: usize,
+    /// The length of `<home>/<projects_dir>/<works_dir>` (`NB_WRKDIR`).
+    works: usize,
+    /// The length of the group home, when groups are used and it is an ancestor of the home.
+    group_home: Option<usize>,
+}
+
+/// The placeholder for the username in the home templates.
+const USER: &str = "{user}";
+
+/// The placeholder for the group name in the home templates.
+const GROUP: &str = "{group}";
+
+/// Replaces every `{user}` of `template` with `user`, then every `{group}` of the result with
+/// `group` (the order of two `str::replace` calls), into one buffer.
+fn substitute(template: &str, user: &str, group: &str) -> String {
+    let mut raw = String::with_capacity(template.len() + user.len() + group.len());
+    let mut rest = template;
+    while let Some(i) = find_str(rest, USER) {
+        raw.push_str(&rest[..i]);
+        raw.push_str(user);
+        rest = &rest[i + USER.len()..];
+    }
+    raw.push_str(rest);
+    let mut from = 0;
+    while let Some(i) = find_str(&raw[from..], GROUP) {
+        let at = from + i;
+        raw.replace_range(at..at + GROUP.len(), group);
+        from = at + group.len();
+    }
+    raw
+}
+
+/// True when `path` is already what [`expand`] makes of it: absolute, without empty, `.` or
+/// `..` segments and without a trailing `/`.
+fn is_normal(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Expands a template and normalises it: `{user}`/`{group}` replaced, empty segments dropped.
 /// The result must be absolute and free of `.`/`..` segments.
 fn expand(what: &str, template: &str, user: &str, group: &str) -> Result<String, SpecError> {
-    let raw = template.replace("{user}", user).replace("{group}", group);
+    let raw = substitute(template, user, group);
+    if is_normal(&raw) {
+        return Ok(raw);
+    }
     let mut path = String::with_capacity(raw.len());
     for segment in raw.split('/').filter(|s| !s.is_empty()) {
         if segment == "." || segment == ".." {
@@ -65,33 +106,65 @@ impl Layout {
         segment("projects_dir", &cfg.projects_dir)?;
         segment("works_dir", &cfg.works_dir)?;
         segment("volumes_dir", &cfg.volumes_dir)?;
-        if !cfg.home_template.contains("{user}") {
+        if find_str(&cfg.home_template, USER).is_none() {
             return Err(SpecError::Config(format!(
                 "home_template {:?} must contain {{user}} so every user gets their own home",
                 cfg.home_template
             )));
         }
         let group = if cfg.use_group { id.group.as_str() } else { "" };
-        let home = expand("home_template", &cfg.home_template, user, group)?;
+        let mut path = expand("home_template", &cfg.home_template, user, group)?;
         let group_home = if cfg.use_group {
             let g = expand("group_home_template", &cfg.group_home_template, user, group)?;
             // Only a proper ancestor of the home is a group home worth creating.
-            home.strip_prefix(&g)
+            path.strip_prefix(&g)
                 .is_some_and(|rest| rest.starts_with('/'))
-                .then_some(g)
+                .then_some(g.len())
         } else {
             None
         };
-        let projects = [home.as_str(), "/", &cfg.projects_dir].concat();
-        let works = [projects.as_str(), "/", &cfg.works_dir].concat();
-        let volumes = [works.as_str(), "/", &cfg.volumes_dir].concat();
+        let home = path.len();
+        path.reserve(3 + cfg.projects_dir.len() + cfg.works_dir.len() + cfg.volumes_dir.len());
+        let mut child = |dir: &str| {
+            path.push('/');
+            path.push_str(dir);
+            path.len()
+        };
+        let projects = child(&cfg.projects_dir);
+        let works = child(&cfg.works_dir);
+        child(&cfg.volumes_dir);
         Ok(Self {
+            path,
             home,
             projects,
             works,
-            volumes,
             group_home,
         })
+    }
+
+    /// The home directory (same path on the host and in the container).
+    pub(crate) fn home(&self) -> &str {
+        &self.path[..self.home]
+    }
+
+    /// `<home>/<projects_dir>`.
+    pub(crate) fn projects(&self) -> &str {
+        &self.path[..self.projects]
+    }
+
+    /// `<home>/<projects_dir>/<works_dir>` (`NB_WRKDIR`).
+    pub(crate) fn works(&self) -> &str {
+        &self.path[..self.works]
+    }
+
+    /// `<works>/<volumes_dir>`.
+    pub(crate) fn volumes(&self) -> &str {
+        &self.path
+    }
+
+    /// The group home, when groups are used.
+    pub(crate) fn group_home(&self) -> Option<&str> {
+        self.group_home.map(|len| &self.path[..len])
     }
 
     /// The host directories to create, parents first (ORIGINAL §4 table).
@@ -103,12 +176,12 @@ impl Layout {
             mode,
         };
         let mut dirs = Vec::with_capacity(4);
-        if let Some(g) = &self.group_home {
+        if let Some(g) = self.group_home() {
             dirs.push(dir(g, 0, 0o755));
         }
-        dirs.push(dir(&self.home, id.uid, 0o700));
-        dirs.push(dir(&self.projects, id.uid, 0o700));
-        dirs.push(dir(&self.works, id.uid, 0o700));
+        dirs.push(dir(self.home(), id.uid, 0o700));
+        dirs.push(dir(self.projects(), id.uid, 0o700));
+        dirs.push(dir(self.works(), id.uid, 0o700));
         dirs
     }
 }
@@ -134,6 +207,28 @@ mod tests {
         assert!(expand("t", "/home/{group}/{user}", "alice", "..").is_err());
         assert!(expand("t", "{user}", "alice", "g").is_err());
         assert!(expand("t", "/{group}", "alice", "").is_err());
+        assert!(expand("t", "/", "alice", "").is_err());
+        assert!(expand("t", "/home/./{user}", "alice", "").is_err());
+        assert_eq!(
+            expand("t", "/home/{user}/{user}", "a", "").ok().as_deref(),
+            Some("/home/a/a")
+        );
+    }
+
+    #[test]
+    fn substitution_follows_two_replace_calls() {
+        for (template, user, group) in [
+            ("/home/{group}/{user}", "alice", "staff"),
+            ("/h/{{user}}/{group}{group}", "group", "g"),
+            ("/{user}{group}/x", "", "{user}"),
+            ("/{gr{user}oup}", "", "G"),
+        ] {
+            assert_eq!(
+                substitute(template, user, group),
+                template.replace("{user}", user).replace("{group}", group),
+                "{template} {user} {group}"
+            );
+        }
     }
 
     #[test]
@@ -145,11 +240,14 @@ mod tests {
         };
         let mut cfg = SpecConfig::default();
         let l = Layout::new(&cfg, "alice", &id).expect("layout");
-        assert_eq!(l.group_home.as_deref(), Some("/home/staff"));
-        assert_eq!(l.volumes, "/home/staff/alice/jupyter/works/.volumes");
+        assert_eq!(l.group_home(), Some("/home/staff"));
+        assert_eq!(l.home(), "/home/staff/alice");
+        assert_eq!(l.projects(), "/home/staff/alice/jupyter");
+        assert_eq!(l.works(), "/home/staff/alice/jupyter/works");
+        assert_eq!(l.volumes(), "/home/staff/alice/jupyter/works/.volumes");
         cfg.home_template = "/users/{user}".into();
         let l = Layout::new(&cfg, "alice", &id).expect("layout");
-        assert_eq!(l.group_home, None);
+        assert_eq!(l.group_home(), None);
         assert_eq!(l.host_dirs(&id).len(), 3);
     }
 }

@@ -227,22 +227,20 @@ pub fn build_spawn_plan(
         image: &image,
     });
 
-    let mut mounts = vec![Mount {
-        source: MountSource::Bind(layout.home.clone().into()),
-        target: layout.home.clone(),
+    let notices = cfg.notice_dir.as_deref().map_or(0, |_| NOTICES.len());
+    let mut mounts = Vec::with_capacity(1 + granted.mounts.len() + notices);
+    mounts.push(Mount {
+        source: MountSource::Bind(layout.home().into()),
+        target: layout.home().to_owned(),
         read_only: false,
-    }];
-    mounts.extend(granted.mounts.iter().cloned());
+    });
+    mounts.extend(granted.mounts);
     if let Some(dir) = cfg.notice_dir.as_deref() {
         let dir = dir.trim_end_matches('/');
-        for name in [
-            "notice_memory.txt",
-            "notice_active.txt",
-            "notice_sticky.txt",
-        ] {
+        for name in NOTICES {
             mounts.push(Mount {
                 source: MountSource::Bind([dir, "/", name].concat().into()),
-                target: [layout.works.as_str(), "/.", name].concat(),
+                target: [layout.works(), "/.", name].concat(),
                 read_only: true,
             });
         }
@@ -263,23 +261,19 @@ pub fn build_spawn_plan(
     } else {
         format!("{}:{}", identity.uid, identity.gid)
     });
-    container.working_dir = Some(layout.home.clone());
+    container.working_dir = Some(layout.home().to_owned());
     container.mounts = mounts;
     container.limits = limits;
     container.port = port;
     container.labels = [
-        (labels::MANAGED_BY, cfg.hub_instance.clone()),
-        (labels::USER, username.to_owned()),
-        (labels::PORT, port.to_string()),
+        (labels::MANAGED_BY, Some(cfg.hub_instance.clone())),
+        (labels::USER, Some(username.to_owned())),
+        (labels::PORT, Some(port.to_string())),
+        (labels::COURSE, params.course_id.clone()),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
+    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
     .collect();
-    if let Some(course) = &params.course_id {
-        container
-            .labels
-            .insert(labels::COURSE.to_owned(), course.clone());
-    }
 
     Ok(SpawnPlan {
         container,
@@ -338,6 +332,13 @@ pub fn plan_launch(
     plan.warnings = warnings;
     Ok(plan)
 }
+
+/// The notice files mounted from [`SpecConfig::notice_dir`].
+const NOTICES: [&str; 3] = [
+    "notice_memory.txt",
+    "notice_active.txt",
+    "notice_sticky.txt",
+];
 
 /// True when engines accept `name` as a container name.
 fn valid_container_name(name: &str) -> bool {

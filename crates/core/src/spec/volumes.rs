@@ -16,12 +16,23 @@ pub(crate) struct Granted {
     pub(crate) mounts: Vec<Mount>,
     /// Engine volumes to create (physical names).
     pub(crate) create: Vec<String>,
-    /// `NB_VOLUMES` entries.
-    pub(crate) task: Vec<String>,
-    /// `NB_SUBMITS` entries.
-    pub(crate) submit: Vec<String>,
-    /// `NB_PRSNALS` entries.
-    pub(crate) personal: Vec<String>,
+    /// `NB_VOLUMES`: the entries, separated by spaces.
+    pub(crate) task: String,
+    /// `NB_SUBMITS`: the entries, separated by spaces.
+    pub(crate) submit: String,
+    /// `NB_PRSNALS`: the entries, separated by spaces.
+    pub(crate) personal: String,
+}
+
+/// Appends the `NB_*` list entry `<volumes_dir>/<physical>:<link name>` to `list`, after a space
+/// when the list is not empty.
+fn push_entry(list: &mut String, volumes_dir: &str, physical: &str, v: &VolumeParam) {
+    if !list.is_empty() {
+        list.push(' ');
+    }
+    for part in [volumes_dir, "/", physical, ":", v.link_marker(), &v.display] {
+        list.push_str(part);
+    }
 }
 
 /// The physical name `<prefix><name>_<course>_<host>` (ORIGINAL §6.1), shared with Moodle.
@@ -75,25 +86,18 @@ pub(crate) fn grant(
             ));
             continue;
         }
-        let entry = [
-            cfg.volumes_dir.as_str(),
-            "/",
-            &physical,
-            ":",
-            &v.link_name(),
-        ]
-        .concat();
-        let target = [layout.volumes.as_str(), "/", &physical].concat();
+        let list = match v.kind {
+            VolumeKind::Task => &mut g.task,
+            VolumeKind::Submit => &mut g.submit,
+            VolumeKind::Personal => &mut g.personal,
+        };
+        push_entry(list, &cfg.volumes_dir, &physical, v);
+        if v.kind == VolumeKind::Personal {
+            continue;
+        }
+        let target = [layout.volumes(), "/", &physical].concat();
         let read_only =
             v.kind == VolumeKind::Task && !is_teacher && cfg.task_volumes_read_only_for_students;
-        match v.kind {
-            VolumeKind::Task => g.task.push(entry),
-            VolumeKind::Submit => g.submit.push(entry),
-            VolumeKind::Personal => {
-                g.personal.push(entry);
-                continue;
-            }
-        }
         g.mounts.push(Mount {
             source: MountSource::Volume(physical.clone()),
             target,
