@@ -27,10 +27,12 @@ pub(crate) struct Granted {
 /// Appends the `NB_*` list entry `<volumes_dir>/<physical>:<link name>` to `list`, after a space
 /// when the list is not empty.
 fn push_entry(list: &mut String, volumes_dir: &str, physical: &str, v: &VolumeParam) {
+    let parts = [volumes_dir, "/", physical, ":", v.link_marker(), &v.display];
+    list.reserve(1 + parts.iter().map(|p| p.len()).sum::<usize>());
     if !list.is_empty() {
         list.push(' ');
     }
-    for part in [volumes_dir, "/", physical, ":", v.link_marker(), &v.display] {
+    for part in parts {
         list.push_str(part);
     }
 }
