@@ -295,6 +295,28 @@ fn submit_deadlines() {
     // A deadline for a volume that does not exist changes nothing.
     let p = clean(&[("custom_lms_sub_other_close", "1")]);
     assert!(p.volumes.is_empty());
+
+    // The form's order does not matter: a deadline sent before its volume still applies, and
+    // only to the submit volume of that name.
+    let p = clean(&[
+        ("custom_lms_sub_rsa_close", "1700000000"),
+        ("custom_lms_vol_rsa", "課題"),
+        ("custom_lms_sub_rsa", "提出"),
+        ("custom_lms_sub_rsa2", "提出2"),
+    ]);
+    let closes: Vec<_> = p
+        .volumes
+        .iter()
+        .map(|v| (v.name.as_str(), v.close))
+        .collect();
+    assert_eq!(
+        closes,
+        [
+            ("rsa", None),
+            ("rsa", Some(SubmitClose::At(1_700_000_000))),
+            ("rsa2", None)
+        ]
+    );
 }
 
 #[test]

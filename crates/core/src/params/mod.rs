@@ -212,11 +212,10 @@ impl LmsParams {
             course_id: course_id(launch.context_id.as_deref(), &mut w),
             ..Self::default()
         };
-        let mut closes: Vec<(&str, SubmitClose)> = Vec::new();
         // The full `custom_lms_*` keys, so warnings name them without building them again.
         for (key, value) in launch.params.with_prefix("custom_lms_") {
             if let Some(name) = key.strip_prefix("custom_") {
-                p.read_custom(key, name, value, &mut closes, &mut w);
+                p.read_custom(key, name, value, &mut w);
             }
         }
         p.read_identity(launch, &mut w);
@@ -230,28 +229,12 @@ impl LmsParams {
                 host_or_warn("custom_lms_serverurl", url, &mut w)
             })
             .unwrap_or_else(|| DEFAULT_LMS_HOST.to_owned());
-        for (name, close) in closes {
-            if let Some(v) = p
-                .volumes
-                .iter_mut()
-                .find(|v| v.kind == VolumeKind::Submit && v.name == name)
-            {
-                v.close = Some(close);
-            }
-        }
         p.volumes
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         (p, w)
     }
 
-    fn read_custom<'a>(
-        &mut self,
-        key: &str,
-        name: &'a str,
-        value: &str,
-        closes: &mut Vec<(&'a str, SubmitClose)>,
-        w: &mut Vec<ParamWarning>,
-    ) {
+    fn read_custom(&mut self, key: &str, name: &str, value: &str, w: &mut Vec<ParamWarning>) {
         let text = |slash: bool| {
             let kept = strip_set(value, slash);
             (!kept.is_empty()).then(|| kept.into_owned())
@@ -281,8 +264,15 @@ impl LmsParams {
                 match rest {
                     Some((VolumeKind::Submit, vol)) if vol.ends_with("_close") => {
                         let vol = vol.strip_suffix("_close").unwrap_or(vol);
-                        if let Some(c) = volumes::parse_close(key, value, w) {
-                            closes.push((vol, c));
+                        // Names come in sorted order and `lms_sub_<name>` sorts before
+                        // `lms_sub_<name>_close`, so the volume (when usable) is read already.
+                        if let Some(c) = volumes::parse_close(key, value, w)
+                            && let Some(v) = self
+                                .volumes
+                                .iter_mut()
+                                .find(|v| v.kind == VolumeKind::Submit && v.name == vol)
+                        {
+                            v.close = Some(c);
                         }
                     }
                     Some((kind, vol)) => match volumes::parse_volume(key, kind, vol, value, w) {

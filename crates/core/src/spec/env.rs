@@ -7,7 +7,7 @@ use crate::container::ResourceLimits;
 use crate::params::LmsParams;
 
 use super::layout::Layout;
-use super::volumes::Granted;
+use super::volumes::VolumeLists;
 use super::{Identity, SpecConfig};
 
 /// What the environment is computed from.
@@ -17,26 +17,26 @@ pub(crate) struct EnvInput<'a> {
     pub(crate) username: &'a str,
     pub(crate) identity: &'a Identity,
     pub(crate) layout: &'a Layout,
-    pub(crate) granted: &'a Granted,
+    pub(crate) lists: VolumeLists,
     pub(crate) is_teacher: bool,
     pub(crate) act_limit: u64,
     pub(crate) limits: &'a ResourceLimits,
     pub(crate) image: &'a str,
 }
 
-pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
+pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<String, String> {
     let EnvInput {
         cfg,
         params,
         username,
         identity,
         layout,
-        granted,
+        lists,
         is_teacher,
         act_limit,
         limits,
         image,
-    } = *input;
+    } = input;
     let home = layout.home();
     let session = params.session;
     let owned = |s: &str| Some(s.to_owned());
@@ -86,15 +86,15 @@ pub(crate) fn build(input: &EnvInput<'_>) -> BTreeMap<String, String> {
             "NB_OPTION",
             owned(params.options.as_deref().unwrap_or_default()),
         ),
-        ("NB_PRSNALS", owned(&granted.personal)),
-        ("NB_SUBMITS", owned(&granted.submit)),
+        ("NB_PRSNALS", Some(lists.personal)),
+        ("NB_SUBMITS", Some(lists.submit)),
         ("NB_TEACHER", owned(if is_teacher { username } else { "" })),
         ("NB_THRGID", Some(cfg.teacher_gid.to_string())),
         ("NB_THRGROUP", owned(&cfg.teacher_group)),
         ("NB_UID", Some(identity.uid.to_string())),
         ("NB_UMASK", umask.and_then(owned)),
         ("NB_USER", owned(username)),
-        ("NB_VOLUMES", owned(&granted.task)),
+        ("NB_VOLUMES", Some(lists.task)),
         ("NB_WRKDIR", owned(layout.works())),
         ("PRJCT_DIR", owned(&cfg.projects_dir)),
         ("TZ", owned(&cfg.time_zone)),
@@ -185,13 +185,13 @@ mod tests {
             cpu_guarantee: None,
             mem_guarantee: Some(1 << 20),
         };
-        build(&EnvInput {
+        build(EnvInput {
             cfg: &cfg,
             params: &LmsParams::default(),
             username: "alice",
             identity: &identity,
             layout: &layout,
-            granted: &Granted::default(),
+            lists: VolumeLists::default(),
             is_teacher,
             act_limit: 60,
             limits: &limits,
@@ -241,13 +241,13 @@ mod tests {
             group: "others".to_owned(),
         };
         let layout = Layout::new(&cfg, "alice", &identity).expect("layout");
-        let env = build(&EnvInput {
+        let env = build(EnvInput {
             cfg: &cfg,
             params: &LmsParams::default(),
             username: "alice",
             identity: &identity,
             layout: &layout,
-            granted: &Granted::default(),
+            lists: VolumeLists::default(),
             is_teacher: false,
             act_limit: 0,
             limits: &ResourceLimits::default(),

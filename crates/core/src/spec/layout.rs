@@ -38,28 +38,27 @@ const USER: &str = "{user}";
 /// The placeholder for the group name in the home templates.
 const GROUP: &str = "{group}";
 
-/// Replaces every `{user}` of `template` with `user`, then every `{group}` of the result with
-/// `group` (the order of two `str::replace` calls), into one buffer.
-fn substitute(template: &str, user: &str, group: &str) -> String {
-    let mut raw = String::with_capacity(template.len() + user.len() + group.len());
+/// Appends `template` to `out` with every `{user}` replaced by `user`, then every `{group}` of
+/// that text replaced by `group` (the order of two `str::replace` calls).
+fn substitute_into(out: &mut String, template: &str, user: &str, group: &str) {
+    let start = out.len();
     let mut rest = template;
     while let Some(i) = find_str(rest, USER) {
-        raw.push_str(&rest[..i]);
-        raw.push_str(user);
+        out.push_str(&rest[..i]);
+        out.push_str(user);
         rest = &rest[i + USER.len()..];
     }
-    raw.push_str(rest);
-    let mut from = 0;
-    while let Some(i) = find_str(&raw[from..], GROUP) {
+    out.push_str(rest);
+    let mut from = start;
+    while let Some(i) = find_str(&out[from..], GROUP) {
         let at = from + i;
-        raw.replace_range(at..at + GROUP.len(), group);
+        out.replace_range(at..at + GROUP.len(), group);
         from = at + group.len();
     }
-    raw
 }
 
-/// True when `path` is already what [`expand`] makes of it: absolute, without empty, `.` or
-/// `..` segments and without a trailing `/`.
+/// True when `path` is already what [`expand_into`] makes of it: absolute, without empty, `.`
+/// or `..` segments and without a trailing `/`.
 fn is_normal(path: &str) -> bool {
     path.len() > 1
         && path.starts_with('/')
@@ -68,28 +67,35 @@ fn is_normal(path: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
-/// Expands a template and normalises it: `{user}`/`{group}` replaced, empty segments dropped.
-/// The result must be absolute and free of `.`/`..` segments.
-fn expand(what: &str, template: &str, user: &str, group: &str) -> Result<String, SpecError> {
-    let raw = substitute(template, user, group);
-    if is_normal(&raw) {
-        return Ok(raw);
+/// Appends the expanded, normalised template to `out`: `{user}`/`{group}` replaced, empty
+/// segments dropped. The result must be absolute and free of `.`/`..` segments.
+fn expand_into(
+    out: &mut String,
+    what: &str,
+    template: &str,
+    user: &str,
+    group: &str,
+) -> Result<(), SpecError> {
+    let start = out.len();
+    substitute_into(out, template, user, group);
+    if is_normal(&out[start..]) {
+        return Ok(());
     }
-    let mut path = String::with_capacity(raw.len());
+    let raw = out.split_off(start);
     for segment in raw.split('/').filter(|s| !s.is_empty()) {
         if segment == "." || segment == ".." {
-            path.clear();
+            out.truncate(start);
             break;
         }
-        path.push('/');
-        path.push_str(segment);
+        out.push('/');
+        out.push_str(segment);
     }
-    if !raw.starts_with('/') || path.is_empty() {
+    if !raw.starts_with('/') || out.len() == start {
         return Err(SpecError::Config(format!(
             "{what} {template:?} gives {raw:?}, which is not an absolute path without `.`/`..`"
         )));
     }
-    Ok(path)
+    Ok(())
 }
 
 fn segment(what: &str, value: &str) -> Result<(), SpecError> {
@@ -113,18 +119,29 @@ impl Layout {
             )));
         }
         let group = if cfg.use_group { id.group.as_str() } else { "" };
-        let mut path = expand("home_template", &cfg.home_template, user, group)?;
+        // Room for the home and, after it, either the group home (expanded there to be compared,
+        // then dropped) or the three directories below the home.
+        let substituted = |template: &str| template.len() + user.len() + group.len();
+        let dirs = 3 + cfg.projects_dir.len() + cfg.works_dir.len() + cfg.volumes_dir.len();
+        let mut path = String::with_capacity(
+            substituted(&cfg.home_template) + dirs.max(substituted(&cfg.group_home_template)),
+        );
+        expand_into(&mut path, "home_template", &cfg.home_template, user, group)?;
+        let home = path.len();
         let group_home = if cfg.use_group {
-            let g = expand("group_home_template", &cfg.group_home_template, user, group)?;
+            let (what, template) = ("group_home_template", &cfg.group_home_template);
+            expand_into(&mut path, what, template, user, group)?;
+            let (home_path, g) = path.split_at(home);
             // Only a proper ancestor of the home is a group home worth creating.
-            path.strip_prefix(&g)
-                .is_some_and(|rest| rest.starts_with('/'))
-                .then_some(g.len())
+            let ancestor = home_path
+                .strip_prefix(g)
+                .is_some_and(|rest| rest.starts_with('/'));
+            let len = g.len();
+            path.truncate(home);
+            ancestor.then_some(len)
         } else {
             None
         };
-        let home = path.len();
-        path.reserve(3 + cfg.projects_dir.len() + cfg.works_dir.len() + cfg.volumes_dir.len());
         let mut child = |dir: &str| {
             path.push('/');
             path.push_str(dir);
@@ -190,6 +207,20 @@ impl Layout {
 mod tests {
     use super::*;
 
+    /// The expansion of `template` on its own.
+    fn expand(what: &str, template: &str, user: &str, group: &str) -> Result<String, SpecError> {
+        let mut out = String::new();
+        expand_into(&mut out, what, template, user, group).map(|()| out)
+    }
+
+    #[test]
+    fn expand_appends_after_what_the_buffer_holds() {
+        let mut out = "/home/alice".to_owned();
+        assert!(expand_into(&mut out, "t", "/x//{user}/", "bob", "").is_ok());
+        assert_eq!(out, "/home/alice/x/bob");
+        assert!(expand_into(&mut out, "t", "/x/../{user}", "bob", "").is_err());
+    }
+
     #[test]
     fn expand_collapses_empty_segments_and_refuses_traversal() {
         assert_eq!(
@@ -223,8 +254,10 @@ mod tests {
             ("/{user}{group}/x", "", "{user}"),
             ("/{gr{user}oup}", "", "G"),
         ] {
+            let mut out = String::new();
+            substitute_into(&mut out, template, user, group);
             assert_eq!(
-                substitute(template, user, group),
+                out,
                 template.replace("{user}", user).replace("{group}", group),
                 "{template} {user} {group}"
             );

@@ -214,13 +214,18 @@ pub fn build_spawn_plan(
     )
     .unwrap_or(0);
 
-    let env = env::build(&env::EnvInput {
+    let volumes::Granted {
+        mounts: volume_mounts,
+        create,
+        lists,
+    } = granted;
+    let env = env::build(env::EnvInput {
         cfg,
         params,
         username,
         identity: &identity,
         layout: &layout,
-        granted: &granted,
+        lists,
         is_teacher,
         act_limit,
         limits: &limits,
@@ -228,13 +233,13 @@ pub fn build_spawn_plan(
     });
 
     let notices = cfg.notice_dir.as_deref().map_or(0, |_| NOTICES.len());
-    let mut mounts = Vec::with_capacity(1 + granted.mounts.len() + notices);
+    let mut mounts = Vec::with_capacity(1 + volume_mounts.len() + notices);
     mounts.push(Mount {
         source: MountSource::Bind(layout.home().into()),
         target: layout.home().to_owned(),
         read_only: false,
     });
-    mounts.extend(granted.mounts);
+    mounts.extend(volume_mounts);
     if let Some(dir) = cfg.notice_dir.as_deref() {
         let dir = dir.trim_end_matches('/');
         for name in NOTICES {
@@ -278,7 +283,7 @@ pub fn build_spawn_plan(
     Ok(SpawnPlan {
         container,
         host_dirs: layout.host_dirs(&identity),
-        volumes: granted.create,
+        volumes: create,
         default_url: params
             .default_url
             .clone()

@@ -16,6 +16,13 @@ pub(crate) struct Granted {
     pub(crate) mounts: Vec<Mount>,
     /// Engine volumes to create (physical names).
     pub(crate) create: Vec<String>,
+    /// The `NB_*` volume lists.
+    pub(crate) lists: VolumeLists,
+}
+
+/// The `NB_*` volume lists of the environment, moved into it as they are.
+#[derive(Debug, Default)]
+pub(crate) struct VolumeLists {
     /// `NB_VOLUMES`: the entries, separated by spaces.
     pub(crate) task: String,
     /// `NB_SUBMITS`: the entries, separated by spaces.
@@ -89,9 +96,9 @@ pub(crate) fn grant(
             continue;
         }
         let list = match v.kind {
-            VolumeKind::Task => &mut g.task,
-            VolumeKind::Submit => &mut g.submit,
-            VolumeKind::Personal => &mut g.personal,
+            VolumeKind::Task => &mut g.lists.task,
+            VolumeKind::Submit => &mut g.lists.submit,
+            VolumeKind::Personal => &mut g.lists.personal,
         };
         push_entry(list, &cfg.volumes_dir, &physical, v);
         if v.kind == VolumeKind::Personal {
