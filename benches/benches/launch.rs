@@ -8,27 +8,20 @@
 //!
 //! Run with: `cargo bench -p lticontainer-benches --bench launch`
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-
 use std::time::Duration;
 
 use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BatchSize, Criterion, criterion_main};
-use lticontainer_core::auth::{
-    LaunchRequest, LaunchSigner, Lti11Authenticator, Lti11Config, ManualClock, encode_urlencoded,
+use lticontainer_benches::launch_fixture::{
+    KEY, Launches, START, URL, authenticator, ready, spec_config,
 };
+use lticontainer_core::auth::{Clock, LaunchRequest, Lti11Authenticator, ManualClock};
 use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig, build_spawn_plan};
 
-const KEY: &str = "moodle.school.edu";
-const SECRET: &str = "s3cr3t&with~special chars";
-const URL: &str = "https://hub.school.edu/hub/lti/launch";
-const START: i64 = 1_764_160_000;
 /// Every this many launches the simulated clock moves on by [`CLOCK_STEP`] seconds, so nonces
 /// expire as in a long-running hub while the store stays under its default capacity
 /// (at most 300 / 100 + 1 steps of live nonces).
@@ -36,119 +29,21 @@ const LAUNCHES_PER_STEP: u64 = 10_000;
 /// A step well inside the 300 s window, so launches signed for a batch stay fresh.
 const CLOCK_STEP: i64 = 100;
 
-fn moodle_launch_params() -> Vec<(String, String)> {
-    [
-        ("lti_message_type", "basic-lti-launch-request"),
-        ("lti_version", "LTI-1p0"),
-        ("resource_link_id", "42"),
-        ("resource_link_title", "Week 1: Intro to Python"),
-        ("resource_link_description", "Line one\r\nLine two"),
-        ("user_id", "7"),
-        ("ext_user_username", "alice"),
-        ("roles", "Learner"),
-        ("context_id", "3"),
-        ("context_label", "PY101"),
-        ("context_title", "Python 101"),
-        ("context_type", "CourseSection"),
-        ("tool_consumer_info_product_family_code", "moodle"),
-        ("tool_consumer_info_version", "2024100700"),
-        ("tool_consumer_instance_guid", "moodle.school.edu"),
-        ("ext_lms", "moodle-2"),
-        ("launch_presentation_locale", "en"),
-        ("launch_presentation_document_target", "iframe"),
-        (
-            "launch_presentation_return_url",
-            "https://moodle.school.edu/mod/lti/return.php?course=3&launch_container=3&instanceid=42&sesskey=abc",
-        ),
-        ("lis_person_name_full", "Alice Example"),
-        ("lis_person_contact_email_primary", "alice@school.edu"),
-        ("lis_outcome_service_url", "https://moodle.school.edu/mod/lti/service.php"),
-        (
-            "lis_result_sourcedid",
-            r#"{"data":{"instanceid":"42","userid":"7","typeid":"1","launchid":123},"hash":"ab12"}"#,
-        ),
-        ("ext_user_userid", "1001"),
-        ("ext_user_groupid", "1001"),
-        ("ext_user_groupname", "students"),
-        ("custom_lms_image", "jupyter/datascience-notebook:latest"),
-        ("custom_lms_defurl", "/lab"),
-        ("custom_lms_cpulimit", "2.0"),
-        ("custom_lms_memlimit", "2G"),
-        ("custom_lms_cpugrnt", "0.5"),
-        ("custom_lms_memgrnt", "512M"),
-        ("custom_lms_actlimit", "3600"),
-        ("custom_lms_users", "alice, bob carol"),
-        ("custom_lms_teachers", "tina"),
-        ("custom_lms_vol_task", "Tasks"),
-        ("custom_lms_vol_data", "Data:alice,bob"),
-        ("custom_lms_sub_report", "Reports"),
-        ("custom_lms_sub_report_close", "2026-12-24 23:59"),
-        ("custom_lms_prs_mine", "My files"),
-        ("custom_lms_iframe", "1"),
-        ("custom_lms_options", "jupyterlab"),
-        ("custom_lms_course", "PY101"),
-        ("custom_lms_ltiname", "Notebook 1"),
-        ("custom_lms_serverurl", "https://moodle.school.edu"),
-        ("custom_lms_serverpath", "/"),
-        ("custom_lms_rpctoken", "0123456789abcdef"),
-        ("custom_lms_sessioninfo", "42"),
-    ]
-    .iter()
-    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-    .collect()
-}
-
-/// Drives a future that never waits (the in-memory nonce store answers at once).
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the in-memory launch path never waits"),
+/// The next launch's body, moving the simulated clock on every [`LAUNCHES_PER_STEP`] launches.
+fn next_body(launches: &mut Launches) -> Vec<u8> {
+    if (launches.count() + 1) % LAUNCHES_PER_STEP == 0 {
+        launches.clock().advance(CLOCK_STEP);
     }
-}
-
-/// Signs a fresh launch (new nonce) at the clock's time, moving the clock on now and then.
-struct Launches {
-    clock: Arc<ManualClock>,
-    signer: LaunchSigner,
-    params: Vec<(String, String)>,
-    count: u64,
-}
-
-impl Launches {
-    fn next_body(&mut self) -> Vec<u8> {
-        self.count += 1;
-        if self.count % LAUNCHES_PER_STEP == 0 {
-            self.clock.advance(CLOCK_STEP);
-        }
-        let now = lticontainer_core::auth::Clock::now_unix(&*self.clock);
-        let form = self
-            .signer
-            .sign(
-                URL,
-                self.params.clone(),
-                now,
-                &format!("{:032x}", self.count),
-            )
-            .expect("bench launch signs");
-        encode_urlencoded(&form).into_bytes()
-    }
+    launches.next_body()
 }
 
 fn setup() -> (Lti11Authenticator, Launches, SpecConfig) {
     let clock = Arc::new(ManualClock::new(START));
-    let auth = Lti11Authenticator::in_memory(Lti11Config::default().with_consumer(KEY, SECRET))
-        .expect("valid config")
-        .with_clock(clock.clone());
-    let launches = Launches {
-        clock,
-        signer: LaunchSigner::new(KEY, SECRET),
-        params: moodle_launch_params(),
-        count: 0,
-    };
-    let mut spec = SpecConfig::default();
-    spec.allowed_images.push("jupyter/*".to_owned());
-    (auth, launches, spec)
+    (
+        authenticator(clock.clone()),
+        Launches::new(clock),
+        spec_config(),
+    )
 }
 
 /// The CPU time of the benchmark thread (`CLOCK_THREAD_CPUTIME_ID`), shown like wall time.
@@ -184,7 +79,7 @@ fn bench_launch<M: Measurement>(c: &mut Criterion<M>, group_name: &str) {
     let (auth, mut launches, _) = setup();
     group.bench_function("verify (body decode + signature + nonce + model)", |b| {
         b.iter_batched(
-            || launches.next_body(),
+            || next_body(&mut launches),
             |body| {
                 let req = LaunchRequest::from_body(URL, &body, None).expect("decodes");
                 ready(auth.verify(&req)).expect("verifies")
@@ -194,15 +89,15 @@ fn bench_launch<M: Measurement>(c: &mut Criterion<M>, group_name: &str) {
     });
 
     let (auth, mut launches, spec) = setup();
-    let clock = launches.clock.clone();
+    let clock = launches.clock().clone();
     group.bench_function("verify + parse + build", |b| {
         b.iter_batched(
-            || launches.next_body(),
+            || next_body(&mut launches),
             |body| {
                 let req = LaunchRequest::from_body(URL, &body, None).expect("decodes");
                 let launch = ready(auth.verify(&req)).expect("verifies");
                 let (params, _warnings) = LmsParams::from_launch(&launch);
-                let now = lticontainer_core::auth::Clock::now_unix(&*clock);
+                let now = clock.now_unix();
                 build_spawn_plan(&spec, &launch, &params, &NoHostAccounts, now, 8001)
                     .expect("builds")
             },
@@ -212,7 +107,7 @@ fn bench_launch<M: Measurement>(c: &mut Criterion<M>, group_name: &str) {
 
     // The parts, to see where the time goes.
     let (auth, mut launches, spec) = setup();
-    let body = launches.next_body();
+    let body = next_body(&mut launches);
     group.bench_function("part: body decode", |b| {
         b.iter(|| LaunchRequest::from_body(URL, &body, None).expect("decodes"))
     });
