@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::{SpecConfig, SpecError};
+use crate::params::find_str;
 
 /// The longest image reference accepted.
 const MAX_IMAGE_LEN: usize = 255;
@@ -65,16 +66,11 @@ const IMAGE_BYTES: [bool; 256] = {
 
 fn check_syntax(image: &str) -> Result<(), SpecError> {
     let bytes = image.as_bytes();
-    // One pass over the bytes checks the alphabet and finds `..`.
-    let mut prev = 0;
     let ok = !bytes.is_empty()
         && bytes.len() <= MAX_IMAGE_LEN
         && !image.starts_with(['-', '/', '.', ':', '@'])
-        && bytes.iter().all(|&b| {
-            let dots = prev == b'.' && b == b'.';
-            prev = b;
-            !dots && IMAGE_BYTES[usize::from(b)]
-        });
+        && bytes.iter().all(|&b| IMAGE_BYTES[usize::from(b)])
+        && find_str(image, "..").is_none();
     if ok {
         Ok(())
     } else {
@@ -135,6 +131,26 @@ mod tests {
         assert!(!glob_match("*:*", "x1"));
         assert!(glob_match("**", ""));
         assert!(!glob_match("a*a", "a"));
+    }
+
+    #[test]
+    fn syntax() {
+        for ok in ["jupyter/x:1", "a.b.c", "host:5000/a_b-c@sha256:00", "a."] {
+            assert!(check_syntax(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a..b",
+            "a.b..",
+            "a b",
+            "a;b",
+            "é",
+            ".a",
+            "@a",
+            &"a".repeat(256),
+        ] {
+            assert!(check_syntax(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
