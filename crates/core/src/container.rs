@@ -3,6 +3,7 @@
 //! These are plain data: the spec builder ([`crate::spec`]) produces a [`ContainerSpec`], a
 //! [`Runtime`](crate::Runtime) turns it into a container and describes containers as [`ContainerInfo`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,8 +32,9 @@ pub struct ContainerSpec {
     pub image: String,
     /// Command and arguments; empty means the image's default command.
     pub cmd: Vec<String>,
-    /// Environment variables (`NB_*`, `LTI_*`, `JUPYTERHUB_*`, …).
-    pub env: BTreeMap<String, String>,
+    /// Environment variables (`NB_*`, `LTI_*`, `JUPYTERHUB_*`, …). Names are usually
+    /// constants (`"NB_USER".into()`), so they are borrowed when they can be.
+    pub env: BTreeMap<Cow<'static, str>, String>,
     /// The user the container process starts as (`"root"` so `start.sh` can create the user, or `"uid:gid"`).
     pub user: Option<String>,
     /// Working directory inside the container.

@@ -765,7 +765,7 @@ fn configured_environment_loses_nul_bytes_and_keys_engines_refuse() {
     .expect("plan");
     assert_eq!(env(&p, "WITH_NUL"), "ab");
     assert_eq!(env(&p, "Ünïcode"), "ü");
-    let keys: Vec<&String> = p.container.env.keys().collect();
+    let keys: Vec<&str> = p.container.env.keys().map(|k| k.as_ref()).collect();
     assert!(
         keys.iter()
             .all(|k| !k.is_empty() && !k.contains(['=', '\0'])),

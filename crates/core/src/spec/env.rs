@@ -1,6 +1,7 @@
 //! The container environment (ORIGINAL §5.4): the configured `spawner_environment`, then the
 //! computed `NB_*`, `LTI_*`, directory and limit variables, which win over configured ones.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::container::ResourceLimits;
@@ -24,7 +25,7 @@ pub(crate) struct EnvInput<'a> {
     pub(crate) image: &'a str,
 }
 
-pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<String, String> {
+pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<Cow<'static, str>, String> {
     let EnvInput {
         cfg,
         params,
@@ -51,7 +52,7 @@ pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<String, String> {
     };
     // Sorted by name (checked in debug builds) for the merge below. `None` leaves the variable
     // out.
-    let computed: [(&str, Option<String>); 36] = [
+    let computed: [(&'static str, Option<String>); 36] = [
         (
             "CPU_GUARANTEE",
             limits.cpu_guarantee.map(|c| format!("{c:?}")),
@@ -115,14 +116,14 @@ pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<String, String> {
         .iter()
         .filter(|(k, _)| !k.is_empty() && !k.bytes().any(|b| b == b'=' || b == 0));
     let mut pending = configured.next();
-    let copy = |(k, v): (&String, &String)| (k.clone(), without_nul(v.clone()));
+    let copy = |(k, v): (&String, &String)| (Cow::Owned(k.clone()), without_nul(v.clone()));
     // Of the computed values only the home paths (from the admin's templates), the teacher
     // group and the time zone can hold NUL: every other one is a number or was checked or
     // filtered where it was read. When those three are clean, no computed value needs a scan.
     let computed_clean = ![layout.volumes(), &cfg.teacher_group, &cfg.time_zone]
         .iter()
         .any(|s| has_nul(s));
-    let mut env: Vec<(String, String)> =
+    let mut env: Vec<(Cow<'static, str>, String)> =
         Vec::with_capacity(cfg.spawner_environment.len() + computed.len());
     for (name, value) in computed.into_iter().filter_map(|(k, v)| Some((k, v?))) {
         while let Some((k, v)) = pending.filter(|(k, _)| k.as_str() <= name) {
@@ -137,7 +138,7 @@ pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<String, String> {
         } else {
             without_nul(value)
         };
-        env.push((name.to_owned(), value));
+        env.push((Cow::Borrowed(name), value));
     }
     env.extend(pending.into_iter().chain(configured).map(copy));
     env.into_iter().collect()
@@ -165,7 +166,10 @@ mod tests {
     use crate::params::LmsParams;
 
     /// The environment of a student or teacher with `configured` as `spawner_environment`.
-    fn env_with(configured: &[(&str, &str)], is_teacher: bool) -> BTreeMap<String, String> {
+    fn env_with(
+        configured: &[(&str, &str)],
+        is_teacher: bool,
+    ) -> BTreeMap<Cow<'static, str>, String> {
         let cfg = SpecConfig {
             spawner_environment: configured
                 .iter()

@@ -67,7 +67,7 @@ pub(super) fn apply(spec: &mut ContainerSpec, host_dir: PathBuf) {
         read_only: true,
     });
     spec.env
-        .insert("JUPYTER_CONFIG_PATH".to_owned(), CONTAINER_DIR.to_owned());
+        .insert("JUPYTER_CONFIG_PATH".into(), CONTAINER_DIR.to_owned());
 }
 
 /// Gives `user`'s cross-site server the configuration. When it cannot be written the server

@@ -392,14 +392,11 @@ impl Spawner {
             .server_env(user, spec.port, &options)
             .await
             .map_err(|e| SpawnFailure::engine("issuing the server's hub credentials", &e))?;
-        spec.env.extend(env);
-        spec.env.insert(
-            "JUPYTERHUB_DEFAULT_URL".to_owned(),
-            plan.default_url.clone(),
-        );
+        spec.env.extend(env.into_iter().map(|(k, v)| (k.into(), v)));
+        spec.env
+            .insert("JUPYTERHUB_DEFAULT_URL".into(), plan.default_url.clone());
         if let Some(dir) = &spec.working_dir {
-            spec.env
-                .insert("JUPYTERHUB_ROOT_DIR".to_owned(), dir.clone());
+            spec.env.insert("JUPYTERHUB_ROOT_DIR".into(), dir.clone());
         }
         if !self.hub.cmd.is_empty() {
             spec.cmd = self.hub.cmd.clone();
