@@ -75,7 +75,6 @@ fn env<'a>(p: &'a SpawnPlan, k: &str) -> &'a str {
     p.container
         .env
         .get(k)
-        .map(String::as_str)
         .unwrap_or_else(|| panic!("env {k} missing"))
 }
 
@@ -765,7 +764,7 @@ fn configured_environment_loses_nul_bytes_and_keys_engines_refuse() {
     .expect("plan");
     assert_eq!(env(&p, "WITH_NUL"), "ab");
     assert_eq!(env(&p, "Ünïcode"), "ü");
-    let keys: Vec<&str> = p.container.env.keys().map(|k| k.as_ref()).collect();
+    let keys: Vec<&str> = p.container.env.keys().collect();
     assert!(
         keys.iter()
             .all(|k| !k.is_empty() && !k.contains(['=', '\0'])),

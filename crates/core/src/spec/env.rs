@@ -2,9 +2,8 @@
 //! computed `NB_*`, `LTI_*`, directory and limit variables, which win over configured ones.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
-use crate::container::ResourceLimits;
+use crate::container::{EnvVars, ResourceLimits};
 use crate::params::LmsParams;
 
 use super::layout::Layout;
@@ -25,7 +24,7 @@ pub(crate) struct EnvInput<'a> {
     pub(crate) image: &'a str,
 }
 
-pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<Cow<'static, str>, String> {
+pub(crate) fn build(input: EnvInput<'_>) -> EnvVars {
     let EnvInput {
         cfg,
         params,
@@ -141,7 +140,7 @@ pub(crate) fn build(input: EnvInput<'_>) -> BTreeMap<Cow<'static, str>, String> 
         env.push((Cow::Borrowed(name), value));
     }
     env.extend(pending.into_iter().chain(configured).map(copy));
-    env.into_iter().collect()
+    EnvVars::from_vec(env)
 }
 
 /// The runtime directory under the home (`JUPYTER_RUNTIME_DIR`, `XDG_RUNTIME_DIR`).
@@ -166,10 +165,7 @@ mod tests {
     use crate::params::LmsParams;
 
     /// The environment of a student or teacher with `configured` as `spawner_environment`.
-    fn env_with(
-        configured: &[(&str, &str)],
-        is_teacher: bool,
-    ) -> BTreeMap<Cow<'static, str>, String> {
+    fn env_with(configured: &[(&str, &str)], is_teacher: bool) -> EnvVars {
         let cfg = SpecConfig {
             spawner_environment: configured
                 .iter()
@@ -259,6 +255,6 @@ mod tests {
         });
         assert_eq!(env["TZ"], "UTC");
         assert_eq!(env["NB_WRKDIR"], "/home/xy/alice/jupyter/works");
-        assert!(env.values().all(|v| !has_nul(v)));
+        assert!(env.iter().all(|(_, v)| !has_nul(v)));
     }
 }

@@ -3,12 +3,15 @@
 //! These are plain data: the spec builder ([`crate::spec`]) produces a [`ContainerSpec`], a
 //! [`Runtime`](crate::Runtime) turns it into a container and describes containers as [`ContainerInfo`].
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+mod env_vars;
+
+pub use env_vars::EnvVars;
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {
@@ -32,9 +35,8 @@ pub struct ContainerSpec {
     pub image: String,
     /// Command and arguments; empty means the image's default command.
     pub cmd: Vec<String>,
-    /// Environment variables (`NB_*`, `LTI_*`, `JUPYTERHUB_*`, …). Names are usually
-    /// constants (`"NB_USER".into()`), so they are borrowed when they can be.
-    pub env: BTreeMap<Cow<'static, str>, String>,
+    /// Environment variables (`NB_*`, `LTI_*`, `JUPYTERHUB_*`, …).
+    pub env: EnvVars,
     /// The user the container process starts as (`"root"` so `start.sh` can create the user, or `"uid:gid"`).
     pub user: Option<String>,
     /// Working directory inside the container.
@@ -56,7 +58,7 @@ impl ContainerSpec {
             name: name.into(),
             image: image.into(),
             cmd: Vec::new(),
-            env: BTreeMap::new(),
+            env: EnvVars::new(),
             user: None,
             working_dir: None,
             mounts: Vec::new(),
