@@ -27,8 +27,9 @@ use crate::byte_order::{prefix_key, sort_keyed};
 #[derive(Clone, Default)]
 pub struct LaunchParams {
     pairs: FormParams,
-    /// Indices into `pairs`, sorted by name: one per name (its last value), no `oauth_*`.
-    by_name: Vec<usize>,
+    /// Indices into `pairs` with the sort key of their names, sorted by name: one per name
+    /// (its last value), no `oauth_*`. Lookups compare keys and read a name only on a tie.
+    by_name: Vec<(u128, usize)>,
 }
 
 impl LaunchParams {
@@ -47,15 +48,18 @@ impl LaunchParams {
         keyed.dedup_by(|later, kept| {
             later.0 == kept.0 && name_at(&pairs, later.1) == name_at(&pairs, kept.1)
         });
-        let by_name = keyed.into_iter().map(|(_, i)| i).collect();
-        Self { pairs, by_name }
+        Self {
+            pairs,
+            by_name: keyed,
+        }
     }
 
     /// The value of the parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
+        let key = prefix_key(name.as_bytes());
         let i = self
             .by_name
-            .binary_search_by(|&i| name_at(&self.pairs, i).cmp(name))
+            .binary_search_by(|&(k, i)| k.cmp(&key).then_with(|| name_at(&self.pairs, i).cmp(name)))
             .ok()?;
         Some(self.pair(i).1)
     }
@@ -87,9 +91,12 @@ impl LaunchParams {
 
     /// The `(name, value)` pairs whose name starts with `prefix`, sorted by name.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        // A key below the prefix's means a name below it, one above means a name above it
+        // (keys never contradict byte order); only equal keys need the names.
+        let key = prefix_key(prefix.as_bytes());
         let first = self
             .by_name
-            .partition_point(|&i| name_at(&self.pairs, i) < prefix);
+            .partition_point(|&(k, i)| k < key || (k == key && name_at(&self.pairs, i) < prefix));
         (first..self.by_name.len())
             .map(|i| self.pair(i))
             .take_while(move |(name, _)| name.starts_with(prefix))
@@ -98,7 +105,7 @@ impl LaunchParams {
     /// The `i`-th pair in name order.
     fn pair(&self, i: usize) -> (&str, &str) {
         self.pairs
-            .get(self.by_name[i])
+            .get(self.by_name[i].1)
             .unwrap_or_else(|| unreachable!("the index holds only positions of `pairs`"))
     }
 }
