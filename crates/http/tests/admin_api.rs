@@ -59,7 +59,7 @@ fn server_token(hub: &TestHub, user: &str) -> String {
         .rev()
         .find(|s| s.name.contains(user))
         .unwrap();
-    spec.env["JUPYTERHUB_API_TOKEN"].clone()
+    spec.env["JUPYTERHUB_API_TOKEN"].to_owned()
 }
 
 async fn assert_forbidden(hub: &TestHub, req: Request<Body>, message: &str) {

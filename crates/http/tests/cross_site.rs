@@ -38,7 +38,7 @@ fn assert_cross_site(spec: &ContainerSpec) {
         v["ServerApp"]["tornado_settings"]["xsrf_cookie_kwargs"],
         serde_json::json!({"samesite": "None", "secure": true})
     );
-    assert_eq!(spec.env["JUPYTER_CONFIG_PATH"], CONTAINER_DIR);
+    assert_eq!(&spec.env["JUPYTER_CONFIG_PATH"], CONTAINER_DIR);
 }
 
 fn assert_same_site(spec: &ContainerSpec) {

@@ -31,7 +31,7 @@ async fn launch_sets_session_redirects_and_spawns() {
     assert_eq!(created.len(), 1);
     let spec = &created[0];
     assert!(spec.env.contains_key("JUPYTERHUB_API_TOKEN"));
-    assert_eq!(spec.env["JUPYTERHUB_DEFAULT_URL"], "/lab");
+    assert_eq!(&spec.env["JUPYTERHUB_DEFAULT_URL"], "/lab");
     assert!(spec.env["JUPYTERHUB_SERVICE_URL"].ends_with(&format!(":{}/user/alice/", spec.port)));
     assert!(spec.env.contains_key("JUPYTERHUB_ROOT_DIR"));
     assert_eq!(spec.labels["lticontainer.port"], spec.port.to_string());

@@ -11,9 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// order engines show them in). Names are usually constants (`"NB_USER".into()`), so they are
 /// borrowed when they can be.
 ///
-/// It is a sorted vector rather than a tree: the spawn plan builds the whole environment
-/// (some forty variables) already in order, so it is stored as it is built, and lookups are
-/// a binary search. It serialises as a JSON object.
+/// The spawn plan builds the whole environment (some forty variables) already in name order,
+/// so it is kept as built: the names in a sorted vector (lookups are a binary search) and all
+/// values one after another in a single string, which saves a tree and an allocation per
+/// variable on every launch. It serialises as a JSON object.
 ///
 /// # Example
 /// ```
@@ -21,15 +22,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// let mut env = EnvVars::new();
 /// env.insert("NB_USER".into(), "alice".into());
 /// env.insert("HOME".into(), "/home/alice".into());
-/// assert_eq!(env["NB_USER"], "alice");
+/// assert_eq!(&env["NB_USER"], "alice");
 /// assert_eq!(env.keys().collect::<Vec<_>>(), ["HOME", "NB_USER"]);
 /// assert_eq!(env.insert("NB_USER".into(), "bob".into()).as_deref(), Some("alice"));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct EnvVars {
-    /// Sorted by name, names unique.
-    vars: Vec<(Cow<'static, str>, String)>,
+    /// The values, one after another (a replaced or removed value stays as unused bytes).
+    text: String,
+    /// Sorted by name, names unique; the value is `text[start..end]`.
+    vars: Vec<Var>,
 }
+
+/// One variable: its name and where its value lies in [`EnvVars::text`].
+type Var = (Cow<'static, str>, usize, usize);
 
 impl EnvVars {
     /// An empty environment.
@@ -37,24 +43,45 @@ impl EnvVars {
         Self::default()
     }
 
-    /// Takes `vars` as they are when they are sorted by name without repeats (the spawn plan
-    /// builds them so); otherwise inserts them one by one, a later value winning.
-    pub(crate) fn from_vec(vars: Vec<(Cow<'static, str>, String)>) -> Self {
-        if vars.is_sorted_by(|a, b| a.0 < b.0) {
-            Self { vars }
+    /// An empty environment with room for `vars` variables whose values total `text` bytes.
+    pub(crate) fn with_capacity(vars: usize, text: usize) -> Self {
+        Self {
+            text: String::with_capacity(text),
+            vars: Vec::with_capacity(vars),
+        }
+    }
+
+    /// Sets `name` to the value `write` appends to the string it is given. Made for building an
+    /// environment in name order: when `name` sorts after every name so far, the value is
+    /// written in place; otherwise it is set as [`EnvVars::insert`] sets it.
+    pub(crate) fn push_with(&mut self, name: Cow<'static, str>, write: impl FnOnce(&mut String)) {
+        if self
+            .vars
+            .last()
+            .is_none_or(|(last, _, _)| last.as_ref() < name.as_ref())
+        {
+            let start = self.text.len();
+            write(&mut self.text);
+            self.vars.push((name, start, self.text.len()));
         } else {
-            vars.into_iter().collect()
+            let mut value = String::new();
+            write(&mut value);
+            self.insert(name, value);
         }
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.vars.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+        self.vars.binary_search_by(|(k, _, _)| k.as_ref().cmp(name))
+    }
+
+    fn value(&self, var: &Var) -> &str {
+        &self.text[var.1..var.2]
     }
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         let i = self.position(name).ok()?;
-        Some(self.vars[i].1.as_str())
+        Some(self.value(&self.vars[i]))
     }
 
     /// True when `name` is set.
@@ -64,10 +91,17 @@ impl EnvVars {
 
     /// Sets `name` to `value`; returns the value it replaced.
     pub fn insert(&mut self, name: Cow<'static, str>, value: String) -> Option<String> {
+        let start = self.text.len();
+        self.text.push_str(&value);
+        let end = self.text.len();
         match self.position(&name) {
-            Ok(i) => Some(std::mem::replace(&mut self.vars[i].1, value)),
+            Ok(i) => {
+                let old = self.value(&self.vars[i]).to_owned();
+                self.vars[i] = (name, start, end);
+                Some(old)
+            }
             Err(i) => {
-                self.vars.insert(i, (name, value));
+                self.vars.insert(i, (name, start, end));
                 None
             }
         }
@@ -76,7 +110,8 @@ impl EnvVars {
     /// Unsets `name`; returns its value.
     pub fn remove(&mut self, name: &str) -> Option<String> {
         let i = self.position(name).ok()?;
-        Some(self.vars.remove(i).1)
+        let var = self.vars.remove(i);
+        Some(self.value(&var).to_owned())
     }
 
     /// The number of variables.
@@ -91,26 +126,28 @@ impl EnvVars {
 
     /// `(name, value)` pairs, sorted by name.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.vars.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+        self.vars
+            .iter()
+            .map(|var| (var.0.as_ref(), self.value(var)))
     }
 
     /// The names, sorted.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.vars.iter().map(|(k, _)| k.as_ref())
+        self.vars.iter().map(|(k, _, _)| k.as_ref())
     }
 }
 
 impl Index<&str> for EnvVars {
-    type Output = String;
+    type Output = str;
 
     /// The value of `name`.
     ///
     /// # Panics
     /// When `name` is not set (as `BTreeMap` indexing does).
-    fn index(&self, name: &str) -> &String {
-        match self.position(name) {
-            Ok(i) => &self.vars[i].1,
-            Err(_) => panic!("the environment has no variable {name:?}"),
+    fn index(&self, name: &str) -> &str {
+        match self.get(name) {
+            Some(value) => value,
+            None => panic!("the environment has no variable {name:?}"),
         }
     }
 }
@@ -131,17 +168,22 @@ impl FromIterator<(Cow<'static, str>, String)> for EnvVars {
     }
 }
 
-/// One stored variable as `(name, value)`.
-type Var = (Cow<'static, str>, String);
-
 impl<'a> IntoIterator for &'a EnvVars {
     type Item = (&'a str, &'a str);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, Var>, fn(&'a Var) -> (&'a str, &'a str)>;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = (&'a str, &'a str)> + 'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.vars.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+        Box::new(self.iter())
     }
 }
+
+impl PartialEq for EnvVars {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for EnvVars {}
 
 impl fmt::Debug for EnvVars {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,9 +200,11 @@ impl Serialize for EnvVars {
 impl<'de> Deserialize<'de> for EnvVars {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let map = BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self {
-            vars: map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
-        })
+        let mut env = Self::with_capacity(map.len(), map.values().map(String::len).sum());
+        for (name, value) in map {
+            env.push_with(Cow::Owned(name), |text| text.push_str(&value));
+        }
+        Ok(env)
     }
 }
 
@@ -188,12 +232,13 @@ mod tests {
                 proptest::prop_assert_eq!(env.get(name), model.get(name).map(String::as_str));
                 proptest::prop_assert_eq!(env.contains_key(name), model.contains_key(name));
             }
-            let unsorted: Vec<(Cow<'static, str>, String)> =
-                ops.iter().map(|(k, v)| (Cow::Owned(k.clone()), v.clone().unwrap_or_default())).collect();
-            let last_wins: BTreeMap<&str, String> =
-                ops.iter().map(|(k, v)| (k.as_str(), v.clone().unwrap_or_default())).collect();
-            let built = EnvVars::from_vec(unsorted);
-            proptest::prop_assert!(built.iter().eq(last_wins.iter().map(|(k, v)| (*k, v.as_str()))));
+            let mut pushed = EnvVars::new();
+            for (k, v) in &ops {
+                pushed.push_with(Cow::Owned(k.clone()), |text| text.push_str(v.as_deref().unwrap_or_default()));
+            }
+            let last_wins: BTreeMap<&str, &str> =
+                ops.iter().map(|(k, v)| (k.as_str(), v.as_deref().unwrap_or_default())).collect();
+            proptest::prop_assert!(pushed.iter().eq(last_wins.iter().map(|(k, v)| (*k, *v))));
         }
     }
 
@@ -212,6 +257,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "no variable \"X\"")]
     fn indexing_a_missing_name_panics() {
-        let _ = &EnvVars::new()["X"];
+        let _ = EnvVars::new()["X"].len();
     }
 }

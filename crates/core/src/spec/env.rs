@@ -39,8 +39,8 @@ pub(crate) fn build(input: EnvInput<'_>) -> EnvVars {
     } = input;
     let home = layout.home();
     let session = params.session;
-    let owned = |s: &str| Some(s.to_owned());
-    let under_home = |rest: &str| Some([home, rest].concat());
+    let text = Value::Text;
+    let under_home = |rest| Some(Value::Concat(home, rest));
     // Teachers always get 0033; a student keeps a configured NB_UMASK, else 0037.
     let umask = if is_teacher {
         Some("0033")
@@ -51,63 +51,67 @@ pub(crate) fn build(input: EnvInput<'_>) -> EnvVars {
     };
     // Sorted by name (checked in debug builds) for the merge below. `None` leaves the variable
     // out.
-    let computed: [(&'static str, Option<String>); 36] = [
-        (
-            "CPU_GUARANTEE",
-            limits.cpu_guarantee.map(|c| format!("{c:?}")),
-        ),
-        ("CPU_LIMIT", limits.cpu_limit.map(|c| format!("{c:?}"))),
+    let computed: [(&'static str, Option<Value<'_>>); 36] = [
+        ("CPU_GUARANTEE", limits.cpu_guarantee.map(Value::Float)),
+        ("CPU_LIMIT", limits.cpu_limit.map(Value::Float)),
         ("JUPYTER_CONFIG_DIR", under_home("/.jupyter")),
         ("JUPYTER_DATA_DIR", under_home("/.local/share/jupyter")),
-        ("JUPYTER_IMAGE", owned(image)),
-        ("JUPYTER_IMAGE_SPEC", owned(image)),
+        ("JUPYTER_IMAGE", Some(text(image))),
+        ("JUPYTER_IMAGE_SPEC", Some(text(image))),
         ("JUPYTER_RUNTIME_DIR", under_home(RUNTIME_DIR)),
         (
             "LTI_COURSE",
-            owned(params.course_name.as_deref().unwrap_or_default()),
+            Some(text(params.course_name.as_deref().unwrap_or_default())),
         ),
         (
             "LTI_CTR_ID",
-            Some(session.map_or(0, |s| s.ltictr_id).to_string()),
+            Some(Value::Number(session.map_or(0, |s| s.ltictr_id))),
         ),
-        ("LTI_ID", Some(session.map_or(0, |s| s.lti_id).to_string())),
+        (
+            "LTI_ID",
+            Some(Value::Number(session.map_or(0, |s| s.lti_id))),
+        ),
         (
             "LTI_NAME",
-            owned(params.lti_name.as_deref().unwrap_or_default()),
+            Some(text(params.lti_name.as_deref().unwrap_or_default())),
         ),
-        ("MEM_GUARANTEE", limits.mem_guarantee.map(|m| m.to_string())),
-        ("MEM_LIMIT", limits.mem_limit.map(|m| m.to_string())),
-        ("NB_ACTLIMIT", Some(act_limit.to_string())),
-        ("NB_DIR", owned(home)),
-        ("NB_GID", Some(identity.gid.to_string())),
-        ("NB_GROUP", owned(&identity.group)),
-        ("NB_HOSTNAME", owned(&params.lms_host)),
+        ("MEM_GUARANTEE", limits.mem_guarantee.map(Value::Number)),
+        ("MEM_LIMIT", limits.mem_limit.map(Value::Number)),
+        ("NB_ACTLIMIT", Some(Value::Number(act_limit))),
+        ("NB_DIR", Some(text(home))),
+        ("NB_GID", Some(Value::Number(identity.gid.into()))),
+        ("NB_GROUP", Some(text(&identity.group))),
+        ("NB_HOSTNAME", Some(text(&params.lms_host))),
         (
             "NB_OPTION",
-            owned(params.options.as_deref().unwrap_or_default()),
+            Some(text(params.options.as_deref().unwrap_or_default())),
         ),
-        ("NB_PRSNALS", Some(lists.personal)),
-        ("NB_SUBMITS", Some(lists.submit)),
-        ("NB_TEACHER", owned(if is_teacher { username } else { "" })),
-        ("NB_THRGID", Some(cfg.teacher_gid.to_string())),
-        ("NB_THRGROUP", owned(&cfg.teacher_group)),
-        ("NB_UID", Some(identity.uid.to_string())),
-        ("NB_UMASK", umask.and_then(owned)),
-        ("NB_USER", owned(username)),
-        ("NB_VOLUMES", Some(lists.task)),
-        ("NB_WRKDIR", owned(layout.works())),
-        ("PRJCT_DIR", owned(&cfg.projects_dir)),
-        ("TZ", owned(&cfg.time_zone)),
-        ("USER_HOME", owned(home)),
-        ("VOLUME_DIR", owned(&cfg.volumes_dir)),
-        ("WORK_DIR", owned(&cfg.works_dir)),
+        ("NB_PRSNALS", Some(text(&lists.personal))),
+        ("NB_SUBMITS", Some(text(&lists.submit))),
+        (
+            "NB_TEACHER",
+            Some(text(if is_teacher { username } else { "" })),
+        ),
+        ("NB_THRGID", Some(Value::Number(cfg.teacher_gid.into()))),
+        ("NB_THRGROUP", Some(text(&cfg.teacher_group))),
+        ("NB_UID", Some(Value::Number(identity.uid.into()))),
+        ("NB_UMASK", umask.map(text)),
+        ("NB_USER", Some(text(username))),
+        ("NB_VOLUMES", Some(text(&lists.task))),
+        ("NB_WRKDIR", Some(text(layout.works()))),
+        ("PRJCT_DIR", Some(text(&cfg.projects_dir))),
+        ("TZ", Some(text(&cfg.time_zone))),
+        ("USER_HOME", Some(text(home))),
+        ("VOLUME_DIR", Some(text(&cfg.volumes_dir))),
+        ("WORK_DIR", Some(text(&cfg.works_dir))),
         ("XDG_CACHE_HOME", under_home("/.cache")),
         ("XDG_RUNTIME_DIR", under_home(RUNTIME_DIR)),
     ];
     debug_assert!(computed.is_sorted_by_key(|(k, _)| *k));
     // The configured variables (sorted, as map keys) and the computed ones merged by name, a
-    // computed variable replacing a configured one of the same name: the list is then sorted
-    // and free of repeats, so building the map checks the order once and sorts nothing.
+    // computed variable replacing a configured one of the same name: the variables then come
+    // in name order without repeats, and each value is written straight into the
+    // environment's one value buffer.
     // `=` and NUL are ASCII, so a byte scan finds them in a name (UTF-8 never hides them in a
     // character); no computed name holds them.
     let mut configured = cfg
@@ -115,32 +119,99 @@ pub(crate) fn build(input: EnvInput<'_>) -> EnvVars {
         .iter()
         .filter(|(k, _)| !k.is_empty() && !k.bytes().any(|b| b == b'=' || b == 0));
     let mut pending = configured.next();
-    let copy = |(k, v): (&String, &String)| (Cow::Owned(k.clone()), without_nul(v.clone()));
     // Of the computed values only the home paths (from the admin's templates), the teacher
     // group and the time zone can hold NUL: every other one is a number or was checked or
     // filtered where it was read. When those three are clean, no computed value needs a scan.
     let computed_clean = ![layout.volumes(), &cfg.teacher_group, &cfg.time_zone]
         .iter()
         .any(|s| has_nul(s));
-    let mut env: Vec<(Cow<'static, str>, String)> =
-        Vec::with_capacity(cfg.spawner_environment.len() + computed.len());
+    let text_len: usize = cfg
+        .spawner_environment
+        .values()
+        .map(String::len)
+        .sum::<usize>()
+        + lists.task.len()
+        + lists.submit.len()
+        + lists.personal.len()
+        + home.len() * 8
+        + 256;
+    let mut env = EnvVars::with_capacity(cfg.spawner_environment.len() + computed.len(), text_len);
+    let push_configured = |env: &mut EnvVars, (k, v): (&String, &String)| {
+        env.push_with(Cow::Owned(k.clone()), |out| push_without_nul(out, v));
+    };
     for (name, value) in computed.into_iter().filter_map(|(k, v)| Some((k, v?))) {
         while let Some((k, v)) = pending.filter(|(k, _)| k.as_str() <= name) {
             if k != name {
-                env.push(copy((k, v)));
+                push_configured(&mut env, (k, v));
             }
             pending = configured.next();
         }
-        let value = if computed_clean {
-            debug_assert!(!has_nul(&value), "{name} holds NUL");
-            value
-        } else {
-            without_nul(value)
-        };
-        env.push((Cow::Borrowed(name), value));
+        env.push_with(Cow::Borrowed(name), |out| {
+            let start = out.len();
+            value.write(out);
+            if computed_clean {
+                debug_assert!(!has_nul(&out[start..]), "{name} holds NUL");
+            } else {
+                strip_nul_from(out, start);
+            }
+        });
     }
-    env.extend(pending.into_iter().chain(configured).map(copy));
-    EnvVars::from_vec(env)
+    for var in pending.into_iter().chain(configured) {
+        push_configured(&mut env, var);
+    }
+    env
+}
+
+/// A computed value, written into the environment's value buffer without a string of its own.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    /// Text as it is.
+    Text(&'a str),
+    /// Two texts one after the other (a path under the home).
+    Concat(&'a str, &'a str),
+    /// A whole number in decimal.
+    Number(u64),
+    /// A number of CPUs as Rust prints an `f64` with `{:?}` (`2.0`, `0.5`).
+    Float(f64),
+}
+
+impl Value<'_> {
+    /// Appends the value to `out`.
+    fn write(self, out: &mut String) {
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Value::Text(text) => {
+                out.push_str(text);
+                Ok(())
+            }
+            Value::Concat(a, b) => {
+                out.push_str(a);
+                out.push_str(b);
+                Ok(())
+            }
+            Value::Number(n) => write!(out, "{n}"),
+            Value::Float(f) => write!(out, "{f:?}"),
+        };
+    }
+}
+
+/// Appends `value` to `out` without its NUL characters, which environment values cannot carry.
+fn push_without_nul(out: &mut String, value: &str) {
+    if has_nul(value) {
+        out.extend(value.chars().filter(|&c| c != '\0'));
+    } else {
+        out.push_str(value);
+    }
+}
+
+/// Removes the NUL characters from `out[start..]`.
+fn strip_nul_from(out: &mut String, start: usize) {
+    if has_nul(&out[start..]) {
+        let clean: String = out[start..].chars().filter(|&c| c != '\0').collect();
+        out.truncate(start);
+        out.push_str(&clean);
+    }
 }
 
 /// The runtime directory under the home (`JUPYTER_RUNTIME_DIR`, `XDG_RUNTIME_DIR`).
@@ -149,14 +220,6 @@ const RUNTIME_DIR: &str = "/.local/share/jupyter/runtime";
 /// True when `value` holds a NUL character.
 fn has_nul(value: &str) -> bool {
     value.as_bytes().contains(&0)
-}
-
-/// `value` without NUL characters, which environment values cannot carry.
-fn without_nul(mut value: String) -> String {
-    if has_nul(&value) {
-        value.retain(|c| c != '\0');
-    }
-    value
 }
 
 #[cfg(test)]
@@ -212,20 +275,20 @@ mod tests {
         ];
         for is_teacher in [false, true] {
             let env = env_with(&configured, is_teacher);
-            assert_eq!(env["AAA"], "first");
-            assert_eq!(env["JUPYTER_IMAGE"], "img:1");
-            assert_eq!(env["MEM_LIMIT"], "kept: no computed value");
-            assert_eq!(env["NB_UMASK"], if is_teacher { "0033" } else { "0077" });
-            assert_eq!(env["NB_ZZZ"], "between");
-            assert_eq!(env["ZZZ"], "last");
-            assert_eq!(env["CPU_LIMIT"], "1.0");
-            assert_eq!(env["MEM_GUARANTEE"], "1048576");
+            assert_eq!(&env["AAA"], "first");
+            assert_eq!(&env["JUPYTER_IMAGE"], "img:1");
+            assert_eq!(&env["MEM_LIMIT"], "kept: no computed value");
+            assert_eq!(&env["NB_UMASK"], if is_teacher { "0033" } else { "0077" });
+            assert_eq!(&env["NB_ZZZ"], "between");
+            assert_eq!(&env["ZZZ"], "last");
+            assert_eq!(&env["CPU_LIMIT"], "1.0");
+            assert_eq!(&env["MEM_GUARANTEE"], "1048576");
             assert!(!env.contains_key("A=B") && !env.contains_key("CPU_GUARANTEE"));
             // 31 always computed, CPU_LIMIT, MEM_GUARANTEE, NB_UMASK, and 5 configured names
             // that no computed variable replaces.
             assert_eq!(env.len(), 31 + 3 + 4, "{env:?}");
         }
-        assert_eq!(env_with(&[], false)["NB_UMASK"], "0037");
+        assert_eq!(&env_with(&[], false)["NB_UMASK"], "0037");
     }
 
     #[test]
@@ -253,8 +316,8 @@ mod tests {
             limits: &ResourceLimits::default(),
             image: "img:1",
         });
-        assert_eq!(env["TZ"], "UTC");
-        assert_eq!(env["NB_WRKDIR"], "/home/xy/alice/jupyter/works");
+        assert_eq!(&env["TZ"], "UTC");
+        assert_eq!(&env["NB_WRKDIR"], "/home/xy/alice/jupyter/works");
         assert!(env.iter().all(|(_, v)| !has_nul(v)));
     }
 }

@@ -321,7 +321,7 @@ pub fn build_spawn_plan(
 ///     .expect("a plan");
 /// assert_eq!(plan.container.name, "lticontainer-alice");
 /// assert_eq!(plan.volumes, ["lms_vol_rsa_219_localhost"]);
-/// assert_eq!(plan.container.env["NB_UID"], "30123");
+/// assert_eq!(&plan.container.env["NB_UID"], "30123");
 /// ```
 pub fn plan_launch(
     cfg: &SpecConfig,
