@@ -236,12 +236,17 @@ mod tests {
                 .collect(),
             ..SpecConfig::default()
         };
+        env_for(&cfg, is_teacher)
+    }
+
+    /// The environment of `alice` under `cfg` (1 CPU, 1 MiB guaranteed, no volumes).
+    fn env_for(cfg: &SpecConfig, is_teacher: bool) -> EnvVars {
         let identity = Identity {
             uid: 30007,
             gid: 30000,
             group: "others".to_owned(),
         };
-        let layout = Layout::new(&cfg, "alice", &identity).expect("layout");
+        let layout = Layout::new(cfg, "alice", &identity).expect("layout");
         let limits = ResourceLimits {
             cpu_limit: Some(1.0),
             mem_limit: None,
@@ -249,7 +254,7 @@ mod tests {
             mem_guarantee: Some(1 << 20),
         };
         build(EnvInput {
-            cfg: &cfg,
+            cfg,
             params: &LmsParams::default(),
             username: "alice",
             identity: &identity,
@@ -298,24 +303,7 @@ mod tests {
             home_template: "/home/x\0y/{user}".to_owned(),
             ..SpecConfig::default()
         };
-        let identity = Identity {
-            uid: 30007,
-            gid: 30000,
-            group: "others".to_owned(),
-        };
-        let layout = Layout::new(&cfg, "alice", &identity).expect("layout");
-        let env = build(EnvInput {
-            cfg: &cfg,
-            params: &LmsParams::default(),
-            username: "alice",
-            identity: &identity,
-            layout: &layout,
-            lists: VolumeLists::default(),
-            is_teacher: false,
-            act_limit: 0,
-            limits: &ResourceLimits::default(),
-            image: "img:1",
-        });
+        let env = env_for(&cfg, false);
         assert_eq!(&env["TZ"], "UTC");
         assert_eq!(&env["NB_WRKDIR"], "/home/xy/alice/jupyter/works");
         assert!(env.iter().all(|(_, v)| !has_nul(v)));
