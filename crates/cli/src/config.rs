@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use lticontainer_core::auth::{Lti11Config, PublicUrlConfig};
 use lticontainer_core::spec::SpecConfig;
-use lticontainer_http::HubConfig;
+use lticontainer_hub::HubConfig;
 use serde::Deserialize;
 
 /// The example configuration, with every field and its default.

@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod byte_order;
+pub mod clock;
 pub mod container;
 pub mod error;
 pub mod launch;

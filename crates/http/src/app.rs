@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
+use crate::extract::Sessions;
 use crate::frame::frame_ancestors_layer;
+use crate::hubapi::admin::AdminState;
 use crate::state::AppState;
 use crate::{hubapi, launch, pages, pending, user_proxy};
 
@@ -46,15 +48,18 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))
-        .merge(hubapi::admin::router(state.clone()))
+        .merge(hubapi::admin::router(AdminState::new(
+            state.spawner.clone(),
+            state.hubapi.clone(),
+        )))
         .layer(axum::middleware::from_fn_with_state(
             frames,
             frame_ancestors_layer,
         ))
 }
 
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match state.session_user(&headers) {
+async fn home(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+    match sessions.user(&headers) {
         Some(user) => (
             StatusCode::FOUND,
             [(LOCATION, format!("/hub/spawn-pending/{user}"))],
@@ -65,8 +70,8 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `/hub/user-redirect/<path>?<query>` → `/user/<session user>/<path>?<query>`, as in JupyterHub.
-async fn user_redirect(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let Some(user) = state.session_user(&headers) else {
+async fn user_redirect(State(sessions): State<Sessions>, uri: Uri, headers: HeaderMap) -> Response {
+    let Some(user) = sessions.user(&headers) else {
         return pages::launch_from_course();
     };
     let rest = uri

@@ -1,5 +1,6 @@
-//! [`ApiError`]: every way a hub page can fail, shown to the browser as a clear page that hides
-//! internals, and logged for the admin with the cause.
+//! [`PageError`]: every way a hub page (HTML, for a person) can fail, shown to the browser as a
+//! clear page that hides internals, and logged for the admin with the cause. The JSON API has
+//! its own error type, `hubapi`'s `JsonError`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +11,7 @@ use crate::pages;
 /// A failed hub request. The admin's details go to the log; the browser gets a page.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ApiError {
+pub enum PageError {
     /// The LTI launch was refused; the status and the student's text come from the error.
     #[error("launch refused: {0}")]
     Launch(#[from] LaunchError),
@@ -39,7 +40,7 @@ pub enum ApiError {
     BadRequest(String),
 }
 
-impl ApiError {
+impl PageError {
     /// An internal failure while doing `what`.
     pub fn internal(what: &'static str, source: lticontainer_core::Error) -> Self {
         Self::Internal { what, source }
@@ -60,7 +61,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
@@ -97,7 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let e = ApiError::internal(
+        let e = PageError::internal(
             "recording the user",
             lticontainer_core::Error::Unavailable {
                 backend: "sqlite",

@@ -1,27 +1,75 @@
-//! [`Session`]: the signed-in hub user as an axum extractor.
+//! [`Sessions`]: who a browser is signed in as, and [`Session`], the signed-in hub user as an
+//! axum extractor.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use lticontainer_core::clock::Clock;
+use lticontainer_hub::HubConfig;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::PageError;
+use crate::session::SessionKey;
+
+/// Reads and writes hub sessions: the signing key, the clock that expires them, and the
+/// configuration that says who is an admin. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    key: SessionKey,
+    clock: Arc<dyn Clock>,
+    config: Arc<HubConfig>,
+}
+
+impl Sessions {
+    /// Sessions signed with `key`, expiring by `clock`, with the admins of `config`.
+    pub fn new(key: SessionKey, clock: Arc<dyn Clock>, config: Arc<HubConfig>) -> Self {
+        Self { key, clock, config }
+    }
+
+    /// The user the request's session cookie names, if valid.
+    pub fn user(&self, headers: &HeaderMap) -> Option<String> {
+        self.key.user_from_headers(headers, self.clock.now_secs())
+    }
+
+    /// A signed session cookie value for `user`, valid for `max_age_secs`.
+    pub fn sign(&self, user: &str, max_age_secs: u64) -> String {
+        self.key
+            .sign(user, self.clock.now_secs().saturating_add(max_age_secs))
+    }
+
+    /// True when `user` may open every server.
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.config.is_admin(user)
+    }
+}
 
 /// The hub user named by a valid session cookie. Extracting it fails with
-/// [`ApiError::NotSignedIn`] (the "start from your course" page) when there is none.
+/// [`PageError::NotSignedIn`] (the "start from your course" page) when there is none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The signed-in user.
     pub user: String,
+    /// Whether the user is an admin (may open every server).
+    pub is_admin: bool,
 }
 
-impl FromRequestParts<AppState> for Session {
-    type Rejection = ApiError;
+impl<S> FromRequestParts<S> for Session
+where
+    Sessions: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state
-            .session_user(&parts.headers)
-            .map(|user| Self { user })
-            .ok_or(ApiError::NotSignedIn)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let sessions = Sessions::from_ref(state);
+        sessions
+            .user(&parts.headers)
+            .map(|user| Self {
+                is_admin: sessions.is_admin(&user),
+                user,
+            })
+            .ok_or(PageError::NotSignedIn)
     }
 }
 
@@ -29,12 +77,12 @@ impl Session {
     /// Succeeds when the user may act on `target`'s server: they are its owner or an admin.
     ///
     /// # Errors
-    /// [`ApiError::Forbidden`] for anyone else.
-    pub fn may_use(&self, state: &AppState, target: &str) -> Result<(), ApiError> {
-        if self.user == target || state.config.is_admin(&self.user) {
+    /// [`PageError::Forbidden`] for anyone else.
+    pub fn may_use(&self, target: &str) -> Result<(), PageError> {
+        if self.user == target || self.is_admin {
             Ok(())
         } else {
-            Err(ApiError::Forbidden {
+            Err(PageError::Forbidden {
                 user: self.user.clone(),
                 target: target.to_owned(),
             })

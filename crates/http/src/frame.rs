@@ -14,6 +14,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
 
+pub use lticontainer_hub::origin::normalise_origin;
+
 /// How many origins learned from launches are kept (the configured ones are always kept).
 pub const MAX_LEARNED_ORIGINS: usize = 32;
 
@@ -66,16 +68,6 @@ impl FrameAncestors {
         }
         d
     }
-}
-
-/// `scheme://host[:port]` from an origin or URL, lower-cased, when it is http(s) and has a host.
-pub fn normalise_origin(s: &str) -> Option<String> {
-    let url = url::Url::parse(s.trim()).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    url.host_str()?;
-    Some(url.origin().ascii_serialization())
 }
 
 /// Replaces the `frame-ancestors` directive of `existing` (keeping its other directives) with `directive`.

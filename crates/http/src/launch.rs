@@ -2,7 +2,6 @@
 //! spawn in the background and send the browser to the progress page at once.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::SystemTime;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
@@ -10,13 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::{LaunchRequest, RequestOrigin, public_launch_url};
 use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
-use lticontainer_core::params::LmsParams;
 use lticontainer_core::store::UserRecord;
+use lticontainer_hub::spawner::SpawnRequest;
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::PageError;
 use crate::session::{CookieMode, set_cookie_header};
-use crate::state::{AppState, unix_now};
+use crate::state::AppState;
 
 /// The largest launch body accepted (Moodle's launches are a few kilobytes).
 pub(crate) const MAX_LAUNCH_BODY: usize = 256 * 1024;
@@ -36,12 +35,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub(crate) async fn launch(
     State(state): State<AppState>,
     req: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, PageError> {
     let peer = peer_ip(&req);
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, MAX_LAUNCH_BODY)
         .await
-        .map_err(|e| ApiError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
+        .map_err(|e| PageError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
     let headers = &parts.headers;
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     let origin = RequestOrigin {
@@ -63,7 +62,7 @@ pub(crate) async fn launch(
     let user = launch.username.clone();
     tracing::info!(%user, consumer = %launch.consumer_key, course = ?launch.context_id, "LTI launch accepted");
 
-    let now = SystemTime::now();
+    let now = state.clock.now();
     state
         .store
         .upsert_user(UserRecord {
@@ -76,10 +75,12 @@ pub(crate) async fn launch(
             last_activity: Some(now),
         })
         .await
-        .map_err(|e| ApiError::internal("recording the launch", e))?;
+        .map_err(|e| PageError::internal("recording the launch", e))?;
 
-    let (params, _) = LmsParams::from_launch(&launch);
-    if params.iframe {
+    let request = SpawnRequest::new(launch);
+    let launch = request.launch();
+    let iframe = request.params().iframe;
+    if iframe {
         let lms = header(headers, ORIGIN.as_str())
             .filter(|o| *o != "null")
             .or_else(|| header(headers, REFERER.as_str()))
@@ -91,18 +92,13 @@ pub(crate) async fn launch(
             }
         }
     }
-    let mode = if params.iframe || state.frames.has_configured() {
+    let mode = if iframe || state.frames.has_configured() {
         CookieMode::CrossSite
     } else {
         CookieMode::Lax
     };
     let max_age = state.config.session_max_age_secs;
-    let cookie = set_cookie_header(
-        &state.sessions.sign(&user, unix_now() + max_age),
-        max_age,
-        mode,
-        https,
-    );
+    let cookie = set_cookie_header(&state.sessions.sign(&user, max_age), max_age, mode, https);
 
     // ltiauthenticator sends the browser to `custom_next` after the launch (nbgitpuller links).
     let next = launch
@@ -116,7 +112,7 @@ pub(crate) async fn launch(
             )
         })
         .unwrap_or_default();
-    state.spawner.request(launch).await;
+    state.spawner.request(request).await;
     Ok((
         StatusCode::FOUND,
         [

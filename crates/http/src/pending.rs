@@ -2,18 +2,21 @@
 //! (`/hub/api/users/<name>/server/progress`) and the "start my server again" action
 //! (`POST /hub/spawn/<name>`).
 
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
+use lticontainer_core::store::Store;
+use lticontainer_hub::progress::ProgressEvent;
+use lticontainer_hub::spawner::{SlotState, SpawnRequest, Spawner};
 
-use crate::error::ApiError;
+use crate::error::PageError;
 use crate::extract::Session;
 use crate::launch::launch_from_json;
 use crate::pages;
-use crate::progress::{ProgressEvent, sse};
-use crate::spawn::SlotState;
-use crate::state::AppState;
+use crate::progress_stream::sse;
 
 /// The query of the progress page.
 #[derive(Debug, serde::Deserialize)]
@@ -24,20 +27,20 @@ pub(crate) struct PendingQuery {
 
 /// `GET /hub/spawn-pending/<name>`: the progress page, or a redirect to the running server.
 pub(crate) async fn page(
-    State(state): State<AppState>,
+    State(spawner): State<Arc<Spawner>>,
+    State(store): State<Arc<dyn Store>>,
     Path(name): Path<String>,
     Query(query): Query<PendingQuery>,
     session: Session,
-) -> Result<Response, ApiError> {
-    session.may_use(&state, &name)?;
+) -> Result<Response, PageError> {
+    session.may_use(&name)?;
     let next = query.next.as_deref().and_then(pages::safe_next);
     // A running server needs no progress page (and no JavaScript): go straight to it.
-    if let Some(r) = state.spawner.running(&name) {
+    if let Some(r) = spawner.running(&name) {
         let to = next.map_or(r.url, str::to_owned);
         return Ok((StatusCode::FOUND, [(LOCATION, to)]).into_response());
     }
-    let can_restart =
-        matches!(state.store.user(&name).await, Ok(Some(u)) if u.last_launch.is_some());
+    let can_restart = matches!(store.user(&name).await, Ok(Some(u)) if u.last_launch.is_some());
     let start = format!("/hub/spawn/{name}");
     Ok(pages::spawn_pending(
         &name,
@@ -49,12 +52,12 @@ pub(crate) async fn page(
 
 /// `GET /hub/api/users/<name>/server/progress`: JupyterHub's event stream.
 pub(crate) async fn progress(
-    State(state): State<AppState>,
+    State(spawner): State<Arc<Spawner>>,
     Path(name): Path<String>,
     session: Session,
-) -> Result<Response, ApiError> {
-    session.may_use(&state, &name)?;
-    let resp = match state.spawner.state(&name) {
+) -> Result<Response, PageError> {
+    session.may_use(&name)?;
+    let resp = match spawner.state(&name) {
         SlotState::Spawning(p) | SlotState::Idle { last: Some(p) } => sse(p.stream()),
         SlotState::Running(r) => sse(futures_util::stream::iter([ProgressEvent::ready(
             &r.url,
@@ -69,16 +72,16 @@ pub(crate) async fn progress(
 
 /// `POST /hub/spawn/<name>`: starts the server again with the parameters of the last launch.
 pub(crate) async fn start(
-    State(state): State<AppState>,
+    State(spawner): State<Arc<Spawner>>,
+    State(store): State<Arc<dyn Store>>,
     Path(name): Path<String>,
     session: Session,
-) -> Result<Response, ApiError> {
-    session.may_use(&state, &name)?;
-    let user = state
-        .store
+) -> Result<Response, PageError> {
+    session.may_use(&name)?;
+    let user = store
         .user(&name)
         .await
-        .map_err(|e| ApiError::internal("reading the user", e))?;
+        .map_err(|e| PageError::internal("reading the user", e))?;
     let Some(launch) = user
         .and_then(|u| u.last_launch)
         .as_ref()
@@ -90,7 +93,7 @@ pub(crate) async fn start(
             "The hub has no launch of yours to start a server from. Open the Jupyter activity in your course.",
         ));
     };
-    state.spawner.request(launch).await;
+    spawner.request(SpawnRequest::new(launch)).await;
     Ok((
         StatusCode::SEE_OTHER,
         [(LOCATION, format!("/hub/spawn-pending/{name}"))],

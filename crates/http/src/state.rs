@@ -1,22 +1,27 @@
-//! [`AppState`]: what every handler shares — the engine, the authenticator, the store, the hub
-//! API, the spawn manager and the configuration.
+//! [`AppState`]: what the routes share — the authenticator, the store, the hub API, the spawn
+//! manager, sessions, the proxy client and the configuration. Handlers take only the parts they
+//! use, as axum substates ([`FromRef`]).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::extract::FromRef;
 use axum::http::HeaderMap;
 use lticontainer_core::Runtime;
 use lticontainer_core::auth::{Authenticator, PublicUrlConfig};
+use lticontainer_core::clock::{Clock, SystemClock};
 use lticontainer_core::spec::{IdentityLookup, SpecConfig};
 use lticontainer_core::store::Store;
+use lticontainer_hub::HubConfig;
+use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
+use lticontainer_hub::host_accounts::EtcIdentity;
+use lticontainer_hub::spawner::{Spawner, SpawnerParts};
 
-use crate::config::HubConfig;
+use crate::extract::Sessions;
 use crate::frame::FrameAncestors;
-use crate::hubapi::{HubApi, HubApiConfig, SessionResolver};
+use crate::hubapi::{HubApi, SessionResolver};
 use crate::proxy::{self, ProxyClient};
 use crate::session::SessionKey;
-use crate::spawn::Spawner;
 
 /// The parts a hub is built from; see [`AppState::new`].
 #[derive(Debug)]
@@ -38,10 +43,13 @@ pub struct AppParts {
     pub identity: Arc<dyn IdentityLookup>,
     /// Signs session cookies.
     pub session_key: SessionKey,
+    /// Where the time comes from.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppParts {
-    /// Parts with default settings, host accounts from `/etc`, and a random session key.
+    /// Parts with default settings, host accounts from `/etc`, a random session key and the
+    /// system clock.
     pub fn new(
         runtime: Arc<dyn Runtime>,
         auth: Arc<dyn Authenticator>,
@@ -54,17 +62,16 @@ impl AppParts {
             hub: HubConfig::default(),
             spec: SpecConfig::default(),
             public_url: PublicUrlConfig::default(),
-            identity: Arc::new(crate::identity::EtcIdentity::default()),
+            identity: Arc::new(EtcIdentity::default()),
             session_key: SessionKey::random(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
 
 /// The state behind every route of [`crate::app`]. Cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
-    /// The container engine.
-    pub runtime: Arc<dyn Runtime>,
     /// Verifies LTI launches.
     pub auth: Arc<dyn Authenticator>,
     /// Users, servers, tokens.
@@ -75,30 +82,24 @@ pub struct AppState {
     pub config: Arc<HubConfig>,
     /// How the public launch URL is rebuilt.
     pub public_url: Arc<PublicUrlConfig>,
-    /// Starts, tracks and re-adopts servers.
+    /// Starts, tracks, stops and re-adopts servers.
     pub spawner: Arc<Spawner>,
     /// Who may frame the hub.
     pub frames: Arc<FrameAncestors>,
-    /// Signs session cookies.
-    pub sessions: SessionKey,
+    /// Reads and signs session cookies.
+    pub sessions: Sessions,
     /// The proxy's pooled client.
     pub client: ProxyClient,
+    /// Where the time comes from.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
-            .field("runtime", &self.runtime.backend())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl AppState {
@@ -113,45 +114,48 @@ impl AppState {
             public_url,
             identity,
             session_key,
+            clock,
         } = parts;
         let hub = Arc::new(hub);
-        let resolver_key = session_key.clone();
-        let resolver: SessionResolver =
-            Arc::new(move |h: &HeaderMap| resolver_key.user_from_headers(h, unix_now()));
-        let hubapi = Arc::new(HubApi::new(
-            Arc::clone(&store),
-            HubApiConfig {
-                api_url: hub.api_url(),
-                ..HubApiConfig::default()
-            },
-            resolver,
-        ));
-        let client = proxy::client();
-        let spawner = Arc::new(Spawner::new(
-            Arc::clone(&runtime),
-            Arc::clone(&store),
-            Arc::clone(&hubapi),
+        let sessions = Sessions::new(session_key, Arc::clone(&clock), Arc::clone(&hub));
+        let credentials = Arc::new(
+            ServerCredentials::new(
+                Arc::clone(&store),
+                HubApiConfig {
+                    api_url: hub.api_url(),
+                    ..HubApiConfig::default()
+                },
+            )
+            .with_clock(Arc::clone(&clock)),
+        );
+        let resolver_sessions = sessions.clone();
+        let resolver: SessionResolver = Arc::new(move |h: &HeaderMap| resolver_sessions.user(h));
+        let hubapi = Arc::new(HubApi::from_credentials(Arc::clone(&credentials), resolver));
+        let spawner = Arc::new(Spawner::new(SpawnerParts {
+            runtime,
+            store: Arc::clone(&store),
+            credentials,
             identity,
-            Arc::clone(&hub),
-            Arc::new(spec),
-            client.clone(),
-        ));
+            hub: Arc::clone(&hub),
+            spec: Arc::new(spec),
+            clock: Arc::clone(&clock),
+        }));
         Self {
             frames: Arc::new(FrameAncestors::new(hub.lms_origins.clone())),
-            runtime,
             auth,
             store,
             hubapi,
             config: hub,
             public_url: Arc::new(public_url),
             spawner,
-            sessions: session_key,
-            client,
+            sessions,
+            client: proxy::client(),
+            clock,
         }
     }
 
     /// The user the request's session cookie names, if valid.
     pub fn session_user(&self, headers: &HeaderMap) -> Option<String> {
-        self.sessions.user_from_headers(headers, unix_now())
+        self.sessions.user(headers)
     }
 }

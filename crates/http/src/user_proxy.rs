@@ -2,19 +2,29 @@
 //! else is turned away with a clear page, and a missing server sends the browser to the
 //! progress page instead of hanging.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, LOCATION};
 use axum::response::{IntoResponse, Response};
+use lticontainer_core::auth::{PublicUrlConfig, RequestOrigin, public_scheme};
+use lticontainer_hub::spawner::Spawner;
 
-use crate::error::ApiError;
+use crate::error::PageError;
+use crate::extract::Sessions;
 use crate::launch::peer_ip;
 use crate::pages;
-use crate::proxy::{Forwarded, ProxyError, forward};
-use crate::state::AppState;
+use crate::proxy::{Forwarded, ProxyClient, ProxyError, forward};
 
 /// The handler of every request under `/user/`.
-pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) -> Response {
+pub(crate) async fn user_proxy(
+    State(sessions): State<Sessions>,
+    State(spawner): State<Arc<Spawner>>,
+    State(public_url): State<Arc<PublicUrlConfig>>,
+    State(client): State<ProxyClient>,
+    mut req: Request,
+) -> Response {
     let path = req.uri().path().to_owned();
     let rest = path.strip_prefix("/user/").unwrap_or_default();
     let (owner, has_slash) = match rest.split_once('/') {
@@ -50,19 +60,19 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
             (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
                 && !value.trim().is_empty()
         });
-    match state.session_user(req.headers()) {
-        Some(me) if me == owner || state.config.is_admin(&me) => {}
+    match sessions.user(req.headers()) {
+        Some(me) if me == owner || sessions.is_admin(&me) => {}
         Some(me) => {
-            return ApiError::Forbidden {
+            return PageError::Forbidden {
                 user: me,
                 target: owner,
             }
             .into_response();
         }
         None if token_only => {}
-        None => return ApiError::NotSignedIn.into_response(),
+        None => return PageError::NotSignedIn.into_response(),
     }
-    let Some(server) = state.spawner.running(&owner) else {
+    let Some(server) = spawner.running(&owner) else {
         return (
             StatusCode::FOUND,
             [(LOCATION, format!("/hub/spawn-pending/{owner}"))],
@@ -71,34 +81,22 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
     };
 
     let peer = peer_ip(&req);
-    let trusted = state
-        .public_url
-        .trusted_proxies
-        .iter()
-        .any(|p| p.contains(peer));
+    let trusted = public_url.trusts(peer);
     let headers = req.headers_mut();
-    let proto = if let Some(base) = &state.public_url.base_url {
-        if base.starts_with("https:") {
-            "https"
-        } else {
-            "http"
-        }
-        .to_owned()
-    } else if trusted {
-        headers
+    let origin = RequestOrigin {
+        peer,
+        tls: false,
+        host: None,
+        forwarded_proto: headers
             .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .map_or("http", |p| {
-                if p.trim().eq_ignore_ascii_case("https") {
-                    "https"
-                } else {
-                    "http"
-                }
-            })
-            .to_owned()
-    } else {
-        "http".to_owned()
+            .and_then(|v| v.to_str().ok()),
+        forwarded_host: None,
+        path_and_query: "",
     };
+    // A trusted proxy that sends a scheme other than http or https gets `http`, as before.
+    let proto = public_scheme(&public_url, &origin)
+        .unwrap_or("http")
+        .to_owned();
     if !trusted {
         for h in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
             headers.remove(h);
@@ -108,17 +106,14 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
         client_ip: (!peer.is_unspecified()).then_some(peer),
         proto,
     };
-    match forward(&state.client, server.addr, req, &fwd).await {
+    match forward(&client, server.addr, req, &fwd).await {
         Ok(resp) => {
-            state.spawner.note_activity(&owner);
+            spawner.note_activity(&owner);
             resp
         }
         Err(e @ ProxyError::Unreachable { .. }) => {
             tracing::warn!(user = %owner, container = %server.container_id, error = %e, "the server is gone; marking it stopped");
-            state
-                .spawner
-                .mark_stopped(&owner, &server.container_id)
-                .await;
+            spawner.mark_stopped(&owner, &server.container_id).await;
             pages::html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Your server has stopped",
@@ -138,6 +133,6 @@ pub(crate) async fn user_proxy(State(state): State<AppState>, mut req: Request) 
                  open the activity in your course again.",
             )
         }
-        Err(e @ ProxyError::BadRequest(_)) => ApiError::BadRequest(e.to_string()).into_response(),
+        Err(e @ ProxyError::BadRequest(_)) => PageError::BadRequest(e.to_string()).into_response(),
     }
 }

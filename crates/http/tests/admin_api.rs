@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use lticontainer_core::store::{InMemoryStore, ServerState, Store};
-use lticontainer_http::hubapi::admin::AdminToken;
+use lticontainer_hub::admin_token::AdminToken;
 use serde_json::Value;
 
 use crate::util::*;
@@ -339,7 +339,7 @@ async fn a_server_still_starting_is_not_stopped() {
     for _ in 0..200 {
         if matches!(
             hub.state.spawner.state("alice"),
-            lticontainer_http::spawn::SlotState::Spawning(_)
+            lticontainer_hub::spawner::SlotState::Spawning(_)
         ) {
             break;
         }

@@ -80,6 +80,7 @@ impl Hub {
             .unwrap();
         let env = self
             .api
+            .credentials()
             .server_env(name, port, &ServerEnvOptions::default())
             .await
             .unwrap();

@@ -2,7 +2,7 @@
 //! image (`lticontainer-test/jupyter:latest`, built by `scripts/build-jupyter-image.sh`), run with
 //! host networking on each engine of `LTICONTAINER_TEST_ENGINES` (default `docker,podman`).
 //!
-//! The server starts with the environment of [`HubApi::server_env`], checks the hub's version,
+//! The server starts with the environment of `ServerCredentials::server_env`, checks the hub's version,
 //! sends a browser through the OAuth flow (authorize → code → token → `/hub/api/user`), serves
 //! the signed-in owner, and reports activity; with cross-site cookies its login cookie is
 //! `SameSite=None; Secure`. A missing engine or image fails the test.
@@ -147,6 +147,7 @@ async fn run_on(engine: &str, cross_site_cookies: bool) {
         .await
         .unwrap();
     let env = api
+        .credentials()
         .server_env(
             "alice",
             port,

@@ -24,7 +24,8 @@ use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
 use lticontainer_core::{Error, Result};
 use lticontainer_http::session::SessionKey;
-use lticontainer_http::{AppParts, AppState, HubConfig, app};
+use lticontainer_http::{AppParts, AppState, app};
+use lticontainer_hub::HubConfig;
 use tower::ServiceExt;
 
 pub const KEY: &str = "moodle-test";
@@ -372,8 +373,8 @@ impl TestHub {
     }
 
     /// Waits until `user`'s spawn has ended and returns the final progress event.
-    pub async fn wait_spawn(&self, user: &str) -> lticontainer_http::progress::ProgressEvent {
-        use lticontainer_http::spawn::SlotState;
+    pub async fn wait_spawn(&self, user: &str) -> lticontainer_hub::progress::ProgressEvent {
+        use lticontainer_hub::spawner::SlotState;
         for _ in 0..400 {
             match self.state.spawner.state(user) {
                 SlotState::Spawning(p) => {
@@ -383,7 +384,7 @@ impl TestHub {
                 }
                 SlotState::Idle { last: Some(p) } => return p.outcome().unwrap(),
                 SlotState::Running(r) => {
-                    return lticontainer_http::progress::ProgressEvent::ready(&r.url, "running");
+                    return lticontainer_hub::progress::ProgressEvent::ready(&r.url, "running");
                 }
                 SlotState::Idle { last: None } => {
                     tokio::time::sleep(Duration::from_millis(10)).await

@@ -34,7 +34,6 @@ use async_trait::async_trait;
 
 use crate::launch::LtiLaunch;
 
-mod clock;
 mod config;
 mod error;
 mod form;
@@ -45,7 +44,7 @@ mod public_url;
 mod signer;
 mod verifier;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_NONCE_CAPACITY, DEFAULT_TIMESTAMP_WINDOW_SECS, Lti11Config};
 pub use error::LaunchError;
 pub use form::{encode_urlencoded, parse_authorization, parse_urlencoded};
@@ -55,7 +54,7 @@ pub use oauth::{
     BaseUri, base_string_uri, percent_encode, sign_hmac_sha1, signature_base_string,
     verify_hmac_sha1,
 };
-pub use public_url::{IpCidr, PublicUrlConfig, RequestOrigin, public_launch_url};
+pub use public_url::{IpCidr, PublicUrlConfig, RequestOrigin, public_launch_url, public_scheme};
 pub use signer::LaunchSigner;
 pub use verifier::{LTI_VERSION, Lti11Authenticator, MESSAGE_TYPE};
 

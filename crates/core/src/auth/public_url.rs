@@ -110,6 +110,12 @@ impl PublicUrlConfig {
         self
     }
 
+    /// True when `peer` is one of the [`PublicUrlConfig::trusted_proxies`], whose `X-Forwarded-*`
+    /// headers the hub believes.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|p| p.contains(peer))
+    }
+
     /// Adds a trusted proxy.
     pub fn with_trusted_proxy(mut self, proxy: IpCidr) -> Self {
         self.trusted_proxies.push(proxy);
@@ -175,6 +181,40 @@ fn first(value: &str) -> &str {
     value.split(',').next().unwrap_or_default().trim()
 }
 
+/// The scheme the student's browser used: the configured base URL's; else, from a trusted
+/// proxy, the first entry of its `X-Forwarded-Proto`; else the hub's own (`https` when it
+/// terminated TLS). The launch URL and the proxy's `X-Forwarded-Proto` both come from here.
+///
+/// # Errors
+/// [`LaunchError::Malformed`] when a trusted proxy's `X-Forwarded-Proto` is neither `http` nor
+/// `https`.
+pub fn public_scheme(
+    config: &PublicUrlConfig,
+    origin: &RequestOrigin<'_>,
+) -> Result<&'static str, LaunchError> {
+    if let Some(base) = &config.base_url {
+        let https = base
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https:"));
+        return Ok(if https { "https" } else { "http" });
+    }
+    let own_scheme = if origin.tls { "https" } else { "http" };
+    if !config.trusts(origin.peer) {
+        return Ok(own_scheme);
+    }
+    match origin.forwarded_proto.map(first) {
+        None | Some("") => Ok(own_scheme),
+        Some(p) if p.eq_ignore_ascii_case("https") => Ok("https"),
+        Some(p) if p.eq_ignore_ascii_case("http") => Ok("http"),
+        Some(p) => Err(LaunchError::Malformed {
+            reason: format!(
+                "the trusted proxy {} sent X-Forwarded-Proto {p:?}; expected http or https",
+                origin.peer
+            ),
+        }),
+    }
+}
+
 /// The URL the launch was signed against; see the module docs for the order of sources.
 ///
 /// # Errors
@@ -208,29 +248,12 @@ pub fn public_launch_url(
     if let Some(base) = &config.base_url {
         return Ok(format!("{}{path}", base.trim_end_matches('/')));
     }
-    let trusted = config
-        .trusted_proxies
-        .iter()
-        .any(|p| p.contains(origin.peer));
-    let own_scheme = if origin.tls { "https" } else { "http" };
-    let (scheme, host) = if trusted {
-        let scheme = match origin.forwarded_proto.map(first) {
-            None | Some("") => own_scheme,
-            Some(p) if p.eq_ignore_ascii_case("https") => "https",
-            Some(p) if p.eq_ignore_ascii_case("http") => "http",
-            Some(p) => {
-                return Err(LaunchError::Malformed {
-                    reason: format!(
-                        "the trusted proxy {} sent X-Forwarded-Proto {p:?}; expected http or https",
-                        origin.peer
-                    ),
-                });
-            }
-        };
-        let host = origin.forwarded_host.map(first).filter(|h| !h.is_empty());
-        (scheme, host.or(origin.host))
+    let scheme = public_scheme(config, origin)?;
+    let host = if config.trusts(origin.peer) {
+        let forwarded = origin.forwarded_host.map(first).filter(|h| !h.is_empty());
+        forwarded.or(origin.host)
     } else {
-        (own_scheme, origin.host)
+        origin.host
     };
     let host = host.map(str::trim).ok_or_else(|| LaunchError::Malformed {
         reason: "the request has no Host header, so the launch URL is unknown; \

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::clock::{Clock, SystemClock};
 use super::config::Lti11Config;
 use super::form::parse_authorization;
 use super::nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 use super::oauth::{Normalized, base_string_uri};
 use super::{Authenticator, FormParams, LaunchError, LaunchRequest};
+use crate::clock::{Clock, SystemClock};
 use crate::launch::LtiLaunch;
 
 /// The only `lti_message_type` a basic launch carries.

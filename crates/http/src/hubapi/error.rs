@@ -1,17 +1,18 @@
-//! JupyterHub's JSON error replies: `{"status": <code>, "message": <text>}`.
+//! [`JsonError`]: the hub API's errors, as JupyterHub's JSON replies
+//! (`{"status": <code>, "message": <text>}`). HTML pages have their own, [`crate::PageError`].
 
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
-/// An API error, written as JupyterHub's `APIHandler.write_error` writes it.
+/// A hub API error, written as JupyterHub's `APIHandler.write_error` writes it.
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct JsonError {
     status: StatusCode,
     message: String,
 }
 
-impl ApiError {
+impl JsonError {
     /// An error with `status` and `message`.
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
@@ -38,7 +39,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for JsonError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "status": self.status.as_u16(), "message": self.message });
         (
@@ -51,11 +52,11 @@ impl IntoResponse for ApiError {
 }
 
 /// The reply to any path under the API that matches no endpoint (JupyterHub's `API404`).
-pub(crate) async fn not_found() -> ApiError {
-    ApiError::bare(StatusCode::NOT_FOUND)
+pub(crate) async fn not_found() -> JsonError {
+    JsonError::bare(StatusCode::NOT_FOUND)
 }
 
 /// The reply to a known endpoint called with the wrong method.
-pub(crate) async fn method_not_allowed() -> ApiError {
-    ApiError::bare(StatusCode::METHOD_NOT_ALLOWED)
+pub(crate) async fn method_not_allowed() -> JsonError {
+    JsonError::bare(StatusCode::METHOD_NOT_ALLOWED)
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, RawQuery, State};
@@ -14,8 +13,10 @@ use base64::Engine;
 use lticontainer_core::store::{OAuthCode, TokenKind, TokenRecord, hash_token};
 use serde_json::json;
 
-use super::{HubApi, new_secret, same_hash, scopes};
+use super::HubApi;
 use crate::pages;
+use lticontainer_hub::credentials::{new_secret, same_hash};
+use lticontainer_hub::scopes;
 
 fn params(query: Option<&str>) -> HashMap<String, String> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -61,7 +62,7 @@ pub(crate) async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(current) = (api.session)(&headers) else {
-        return match &api.config.login_url {
+        return match &api.config().login_url {
             Some(login) => {
                 let next = uri.to_string();
                 redirect(&with_query(login, &[("next", &next)]))
@@ -73,7 +74,7 @@ pub(crate) async fn authorize(
     let Some(client_id) = p.get("client_id").filter(|c| !c.is_empty()) else {
         return error_page(StatusCode::BAD_REQUEST, "Missing client_id parameter.");
     };
-    let client = match api.store.oauth_client(client_id).await {
+    let client = match api.store().oauth_client(client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             tracing::warn!(client_id, user = current, "OAuth authorize: no such client");
@@ -112,7 +113,7 @@ pub(crate) async fn authorize(
         )]));
     }
     if current != client.user {
-        let admin = match api.store.user(&current).await {
+        let admin = match api.store().user(&current).await {
             Ok(u) => u.is_some_and(|u| u.is_admin),
             Err(e) => return store_failure("user lookup", &e),
         };
@@ -139,9 +140,9 @@ pub(crate) async fn authorize(
         client_id: client.id.clone(),
         user: current,
         redirect_uri: redirect_uri.clone(),
-        expires: SystemTime::now() + api.config.oauth_code_expires_in,
+        expires: api.now() + api.config().oauth_code_expires_in,
     };
-    if let Err(e) = api.store.put_oauth_code(record).await {
+    if let Err(e) = api.store().put_oauth_code(record).await {
         return store_failure("storing an OAuth code", &e);
     }
     redirect(&with_state(vec![("code", code)]))
@@ -239,7 +240,7 @@ pub(crate) async fn token(
     let (Some(client_id), Some(secret)) = client_credentials(&headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", None);
     };
-    let client = match api.store.oauth_client(&client_id).await {
+    let client = match api.store().oauth_client(&client_id).await {
         Ok(c) => c,
         Err(e) => return token_store_failure("OAuth client lookup", &e),
     };
@@ -249,11 +250,11 @@ pub(crate) async fn token(
         tracing::warn!(client_id, "OAuth token: client authentication failed");
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", None);
     };
-    let taken = match api.store.take_oauth_code(&hash_token(code)).await {
+    let taken = match api.store().take_oauth_code(&hash_token(code)).await {
         Ok(c) => c,
         Err(e) => return token_store_failure("taking an OAuth code", &e),
     };
-    let now = SystemTime::now();
+    let now = api.now();
     let Some(code) = taken.filter(|c| c.client_id == client.id && c.expires > now) else {
         tracing::warn!(
             client_id,
@@ -274,7 +275,7 @@ pub(crate) async fn token(
     }
     let access = new_secret();
     let granted = scopes::oauth_token_scopes(&client.user, &code.user);
-    let expires_in = api.config.oauth_token_expires_in;
+    let expires_in = api.config().oauth_token_expires_in;
     let record = TokenRecord {
         hash: hash_token(&access),
         user: code.user.clone(),
@@ -284,7 +285,7 @@ pub(crate) async fn token(
         created: now,
         expires: Some(now + expires_in),
     };
-    if let Err(e) = api.store.insert_token(record).await {
+    if let Err(e) = api.store().insert_token(record).await {
         return token_store_failure("storing an access token", &e);
     }
     let body = json!({

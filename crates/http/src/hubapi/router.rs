@@ -10,7 +10,7 @@ use axum::routing::{any, get, post};
 use serde_json::json;
 
 use super::error::{method_not_allowed, not_found};
-use super::{HubApi, activity, identity, oauth};
+use super::{HubApi, activity, caller, oauth};
 
 /// The hub API's routes under `<hub_prefix>api` (e.g. `/hub/api`), with their own state, to be
 /// merged into the hub's router. Every reply carries `X-JupyterHub-Version`.
@@ -19,10 +19,10 @@ use super::{HubApi, activity, identity, oauth};
 /// prefix answer JupyterHub's JSON 404 through a catch-all route, which more specific routes of
 /// the merged router (e.g. the spawn progress stream) take precedence over.
 pub fn router(api: Arc<HubApi>) -> Router {
-    let base = format!("{}api", api.config.hub_prefix);
-    let version = HeaderValue::from_str(&api.config.version)
+    let base = format!("{}api", api.config().hub_prefix);
+    let version = HeaderValue::from_str(&api.config().version)
         .unwrap_or_else(|_| HeaderValue::from_static(super::JUPYTERHUB_VERSION));
-    let root_version = api.config.version.clone();
+    let root_version = api.config().version.clone();
     let root = get(move || {
         let body = json!({ "version": root_version }).to_string();
         async move {
@@ -41,7 +41,7 @@ pub fn router(api: Arc<HubApi>) -> Router {
         .route(&format!("{base}/"), root)
         .route(
             &format!("{base}/user"),
-            get(identity::get_self).fallback(method_not_allowed),
+            get(caller::get_self).fallback(method_not_allowed),
         )
         .route(
             &format!("{base}/oauth2/authorize"),

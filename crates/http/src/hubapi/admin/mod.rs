@@ -13,25 +13,42 @@
 //! the admin API is off: every call is JupyterHub's 403 (Moodle shows "Missmatch api token").
 //! Every action is logged with its caller and user.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::{delete, get};
+use lticontainer_hub::spawner::Spawner;
 
+use super::HubApi;
 use super::error::method_not_allowed;
-use crate::state::AppState;
 
 mod auth;
 mod model;
-mod token;
 mod users;
 
-pub use token::{AdminToken, MIN_ADMIN_TOKEN_LEN};
+pub use lticontainer_hub::admin_token::{AdminToken, MIN_ADMIN_TOKEN_LEN};
+
+/// What the admin routes use: the spawn manager (servers, and the `[hub]` settings with the
+/// admin token) and the hub API (the store, tokens, prefixes).
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    spawner: Arc<Spawner>,
+    api: Arc<HubApi>,
+}
+
+impl AdminState {
+    /// The admin API over `spawner` and `api`.
+    pub fn new(spawner: Arc<Spawner>, api: Arc<HubApi>) -> Self {
+        Self { spawner, api }
+    }
+}
 
 /// The admin routes under `<hub_prefix>api`, to be merged into the hub's router. Every reply
 /// carries `X-JupyterHub-Version`, as the rest of the hub API does.
-pub fn router(state: AppState) -> Router {
-    let api = state.hubapi.config();
+pub fn router(state: AdminState) -> Router {
+    let api = state.api.config();
     let base = format!("{}api", api.hub_prefix);
     let version = HeaderValue::from_str(&api.version)
         .unwrap_or_else(|_| HeaderValue::from_static(super::JUPYTERHUB_VERSION));

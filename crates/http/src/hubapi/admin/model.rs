@@ -5,7 +5,7 @@ use lticontainer_core::store::{ServerRecord, UserRecord};
 use serde_json::{Map, Value, json};
 
 use super::super::{HubApi, time};
-use crate::spawn::SlotState;
+use lticontainer_hub::spawner::SlotState;
 
 /// One user as JupyterHub's `user_model` writes it: `kind`, `name`, `admin`, `roles`, `groups`,
 /// `server` (the URL path while the server runs, else `null`), `pending` (`"spawn"` while it
@@ -17,7 +17,7 @@ pub(super) fn user_model(
     server: Option<&ServerRecord>,
     slot: &SlotState,
 ) -> Value {
-    let url = api.server_prefix(&user.name);
+    let url = api.config().server_prefix(&user.name);
     let (running, pending) = match slot {
         SlotState::Running(_) => (true, None),
         SlotState::Spawning(_) => (false, Some("spawn")),
@@ -46,7 +46,7 @@ pub(super) fn user_model(
                 "user_options": {},
                 "progress_url": format!(
                     "{}api/users/{}/server/progress",
-                    api.config.hub_prefix, user.name
+                    api.config().hub_prefix, user.name
                 ),
                 "full_url": Value::Null,
                 "full_progress_url": Value::Null,

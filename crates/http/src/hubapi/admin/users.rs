@@ -5,14 +5,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use lticontainer_core::store::ServerState;
+use lticontainer_hub::spawner::{StopError, StopOutcome};
 use serde_json::Value;
 
-use super::super::error::ApiError;
+use super::super::error::JsonError;
+use super::AdminState;
 use super::auth::AdminCaller;
 use super::model::user_model;
-use crate::spawn::SlotState;
-use crate::state::AppState;
 
 /// `offset` and `limit` of `GET /hub/api/users`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -25,12 +24,12 @@ impl Page {
     /// Reads `offset` and `limit` from the query; other parameters are ignored. JupyterHub's
     /// default limit (50) is not applied: mod_lticontainer asks without paging and must see
     /// every student.
-    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+    fn parse(query: Option<&str>) -> Result<Self, JsonError> {
         let mut page = Self::default();
         for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let number = || {
                 v.parse::<usize>().map_err(|_| {
-                    ApiError::new(
+                    JsonError::new(
                         StatusCode::BAD_REQUEST,
                         format!(
                             "Invalid argument type, {k} must be a non-negative integer, not {v:?}"
@@ -51,28 +50,30 @@ impl Page {
 /// `GET /hub/api/users`: every user, oldest first (JupyterHub's default order, by id).
 pub(super) async fn list(
     _caller: AdminCaller,
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, JsonError> {
     let page = Page::parse(query.as_deref())?;
     let mut users = state
-        .store
+        .api
+        .store()
         .users()
         .await
-        .map_err(|e| ApiError::internal("listing users", &e))?;
+        .map_err(|e| JsonError::internal("listing users", &e))?;
     users.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
     let servers = state
-        .store
+        .api
+        .store()
         .servers()
         .await
-        .map_err(|e| ApiError::internal("listing servers", &e))?;
+        .map_err(|e| JsonError::internal("listing servers", &e))?;
     let models = users
         .iter()
         .skip(page.offset)
         .take(page.limit.unwrap_or(usize::MAX))
         .map(|u| {
             let server = servers.iter().find(|s| s.user == u.name);
-            user_model(&state.hubapi, u, server, &state.spawner.state(&u.name))
+            user_model(&state.api, u, server, &state.spawner.state(&u.name))
         })
         .collect::<Vec<_>>();
     tracing::info!(
@@ -86,23 +87,25 @@ pub(super) async fn list(
 /// `GET /hub/api/users/<name>`: one user, or JupyterHub's 404.
 pub(super) async fn get_user(
     _caller: AdminCaller,
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, JsonError> {
     let user = state
-        .store
+        .api
+        .store()
         .user(&name)
         .await
-        .map_err(|e| ApiError::internal("reading a user", &e))?
-        .ok_or_else(|| ApiError::bare(StatusCode::NOT_FOUND))?;
+        .map_err(|e| JsonError::internal("reading a user", &e))?
+        .ok_or_else(|| JsonError::bare(StatusCode::NOT_FOUND))?;
     let server = state
-        .store
+        .api
+        .store()
         .server(&name)
         .await
-        .map_err(|e| ApiError::internal("reading a server", &e))?;
+        .map_err(|e| JsonError::internal("reading a server", &e))?;
     tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: read the user");
     Ok(Json(user_model(
-        &state.hubapi,
+        &state.api,
         &user,
         server.as_ref(),
         &state.spawner.state(&name),
@@ -113,9 +116,9 @@ pub(super) async fn get_user(
 /// tokens and records the server stopped; 204 (also when no server ran, as in JupyterHub).
 pub(super) async fn delete_server(
     _caller: AdminCaller,
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     known_user(&state, &name).await?;
     stop_server(&state, &name).await?;
     Ok(no_content())
@@ -125,100 +128,81 @@ pub(super) async fn delete_server(
 /// everything recorded for them; 204.
 pub(super) async fn delete_user(
     _caller: AdminCaller,
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, JsonError> {
     known_user(&state, &name).await?;
     stop_server(&state, &name).await?;
     state
-        .store
+        .api
+        .store()
         .delete_user(&name)
         .await
-        .map_err(|e| ApiError::internal("deleting a user", &e))?;
+        .map_err(|e| JsonError::internal("deleting a user", &e))?;
     tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: deleted the user");
     Ok(no_content())
 }
 
 /// 404 unless `name` is a recorded user.
-async fn known_user(state: &AppState, name: &str) -> Result<(), ApiError> {
+async fn known_user(state: &AdminState, name: &str) -> Result<(), JsonError> {
     let user = state
-        .store
+        .api
+        .store()
         .user(name)
         .await
-        .map_err(|e| ApiError::internal("reading a user", &e))?;
+        .map_err(|e| JsonError::internal("reading a user", &e))?;
     user.map(|_| ())
-        .ok_or_else(|| ApiError::bare(StatusCode::NOT_FOUND))
+        .ok_or_else(|| JsonError::bare(StatusCode::NOT_FOUND))
 }
 
-/// Stops `name`'s server: the container goes, the server's tokens are revoked and the store
-/// says stopped. A spawn under way is 400 (it cannot be interrupted; ask again once it is done).
-async fn stop_server(state: &AppState, name: &str) -> Result<(), ApiError> {
-    match state.spawner.state(name) {
-        SlotState::Spawning(_) => {
-            tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: cannot stop a server that is still starting");
-            return Err(ApiError::new(
+/// Stops `name`'s server with [`Spawner::stop`](lticontainer_hub::spawner::Spawner::stop): the
+/// container goes, the server's tokens are revoked and the store says stopped. A spawn under way
+/// is 400 (it cannot be interrupted; ask again once it is done).
+async fn stop_server(state: &AdminState, name: &str) -> Result<(), JsonError> {
+    let caller = AdminCaller::NAME;
+    match state.spawner.stop(name).await {
+        Ok((outcome, revoked)) => {
+            match outcome {
+                StopOutcome::Stopped { container_id } => {
+                    tracing::info!(caller, user = %name, container = %container_id, "admin API: stopped and removed the server");
+                }
+                StopOutcome::LeftoverRemoved {
+                    container_id: Some(id),
+                } => {
+                    tracing::info!(caller, user = %name, container = %id, "admin API: removed a leftover container");
+                }
+                _ => {}
+            }
+            if revoked > 0 {
+                tracing::info!(caller, user = %name, revoked, "admin API: revoked the server's tokens");
+            }
+            Ok(())
+        }
+        Err(StopError::StillStarting { .. }) => {
+            tracing::info!(caller, user = %name, "admin API: cannot stop a server that is still starting");
+            Err(JsonError::new(
                 StatusCode::BAD_REQUEST,
                 format!("{name} is pending spawn, please wait"),
-            ));
+            ))
         }
-        SlotState::Running(r) => {
-            if let Err(e) = state.spawner.stop(name).await {
-                tracing::error!(caller = AdminCaller::NAME, user = %name, container = %r.container_id, error = %e, cause = ?std::error::Error::source(&e), "admin API: the engine did not remove the server's container");
-                return Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "{name}'s server could not be stopped: the container engine refused; see the hub log"
-                    ),
-                ));
-            }
-            tracing::info!(caller = AdminCaller::NAME, user = %name, container = %r.container_id, "admin API: stopped and removed the server");
-        }
-        SlotState::Idle { .. } => stop_recorded_leftover(state, name).await?,
-    }
-    let revoked = state
-        .hubapi
-        .revoke_server(name)
-        .await
-        .map_err(|e| ApiError::internal("revoking a server's tokens", &e))?;
-    if revoked > 0 {
-        tracing::info!(caller = AdminCaller::NAME, user = %name, revoked, "admin API: revoked the server's tokens");
-    }
-    Ok(())
-}
-
-/// A server the store still calls pending or running though the spawn manager has none (a
-/// record left by a hub that stopped): its container, if any, is removed and it is recorded
-/// stopped.
-async fn stop_recorded_leftover(state: &AppState, name: &str) -> Result<(), ApiError> {
-    let record = state
-        .store
-        .server(name)
-        .await
-        .map_err(|e| ApiError::internal("reading a server", &e))?;
-    let Some(mut record) =
-        record.filter(|r| matches!(r.state, ServerState::Pending | ServerState::Running))
-    else {
-        return Ok(());
-    };
-    if let Some(id) = &record.container_id {
-        if let Err(e) = state.runtime.remove(id).await {
-            tracing::error!(caller = AdminCaller::NAME, user = %name, container = %id, error = %e, "admin API: the engine did not remove a leftover container");
-            return Err(ApiError::new(
+        Err(StopError::Engine {
+            container_id,
+            source,
+        }) => {
+            tracing::error!(caller, user = %name, container = %container_id, error = %source, cause = ?std::error::Error::source(&source), "admin API: the engine did not remove the server's container");
+            Err(JsonError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!(
                     "{name}'s server could not be stopped: the container engine refused; see the hub log"
                 ),
-            ));
+            ))
         }
-        tracing::info!(caller = AdminCaller::NAME, user = %name, container = %id, "admin API: removed a leftover container");
+        Err(StopError::Store { what, source }) => Err(JsonError::internal(what, &source)),
+        Err(e) => Err(JsonError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{name}'s server could not be stopped: {e}"),
+        )),
     }
-    record.state = ServerState::Stopped;
-    record.address = None;
-    state
-        .store
-        .put_server(record)
-        .await
-        .map_err(|e| ApiError::internal("recording a stopped server", &e))
 }
 
 /// JupyterHub's empty 204 reply.

@@ -4,16 +4,34 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 use super::Spawner;
-use super::run::SpawnFailure;
+use super::failure::SpawnFailure;
+
+/// The HTTP client of the readiness probes.
+pub(super) type ProbeClient = Client<HttpConnector, Empty<Bytes>>;
+
+/// A client with a short connect timeout, so a server that is not listening yet is noticed at
+/// once; connections are not kept (each probe is one request).
+pub(super) fn probe_client() -> ProbeClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(3)));
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build(connector)
+}
 
 impl Spawner {
     /// One quick readiness probe: true when the server at `addr` answers HTTP within 3 s.
     pub(super) async fn answers(&self, user: &str, addr: SocketAddr) -> bool {
-        let Ok(req) = Request::get(format!("http://{addr}/user/{user}/api")).body(Body::empty())
+        let Ok(req) = Request::get(format!("http://{addr}/user/{user}/api")).body(Empty::new())
         else {
             return false;
         };
@@ -38,7 +56,7 @@ impl Spawner {
         let mut last_check = Instant::now();
         loop {
             let req = Request::get(&url)
-                .body(Body::empty())
+                .body(Empty::new())
                 .map_err(|e| SpawnFailure {
                     student: "The hub could not check your server.".into(),
                     admin: format!("building the readiness request {url}: {e}"),

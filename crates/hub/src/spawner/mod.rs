@@ -15,30 +15,34 @@ use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use lticontainer_core::launch::LtiLaunch;
+use lticontainer_core::clock::Clock;
 use lticontainer_core::spec::{IdentityLookup, SpecConfig};
 use lticontainer_core::store::{ServerRecord, ServerState, Store};
 use lticontainer_core::{Runtime, container::ContainerInfo};
 use tokio::sync::Semaphore;
 
 use crate::config::HubConfig;
-use crate::hubapi::HubApi;
+use crate::credentials::ServerCredentials;
 use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
-use crate::proxy::ProxyClient;
 
 mod adopt;
 pub mod cross_site;
+mod failure;
 mod ready;
+mod request;
 mod run;
+mod steps;
+mod stop;
 
 pub use adopt::AdoptReport;
+pub use request::SpawnRequest;
+pub use steps::SpawnStep;
+pub use stop::{StopError, StopOutcome};
 
-/// The label that records the URL path a server opens on (`/lab`), so a re-adopted server
-/// keeps it.
-pub const DEFAULT_URL_LABEL: &str = "lticontainer.default_url";
+pub use crate::server_spec::DEFAULT_URL_LABEL;
 
 /// A running server the proxy can reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,44 +91,76 @@ impl UserSlot {
     }
 }
 
+/// What a [`Spawner`] is built from.
+#[derive(Debug)]
+pub struct SpawnerParts {
+    /// The container engine.
+    pub runtime: Arc<dyn Runtime>,
+    /// Users, servers, tokens.
+    pub store: Arc<dyn Store>,
+    /// Issues and revokes the servers' hub credentials.
+    pub credentials: Arc<ServerCredentials>,
+    /// Host accounts.
+    pub identity: Arc<dyn IdentityLookup>,
+    /// The `[hub]` settings.
+    pub hub: Arc<HubConfig>,
+    /// How containers are built from launches.
+    pub spec: Arc<SpecConfig>,
+    /// Where the time comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Everything a spawn needs; shared by all spawns.
 #[derive(Debug)]
 pub struct Spawner {
     runtime: Arc<dyn Runtime>,
     store: Arc<dyn Store>,
-    hubapi: Arc<HubApi>,
+    credentials: Arc<ServerCredentials>,
     identity: Arc<dyn IdentityLookup>,
     hub: Arc<HubConfig>,
     spec: Arc<SpecConfig>,
+    clock: Arc<dyn Clock>,
     ports: PortAllocator,
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
-    http: ProxyClient,
+    http: ready::ProbeClient,
 }
 
 impl Spawner {
     /// A spawn manager over these parts.
-    pub fn new(
-        runtime: Arc<dyn Runtime>,
-        store: Arc<dyn Store>,
-        hubapi: Arc<HubApi>,
-        identity: Arc<dyn IdentityLookup>,
-        hub: Arc<HubConfig>,
-        spec: Arc<SpecConfig>,
-        http: ProxyClient,
-    ) -> Self {
+    pub fn new(parts: SpawnerParts) -> Self {
+        let SpawnerParts {
+            runtime,
+            store,
+            credentials,
+            identity,
+            hub,
+            spec,
+            clock,
+        } = parts;
         Self {
             ports: PortAllocator::new(hub.port_min..=hub.port_max),
             limit: Arc::new(Semaphore::new(hub.max_concurrent_spawns)),
             runtime,
             store,
-            hubapi,
+            credentials,
             identity,
             hub,
             spec,
+            clock,
             slots: Mutex::default(),
-            http,
+            http: ready::probe_client(),
         }
+    }
+
+    /// The `[hub]` settings the spawner runs with.
+    pub fn config(&self) -> &HubConfig {
+        &self.hub
+    }
+
+    /// The credentials the spawner issues to servers.
+    pub fn credentials(&self) -> &Arc<ServerCredentials> {
+        &self.credentials
     }
 
     fn slot(&self, user: &str) -> Arc<UserSlot> {
@@ -159,10 +195,10 @@ impl Spawner {
         }
     }
 
-    /// Starts `user`'s server from `launch`, or joins the spawn under way, or reuses the running
+    /// Starts the server `request` asks for, or joins the spawn under way, or reuses the running
     /// server. Returns at once with the spawn's progress; the spawn runs in the background.
-    pub async fn request(self: &Arc<Self>, launch: LtiLaunch) -> SpawnProgress {
-        let user = launch.username.clone();
+    pub async fn request(self: &Arc<Self>, request: SpawnRequest) -> SpawnProgress {
+        let user = request.user().to_owned();
         let slot = self.slot(&user);
         let current = slot.get();
         if let SlotState::Running(r) = &current {
@@ -186,7 +222,7 @@ impl Spawner {
         }
         let this = Arc::clone(self);
         let p = progress.clone();
-        tokio::spawn(async move { this.run(launch, p, slot).await });
+        tokio::spawn(async move { this.run(request, p, slot).await });
         progress
     }
 
@@ -262,7 +298,7 @@ impl Spawner {
     /// do not turn into a stream of database writes.
     pub fn note_activity(&self, user: &str) {
         let slot = self.slot(user);
-        let now = crate::state::unix_now();
+        let now = self.clock.now_secs();
         let last = slot.last_touch.load(Ordering::Relaxed);
         if now.saturating_sub(last) < Self::ACTIVITY_RESOLUTION.as_secs()
             || slot
@@ -274,8 +310,9 @@ impl Spawner {
         }
         let store = Arc::clone(&self.store);
         let user = user.to_owned();
+        let at = self.clock.now();
         tokio::spawn(async move {
-            if let Err(e) = store.touch_activity(&user, SystemTime::now()).await {
+            if let Err(e) = store.touch_activity(&user, at).await {
                 tracing::debug!(%user, error = %e, "cannot record activity");
             }
         });
@@ -285,23 +322,8 @@ impl Spawner {
     /// `activity_resolution`).
     pub const ACTIVITY_RESOLUTION: Duration = Duration::from_secs(30);
 
-    /// Stops and removes `user`'s running server (admin action, tests).
-    ///
-    /// # Errors
-    /// The engine refused to remove the container.
-    pub async fn stop(&self, user: &str) -> lticontainer_core::Result<()> {
-        if let Some(r) = self.running(user) {
-            self.runtime.remove(&r.container_id).await?;
-            self.mark_stopped(user, &r.container_id).await;
-        }
-        Ok(())
-    }
-
-    fn now() -> SystemTime {
-        SystemTime::now()
-    }
-
     fn server_record(
+        &self,
         user: &str,
         name: &str,
         port: u16,
@@ -315,7 +337,7 @@ impl Spawner {
             address: info.and_then(|i| i.address).map(|a| a.to_string()),
             port,
             state,
-            started: Some(Self::now()),
+            started: Some(self.clock.now()),
             last_activity: None,
         }
     }
@@ -331,8 +353,4 @@ fn ready_progress(r: &RunningServer) -> SpawnProgress {
     p
 }
 
-/// `/user/<name><default_url>`.
-pub fn server_url(user: &str, default_url: &str) -> String {
-    let path = default_url.trim_start_matches('/');
-    format!("/user/{user}/{path}")
-}
+pub use crate::server_spec::server_url;

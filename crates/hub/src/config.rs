@@ -10,7 +10,7 @@ use serde::Deserialize;
 ///
 /// # Example
 /// ```
-/// use lticontainer_http::HubConfig;
+/// use lticontainer_hub::HubConfig;
 /// let cfg: HubConfig = toml_like(r#"{"bind": "127.0.0.1:9000", "admin_users": ["admin"]}"#);
 /// assert_eq!(cfg.bind.port(), 9000);
 /// assert_eq!(cfg.max_concurrent_spawns, 16);
@@ -25,7 +25,7 @@ pub struct HubConfig {
     pub bind: SocketAddr,
     /// Where the hub keeps its state: the session key (`session.key`), by default the SQLite
     /// database, and the Jupyter config cross-site servers mount (`jupyter-cross-site/`, see
-    /// [`crate::spawn::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
+    /// [`crate::spawner::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
     pub state_dir: PathBuf,
     /// Hub users who may open every user's server (e.g. teachers who help students).
     /// Default: none.
@@ -62,10 +62,10 @@ pub struct HubConfig {
     /// `bind` (`http://127.0.0.1:<port>/hub/api` when bound to a loopback or unspecified address).
     pub hub_api_url: Option<String>,
     /// The admin service token (the original's `api_token`; Moodle's "JupyterHub API Token"):
-    /// with it, mod_lticontainer lists users and stops or deletes their servers through
-    /// [`crate::hubapi::admin`]. At least 8 characters. Default: none, which turns the admin
-    /// API off.
-    pub api_token: Option<crate::hubapi::admin::AdminToken>,
+    /// with it, mod_lticontainer lists users and stops or deletes their servers through the
+    /// admin API (`lticontainer-http`'s `hubapi::admin`). At least 8 characters. Default: none,
+    /// which turns the admin API off.
+    pub api_token: Option<crate::admin_token::AdminToken>,
     /// Lines of the container's log written to the admin log when a server fails to start.
     /// Default: 30.
     pub failure_log_lines: usize,
@@ -122,7 +122,7 @@ impl HubConfig {
             ));
         }
         for o in &self.lms_origins {
-            if crate::frame::normalise_origin(o).is_none() && !o.contains('*') {
+            if crate::origin::normalise_origin(o).is_none() && !o.contains('*') {
                 return Err(Error::invalid(format!(
                     "hub.lms_origins entry {o:?} is not an origin like https://moodle.school.edu"
                 )));

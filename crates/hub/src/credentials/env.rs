@@ -1,7 +1,8 @@
-//! [`HubApi::server_env`]: the `JUPYTERHUB_*` environment of a single-user server, as
+//! [`ServerCredentials::server_env`]: the `JUPYTERHUB_*` environment of a single-user server, as
 //! JupyterHub 5's `Spawner.get_env` builds it.
 
-use super::{HubApi, ServerEnv, scopes};
+use super::{ServerCredentials, ServerEnv};
+use crate::scopes;
 use lticontainer_core::Result;
 
 /// Per-spawn choices that change a server's environment.
@@ -35,7 +36,7 @@ fn py_json_list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-impl HubApi {
+impl ServerCredentials {
     /// Creates a fresh API token and the OAuth client `jupyterhub-user-<user>` for `user`'s
     /// server listening on `port`, stores them hashed (revoking the server's earlier tokens),
     /// and returns the environment JupyterHub 5 gives a server.
@@ -51,9 +52,9 @@ impl HubApi {
         port: u16,
         options: &ServerEnvOptions,
     ) -> Result<ServerEnv> {
-        let token = self.issue_server_credentials(user).await?;
+        let token = self.issue(user).await?;
         let cfg = &self.config;
-        let prefix = self.server_prefix(user);
+        let prefix = cfg.server_prefix(user);
         let api_url = cfg.api_url.trim_end_matches('/').to_owned();
         let access = py_json_list(&scopes::access_scopes(user));
         let mut env = ServerEnv::new();
@@ -71,7 +72,7 @@ impl HubApi {
         }
         set("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0".to_owned());
         set("JUPYTERHUB_HOST", cfg.public_host.clone());
-        set("JUPYTERHUB_OAUTH_CALLBACK_URL", self.oauth_callback(user));
+        set("JUPYTERHUB_OAUTH_CALLBACK_URL", cfg.oauth_callback(user));
         set("JUPYTERHUB_OAUTH_SCOPES", access.clone());
         set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access);
         set(
@@ -123,8 +124,8 @@ mod tests {
     use super::super::HubApiConfig;
     use super::*;
 
-    fn api(store: Arc<InMemoryStore>) -> HubApi {
-        HubApi::new(store, HubApiConfig::default(), Arc::new(|_| None))
+    fn api(store: Arc<InMemoryStore>) -> ServerCredentials {
+        ServerCredentials::new(store, HubApiConfig::default())
     }
 
     #[tokio::test]

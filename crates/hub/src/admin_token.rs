@@ -15,7 +15,7 @@ pub const MIN_ADMIN_TOKEN_LEN: usize = 8;
 ///
 /// # Example
 /// ```
-/// use lticontainer_http::hubapi::admin::AdminToken;
+/// use lticontainer_hub::admin_token::AdminToken;
 /// let token = AdminToken::new("0123456789abcdef").unwrap();
 /// assert!(token.matches("0123456789abcdef"));
 /// assert!(!token.matches("0123456789abcdeF"));
@@ -53,7 +53,7 @@ impl AdminToken {
 
     /// Whether `presented` is this token, compared by hash in constant time.
     pub fn matches(&self, presented: &str) -> bool {
-        super::super::same_hash(&self.hash, &hash_token(presented))
+        crate::credentials::same_hash(&self.hash, &hash_token(presented))
     }
 }
 

@@ -60,7 +60,7 @@ pub fn ensure_host_dir(state_dir: &Path) -> io::Result<PathBuf> {
 }
 
 /// Mounts `host_dir` read-only at [`CONTAINER_DIR`] and sets `JUPYTER_CONFIG_PATH` to it.
-pub(super) fn apply(spec: &mut ContainerSpec, host_dir: PathBuf) {
+pub(crate) fn apply(spec: &mut ContainerSpec, host_dir: PathBuf) {
     spec.mounts.push(Mount {
         source: MountSource::Bind(host_dir),
         target: CONTAINER_DIR.to_owned(),
@@ -70,18 +70,25 @@ pub(super) fn apply(spec: &mut ContainerSpec, host_dir: PathBuf) {
         .insert("JUPYTER_CONFIG_PATH".into(), CONTAINER_DIR.to_owned());
 }
 
-/// Gives `user`'s cross-site server the configuration. When it cannot be written the server
-/// still starts (only its `_xsrf` cookie stays `SameSite=Lax`), and the admin log says why.
-pub(super) async fn add_to(spec: &mut ContainerSpec, state_dir: &Path, user: &str) {
+/// Writes the configuration for `user`'s cross-site server and returns its directory. When it
+/// cannot be written the server still starts (only its `_xsrf` cookie stays `SameSite=Lax`), and
+/// the admin log says why.
+pub(crate) async fn prepare(state_dir: &Path, user: &str) -> Option<PathBuf> {
     let state_dir = state_dir.to_owned();
     let shown = state_dir.display().to_string();
     match tokio::task::spawn_blocking(move || ensure_host_dir(&state_dir)).await {
-        Ok(Ok(dir)) => apply(spec, dir),
-        Ok(Err(e)) => tracing::error!(
-            %user, state_dir = %shown, error = %e,
-            "cannot write the cross-site Jupyter config under hub.state_dir; this server's _xsrf cookie stays SameSite=Lax, so JupyterLab inside the LMS iframe may fail to save"
-        ),
-        Err(e) => tracing::error!(%user, error = %e, "the cross-site Jupyter config task failed"),
+        Ok(Ok(dir)) => Some(dir),
+        Ok(Err(e)) => {
+            tracing::error!(
+                %user, state_dir = %shown, error = %e,
+                "cannot write the cross-site Jupyter config under hub.state_dir; this server's _xsrf cookie stays SameSite=Lax, so JupyterLab inside the LMS iframe may fail to save"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(%user, error = %e, "the cross-site Jupyter config task failed");
+            None
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! Token authentication and `GET /hub/api/user`: who a token belongs to, and with what scopes.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -10,8 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use lticontainer_core::store::{TokenKind, TokenRecord, UserRecord, hash_token};
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use super::{HubApi, scopes, time};
+use super::error::JsonError;
+use super::{HubApi, time};
+use lticontainer_hub::scopes;
 
 /// A valid token and its owner.
 #[derive(Debug)]
@@ -47,23 +47,23 @@ impl HubApi {
         &self,
         headers: &HeaderMap,
         query: Option<&str>,
-    ) -> Result<Option<Caller>, ApiError> {
+    ) -> Result<Option<Caller>, JsonError> {
         let Some(plain) = request_token(headers, query) else {
             return Ok(None);
         };
         let token = self
-            .store
+            .store()
             .token(&hash_token(&plain))
             .await
-            .map_err(|e| ApiError::internal("token lookup", &e))?;
-        let Some(token) = token.filter(|t| !t.is_expired(SystemTime::now())) else {
+            .map_err(|e| JsonError::internal("token lookup", &e))?;
+        let Some(token) = token.filter(|t| !t.is_expired(self.now())) else {
             return Ok(None);
         };
         let user = self
-            .store
+            .store()
             .user(&token.user)
             .await
-            .map_err(|e| ApiError::internal("user lookup", &e))?;
+            .map_err(|e| JsonError::internal("user lookup", &e))?;
         Ok(user.map(|user| Caller { token, user }))
     }
 }
@@ -106,11 +106,11 @@ pub(crate) async fn get_self(
     State(api): State<Arc<HubApi>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, JsonError> {
     let caller = api
         .caller(&headers, query.as_deref())
         .await?
-        .ok_or_else(|| ApiError::bare(StatusCode::FORBIDDEN))?;
+        .ok_or_else(|| JsonError::bare(StatusCode::FORBIDDEN))?;
     Ok(Json(self_model(&caller)))
 }
 

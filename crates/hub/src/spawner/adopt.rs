@@ -123,7 +123,7 @@ impl Spawner {
                 .find(|r| &r.user == user)
                 .cloned()
                 .unwrap_or_else(|| {
-                    Self::server_record(user, &c.name, port, ServerState::Running, Some(c))
+                    self.server_record(user, &c.name, port, ServerState::Running, Some(c))
                 });
             rec.container_id = Some(c.id.clone());
             rec.container_name = c.name.clone();

@@ -6,27 +6,27 @@
 //! (`access:servers!server=<owner>/` plus the "identify" scopes of the user who authorized it).
 
 /// `access:servers!server=<user>/`: access to `user`'s server.
-pub(crate) fn server_access(user: &str) -> String {
+pub fn server_access(user: &str) -> String {
     format!("access:servers!server={user}/")
 }
 
 /// The scopes a single-user server accepts (`JUPYTERHUB_OAUTH_ACCESS_SCOPES`).
-pub(crate) fn access_scopes(user: &str) -> Vec<String> {
+pub fn access_scopes(user: &str) -> Vec<String> {
     vec![server_access(user), format!("access:servers!user={user}")]
 }
 
 /// The scopes the server's OAuth client may grant (`JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES`).
-pub(crate) fn client_allowed_scopes(user: &str) -> Vec<String> {
+pub fn client_allowed_scopes(user: &str) -> Vec<String> {
     vec![server_access(user)]
 }
 
 /// The scopes of a server's `JUPYTERHUB_API_TOKEN` (JupyterHub's `server` role).
-pub(crate) fn server_token_scopes(user: &str) -> Vec<String> {
+pub fn server_token_scopes(user: &str) -> Vec<String> {
     vec![server_access(user), format!("users:activity!user={user}")]
 }
 
 /// The scopes of an OAuth access token that `user` authorized for `owner`'s server.
-pub(crate) fn oauth_token_scopes(owner: &str, user: &str) -> Vec<String> {
+pub fn oauth_token_scopes(owner: &str, user: &str) -> Vec<String> {
     let mut s = vec![server_access(owner)];
     s.extend(identify_scopes(user));
     s.sort();
@@ -34,7 +34,7 @@ pub(crate) fn oauth_token_scopes(owner: &str, user: &str) -> Vec<String> {
 }
 
 /// The scopes every token holds on `/hub/api/user` to read its owner's identity.
-pub(crate) fn identify_scopes(user: &str) -> [String; 2] {
+pub fn identify_scopes(user: &str) -> [String; 2] {
     [
         format!("read:users:groups!user={user}"),
         format!("read:users:name!user={user}"),
@@ -42,7 +42,7 @@ pub(crate) fn identify_scopes(user: &str) -> [String; 2] {
 }
 
 /// Adds the subscopes JupyterHub implies (`users:activity` → `read:users:activity`), sorted.
-pub(crate) fn expand(scopes: &[String]) -> Vec<String> {
+pub fn expand(scopes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = scopes.to_vec();
     for s in scopes {
         if let Some(filter) = s.strip_prefix("users:activity") {
@@ -55,7 +55,7 @@ pub(crate) fn expand(scopes: &[String]) -> Vec<String> {
 }
 
 /// Whether `scopes` grant `scope` on `user` (unfiltered, or filtered to `!user=<user>`).
-pub(crate) fn grants(scopes: &[String], scope: &str, user: &str) -> bool {
+pub fn grants(scopes: &[String], scope: &str, user: &str) -> bool {
     scopes.iter().any(|s| {
         s == scope
             || s.strip_prefix(scope)
@@ -65,7 +65,7 @@ pub(crate) fn grants(scopes: &[String], scope: &str, user: &str) -> bool {
 }
 
 /// Whether `scopes` hold `scope` with any filter (JupyterHub answers 404, not 403, then).
-pub(crate) fn holds_any(scopes: &[String], scope: &str) -> bool {
+pub fn holds_any(scopes: &[String], scope: &str) -> bool {
     scopes
         .iter()
         .any(|s| s == scope || s.strip_prefix(scope).is_some_and(|f| f.starts_with('!')))

@@ -1,11 +1,7 @@
-//! Spawn progress: the events one spawn emits, kept so late subscribers see them all, and their
-//! Server-Sent-Events form in JupyterHub's format
-//! (`data: {"progress": 50, "message": "…", "ready": false}`).
+//! Spawn progress: the events one spawn emits, kept so late subscribers see them all, in
+//! JupyterHub's format (`{"progress": 50, "message": "…", "ready": false}`; the HTTP front end
+//! sends them as Server-Sent Events).
 
-use std::convert::Infallible;
-use std::time::Duration;
-
-use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -54,8 +50,8 @@ impl ProgressEvent {
             progress: 100,
             html_message: Some(format!(
                 "{} <a href=\"{}\">Open it</a>.",
-                crate::pages::escape(&message),
-                crate::pages::escape(url)
+                crate::html::escape(&message),
+                crate::html::escape(url)
             )),
             message,
             ready: true,
@@ -70,7 +66,7 @@ impl ProgressEvent {
         let message = message.into();
         Self {
             progress: 100,
-            html_message: Some(crate::pages::escape(&message)),
+            html_message: Some(crate::html::escape(&message)),
             message,
             ready: false,
             failed: true,
@@ -166,40 +162,6 @@ impl SpawnProgress {
             }
         })
     }
-}
-
-/// Server-Sent-Events from a stream of progress events, with keep-alive comments and the
-/// headers that keep reverse proxies (nginx) from buffering the stream.
-pub fn sse<S>(events: S) -> axum::response::Response
-where
-    S: Stream<Item = ProgressEvent> + Send + 'static,
-{
-    use axum::response::IntoResponse;
-    let mut resp = sse_stream(events).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        "x-accel-buffering",
-        axum::http::HeaderValue::from_static("no"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-cache"),
-    );
-    resp
-}
-
-fn sse_stream<S>(events: S) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
-where
-    S: Stream<Item = ProgressEvent> + Send + 'static,
-{
-    use futures_util::StreamExt;
-    let stream = events.map(|ev| {
-        let data = serde_json::to_string(&ev).unwrap_or_else(|_| {
-            r#"{"progress":100,"failed":true,"message":"internal error"}"#.to_owned()
-        });
-        Ok(Event::default().data(data))
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 #[cfg(test)]

@@ -1,0 +1,173 @@
+//! [`SpawnStep`]: the named steps of a spawn, each with what the student's progress shows, what
+//! the admin's log says when it fails, and a label for metrics.
+
+use crate::progress::ProgressEvent;
+
+/// One step of a spawn. The spawn reports each step as it enters it (those with a
+/// [`SpawnStep::percent`]), and a failure names the step it happened in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpawnStep {
+    /// The spawn was asked for.
+    Requested,
+    /// Every spawn slot is taken; this one waits its turn.
+    WaitingForTurn {
+        /// How many spawns may run at once (`hub.max_concurrent_spawns`).
+        at_once: usize,
+    },
+    /// Still waiting for a turn (repeated while the hub stays busy).
+    StillWaiting,
+    /// Reading what the store records of the user's server and the ports in use.
+    ReadingRecords,
+    /// Handing out the port the server listens on.
+    AllocatingPort,
+    /// Deciding the container from the launch.
+    Planning,
+    /// Recording the spawn in the store before anything is created.
+    Recording,
+    /// Creating the missing host directories (home, works).
+    HomeDirectories,
+    /// Making sure the image is present.
+    Image {
+        /// The image reference.
+        image: String,
+    },
+    /// Creating the course volumes.
+    Volumes,
+    /// Issuing the server's hub API token and OAuth client.
+    Credentials,
+    /// Creating and starting the container.
+    Container,
+    /// Recording the started container.
+    RecordingContainer,
+    /// Waiting for the server inside the container to answer HTTP.
+    WaitingForServer,
+    /// Recording the running server.
+    RecordingRunning,
+}
+
+impl SpawnStep {
+    /// The progress percent shown when the step starts; `None` for steps too quick to show.
+    pub fn percent(&self) -> Option<u8> {
+        match self {
+            Self::Requested => Some(0),
+            Self::WaitingForTurn { .. } | Self::StillWaiting => Some(2),
+            Self::HomeDirectories => Some(5),
+            Self::Image { .. } => Some(10),
+            Self::Volumes => Some(45),
+            Self::Container => Some(60),
+            Self::WaitingForServer => Some(75),
+            Self::ReadingRecords
+            | Self::AllocatingPort
+            | Self::Planning
+            | Self::Recording
+            | Self::Credentials
+            | Self::RecordingContainer
+            | Self::RecordingRunning => None,
+        }
+    }
+
+    /// What the student's progress says when the step starts.
+    pub fn student_text(&self) -> String {
+        match self {
+            Self::Requested => "Server requested".to_owned(),
+            Self::WaitingForTurn { at_once } => format!(
+                "The hub is busy starting other servers ({at_once} at once); yours starts as soon \
+                 as one is done. Retrying…"
+            ),
+            Self::StillWaiting => "Still busy, retrying…".to_owned(),
+            Self::HomeDirectories => "Preparing your home directory".to_owned(),
+            Self::Image { image } => format!("Getting the image {image}"),
+            Self::Volumes => "Creating the course volumes".to_owned(),
+            Self::Container => "Starting your container".to_owned(),
+            Self::WaitingForServer => "Waiting for your server to answer".to_owned(),
+            Self::ReadingRecords
+            | Self::AllocatingPort
+            | Self::Planning
+            | Self::Recording
+            | Self::Credentials
+            | Self::RecordingContainer
+            | Self::RecordingRunning => String::new(),
+        }
+    }
+
+    /// What the hub was doing, for the admin's log and for the student's failure message
+    /// ("Your server could not start (getting the image)").
+    pub fn admin_text(&self) -> &'static str {
+        match self {
+            Self::Requested => "requesting the server",
+            Self::WaitingForTurn { .. } | Self::StillWaiting => "waiting for a spawn slot",
+            Self::ReadingRecords => "reading the server record",
+            Self::AllocatingPort => "allocating a port",
+            Self::Planning => "building the container spec",
+            Self::Recording => "recording the spawn",
+            Self::HomeDirectories => "creating host directories",
+            Self::Image { .. } => "getting the image",
+            Self::Volumes => "creating a course volume",
+            Self::Credentials => "issuing the server's hub credentials",
+            Self::Container => "starting the container",
+            Self::RecordingContainer => "recording the container",
+            Self::WaitingForServer => "waiting for the server to answer",
+            Self::RecordingRunning => "recording the running server",
+        }
+    }
+
+    /// A short stable label for metrics and structured logs.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::WaitingForTurn { .. } | Self::StillWaiting => "queued",
+            Self::ReadingRecords => "read_records",
+            Self::AllocatingPort => "port",
+            Self::Planning => "plan",
+            Self::Recording => "record",
+            Self::HomeDirectories => "home_dirs",
+            Self::Image { .. } => "image",
+            Self::Volumes => "volumes",
+            Self::Credentials => "credentials",
+            Self::Container => "container",
+            Self::RecordingContainer => "record_container",
+            Self::WaitingForServer => "wait_ready",
+            Self::RecordingRunning => "record_running",
+        }
+    }
+
+    /// The progress event for the start of the step, when it shows one.
+    pub fn event(&self) -> Option<ProgressEvent> {
+        self.percent()
+            .map(|p| ProgressEvent::step(p, self.student_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_steps_rise_and_have_text() {
+        let shown = [
+            SpawnStep::Requested,
+            SpawnStep::WaitingForTurn { at_once: 16 },
+            SpawnStep::HomeDirectories,
+            SpawnStep::Image {
+                image: "jupyter:latest".into(),
+            },
+            SpawnStep::Volumes,
+            SpawnStep::Container,
+            SpawnStep::WaitingForServer,
+        ];
+        let mut last = 0;
+        for step in shown {
+            let ev = step.event().expect("a shown step has an event");
+            assert!(ev.progress >= last, "{step:?}");
+            assert!(!ev.message.is_empty(), "{step:?}");
+            last = ev.progress;
+        }
+        assert!(SpawnStep::Credentials.event().is_none());
+        assert!(
+            SpawnStep::WaitingForTurn { at_once: 3 }
+                .student_text()
+                .contains("(3 at once)")
+        );
+    }
+}
