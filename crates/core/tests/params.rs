@@ -1,4 +1,5 @@
-//! Every `lms_*` parameter of ORIGINAL §3.2, and what happens to bad values.
+//! Every `lms_*` parameter (docs/original-system.md, "Parameters"), and what happens to bad
+//! values.
 
 use lticontainer_core::params::{
     LmsParams, ParamWarning, SessionInfo, SubmitClose, VolumeKind, VolumeParam,

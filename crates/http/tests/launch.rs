@@ -43,7 +43,8 @@ async fn launch_sets_session_redirects_and_spawns() {
     {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(home).unwrap();
-        // No host account: uid = base_id + LTI user_id, gid = base_id (ORIGINAL §4).
+        // No host account: uid = base_id + LTI user_id, gid = base_id (see
+        // docs/original-system.md, "Identity").
         assert_eq!((meta.uid(), meta.gid()), (30101, 30000));
         assert_eq!(meta.mode() & 0o7777, 0o700);
         let works = home.join("jupyter/works");

@@ -3,7 +3,8 @@
 //! Behind a TLS-terminating reverse proxy the hub receives `http://127.0.0.1:8000/…` while
 //! Moodle signed `https://hub.school.edu/…`; the scheme, host or port in the base string then
 //! differ and every signature fails. This is the most common LTI interop failure in the field
-//! (ltiauthenticator #4 and #1, Open edX, OpenLRS; see PEERS.md §5.3). So the hub signs against:
+//! (ltiauthenticator #4 and #1, Open edX, OpenLRS; see docs/peers.md, "Launch URL pitfalls").
+//! So the hub signs against:
 //!
 //! 1. the configured [`PublicUrlConfig::base_url`] when set (the robust choice: it does not
 //!    depend on any header);

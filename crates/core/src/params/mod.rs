@@ -1,4 +1,5 @@
-//! The `lms_*` custom parameters of LTIContainerSpawner (ORIGINAL §3.2), read from one launch.
+//! The `lms_*` custom parameters of LTIContainerSpawner, read from one launch (see
+//! docs/original-system.md, "Parameters").
 //!
 //! [`LmsParams::from_launch`] reads every `custom_lms_*` parameter plus the identity parameters
 //! (`ext_user_userid`, `ext_user_groupid`, `ext_user_groupname`), the course (`context_id`) and
@@ -6,7 +7,10 @@
 //! cannot use is dropped with a [`ParamWarning`] for the admin's log, and the spec builder
 //! ([`crate::spec`]) then applies the configured default.
 //!
-//! # Decisions on the original's quirks (ORIGINAL §3.1, §13)
+//! # Decisions on the original's quirks
+//!
+//! The original's rules are in docs/original-system.md, "Parsing rules" and "Quirks and
+//! decisions".
 //!
 //! * **Names match exactly.** The original matched most names by prefix (`lms_teachersfoo`
 //!   counted as `lms_teachers`). Moodle only ever sends the exact names, so exact matching loses

@@ -6,7 +6,7 @@ use super::{ParamWarning, UserList};
 /// The longest volume `<name>` accepted (Moodle's form allows 30 characters).
 pub const MAX_VOLUME_NAME_LEN: usize = 64;
 
-/// The three kinds of course volume (ORIGINAL §6.3).
+/// The three kinds of course volume (see docs/original-system.md, "The three kinds").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum VolumeKind {
     /// `lms_vol_<name>`: teacher-distributed material, a shared engine volume.

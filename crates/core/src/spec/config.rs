@@ -1,4 +1,5 @@
-//! [`SpecConfig`]: the admin's settings for building containers (ORIGINAL §9.2), with their defaults.
+//! [`SpecConfig`]: the admin's settings for building containers, with their defaults (see
+//! docs/original-system.md, "Configuration", for the original's names).
 
 use std::collections::BTreeMap;
 
@@ -77,9 +78,9 @@ pub struct SpecConfig {
     pub default_url: String,
     /// The container time zone (`TZ`). Default: `UTC` (the original's example was `JST-9`).
     pub time_zone: String,
-    /// Extra environment for every container (`spawner_environment`). Computed variables (§5.4)
-    /// win over these. Default: `GRANT_SUDO=no`, `NB_UMASK=0037`, `CONDA_DIR=/opt/conda`,
-    /// `CHOWN_HOME=yes`, `CHOWN_HOME_OPTS=-R`.
+    /// Extra environment for every container (`spawner_environment`). Computed variables (see
+    /// docs/original-system.md, "Environment") win over these. Default: `GRANT_SUDO=no`,
+    /// `NB_UMASK=0037`, `CONDA_DIR=/opt/conda`, `CHOWN_HOME=yes`, `CHOWN_HOME_OPTS=-R`.
     pub spawner_environment: BTreeMap<String, String>,
     /// Also treat LTI roles Instructor/Administrator as teachers, besides `lms_teachers`.
     /// Default: true.
@@ -97,7 +98,8 @@ pub struct SpecConfig {
     /// Default: true.
     pub run_as_root: bool,
     /// A host directory holding `notice_memory.txt`, `notice_active.txt` and
-    /// `notice_sticky.txt`, mounted read-only into the works directory (ORIGINAL §5.3, §7.1).
+    /// `notice_sticky.txt`, mounted read-only into the works directory (see
+    /// docs/original-system.md, "Mounts" and "Notices").
     /// Default: none.
     pub notice_dir: Option<String>,
 }

@@ -1,5 +1,6 @@
-//! The container environment (ORIGINAL §5.4): the configured `spawner_environment`, then the
-//! computed `NB_*`, `LTI_*`, directory and limit variables, which win over configured ones.
+//! The container environment (see docs/original-system.md, "Environment"): the configured
+//! `spawner_environment`, then the computed `NB_*`, `LTI_*`, directory and limit variables,
+//! which win over configured ones.
 
 use std::borrow::Cow;
 

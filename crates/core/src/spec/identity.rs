@@ -1,4 +1,5 @@
-//! Who the user is inside the container: uid, gid and group name (ORIGINAL §4).
+//! Who the user is inside the container: uid, gid and group name (see
+//! docs/original-system.md, "Identity").
 
 use std::fmt::Debug;
 

@@ -1,4 +1,5 @@
-//! The user's directories: home path, works directory, and the host directories to create (ORIGINAL §4).
+//! The user's directories: home path, works directory, and the host directories to create (see
+//! docs/original-system.md, "Host directories").
 
 use super::{Identity, SpecConfig, SpecError};
 use crate::params::find_str;
@@ -184,7 +185,8 @@ impl Layout {
         self.group_home.map(|len| &self.path[..len])
     }
 
-    /// The host directories to create, parents first (ORIGINAL §4 table).
+    /// The host directories to create, parents first (see docs/original-system.md, "Host
+    /// directories").
     pub(crate) fn host_dirs(&self, id: &Identity) -> Vec<HostDir> {
         let dir = |path: &str, uid, mode| HostDir {
             path: path.to_owned(),

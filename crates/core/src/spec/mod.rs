@@ -7,8 +7,8 @@
 //! * **Teacher**: the username is in `lms_teachers` (names only — a `*` there does not make
 //!   everybody a teacher), or, when [`SpecConfig::teachers_from_roles`] is on, an LTI role is
 //!   Instructor/Administrator.
-//! * **Identity** ([`Identity`]): the original's order (ORIGINAL §4), see
-//!   [`IdentityLookup`]; a uid below [`SpecConfig::min_uid`] or a gid below
+//! * **Identity** ([`Identity`]): the original's order (docs/original-system.md, "Identity"),
+//!   see [`IdentityLookup`]; a uid below [`SpecConfig::min_uid`] or a gid below
 //!   [`SpecConfig::min_gid`] is refused (the original would have run a Moodle user called
 //!   `root` as uid 0), and so is a student whose primary gid is [`SpecConfig::teacher_gid`]
 //!   (that group reads every submission).
@@ -17,9 +17,9 @@
 //!   (`0755 root:<gid>`), home, projects and works directories (`0700 <uid>:<gid>`), parents
 //!   first. With `use_group` off, `{group}` expands to nothing and `//` collapses (the original
 //!   produced `/home//user`).
-//! * **Volumes** (ORIGINAL §6): task and submit volumes are named engine volumes
-//!   `lms_{vol,sub}_<name>_<course>_<lmshost>` mounted at `<works>/<volumes_dir>/<physical>`;
-//!   task volumes are read-only for students when
+//! * **Volumes** (docs/original-system.md, "Volumes"): task and submit volumes are named engine
+//!   volumes `lms_{vol,sub}_<name>_<course>_<lmshost>` mounted at
+//!   `<works>/<volumes_dir>/<physical>`; task volumes are read-only for students when
 //!   [`SpecConfig::task_volumes_read_only_for_students`] is on (the original used file modes
 //!   only). Personal volumes are directories the image's `start.sh` makes inside the home, so
 //!   they appear only in `NB_PRSNALS`. A submit volume past its deadline (or with a malformed

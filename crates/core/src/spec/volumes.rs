@@ -1,4 +1,5 @@
-//! Which course volumes a user gets (ORIGINAL §6.2, §6.5), their mounts and `NB_*` list entries.
+//! Which course volumes a user gets, their mounts and `NB_*` list entries (see
+//! docs/original-system.md, "Who gets a volume" and "Submit deadline").
 
 use crate::container::{Mount, MountSource};
 use crate::params::{LmsParams, VolumeKind, VolumeParam};
@@ -44,13 +45,15 @@ fn push_entry(list: &mut String, volumes_dir: &str, physical: &str, v: &VolumePa
     }
 }
 
-/// The physical name `<prefix><name>_<course>_<host>` (ORIGINAL §6.1), shared with Moodle.
+/// The physical name `<prefix><name>_<course>_<host>`, shared with Moodle (see
+/// docs/original-system.md, "Volume names").
 pub fn physical_name(kind: VolumeKind, name: &str, course_id: &str, lms_host: &str) -> String {
     [kind.prefix(), name, "_", course_id, "_", lms_host].concat()
 }
 
-/// True when the user may mount `v` (ORIGINAL §6.2): a per-volume list decides alone (teachers
-/// are not implicitly included); without one, `lms_users` or being a teacher does.
+/// True when the user may mount `v` (see docs/original-system.md, "Who gets a volume"): a
+/// per-volume list decides alone (teachers are not implicitly included); without one,
+/// `lms_users` or being a teacher does.
 fn permitted(v: &VolumeParam, params: &LmsParams, username: &str, is_teacher: bool) -> bool {
     match &v.users {
         Some(list) => list.admits(username),
