@@ -1,1 +1,3 @@
-//! Integration tests of lticontainer-hub.
+//! Integration tests of lticontainer-hub's public API.
+
+mod server_spec;

@@ -1,7 +1,7 @@
 //! [`ServerCredentials::server_env`]: the `JUPYTERHUB_*` environment of a single-user server, as
 //! JupyterHub 5's `Spawner.get_env` builds it.
 
-use super::{ServerCredentials, ServerEnv};
+use super::{HubApiConfig, ServerCredentials, ServerEnv};
 use crate::scopes;
 use lticontainer_core::Result;
 
@@ -53,65 +53,77 @@ impl ServerCredentials {
         options: &ServerEnvOptions,
     ) -> Result<ServerEnv> {
         let token = self.issue(user).await?;
-        let cfg = &self.config;
-        let prefix = cfg.server_prefix(user);
-        let api_url = cfg.api_url.trim_end_matches('/').to_owned();
-        let access = py_json_list(&scopes::access_scopes(user));
-        let mut env = ServerEnv::new();
-        let mut set = |k: &str, v: String| {
-            env.insert(k.to_owned(), v);
-        };
-        set("JUPYTERHUB_API_TOKEN", token.clone());
-        set("JPY_API_TOKEN", token);
-        set("JUPYTERHUB_CLIENT_ID", Self::client_id(user));
-        if options.cross_site_cookies {
-            set(
-                "JUPYTERHUB_COOKIE_OPTIONS",
-                r#"{"samesite": "None", "secure": true}"#.to_owned(),
-            );
-        }
-        set("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0".to_owned());
-        set("JUPYTERHUB_HOST", cfg.public_host.clone());
-        set("JUPYTERHUB_OAUTH_CALLBACK_URL", cfg.oauth_callback(user));
-        set("JUPYTERHUB_OAUTH_SCOPES", access.clone());
-        set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access);
-        set(
-            "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES",
-            py_json_list(&scopes::client_allowed_scopes(user)),
-        );
-        set("JUPYTERHUB_USER", user.to_owned());
-        set("JUPYTERHUB_SERVER_NAME", String::new());
-        set(
-            "JUPYTERHUB_ACTIVITY_URL",
-            format!("{api_url}/users/{user}/activity"),
-        );
-        set("JUPYTERHUB_API_URL", api_url);
-        // JupyterHub: hub.base_url ("/hub/") without its last four characters.
-        let base = cfg
-            .hub_prefix
-            .strip_suffix("hub/")
-            .unwrap_or(&cfg.hub_prefix)
-            .to_owned();
-        set("JUPYTERHUB_BASE_URL", base);
-        set("JUPYTERHUB_SERVICE_PREFIX", prefix.clone());
-        set(
-            "JUPYTERHUB_SERVICE_URL",
-            format!("http://{}:{port}{prefix}", options.bind_host),
-        );
-        let public = if cfg.public_host.is_empty() {
-            String::new()
-        } else {
-            format!("{}{prefix}", cfg.public_host)
-        };
-        set("JUPYTERHUB_PUBLIC_URL", public);
-        let public_hub = if cfg.public_host.is_empty() {
-            String::new()
-        } else {
-            format!("{}{}", cfg.public_host, cfg.hub_prefix)
-        };
-        set("JUPYTERHUB_PUBLIC_HUB_URL", public_hub);
-        Ok(env)
+        Ok(hub_env(&self.config, user, port, token, options))
     }
+}
+
+/// The `JUPYTERHUB_*` environment of `user`'s server on `port` with the API token `token`, as
+/// JupyterHub 5's `Spawner.get_env` builds it. Pure: [`ServerCredentials::server_env`] issues the
+/// token and calls this.
+pub fn hub_env(
+    cfg: &HubApiConfig,
+    user: &str,
+    port: u16,
+    token: String,
+    options: &ServerEnvOptions,
+) -> ServerEnv {
+    let prefix = cfg.server_prefix(user);
+    let api_url = cfg.api_url.trim_end_matches('/').to_owned();
+    let access = py_json_list(&scopes::access_scopes(user));
+    let mut env = ServerEnv::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_owned(), v);
+    };
+    set("JUPYTERHUB_API_TOKEN", token.clone());
+    set("JPY_API_TOKEN", token);
+    set("JUPYTERHUB_CLIENT_ID", ServerCredentials::client_id(user));
+    if options.cross_site_cookies {
+        set(
+            "JUPYTERHUB_COOKIE_OPTIONS",
+            r#"{"samesite": "None", "secure": true}"#.to_owned(),
+        );
+    }
+    set("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0".to_owned());
+    set("JUPYTERHUB_HOST", cfg.public_host.clone());
+    set("JUPYTERHUB_OAUTH_CALLBACK_URL", cfg.oauth_callback(user));
+    set("JUPYTERHUB_OAUTH_SCOPES", access.clone());
+    set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access);
+    set(
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES",
+        py_json_list(&scopes::client_allowed_scopes(user)),
+    );
+    set("JUPYTERHUB_USER", user.to_owned());
+    set("JUPYTERHUB_SERVER_NAME", String::new());
+    set(
+        "JUPYTERHUB_ACTIVITY_URL",
+        format!("{api_url}/users/{user}/activity"),
+    );
+    set("JUPYTERHUB_API_URL", api_url);
+    // JupyterHub: hub.base_url ("/hub/") without its last four characters.
+    let base = cfg
+        .hub_prefix
+        .strip_suffix("hub/")
+        .unwrap_or(&cfg.hub_prefix)
+        .to_owned();
+    set("JUPYTERHUB_BASE_URL", base);
+    set("JUPYTERHUB_SERVICE_PREFIX", prefix.clone());
+    set(
+        "JUPYTERHUB_SERVICE_URL",
+        format!("http://{}:{port}{prefix}", options.bind_host),
+    );
+    let public = if cfg.public_host.is_empty() {
+        String::new()
+    } else {
+        format!("{}{prefix}", cfg.public_host)
+    };
+    set("JUPYTERHUB_PUBLIC_URL", public);
+    let public_hub = if cfg.public_host.is_empty() {
+        String::new()
+    } else {
+        format!("{}{}", cfg.public_host, cfg.hub_prefix)
+    };
+    set("JUPYTERHUB_PUBLIC_HUB_URL", public_hub);
+    env
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::scopes;
 
 mod env;
 
-pub use env::ServerEnvOptions;
+pub use env::{ServerEnvOptions, hub_env};
 
 /// The JupyterHub version the API reports: the 5.x the project's Jupyter image installs, so
 /// `jupyterhub-singleuser`'s version check passes without a mismatch warning.
