@@ -11,7 +11,7 @@ use crate::pages;
 /// A failed hub request. The admin's details go to the log; the browser gets a page.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PageError {
+pub(crate) enum PageError {
     /// The LTI launch was refused; the status and the student's text come from the error.
     #[error("launch refused: {0}")]
     Launch(#[from] LaunchError),
@@ -42,12 +42,12 @@ pub enum PageError {
 
 impl PageError {
     /// An internal failure while doing `what`.
-    pub fn internal(what: &'static str, source: lticontainer_core::Error) -> Self {
+    pub(crate) fn internal(what: &'static str, source: lticontainer_core::Error) -> Self {
         Self::Internal { what, source }
     }
 
     /// The HTTP status of the page.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Launch(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Self::NotSignedIn => StatusCode::UNAUTHORIZED,

@@ -15,7 +15,7 @@ use crate::session::SessionKey;
 /// Reads and writes hub sessions: the signing key, the clock that expires them, and the
 /// configuration that says who is an admin. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     key: SessionKey,
     clock: Arc<dyn Clock>,
     config: Arc<HubConfig>,
@@ -23,23 +23,23 @@ pub struct Sessions {
 
 impl Sessions {
     /// Sessions signed with `key`, expiring by `clock`, with the admins of `config`.
-    pub fn new(key: SessionKey, clock: Arc<dyn Clock>, config: Arc<HubConfig>) -> Self {
+    pub(crate) fn new(key: SessionKey, clock: Arc<dyn Clock>, config: Arc<HubConfig>) -> Self {
         Self { key, clock, config }
     }
 
     /// The user the request's session cookie names, if valid.
-    pub fn user(&self, headers: &HeaderMap) -> Option<String> {
+    pub(crate) fn user(&self, headers: &HeaderMap) -> Option<String> {
         self.key.user_from_headers(headers, self.clock.now_secs())
     }
 
     /// A signed session cookie value for `user`, valid for `max_age_secs`.
-    pub fn sign(&self, user: &str, max_age_secs: u64) -> String {
+    pub(crate) fn sign(&self, user: &str, max_age_secs: u64) -> String {
         self.key
             .sign(user, self.clock.now_secs().saturating_add(max_age_secs))
     }
 
     /// True when `user` may open every server.
-    pub fn is_admin(&self, user: &str) -> bool {
+    pub(crate) fn is_admin(&self, user: &str) -> bool {
         self.config.is_admin(user)
     }
 }
@@ -47,7 +47,7 @@ impl Sessions {
 /// The hub user named by a valid session cookie. Extracting it fails with
 /// [`PageError::NotSignedIn`] (the "start from your course" page) when there is none.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     /// The signed-in user.
     pub user: String,
     /// Whether the user is an admin (may open every server).
@@ -78,7 +78,7 @@ impl Session {
     ///
     /// # Errors
     /// [`PageError::Forbidden`] for anyone else.
-    pub fn may_use(&self, target: &str) -> Result<(), PageError> {
+    pub(crate) fn may_use(&self, target: &str) -> Result<(), PageError> {
         if self.user == target || self.is_admin {
             Ok(())
         } else {

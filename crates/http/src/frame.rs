@@ -14,21 +14,21 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
 
-pub use lticontainer_hub::origin::normalise_origin;
+pub(crate) use lticontainer_hub::origin::normalise_origin;
 
 /// How many origins learned from launches are kept (the configured ones are always kept).
-pub const MAX_LEARNED_ORIGINS: usize = 32;
+pub(crate) const MAX_LEARNED_ORIGINS: usize = 32;
 
 /// The set of LMS origins allowed to frame the hub and the users' servers.
 #[derive(Debug, Default)]
-pub struct FrameAncestors {
+pub(crate) struct FrameAncestors {
     configured: Vec<String>,
     learned: Mutex<BTreeSet<String>>,
 }
 
 impl FrameAncestors {
     /// Starts with the configured origins (`https://moodle.example.edu`, or CSP sources like `https://*`).
-    pub fn new(configured: Vec<String>) -> Self {
+    pub(crate) fn new(configured: Vec<String>) -> Self {
         Self {
             configured,
             learned: Mutex::default(),
@@ -36,12 +36,12 @@ impl FrameAncestors {
     }
 
     /// True when an LMS origin is configured (cookies then go cross-site).
-    pub fn has_configured(&self) -> bool {
+    pub(crate) fn has_configured(&self) -> bool {
         !self.configured.is_empty()
     }
 
     /// Adds the origin of an iframe launch; returns false when it is not a valid origin or the set is full.
-    pub fn learn(&self, origin: &str) -> bool {
+    pub(crate) fn learn(&self, origin: &str) -> bool {
         let Some(origin) = normalise_origin(origin) else {
             return false;
         };
@@ -59,7 +59,7 @@ impl FrameAncestors {
     }
 
     /// The `frame-ancestors` directive: `frame-ancestors 'self' <origins…>`.
-    pub fn directive(&self) -> String {
+    pub(crate) fn directive(&self) -> String {
         let learned = self.learned.lock().unwrap_or_else(PoisonError::into_inner);
         let mut d = String::from("frame-ancestors 'self'");
         for o in self.configured.iter().chain(learned.iter()) {
@@ -71,7 +71,7 @@ impl FrameAncestors {
 }
 
 /// Replaces the `frame-ancestors` directive of `existing` (keeping its other directives) with `directive`.
-pub fn merge_csp(existing: Option<&str>, directive: &str) -> String {
+pub(crate) fn merge_csp(existing: Option<&str>, directive: &str) -> String {
     let mut parts: Vec<&str> = existing
         .unwrap_or("")
         .split(';')
@@ -90,7 +90,7 @@ pub fn merge_csp(existing: Option<&str>, directive: &str) -> String {
 
 /// Middleware: sets the `frame-ancestors` directive on every response, merging with the
 /// policy a user's server sent.
-pub async fn frame_ancestors_layer(
+pub(crate) async fn frame_ancestors_layer(
     State(frames): State<Arc<FrameAncestors>>,
     req: Request,
     next: Next,

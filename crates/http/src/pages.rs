@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
-pub use lticontainer_hub::html::escape;
+pub(crate) use lticontainer_hub::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;\
 color:#222}h1{font-size:1.4em}.bar{height:1em;background:#eee;border-radius:.5em;overflow:hidden}\
@@ -14,7 +14,7 @@ color:#222}h1{font-size:1.4em}.bar{height:1em;background:#eee;border-radius:.5em
 .failed{color:#a00}";
 
 /// A complete HTML document with `title` and an already-escaped `body`.
-pub fn document(title: &str, body: &str) -> String {
+pub(crate) fn document(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{STYLE}</style>\
@@ -24,7 +24,7 @@ pub fn document(title: &str, body: &str) -> String {
 }
 
 /// A page response with `status`, never cached.
-pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn html(status: StatusCode, title: &str, body: &str) -> Response {
     (
         status,
         [
@@ -37,12 +37,12 @@ pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// A page with a title and one plain-text message (escaped here).
-pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     html(status, title, &format!("<p>{}</p>", escape(text)))
 }
 
 /// The page for a visitor without a hub session.
-pub fn launch_from_course() -> Response {
+pub(crate) fn launch_from_course() -> Response {
     message(
         StatusCode::UNAUTHORIZED,
         "Please start from your course",
@@ -52,7 +52,7 @@ pub fn launch_from_course() -> Response {
 }
 
 /// The page for a signed-in user who asked for someone else's server.
-pub fn forbidden(user: &str) -> Response {
+pub(crate) fn forbidden(user: &str) -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Not your server",
@@ -67,7 +67,7 @@ pub fn forbidden(user: &str) -> Response {
 ///
 /// `next` (a same-site path, already checked with [`safe_next`]) replaces the server's URL as the
 /// destination, for launches that name one (`custom_next`, e.g. an nbgitpuller link).
-pub fn spawn_pending(
+pub(crate) fn spawn_pending(
     user: &str,
     progress_url: &str,
     start_url: Option<&str>,
@@ -105,7 +105,7 @@ pub fn spawn_pending(
 
 /// `next` when it is a path on this site (`/…`, not `//host` or `/\\host`), else `None`: the
 /// only destinations a launch may send the browser to, so the hub is no open redirect.
-pub fn safe_next(next: &str) -> Option<&str> {
+pub(crate) fn safe_next(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")

@@ -10,7 +10,7 @@ use lticontainer_hub::progress::ProgressEvent;
 
 /// Server-Sent-Events from a stream of progress events, with keep-alive comments and the
 /// headers that keep reverse proxies (nginx) from buffering the stream.
-pub fn sse<S>(events: S) -> axum::response::Response
+pub(crate) fn sse<S>(events: S) -> axum::response::Response
 where
     S: Stream<Item = ProgressEvent> + Send + 'static,
 {

@@ -21,11 +21,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use crate::session::strip_session_cookie;
 
 /// The pooled HTTP client the proxy uses.
-pub type ProxyClient = Client<HttpConnector, Body>;
+pub(crate) type ProxyClient = Client<HttpConnector, Body>;
 
 /// A client with pooled keep-alive connections and a short connect timeout, so a vanished
 /// server is noticed at once instead of hanging the browser.
-pub fn client() -> ProxyClient {
+pub(crate) fn client() -> ProxyClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_secs(3)));
     connector.set_nodelay(true);
@@ -37,7 +37,7 @@ pub fn client() -> ProxyClient {
 
 /// Why a request could not be forwarded.
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     /// The server did not accept the connection (it is gone or not listening).
     #[error("cannot connect to the server at {addr}: {source}")]
     Unreachable {
@@ -87,7 +87,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// True when the request asks to switch to the WebSocket protocol.
-pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
     let has_token = |name: HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -99,7 +99,7 @@ pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
 
 /// Who asked and how, for the `X-Forwarded-*` headers.
 #[derive(Debug, Clone)]
-pub struct Forwarded {
+pub(crate) struct Forwarded {
     /// The client's address, as far as the hub can tell.
     pub client_ip: Option<IpAddr>,
     /// `http` or `https`: the scheme the browser used.
@@ -111,7 +111,7 @@ pub struct Forwarded {
 /// # Errors
 /// [`ProxyError::Unreachable`] when nothing accepts the connection (the caller answers 503 and
 /// marks the server stopped); [`ProxyError::Failed`] for a connection that broke.
-pub async fn forward(
+pub(crate) async fn forward(
     client: &ProxyClient,
     upstream: SocketAddr,
     mut req: Request,

@@ -44,7 +44,7 @@ pub struct AppParts {
     /// Signs session cookies.
     pub session_key: SessionKey,
     /// Where the time comes from.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl AppParts {
@@ -85,13 +85,13 @@ pub struct AppState {
     /// Starts, tracks, stops and re-adopts servers.
     pub spawner: Arc<Spawner>,
     /// Who may frame the hub.
-    pub frames: Arc<FrameAncestors>,
+    pub(crate) frames: Arc<FrameAncestors>,
     /// Reads and signs session cookies.
-    pub sessions: Sessions,
+    pub(crate) sessions: Sessions,
     /// The proxy's pooled client.
-    pub client: ProxyClient,
+    pub(crate) client: ProxyClient,
     /// Where the time comes from.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for AppState {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use lticontainer_core::container::{ContainerSpec, MountSource};
 use lticontainer_core::store::InMemoryStore;
-use lticontainer_hub::spawner::cross_site::CONTAINER_DIR;
+use lticontainer_hub::cross_site::CONTAINER_DIR;
 
 use crate::util::*;
 
@@ -201,7 +201,7 @@ async fn real_jupyter_server_sends_a_cross_site_xsrf_cookie_with_the_config() {
     let engines =
         std::env::var("LTICONTAINER_TEST_ENGINES").unwrap_or_else(|_| "docker,podman".into());
     let state = tempfile::tempdir().unwrap();
-    let dir = lticontainer_hub::spawner::cross_site::ensure_host_dir(state.path()).unwrap();
+    let dir = lticontainer_hub::cross_site::ensure_host_dir(state.path()).unwrap();
     let base = 47950 + u16::try_from(std::process::id() % 10).unwrap() * 4;
     for (i, engine) in engines
         .split(',')

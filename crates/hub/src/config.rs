@@ -25,7 +25,7 @@ pub struct HubConfig {
     pub bind: SocketAddr,
     /// Where the hub keeps its state: the session key (`session.key`), by default the SQLite
     /// database, and the Jupyter config cross-site servers mount (`jupyter-cross-site/`, see
-    /// [`crate::spawner::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
+    /// [`crate::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
     pub state_dir: PathBuf,
     /// Hub users who may open every user's server (e.g. teachers who help students).
     /// Default: none.

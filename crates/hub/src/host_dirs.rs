@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// What [`ensure_dir`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirOutcome {
+pub(crate) enum DirOutcome {
     /// The directory was missing and is now created with the requested owner and mode.
     Created,
     /// The directory was already there and was not touched.
@@ -26,7 +26,7 @@ pub enum DirOutcome {
 /// # Errors
 /// `path` exists but is not a directory, or creating, chowning or chmodding fails (the error
 /// names the path and the step).
-pub fn ensure_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> io::Result<DirOutcome> {
+pub(crate) fn ensure_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> io::Result<DirOutcome> {
     let ctx = |step: &str, e: io::Error| {
         io::Error::new(e.kind(), format!("{step} {}: {e}", path.display()))
     };

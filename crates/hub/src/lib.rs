@@ -3,11 +3,12 @@
 pub mod admin_token;
 pub mod config;
 pub mod credentials;
+pub mod cross_site;
 pub mod host_accounts;
-pub mod host_dirs;
+mod host_dirs;
 pub mod html;
 pub mod origin;
-pub mod ports;
+mod ports;
 pub mod progress;
 pub mod scopes;
 pub mod server_spec;

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 
 /// Hands out free ports from a range.
 #[derive(Debug)]
-pub struct PortAllocator {
+pub(crate) struct PortAllocator {
     range: RangeInclusive<u16>,
     inner: Mutex<Inner>,
 }
@@ -23,7 +23,7 @@ struct Inner {
 
 impl PortAllocator {
     /// An allocator for the ports in `range` (both ends included).
-    pub fn new(range: RangeInclusive<u16>) -> Self {
+    pub(crate) fn new(range: RangeInclusive<u16>) -> Self {
         let next = *range.start();
         Self {
             range,
@@ -37,7 +37,7 @@ impl PortAllocator {
     /// A free port, held until [`PortAllocator::release`]; `None` when the range is exhausted.
     ///
     /// `used` is the set of ports the store records for existing servers.
-    pub fn allocate(&self, used: &BTreeSet<u16>) -> Option<u16> {
+    pub(crate) fn allocate(&self, used: &BTreeSet<u16>) -> Option<u16> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let (start, end) = (*self.range.start(), *self.range.end());
         if start > end {
@@ -64,7 +64,7 @@ impl PortAllocator {
     }
 
     /// Marks `port` as held (a re-adopted server's port).
-    pub fn hold(&self, port: u16) {
+    pub(crate) fn hold(&self, port: u16) {
         self.inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -73,7 +73,7 @@ impl PortAllocator {
     }
 
     /// Gives `port` back.
-    pub fn release(&self, port: u16) {
+    pub(crate) fn release(&self, port: u16) {
         self.inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -9,7 +9,7 @@ use lticontainer_core::container::ContainerSpec;
 use lticontainer_core::spec::SpawnPlan;
 
 use crate::credentials::ServerEnv;
-use crate::spawner::cross_site;
+use crate::cross_site;
 
 /// The label that records the URL path a server opens on (`/lab`), so a re-adopted server
 /// keeps it.

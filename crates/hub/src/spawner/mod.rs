@@ -29,7 +29,6 @@ use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
-pub mod cross_site;
 mod failure;
 mod ready;
 mod request;
@@ -353,4 +352,4 @@ fn ready_progress(r: &RunningServer) -> SpawnProgress {
     p
 }
 
-pub use crate::server_spec::server_url;
+use crate::server_spec::server_url;

@@ -13,8 +13,9 @@ use lticontainer_core::spec::{HostDir, SpawnPlan, build_spawn_plan};
 use lticontainer_core::store::ServerState;
 
 use super::failure::SpawnFailure;
-use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot, cross_site};
+use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot};
 use crate::credentials::ServerEnvOptions;
+use crate::cross_site;
 use crate::host_dirs::{DirOutcome, ensure_dir};
 use crate::progress::{ProgressEvent, SpawnProgress};
 use crate::server_spec::{HubAdditions, server_spec, server_url};
