@@ -110,6 +110,7 @@ impl DockerRuntime {
                             return Err(Error::PullFailed {
                                 image: image.to_owned(),
                                 cause: msg.to_owned(),
+                                source: None,
                             });
                         }
                         progress(convert::progress(&info));
@@ -121,6 +122,7 @@ impl DockerRuntime {
                         return Err(Error::PullFailed {
                             image: image.to_owned(),
                             cause: message_of(&e).map_or_else(|| chain(&e), str::to_owned),
+                            source: Some(Box::new(e)),
                         });
                     }
                 }

@@ -214,8 +214,13 @@ async fn a_missing_image_on_create_is_not_found_naming_the_image() {
         .await
         .expect_err("no image");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "image \"img:1\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "image \"img:1\""),
         "{err:?}"
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|s| s.contains("No such image: img:1")),
+        "the engine's reply is kept as the source: {err:?}"
     );
 }
 
@@ -241,7 +246,7 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
         .await
         .expect_err("no network");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "network \"jnet\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "network \"jnet\""),
         "{err:?}"
     );
     assert_eq!(
@@ -253,7 +258,7 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
         .await
         .expect_err("no image");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "image \"network-tools:1\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "image \"network-tools:1\""),
         "{err:?}"
     );
 }
@@ -319,7 +324,7 @@ async fn stop_and_remove_follow_the_contract() {
         .await
         .expect_err("missing");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "container \"ghost\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "container \"ghost\""),
         "{err:?}"
     );
     rt.remove("ghost")

@@ -87,8 +87,15 @@ async fn podman_43_unknown_image_500_is_not_found_naming_the_image() {
         )
     });
     let err = mock.runtime().create_and_start(&spec()).await.unwrap_err();
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|s| s.contains("image not known")),
+        "the engine's reply is kept as the source: {err:?}"
+    );
     match err {
-        Error::NotFound { what } => assert!(what.contains("lticontainer-test/busybox"), "{what}"),
+        Error::NotFound { what, .. } => {
+            assert!(what.contains("lticontainer-test/busybox"), "{what}");
+        }
         other => panic!("expected NotFound, got {other:?}"),
     }
 }
