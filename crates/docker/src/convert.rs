@@ -187,17 +187,6 @@ pub(crate) fn check_volume_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// The reference to pull: `image` with `:latest` added when it names neither tag nor digest,
-/// so that a pull fetches one image and not every tag of the repository.
-pub(crate) fn pull_reference(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if image.contains('@') || last.contains(':') {
-        image.to_owned()
-    } else {
-        format!("{image}:latest")
-    }
-}
-
 /// One pull-progress event in core's terms.
 pub(crate) fn progress(info: &CreateImageInfo) -> PullProgress {
     let detail = info.progress_detail.as_ref();
@@ -477,14 +466,6 @@ mod tests {
             info.labels.get(labels::PORT).map(String::as_str),
             Some("9000")
         );
-    }
-
-    #[test]
-    fn pull_reference_adds_latest_only_without_tag_or_digest() {
-        assert_eq!(pull_reference("busybox"), "busybox:latest");
-        assert_eq!(pull_reference("a/b:1"), "a/b:1");
-        assert_eq!(pull_reference("reg:5000/a/b"), "reg:5000/a/b:latest");
-        assert_eq!(pull_reference("a/b@sha256:00"), "a/b@sha256:00");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use bollard::query_parameters::{
     RemoveContainerOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource, labels};
+use lticontainer_core::container::{
+    ContainerInfo, ContainerSpec, MountSource, labels, with_default_tag,
+};
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
@@ -96,7 +98,7 @@ impl DockerRuntime {
         image: &str,
         progress: ProgressFn<'_>,
     ) -> Result<(), Error> {
-        let reference = convert::pull_reference(image);
+        let reference = with_default_tag(image);
         let options = CreateImageOptions {
             from_image: Some(reference.clone()),
             ..Default::default()

@@ -10,8 +10,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod env_vars;
+mod image;
 
 pub use env_vars::EnvVars;
+pub(crate) use image::tagged;
+pub use image::{MAX_IMAGE_LEN, is_valid_image_reference, with_default_tag};
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {

@@ -28,7 +28,8 @@
 //!   ([`SpecConfig::max_cpu_limit`], …) replaces both a larger value and "no limit", with a
 //!   warning. A CPU limit below 0.01 or a memory limit below 6 MiB (what engines refuse) falls
 //!   back to the default with a warning. Guarantees are kept at or below the limits.
-//! * **Image**: see [`SpecError::ImageNotAllowed`]; a reference without a tag gets `:latest`.
+//! * **Image**: see [`SpecError::ImageNotAllowed`]; a reference without a tag gets `:latest`
+//!   ([`with_default_tag`](crate::container::with_default_tag)).
 //! * **Name and labels**: `<container_prefix><username>` (one server per user); labels
 //!   [`labels::MANAGED_BY`] (hub instance), [`labels::USER`], [`labels::PORT`] and
 //!   [`labels::COURSE`].
@@ -50,7 +51,7 @@ use crate::params::LmsParams;
 
 pub use config::{DEFAULT_IMAGE, SpecConfig};
 pub use identity::{Identity, IdentityLookup, NoHostAccounts};
-pub use image_policy::{glob_match, with_default_tag};
+pub use image_policy::glob_match;
 pub use layout::HostDir;
 pub use volumes::{MAX_PHYSICAL_LEN, physical_name};
 
