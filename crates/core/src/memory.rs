@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::container::{ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress};
+use crate::container::{
+    ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress, check_volume_name,
+};
 use crate::runtime::{ProgressFn, Runtime};
 use crate::{Error, Result};
 
@@ -98,6 +100,7 @@ impl Runtime for InMemoryRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        check_volume_name(name)?;
         self.lock()
             .volumes
             .entry(name.to_owned())
@@ -106,6 +109,7 @@ impl Runtime for InMemoryRuntime {
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         let mut state = self.lock();
         if !state.images.contains(&spec.image) {
             return Err(Error::not_found(format!("image {:?}", spec.image)));

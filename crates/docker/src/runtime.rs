@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use lticontainer_core::container::{
-    ContainerInfo, ContainerSpec, MountSource, labels, with_default_tag,
+    ContainerInfo, ContainerSpec, MountSource, check_volume_name, labels, with_default_tag,
 };
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
@@ -222,7 +222,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
-        convert::check_volume_name(name)?;
+        check_volume_name(name)?;
         let docker = self.client().await?;
         match docker.inspect_volume(name).await {
             Ok(_) => return Ok(()),
@@ -247,6 +247,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         let body = convert::create_body(spec, &self.config.network)?;
         let docker = self.client().await?;
         self.ensure_spec_volumes(spec).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource, check_volume_name};
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
@@ -333,15 +333,12 @@ impl Runtime for PodmanRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
-        if name.trim().is_empty() || name.contains('/') {
-            return Err(lticontainer_core::Error::invalid(format!(
-                "volume name {name:?} is empty or contains '/'"
-            )));
-        }
+        check_volume_name(name)?;
         Ok(self.create_volume(name, labels).await?)
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         Ok(self.create_and_start_inner(spec).await?)
     }
 

@@ -45,7 +45,9 @@ mod image_policy;
 mod layout;
 mod volumes;
 
-use crate::container::{ContainerSpec, Mount, MountSource, ResourceLimits, labels};
+use crate::container::{
+    ContainerSpec, Mount, MountSource, ResourceLimits, is_valid_engine_name, labels,
+};
 use crate::launch::LtiLaunch;
 use crate::params::LmsParams;
 
@@ -253,7 +255,7 @@ pub fn build_spawn_plan(
     }
 
     let name = [cfg.container_prefix.as_str(), username].concat();
-    if !valid_container_name(&name) {
+    if !is_valid_engine_name(&name) {
         return Err(SpecError::Config(format!(
             "container_prefix {:?} gives the container name {name:?}, which engines refuse \
              ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
@@ -345,15 +347,6 @@ const NOTICES: [&str; 3] = [
     "notice_active.txt",
     "notice_sticky.txt",
 ];
-
-/// True when engines accept `name` as a container name.
-fn valid_container_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-}
 
 /// Applies a cap to a value where `0` means "no limit"; returns `None` for "no limit".
 fn capped_u64(what: &str, value: u64, cap: Option<u64>, warnings: &mut Vec<String>) -> Option<u64> {
