@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::container::{
-    ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress, check_volume_name,
+    ContainerInfo, ContainerSpec, ContainerState, PullProgress, check_volume_name,
 };
 use crate::runtime::{ProgressFn, Runtime};
 use crate::{Error, Result};
@@ -53,7 +53,8 @@ impl InMemoryRuntime {
         self
     }
 
-    /// The names of the volumes created so far.
+    /// The names of the volumes created so far (by [`Runtime::ensure_volume`]; creating a
+    /// container creates none).
     pub fn volumes(&self) -> Vec<String> {
         self.lock().volumes.keys().cloned().collect()
     }
@@ -116,11 +117,6 @@ impl Runtime for InMemoryRuntime {
         }
         if state.containers.values().any(|c| c.name == spec.name) {
             return Err(Error::already_exists(format!("container {:?}", spec.name)));
-        }
-        for mount in &spec.mounts {
-            if let MountSource::Volume(v) = &mount.source {
-                state.volumes.entry(v.clone()).or_default();
-            }
         }
         let id = format!(
             "mem{:016x}",

@@ -68,7 +68,11 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// * A name in use is [`AlreadyExists`](crate::Error::AlreadyExists); nothing is changed.
     /// * A missing image is [`NotFound`](crate::Error::NotFound); no container is left behind.
     /// * If start fails after create, the created container is removed before the error returns.
-    /// * Named volumes in `spec.mounts` are created when missing.
+    /// * Volumes are not created here. Every named volume in `spec.mounts` is declared in
+    ///   [`spec.volumes`](ContainerSpec::volumes) (a spec that mounts an undeclared one is
+    ///   refused), and the caller — the one owner of volume creation — creates each with
+    ///   [`ensure_volume`](Runtime::ensure_volume)`(&v.name, &v.labels)` before this call. (An
+    ///   engine may create a volume still missing at this point on its own, without labels.)
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo>;
 
     /// Describes one container.

@@ -24,8 +24,8 @@ const MIN_SHARES: i64 = 2;
 /// [`ContainerSpec::validate`] accepted (which makes every mount a valid `Binds` entry).
 ///
 /// Mounts become `Binds` entries (`source:target:ro|rw`): host directories that do not exist are
-/// created by the engine, as DockerSpawner's `volumes` did, and named volumes are created on first
-/// use. The spec's port is recorded in the [`labels::PORT`] label when the spec lacks it, so that
+/// created by the engine, as DockerSpawner's `volumes` did. Named volumes are the caller's to
+/// create first ([`ContainerSpec::volumes`]); the engine would create a missing one unlabelled. The spec's port is recorded in the [`labels::PORT`] label when the spec lacks it, so that
 /// [`info_from_inspect`] can rebuild the address of a re-adopted container.
 ///
 /// Security: the container is never privileged and keeps Docker's default capability set with
@@ -280,7 +280,7 @@ fn address(
 mod tests {
     use super::*;
     use bollard::models::{ContainerConfig, ContainerState as DockerState, NetworkSettings};
-    use lticontainer_core::container::Mount;
+    use lticontainer_core::container::{Mount, VolumeSpec};
 
     fn spec() -> ContainerSpec {
         let mut s = ContainerSpec::new("lticontainer-alice", "jupyter/base:1");
@@ -300,6 +300,7 @@ mod tests {
                 read_only: true,
             },
         ];
+        s.volumes = vec![VolumeSpec::new("lms_vol_rsa_2_host", BTreeMap::new())];
         s.limits.cpu_limit = Some(1.5);
         s.limits.mem_limit = Some(512 << 20);
         s.limits.cpu_guarantee = Some(0.5);

@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use lticontainer_core::container::{
-    ContainerInfo, ContainerSpec, MountSource, check_volume_name, labels, with_default_tag,
+    ContainerInfo, ContainerSpec, check_volume_name, with_default_tag,
 };
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
@@ -142,22 +142,6 @@ impl DockerRuntime {
         }
     }
 
-    /// Creates the named volumes `spec` mounts, labelled with the spec's hub and user labels.
-    async fn ensure_spec_volumes(&self, spec: &ContainerSpec) -> Result<()> {
-        let volume_labels: BTreeMap<String, String> = spec
-            .labels
-            .iter()
-            .filter(|(k, _)| k.as_str() == labels::MANAGED_BY)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for m in &spec.mounts {
-            if let MountSource::Volume(name) = &m.source {
-                self.ensure_volume(name, &volume_labels).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Names what a 404 on create or start is about: the network, the image, or else the
     /// container itself (e.g. removed by someone else between create and start).
     fn missing_object(&self, spec: &ContainerSpec, err: &bollard::errors::Error) -> Object {
@@ -250,7 +234,6 @@ impl Runtime for DockerRuntime {
         spec.validate()?;
         let body = convert::create_body(spec, &self.config.network)?;
         let docker = self.client().await?;
-        self.ensure_spec_volumes(spec).await?;
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
             ..Default::default()

@@ -166,15 +166,6 @@ fn resources(limits: &ResourceLimits) -> Option<LinuxResources> {
     })
 }
 
-/// The labels a volume created for `spec` carries: the spec's lticontainer labels.
-pub(crate) fn volume_labels(spec: &ContainerSpec) -> BTreeMap<String, String> {
-    spec.labels
-        .iter()
-        .filter(|(k, _)| k.starts_with("lticontainer."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 /// Maps libpod's state name (and exit code) onto core's state.
 pub(crate) fn state_of(status: &str, exit_code: Option<i32>) -> ContainerState {
     match status {
@@ -279,7 +270,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::path::PathBuf;
 
-    use lticontainer_core::container::Mount;
+    use lticontainer_core::container::{Mount, VolumeSpec};
     use serde_json::{Value, json};
 
     use super::*;
@@ -305,6 +296,7 @@ mod tests {
                 read_only: false,
             },
         ];
+        s.volumes = vec![VolumeSpec::new("lticontainer-alice-home", BTreeMap::new())];
         s.limits = ResourceLimits {
             cpu_limit: Some(1.5),
             mem_limit: Some(256 * 1024 * 1024),
@@ -512,12 +504,5 @@ mod tests {
             pull_report(report(json!({"error": "no such host"}))).unwrap_err(),
             "no such host"
         );
-    }
-
-    #[test]
-    fn volumes_carry_only_lticontainer_labels() {
-        let l = volume_labels(&spec());
-        assert!(l.contains_key(labels::USER));
-        assert!(!l.contains_key("other"));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource, check_volume_name};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, check_volume_name};
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
@@ -167,12 +167,6 @@ impl PodmanRuntime {
 
     async fn create_and_start_inner(&self, spec: &ContainerSpec) -> Result<ContainerInfo, Error> {
         let opts = convert::create_opts(spec, &self.config.network)?;
-        let volume_labels = convert::volume_labels(spec);
-        for m in &spec.mounts {
-            if let MountSource::Volume(name) = &m.source {
-                self.create_volume(name, &volume_labels).await?;
-            }
-        }
         let target = Target::NewContainer {
             name: spec.name.clone(),
             image: spec.image.clone(),

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lticontainer_core::container::{ContainerState, Mount, MountSource, ResourceLimits, labels};
+use lticontainer_core::container::{
+    ContainerState, Mount, MountSource, ResourceLimits, VolumeSpec, labels,
+};
 use lticontainer_core::testkit::{self, TESTKIT_LABEL};
 use lticontainer_core::{Error, Runtime};
 
@@ -108,11 +110,16 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
             read_only: false,
         },
         Mount {
-            source: MountSource::Volume(volume),
+            source: MountSource::Volume(volume.clone()),
             target: "/vol-ro".into(),
             read_only: true,
         },
     ];
+    // The caller creates the declared volume first, as the hub does.
+    spec.volumes = vec![VolumeSpec::new(volume, selector(prefix))];
+    for v in &spec.volumes {
+        rt.ensure_volume(&v.name, &v.labels).await.unwrap();
+    }
     let info = rt.create_and_start(&spec).await.unwrap();
     let logs = wait_for_log(&rt, &info.id, "mounts-done").await;
     assert!(logs.contains("from the host"), "{logs}");

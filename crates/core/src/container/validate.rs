@@ -12,7 +12,8 @@ impl ContainerSpec {
     ///   ([`is_valid_image_reference`]);
     /// * environment names are non-empty without `=` or NUL, values without NUL;
     /// * mount targets are absolute paths without `:`; bind sources are absolute UTF-8 paths
-    ///   without `:`; volume names are valid ([`check_volume_name`]);
+    ///   without `:`; volume names are valid ([`check_volume_name`]), and every mounted volume
+    ///   is declared in [`volumes`](Self::volumes) (whose names must be valid too);
     /// * CPU limits and guarantees are positive, finite numbers of CPUs.
     ///
     /// Limits that depend on one engine's API (e.g. a byte count that must fit an `i64`) are
@@ -70,6 +71,9 @@ impl ContainerSpec {
     }
 
     fn check_mounts(&self) -> Result<()> {
+        for v in &self.volumes {
+            check_volume_name(&v.name)?;
+        }
         for m in &self.mounts {
             if !m.target.starts_with('/') || m.target.contains(':') {
                 return Err(Error::invalid(format!(
@@ -92,7 +96,17 @@ impl ContainerSpec {
                         )));
                     }
                 }
-                MountSource::Volume(name) => check_volume_name(name)?,
+                MountSource::Volume(name) => {
+                    check_volume_name(name)?;
+                    if !self.volumes.iter().any(|v| v.name == *name) {
+                        return Err(Error::invalid(format!(
+                            "volume {name:?} is mounted at {:?} but not declared in the spec's \
+                             volumes; declare it there with its labels (the caller creates it \
+                             with Runtime::ensure_volume before create_and_start)",
+                            m.target
+                        )));
+                    }
+                }
             }
         }
         Ok(())
@@ -160,7 +174,9 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::container::{Mount, labels};
+    use std::collections::BTreeMap;
+
+    use crate::container::{Mount, VolumeSpec, labels};
 
     fn spec() -> ContainerSpec {
         let mut s = ContainerSpec::new("lticontainer-alice", "lticontainer-test/busybox:latest");
@@ -179,6 +195,7 @@ mod tests {
                 read_only: false,
             },
         ];
+        s.volumes = vec![VolumeSpec::new("lms_vol_rsa_2_host", BTreeMap::new())];
         s.limits.cpu_limit = Some(1.5);
         s.limits.cpu_guarantee = Some(0.5);
         s.limits.mem_limit = Some(u64::MAX);
@@ -237,6 +254,16 @@ mod tests {
             ("volume name \"\"", |s| {
                 s.mounts[1].source = MountSource::Volume(String::new());
             }),
+            ("volume name \"a b\"", |s| {
+                s.volumes.push(VolumeSpec::new("a b", BTreeMap::new()));
+            }),
+            (
+                "volume \"other\" is mounted at \"/home/alice/work\" but not declared",
+                |s| {
+                    s.mounts[1].source = MountSource::Volume("other".into());
+                },
+            ),
+            ("not declared in the spec's volumes", |s| s.volumes.clear()),
             ("CPU limit (cpu_limit) -1", |s| {
                 s.limits.cpu_limit = Some(-1.0)
             }),

@@ -21,8 +21,10 @@
 //!   `lms_{vol,sub}_<name>_<course>_<lmshost>` mounted at `<works>/<volumes_dir>/<physical>`;
 //!   task volumes are read-only for students when
 //!   [`SpecConfig::task_volumes_read_only_for_students`] is on (the original used file modes
-//!   only). Personal volumes are directories the image's `start.sh` makes inside the home, so
-//!   they appear only in `NB_PRSNALS`. A submit volume past its deadline (or with a malformed
+//!   only). [`ContainerSpec::volumes`] declares them, labelled [`labels::MANAGED_BY`] and
+//!   [`labels::COURSE`] (never a user's labels: the volume is the course's). Personal volumes
+//!   are directories the image's `start.sh` makes inside the home, so they appear only in
+//!   `NB_PRSNALS`. A submit volume past its deadline (or with a malformed
 //!   one) is left out for students, mount and `NB_SUBMITS` entry both.
 //! * **Limits**: the launch's value, else the configured default; `0` means "no limit". A cap
 //!   ([`SpecConfig::max_cpu_limit`], …) replaces both a larger value and "no limit", with a
@@ -45,8 +47,10 @@ mod image_policy;
 mod layout;
 mod volumes;
 
+use std::collections::BTreeMap;
+
 use crate::container::{
-    ContainerSpec, Mount, MountSource, ResourceLimits, is_valid_engine_name, labels,
+    ContainerSpec, Mount, MountSource, ResourceLimits, VolumeSpec, is_valid_engine_name, labels,
 };
 use crate::launch::LtiLaunch;
 use crate::params::LmsParams;
@@ -152,7 +156,8 @@ pub struct SpawnPlan {
     pub container: ContainerSpec,
     /// Host directories to create when missing, parents first.
     pub host_dirs: Vec<HostDir>,
-    /// Named engine volumes to ensure (task and submit volumes), in mount order.
+    /// Named engine volumes to ensure (task and submit volumes), in mount order: the names of
+    /// [`container.volumes`](ContainerSpec::volumes), which also carry their labels.
     pub volumes: Vec<String>,
     /// The URL path the user lands on (`/lab`, `/tree`).
     pub default_url: String,
@@ -282,6 +287,7 @@ pub fn build_spawn_plan(
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_owned(), v?)))
     .collect();
+    container.volumes = volume_specs(cfg, params, &create);
 
     Ok(SpawnPlan {
         container,
@@ -339,6 +345,26 @@ pub fn plan_launch(
     warnings.append(&mut plan.warnings);
     plan.warnings = warnings;
     Ok(plan)
+}
+
+/// The task and submit volumes to create, each labelled [`labels::MANAGED_BY`] (the hub
+/// instance) and [`labels::COURSE`] (when the launch has a course) — never with one user's
+/// labels, since a course volume is shared.
+fn volume_specs(cfg: &SpecConfig, params: &LmsParams, names: &[String]) -> Vec<VolumeSpec> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let labels: BTreeMap<String, String> = [
+        (labels::MANAGED_BY, Some(&cfg.hub_instance)),
+        (labels::COURSE, params.course_id.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v?.clone())))
+    .collect();
+    names
+        .iter()
+        .map(|name| VolumeSpec::new(name.clone(), labels.clone()))
+        .collect()
 }
 
 /// The notice files mounted from [`SpecConfig::notice_dir`].
