@@ -10,7 +10,7 @@ use lticontainer_core::container::{
 use lticontainer_core::testkit::{self, TESTKIT_LABEL};
 use lticontainer_core::{Error, Runtime};
 
-use crate::util::{IMAGE, runtime, selector, shell, wait_for_log};
+use crate::util::{IMAGE, remove_volume, runtime, selector, shell, wait_for_log};
 
 /// Prints `path=value` for each cgroup file that exists (v1 and v2 names), then sleeps.
 const CGROUP_SCRIPT: &str = "for f in \
@@ -130,16 +130,6 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
     assert!(rw_dir.path().join("new").exists());
     testkit::cleanup(&rt, prefix).await;
     remove_volume(&format!("{prefix}-data"));
-}
-
-/// Removes a test volume with the Podman CLI (the `Runtime` trait never deletes volumes).
-fn remove_volume(name: &str) {
-    let status = std::process::Command::new("podman")
-        .args(["volume", "rm", "--force", name])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "podman volume rm {name}: {status}");
 }
 
 #[tokio::test]
