@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::params::find_str;
 
 /// The longest image reference accepted.
-pub const MAX_IMAGE_LEN: usize = 255;
+pub(crate) const MAX_IMAGE_LEN: usize = 255;
 
 /// Returns `image` with `:latest` added when it has neither a tag nor a digest, so that a pull
 /// fetches one image and not every tag of the repository.
@@ -56,7 +56,7 @@ const IMAGE_BYTES: [bool; 256] = {
 
 /// True when `image` is an acceptable image reference: 1 to [`MAX_IMAGE_LEN`] bytes of
 /// `[A-Za-z0-9._/:@-]`, not starting with `-`, `/`, `.`, `:` or `@`, without `..`.
-pub fn is_valid_image_reference(image: &str) -> bool {
+pub(crate) fn is_valid_image_reference(image: &str) -> bool {
     let bytes = image.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= MAX_IMAGE_LEN

@@ -14,10 +14,10 @@ mod image;
 mod validate;
 
 pub use env_vars::EnvVars;
-pub(crate) use image::tagged;
-pub use image::{MAX_IMAGE_LEN, is_valid_image_reference, with_default_tag};
+pub use image::with_default_tag;
+pub(crate) use image::{is_valid_image_reference, tagged};
+pub use validate::check_volume_name;
 pub(crate) use validate::is_valid_engine_name;
-pub use validate::{check_container_name, check_volume_name};
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {

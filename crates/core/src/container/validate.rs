@@ -7,9 +7,9 @@ use crate::{Error, Result};
 impl ContainerSpec {
     /// Checks what engines would refuse late, misread, or what must never reach them.
     ///
-    /// * [`name`](Self::name) is a valid engine name ([`check_container_name`]);
-    /// * [`image`](Self::image) is not empty and is a valid image reference
-    ///   ([`is_valid_image_reference`]);
+    /// * [`name`](Self::name) is a valid engine name, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`;
+    /// * [`image`](Self::image) is not empty and is a valid image reference: at most 255 bytes of
+    ///   `[A-Za-z0-9._/:@-]`, not starting with `-`, `/`, `.`, `:` or `@`, without `..`;
     /// * environment names are non-empty without `=` or NUL, values without NUL;
     /// * mount targets are absolute paths without `:`; bind sources are absolute UTF-8 paths
     ///   without `:`; volume names are valid ([`check_volume_name`]), and every mounted volume
@@ -142,7 +142,7 @@ pub(crate) fn is_valid_engine_name(name: &str) -> bool {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] naming the container.
-pub fn check_container_name(name: &str) -> Result<()> {
+pub(crate) fn check_container_name(name: &str) -> Result<()> {
     if is_valid_engine_name(name) {
         Ok(())
     } else {
