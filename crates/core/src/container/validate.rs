@@ -171,11 +171,10 @@ pub fn check_volume_name(name: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     use super::*;
-    use std::collections::BTreeMap;
-
     use crate::container::{Mount, VolumeSpec, labels};
 
     fn spec() -> ContainerSpec {
