@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::container::{ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress};
+use crate::container::{
+    ContainerInfo, ContainerSpec, ContainerState, PullProgress, check_volume_name,
+};
 use crate::runtime::{ProgressFn, Runtime};
 use crate::{Error, Result};
 
@@ -51,7 +53,8 @@ impl InMemoryRuntime {
         self
     }
 
-    /// The names of the volumes created so far.
+    /// The names of the volumes created so far (by [`Runtime::ensure_volume`]; creating a
+    /// container creates none).
     pub fn volumes(&self) -> Vec<String> {
         self.lock().volumes.keys().cloned().collect()
     }
@@ -98,6 +101,7 @@ impl Runtime for InMemoryRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        check_volume_name(name)?;
         self.lock()
             .volumes
             .entry(name.to_owned())
@@ -106,17 +110,13 @@ impl Runtime for InMemoryRuntime {
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         let mut state = self.lock();
         if !state.images.contains(&spec.image) {
             return Err(Error::not_found(format!("image {:?}", spec.image)));
         }
         if state.containers.values().any(|c| c.name == spec.name) {
             return Err(Error::already_exists(format!("container {:?}", spec.name)));
-        }
-        for mount in &spec.mounts {
-            if let MountSource::Volume(v) = &mount.source {
-                state.volumes.entry(v.clone()).or_default();
-            }
         }
         let id = format!(
             "mem{:016x}",

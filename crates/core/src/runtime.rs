@@ -55,16 +55,24 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// Creates the named volume when it is missing, with `labels`.
     ///
     /// # Behavior
+    /// * A name [`check_volume_name`](crate::container::check_volume_name) refuses is
+    ///   [`InvalidInput`](crate::Error::InvalidInput); the engine is not contacted.
     /// * An existing volume succeeds and is left as it is.
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
 
     /// Creates a container from `spec` and starts it.
     ///
     /// # Behavior
+    /// * A spec [`ContainerSpec::validate`] refuses is [`InvalidInput`](crate::Error::InvalidInput);
+    ///   the engine is not contacted.
     /// * A name in use is [`AlreadyExists`](crate::Error::AlreadyExists); nothing is changed.
     /// * A missing image is [`NotFound`](crate::Error::NotFound); no container is left behind.
     /// * If start fails after create, the created container is removed before the error returns.
-    /// * Named volumes in `spec.mounts` are created when missing.
+    /// * Volumes are not created here. Every named volume in `spec.mounts` is declared in
+    ///   [`spec.volumes`](ContainerSpec::volumes) (a spec that mounts an undeclared one is
+    ///   refused), and the caller — the one owner of volume creation — creates each with
+    ///   [`ensure_volume`](Runtime::ensure_volume)`(&v.name, &v.labels)` before this call. (An
+    ///   engine may create a volume still missing at this point on its own, without labels.)
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo>;
 
     /// Describes one container.

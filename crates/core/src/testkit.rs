@@ -5,6 +5,9 @@
 //! image must keep running when started with `spec.cmd` = `["sleep", "300"]`.
 //! Every container the suite creates carries the label `lticontainer.testkit=<prefix>` and a name
 //! starting with the prefix, and is removed before the function returns.
+//!
+//! A backend runs the whole suite with one [`runtime_conformance!`](crate::runtime_conformance)
+//! call in a test file.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -132,9 +135,15 @@ pub async fn list_by_labels(rt: &dyn Runtime, image: &str, prefix: &str) {
     cleanup(rt, prefix).await;
 }
 
+/// The name of the volume [`ensure_volume_is_idempotent`] creates for `prefix` (for a backend's
+/// cleanup afterwards: the [`Runtime`] trait never deletes volumes).
+pub fn volume_name(prefix: &str) -> String {
+    format!("{prefix}-vol")
+}
+
 /// Volumes are created once and reused.
 pub async fn ensure_volume_is_idempotent(rt: &dyn Runtime, prefix: &str) {
-    let name = format!("{prefix}-vol");
+    let name = volume_name(prefix);
     let labels = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
     rt.ensure_volume(&name, &labels).await.unwrap();
     rt.ensure_volume(&name, &labels).await.unwrap();
@@ -185,4 +194,118 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     out.into_iter().flatten().collect()
+}
+
+/// Expands to one test per function of the conformance suite ([`crate::testkit`]), so a
+/// backend runs the whole suite with one call.
+///
+/// The tests are `create_start_stop_remove`, `duplicate_name_is_already_exists`,
+/// `missing_image_is_not_found`, `missing_container_semantics`, `list_by_labels`,
+/// `ensure_volume_is_idempotent` and `twenty_concurrent_starts` (on a two-worker multi-thread
+/// runtime). The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features)
+/// among its dev-dependencies.
+///
+/// * `runtime`: an expression that builds the runtime; evaluated once in each test.
+/// * `image`: a local image that keeps running with `sleep 300`.
+/// * `prefix`: a function or closure turning a short scenario key (`"lifecycle"`, `"dup"`,
+///   `"noimage"`, `"list"`, `"vol"`, `"conc"`) into the prefix of the containers it makes.
+/// * `ignore` (optional): every test is `#[ignore = <reason>]`, e.g. for tests that need an
+///   engine `cargo test` does not start.
+/// * `remove_volume` (optional): a function or closure called with the name of the volume
+///   `ensure_volume_is_idempotent` created, to remove it afterwards.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::memory::InMemoryRuntime;
+///
+/// lticontainer_core::runtime_conformance! {
+///     runtime: InMemoryRuntime::new().with_image("busybox:latest"),
+///     image: "busybox:latest",
+///     prefix: |key: &str| format!("mem-{key}"),
+/// }
+/// # fn main() {}
+/// ```
+///
+/// A real engine's suite, ignored by plain `cargo test` and cleaning up its volume:
+/// ```
+/// # use lticontainer_core::memory::InMemoryRuntime;
+/// # const IMAGE: &str = "lticontainer-test/busybox:latest";
+/// # fn runtime() -> InMemoryRuntime { InMemoryRuntime::new() }
+/// # fn prefix(key: &str) -> String { format!("ltc-docker-{key}") }
+/// # fn docker_cli(_args: &[&str]) {}
+/// lticontainer_core::runtime_conformance! {
+///     runtime: runtime(),
+///     image: IMAGE,
+///     prefix: prefix,
+///     ignore: "needs Docker (scripts/test-all starts it)",
+///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", name]); },
+/// }
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! runtime_conformance {
+    (
+        runtime: $runtime:expr,
+        image: $image:expr,
+        prefix: $prefix:expr
+        $(, ignore: $reason:literal)?
+        $(, remove_volume: $remove_volume:expr)?
+        $(,)?
+    ) => {
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn create_start_stop_remove() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("lifecycle");
+            $crate::testkit::create_start_stop_remove(&rt, $image, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn duplicate_name_is_already_exists() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("dup");
+            $crate::testkit::duplicate_name_is_already_exists(&rt, $image, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn missing_image_is_not_found() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("noimage");
+            $crate::testkit::missing_image_is_not_found(&rt, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn missing_container_semantics() {
+            let rt = $runtime;
+            $crate::testkit::missing_container_semantics(&rt).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn list_by_labels() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("list");
+            $crate::testkit::list_by_labels(&rt, $image, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn ensure_volume_is_idempotent() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("vol");
+            $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix).await;
+            $(($remove_volume)(&$crate::testkit::volume_name(&prefix));)?
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[ignore = $reason])?
+        async fn twenty_concurrent_starts() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("conc");
+            $crate::testkit::concurrent_starts(&rt, $image, &prefix, 20).await;
+        }
+    };
 }

@@ -148,6 +148,33 @@ fn teacher_and_student_side_by_side() {
         vec![phys("vol", "data"), phys("vol", "rsa"), phys("sub", "rsa")]
     );
     assert_eq!(teacher.volumes, student.volumes);
+    // The container declares the same volumes, labelled for the hub and the course only (a
+    // course volume is shared: no user or port label), and passes the backends' check.
+    let course_labels = BTreeMap::from([
+        (
+            labels::MANAGED_BY.to_owned(),
+            SpecConfig::default().hub_instance,
+        ),
+        (labels::COURSE.to_owned(), "219".to_owned()),
+    ]);
+    for p in [&student, &teacher] {
+        let declared: Vec<&str> = p
+            .container
+            .volumes
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        assert_eq!(declared, p.volumes);
+        assert!(
+            p.container
+                .volumes
+                .iter()
+                .all(|v| v.labels == course_labels),
+            "{:?}",
+            p.container.volumes
+        );
+        p.container.validate().expect("a plan's container is valid");
+    }
 
     // NB_* lists: the `-` marker stays for task/personal links and is gone for submit links.
     let expected_volumes = format!(
@@ -988,6 +1015,9 @@ mod prop {
             let (lms, _) = LmsParams::from_launch(&launch);
             let cfg = with(|c| {c.allowed_images = vec!["*".to_owned()];});
             if let Ok(plan) = build_spawn_plan(&cfg, &launch, &lms, &NoHostAccounts, now, port) {
+                if let Err(e) = plan.container.validate() {
+                    prop_assert!(false, "the backends would refuse the plan's container: {e}");
+                }
                 let home = env(&plan, "NB_DIR").to_owned();
                 prop_assert!(home.starts_with("/home/"));
                 prop_assert!(!home.split('/').any(|s| s == ".." || s == "."));

@@ -20,11 +20,12 @@ const SHARES_PER_CPU: f64 = 1024.0;
 /// The smallest CPU shares value Docker accepts.
 const MIN_SHARES: i64 = 2;
 
-/// The create-container body for `spec` on `network`.
+/// The create-container body for `spec` on `network`, for a spec that
+/// [`ContainerSpec::validate`] accepted (which makes every mount a valid `Binds` entry).
 ///
 /// Mounts become `Binds` entries (`source:target:ro|rw`): host directories that do not exist are
-/// created by the engine, as DockerSpawner's `volumes` did, and named volumes are created on first
-/// use. The spec's port is recorded in the [`labels::PORT`] label when the spec lacks it, so that
+/// created by the engine, as DockerSpawner's `volumes` did. Named volumes are the caller's to
+/// create first ([`ContainerSpec::volumes`]); the engine would create a missing one unlabelled. The spec's port is recorded in the [`labels::PORT`] label when the spec lacks it, so that
 /// [`info_from_inspect`] can rebuild the address of a re-adopted container.
 ///
 /// Security: the container is never privileged and keeps Docker's default capability set with
@@ -37,50 +38,20 @@ pub(crate) fn create_body(
 ) -> Result<ContainerCreateBody, Error> {
     let labels: HashMap<String, String> = container_labels(spec).into_iter().collect();
 
-    let env = spec
-        .env
-        .iter()
-        .map(|(k, v)| {
-            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
-                Err(Error::InvalidSpec(format!(
-                    "environment variable name {k:?} must be non-empty without '=' or NUL"
-                )))
-            } else {
-                Ok(format!("{k}={v}"))
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
 
-    let binds = spec
+    let binds: Vec<String> = spec
         .mounts
         .iter()
         .map(|m| {
-            if !m.target.starts_with('/') || m.target.contains(':') {
-                return Err(Error::InvalidSpec(format!(
-                    "mount target {:?} must be an absolute path without ':'",
-                    m.target
-                )));
-            }
             let source = match &m.source {
-                MountSource::Bind(path) => {
-                    let text = path.to_str().unwrap_or_default();
-                    if !path.is_absolute() || text.is_empty() || text.contains(':') {
-                        return Err(Error::InvalidSpec(format!(
-                            "bind source {} must be an absolute UTF-8 path without ':'",
-                            path.display()
-                        )));
-                    }
-                    text.to_owned()
-                }
-                MountSource::Volume(name) => {
-                    check_volume_name(name)?;
-                    name.clone()
-                }
+                MountSource::Bind(path) => path.to_string_lossy(),
+                MountSource::Volume(name) => name.as_str().into(),
             };
             let mode = if m.read_only { "ro" } else { "rw" };
-            Ok(format!("{source}:{}:{mode}", m.target))
+            format!("{source}:{}:{mode}", m.target)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
 
     let limits = &spec.limits;
     let memory = limits
@@ -91,23 +62,10 @@ pub(crate) fn create_body(
         .mem_guarantee
         .map(|b| bytes("memory reservation", b))
         .transpose()?;
-    let cpu_quota = match limits.cpu_limit {
-        Some(c) if !(c.is_finite() && c > 0.0) => {
-            return Err(Error::InvalidSpec(format!(
-                "CPU limit {c} must be a positive number of CPUs"
-            )));
-        }
-        _ => limits.cpu_quota_us(),
-    };
-    let cpu_shares = match limits.cpu_guarantee {
-        Some(c) if !(c.is_finite() && c > 0.0) => {
-            return Err(Error::InvalidSpec(format!(
-                "CPU guarantee {c} must be a positive number of CPUs"
-            )));
-        }
-        Some(c) => Some(((c * SHARES_PER_CPU).round() as i64).max(MIN_SHARES)),
-        None => None,
-    };
+    let cpu_quota = limits.cpu_quota_us();
+    let cpu_shares = limits
+        .cpu_guarantee
+        .map(|c| ((c * SHARES_PER_CPU).round() as i64).max(MIN_SHARES));
 
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
@@ -171,31 +129,6 @@ fn bytes(what: &str, b: u64) -> Result<i64, Error> {
     i64::try_from(b).map_err(|_| {
         Error::InvalidSpec(format!("{what} of {b} bytes is larger than Docker allows"))
     })
-}
-
-/// Checks a volume name against Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub(crate) fn check_volume_name(name: &str) -> Result<(), Error> {
-    let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidSpec(format!(
-            "volume name {name:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
-        )))
-    }
-}
-
-/// The reference to pull: `image` with `:latest` added when it names neither tag nor digest,
-/// so that a pull fetches one image and not every tag of the repository.
-pub(crate) fn pull_reference(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if image.contains('@') || last.contains(':') {
-        image.to_owned()
-    } else {
-        format!("{image}:latest")
-    }
 }
 
 /// One pull-progress event in core's terms.
@@ -347,7 +280,7 @@ fn address(
 mod tests {
     use super::*;
     use bollard::models::{ContainerConfig, ContainerState as DockerState, NetworkSettings};
-    use lticontainer_core::container::Mount;
+    use lticontainer_core::container::{Mount, VolumeSpec};
 
     fn spec() -> ContainerSpec {
         let mut s = ContainerSpec::new("lticontainer-alice", "jupyter/base:1");
@@ -367,6 +300,7 @@ mod tests {
                 read_only: true,
             },
         ];
+        s.volumes = vec![VolumeSpec::new("lms_vol_rsa_2_host", BTreeMap::new())];
         s.limits.cpu_limit = Some(1.5);
         s.limits.mem_limit = Some(512 << 20);
         s.limits.cpu_guarantee = Some(0.5);
@@ -378,7 +312,7 @@ mod tests {
 
     #[test]
     fn spec_becomes_a_create_body() {
-        let body = create_body(&spec(), &NetworkMode::Host).expect("valid spec");
+        let body = checked_body(&spec()).expect("valid spec");
         assert_eq!(body.image.as_deref(), Some("jupyter/base:1"));
         assert_eq!(body.cmd.as_ref().map(Vec::len), Some(2));
         assert_eq!(body.env, Some(vec!["NB_USER=alice".to_owned()]));
@@ -432,6 +366,12 @@ mod tests {
     /// Breaks one part of a valid spec.
     type Breaker = fn(&mut ContainerSpec);
 
+    /// What `create_and_start` does before it contacts the engine: validate, then convert.
+    fn checked_body(s: &ContainerSpec) -> lticontainer_core::Result<ContainerCreateBody> {
+        s.validate()?;
+        Ok(create_body(s, &NetworkMode::Host)?)
+    }
+
     #[test]
     fn bad_specs_are_rejected_with_the_reason() {
         let cases: Vec<(&str, Breaker)> = vec![
@@ -456,7 +396,11 @@ mod tests {
         for (want, break_it) in cases {
             let mut s = spec();
             break_it(&mut s);
-            let err = create_body(&s, &NetworkMode::Host).expect_err(want);
+            let err = checked_body(&s).expect_err(want);
+            assert!(
+                matches!(err, lticontainer_core::Error::InvalidInput { .. }),
+                "{want}: {err:?}"
+            );
             assert!(err.to_string().contains(want), "{want}: {err}");
         }
     }
@@ -477,14 +421,6 @@ mod tests {
             info.labels.get(labels::PORT).map(String::as_str),
             Some("9000")
         );
-    }
-
-    #[test]
-    fn pull_reference_adds_latest_only_without_tag_or_digest() {
-        assert_eq!(pull_reference("busybox"), "busybox:latest");
-        assert_eq!(pull_reference("a/b:1"), "a/b:1");
-        assert_eq!(pull_reference("reg:5000/a/b"), "reg:5000/a/b:latest");
-        assert_eq!(pull_reference("a/b@sha256:00"), "a/b@sha256:00");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use lticontainer_core::Error as CoreError;
+use lticontainer_core::{BoxError, Error as CoreError};
 
 /// The backend name used in core errors and logs.
 pub(crate) const BACKEND: &str = "docker";
@@ -56,7 +56,13 @@ pub(crate) enum Error {
     },
     /// The image is not local and could not be pulled.
     #[error("image \"{image}\" is not present and pulling it failed: {cause}")]
-    PullFailed { image: String, cause: String },
+    PullFailed {
+        image: String,
+        cause: String,
+        /// The client's error, when the pull failed with one (not with a message in the stream).
+        #[source]
+        source: Option<Box<bollard::errors::Error>>,
+    },
     /// The pull did not finish in time.
     #[error("pulling image \"{image}\" via {endpoint} did not finish within {after:?}")]
     PullTimeout {
@@ -146,47 +152,39 @@ pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 impl From<Error> for CoreError {
-    fn from(err: Error) -> Self {
+    fn from(mut err: Error) -> Self {
         match err {
-            Error::SocketMissing { .. } => CoreError::Unavailable {
-                backend: BACKEND,
-                detail: err.to_string(),
-            },
-            Error::BadHost { .. } | Error::InvalidSpec(_) => CoreError::InvalidInput {
-                reason: err.to_string(),
-            },
-            Error::PullFailed { .. } => CoreError::NotFound {
-                what: err.to_string(),
-            },
-            Error::PullTimeout { .. } => CoreError::Unavailable {
-                backend: BACKEND,
-                detail: err.to_string(),
-            },
+            Error::SocketMissing { .. } => CoreError::unavailable(BACKEND, err.to_string()),
+            Error::BadHost { .. } | Error::InvalidSpec(_) => CoreError::invalid(err.to_string()),
+            Error::PullFailed { ref mut source, .. } => {
+                let source = source.take();
+                let what = err.to_string();
+                match source {
+                    Some(source) => CoreError::not_found_because(what, source as BoxError),
+                    None => CoreError::not_found(what),
+                }
+            }
+            Error::PullTimeout { .. } => CoreError::unavailable(BACKEND, err.to_string()),
             Error::Engine {
                 action,
                 object,
                 endpoint,
                 source,
             } => match status_of(&source) {
-                Some(404) => CoreError::NotFound {
-                    what: object.to_string(),
-                },
-                Some(409) => CoreError::AlreadyExists {
-                    what: object.to_string(),
-                },
-                Some(400) => CoreError::InvalidInput {
-                    reason: format!(
-                        "{action} {object}: {}",
-                        message_of(&source).unwrap_or_default()
-                    ),
-                },
-                _ if is_unreachable(&source) => CoreError::Unavailable {
-                    backend: BACKEND,
-                    detail: format!(
+                Some(404) => CoreError::not_found_because(object.to_string(), source as BoxError),
+                Some(409) => CoreError::already_exists(object.to_string()),
+                Some(400) => CoreError::invalid(format!(
+                    "{action} {object}: {}",
+                    message_of(&source).unwrap_or_default()
+                )),
+                _ if is_unreachable(&source) => CoreError::unavailable_because(
+                    BACKEND,
+                    format!(
                         "cannot reach the engine at {endpoint} while {action} {object}: {}",
                         chain(&source)
                     ),
-                },
+                    source as BoxError,
+                ),
                 _ => CoreError::Backend {
                     backend: BACKEND,
                     source: Box::new(Error::Engine {
@@ -229,7 +227,12 @@ mod tests {
     #[test]
     fn statuses_map_to_semantic_kinds() {
         let e = engine(404, Object::Container("alice".into()));
-        assert!(matches!(&e, CoreError::NotFound { what } if what == "container \"alice\""));
+        assert!(matches!(&e, CoreError::NotFound { what, .. } if what == "container \"alice\""));
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert!(
+            source.is_some_and(|s| s.contains("404")),
+            "the engine's reply is the source"
+        );
         let e = engine(409, Object::Container("alice".into()));
         assert!(matches!(e, CoreError::AlreadyExists { .. }));
         let e = engine(400, Object::Container("alice".into()));
@@ -253,13 +256,21 @@ mod tests {
             bollard::errors::Error::IOError { err: io },
         )
         .into();
-        let CoreError::Unavailable { backend, detail } = e else {
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        let CoreError::Unavailable {
+            backend, detail, ..
+        } = e
+        else {
             panic!("expected Unavailable");
         };
         assert_eq!(backend, "docker");
         assert!(
             detail.contains("/run/x.sock") && detail.contains("refused"),
             "{detail}"
+        );
+        assert!(
+            source.is_some_and(|s| s.contains("refused")),
+            "the client's error is the source"
         );
 
         let e: CoreError = Error::SocketMissing {
@@ -274,6 +285,7 @@ mod tests {
         let e: CoreError = Error::PullFailed {
             image: "a/b:c".into(),
             cause: "no such host".into(),
+            source: None,
         }
         .into();
         assert!(e.is_not_found());

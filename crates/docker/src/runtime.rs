@@ -12,7 +12,9 @@ use bollard::query_parameters::{
     RemoveContainerOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource, labels};
+use lticontainer_core::container::{
+    ContainerInfo, ContainerSpec, check_volume_name, with_default_tag,
+};
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
@@ -96,7 +98,7 @@ impl DockerRuntime {
         image: &str,
         progress: ProgressFn<'_>,
     ) -> Result<(), Error> {
-        let reference = convert::pull_reference(image);
+        let reference = with_default_tag(image);
         let options = CreateImageOptions {
             from_image: Some(reference.clone()),
             ..Default::default()
@@ -110,6 +112,7 @@ impl DockerRuntime {
                             return Err(Error::PullFailed {
                                 image: image.to_owned(),
                                 cause: msg.to_owned(),
+                                source: None,
                             });
                         }
                         progress(convert::progress(&info));
@@ -121,6 +124,7 @@ impl DockerRuntime {
                         return Err(Error::PullFailed {
                             image: image.to_owned(),
                             cause: message_of(&e).map_or_else(|| chain(&e), str::to_owned),
+                            source: Some(Box::new(e)),
                         });
                     }
                 }
@@ -136,22 +140,6 @@ impl DockerRuntime {
                 after,
             }),
         }
-    }
-
-    /// Creates the named volumes `spec` mounts, labelled with the spec's hub and user labels.
-    async fn ensure_spec_volumes(&self, spec: &ContainerSpec) -> Result<()> {
-        let volume_labels: BTreeMap<String, String> = spec
-            .labels
-            .iter()
-            .filter(|(k, _)| k.as_str() == labels::MANAGED_BY)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for m in &spec.mounts {
-            if let MountSource::Volume(name) = &m.source {
-                self.ensure_volume(name, &volume_labels).await?;
-            }
-        }
-        Ok(())
     }
 
     /// Names what a 404 on create or start is about: the network, the image, or else the
@@ -218,7 +206,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
-        convert::check_volume_name(name)?;
+        check_volume_name(name)?;
         let docker = self.client().await?;
         match docker.inspect_volume(name).await {
             Ok(_) => return Ok(()),
@@ -243,9 +231,9 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         let body = convert::create_body(spec, &self.config.network)?;
         let docker = self.client().await?;
-        self.ensure_spec_volumes(spec).await?;
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
             ..Default::default()

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use lticontainer_core::container::{ContainerSpec, ContainerState};
+use lticontainer_core::container::{ContainerSpec, ContainerState, Mount, MountSource, VolumeSpec};
 use lticontainer_core::{Error, Runtime};
 
 use crate::mock::{Call, MockEngine, Reply, error, handler};
@@ -82,6 +82,51 @@ async fn the_api_version_is_negotiated_once_and_then_used() {
             "{route} asked for API {version}"
         );
     }
+}
+
+#[tokio::test]
+async fn create_and_start_mounts_declared_volumes_but_creates_none() {
+    let mock = MockEngine::start(handler(|call| async move {
+        happy(&call).unwrap_or_else(|| error(500, "unexpected"))
+    }));
+    let mut spec = ContainerSpec::new("alice", "img:1");
+    spec.mounts = vec![Mount {
+        source: MountSource::Volume("lms_vol_a_1_h".into()),
+        target: "/home/alice/vol".into(),
+        read_only: true,
+    }];
+    spec.volumes = vec![VolumeSpec::new("lms_vol_a_1_h", BTreeMap::new())];
+    mock.runtime()
+        .create_and_start(&spec)
+        .await
+        .expect("started");
+    let routes = mock.routes();
+    assert!(
+        !routes.iter().any(|r| r.contains("/volumes")),
+        "the caller creates volumes, not create_and_start: {routes:?}"
+    );
+    let create = mock
+        .calls()
+        .into_iter()
+        .find(|c| c.route() == "POST /containers/create")
+        .expect("a create request");
+    assert!(
+        create.body.contains("lms_vol_a_1_h:/home/alice/vol:ro"),
+        "{}",
+        create.body
+    );
+
+    // An undeclared volume is refused before any request.
+    spec.volumes.clear();
+    let before = mock.routes().len();
+    let err = mock
+        .runtime()
+        .create_and_start(&spec)
+        .await
+        .expect_err("undeclared volume");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("not declared"), "{err}");
+    assert_eq!(mock.routes().len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,8 +259,13 @@ async fn a_missing_image_on_create_is_not_found_naming_the_image() {
         .await
         .expect_err("no image");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "image \"img:1\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "image \"img:1\""),
         "{err:?}"
+    );
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|s| s.contains("No such image: img:1")),
+        "the engine's reply is kept as the source: {err:?}"
     );
 }
 
@@ -241,7 +291,7 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
         .await
         .expect_err("no network");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "network \"jnet\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "network \"jnet\""),
         "{err:?}"
     );
     assert_eq!(
@@ -253,7 +303,7 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
         .await
         .expect_err("no image");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "image \"network-tools:1\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "image \"network-tools:1\""),
         "{err:?}"
     );
 }
@@ -319,7 +369,7 @@ async fn stop_and_remove_follow_the_contract() {
         .await
         .expect_err("missing");
     assert!(
-        matches!(&err, Error::NotFound { what } if what == "container \"ghost\""),
+        matches!(&err, Error::NotFound { what, .. } if what == "container \"ghost\""),
         "{err:?}"
     );
     rt.remove("ghost")

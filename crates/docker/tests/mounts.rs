@@ -1,9 +1,12 @@
 //! Bind mounts and named volumes, with their modes, and the labels of created volumes.
+//!
+//! Named volumes are declared in the spec's `volumes` and created by the caller with
+//! `ensure_volume` first, as the hub does; `create_and_start` creates none.
 
 use std::collections::BTreeMap;
 
 use lticontainer_core::Runtime;
-use lticontainer_core::container::{Mount, MountSource, labels};
+use lticontainer_core::container::{Mount, MountSource, VolumeSpec, labels};
 use lticontainer_core::testkit;
 
 use crate::util::{docker_cli, prefix, run_to_exit, runtime, script_spec};
@@ -62,6 +65,14 @@ async fn named_volumes_are_created_labelled_and_honour_their_mode() {
          if touch /data/ro/g 2>/dev/null; then echo ro-WRITABLE; else echo ro-refused; fi",
     );
     spec.labels.insert(labels::MANAGED_BY.into(), p.clone());
+    let declared = VolumeSpec::new(
+        volume.clone(),
+        BTreeMap::from([(labels::MANAGED_BY.to_owned(), p.clone())]),
+    );
+    rt.ensure_volume(&declared.name, &declared.labels)
+        .await
+        .expect("ensure_volume");
+    spec.volumes = vec![declared];
     spec.mounts = vec![
         Mount {
             source: MountSource::Volume(volume.clone()),

@@ -20,71 +20,19 @@ use crate::error::Error;
 /// CPU shares that stand for one whole CPU (the cgroup v1 default weight).
 const SHARES_PER_CPU: f64 = 1024.0;
 
-/// Checks what Podman would reject late or misread, so bad input fails early and clearly.
-pub(crate) fn validate(spec: &ContainerSpec) -> Result<(), Error> {
-    let bad = |reason: String| Err(Error::InvalidSpec(reason));
-    let name_ok = spec
-        .name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && spec
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !name_ok {
-        return bad(format!(
-            "container name {:?} must start with a letter or digit and contain only letters, \
-             digits, '_', '.' and '-'",
-            spec.name
-        ));
-    }
-    if spec.image.trim().is_empty() {
-        return bad(format!("container {:?} has no image", spec.name));
-    }
-    for key in spec.env.keys() {
-        if key.is_empty() || key.contains('=') || key.contains('\0') {
-            return bad(format!(
-                "environment variable name {key:?} is empty or contains '=' or NUL"
-            ));
-        }
-    }
-    for m in &spec.mounts {
-        if !m.target.starts_with('/') {
-            return bad(format!(
-                "mount target {:?} is not an absolute path",
-                m.target
-            ));
-        }
-        match &m.source {
-            MountSource::Bind(path) if !path.is_absolute() => {
-                return bad(format!(
-                    "bind mount source {} is not an absolute path",
-                    path.display()
-                ));
-            }
-            MountSource::Volume(name) if name.trim().is_empty() || name.contains('/') => {
-                return bad(format!(
-                    "volume name {name:?} is empty or contains '/' (use a bind mount for paths)"
-                ));
-            }
-            _ => {}
-        }
-    }
-    check_limits(&spec.limits)
-}
-
+/// Checks the limits libpod cannot take (core's [`ContainerSpec::validate`] has checked the
+/// rest): at most 1024 CPUs, and byte counts from 1 to `i64::MAX`.
 fn check_limits(limits: &ResourceLimits) -> Result<(), Error> {
     for (what, cpus) in [
         ("cpu_limit", limits.cpu_limit),
         ("cpu_guarantee", limits.cpu_guarantee),
     ] {
-        if let Some(c) = cpus {
-            if !c.is_finite() || c <= 0.0 || c > 1024.0 {
-                return Err(Error::InvalidSpec(format!(
-                    "{what} {c} must be a number of CPUs above 0 and at most 1024"
-                )));
-            }
+        if let Some(c) = cpus
+            && c > 1024.0
+        {
+            return Err(Error::InvalidSpec(format!(
+                "{what} {c} must be a number of CPUs above 0 and at most 1024"
+            )));
         }
     }
     for (what, bytes) in [
@@ -101,15 +49,16 @@ fn check_limits(limits: &ResourceLimits) -> Result<(), Error> {
     Ok(())
 }
 
-/// The libpod create options for `spec` on `network`: never privileged, no restart policy.
+/// The libpod create options for `spec` on `network`, for a spec that
+/// [`ContainerSpec::validate`] accepted: never privileged, no restart policy.
 ///
 /// # Errors
-/// [`Error::InvalidSpec`] when [`validate`] rejects the spec.
+/// [`Error::InvalidSpec`] when a limit is beyond what libpod takes.
 pub(crate) fn create_opts(
     spec: &ContainerSpec,
     network: &NetworkMode,
 ) -> Result<ContainerCreateOpts, Error> {
-    validate(spec)?;
+    check_limits(&spec.limits)?;
     let mut b = ContainerCreateOpts::builder()
         .name(&spec.name)
         .image(&spec.image)
@@ -217,15 +166,6 @@ fn resources(limits: &ResourceLimits) -> Option<LinuxResources> {
     })
 }
 
-/// The labels a volume created for `spec` carries: the spec's lticontainer labels.
-pub(crate) fn volume_labels(spec: &ContainerSpec) -> BTreeMap<String, String> {
-    spec.labels
-        .iter()
-        .filter(|(k, _)| k.starts_with("lticontainer."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 /// Maps libpod's state name (and exit code) onto core's state.
 pub(crate) fn state_of(status: &str, exit_code: Option<i32>) -> ContainerState {
     match status {
@@ -330,7 +270,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::path::PathBuf;
 
-    use lticontainer_core::container::Mount;
+    use lticontainer_core::container::{Mount, VolumeSpec};
     use serde_json::{Value, json};
 
     use super::*;
@@ -356,6 +296,7 @@ mod tests {
                 read_only: false,
             },
         ];
+        s.volumes = vec![VolumeSpec::new("lticontainer-alice-home", BTreeMap::new())];
         s.limits = ResourceLimits {
             cpu_limit: Some(1.5),
             mem_limit: Some(256 * 1024 * 1024),
@@ -366,7 +307,14 @@ mod tests {
     }
 
     fn json_of(spec: &ContainerSpec, network: &NetworkMode) -> Value {
+        spec.validate().unwrap();
         serde_json::from_str(&create_opts(spec, network).unwrap().serialize().unwrap()).unwrap()
+    }
+
+    /// What `create_and_start` does before it contacts the engine: validate, then convert.
+    fn checked_opts(s: &ContainerSpec) -> lticontainer_core::Result<ContainerCreateOpts> {
+        s.validate()?;
+        Ok(create_opts(s, &NetworkMode::Host)?)
     }
 
     #[test]
@@ -466,6 +414,10 @@ mod tests {
                 "cpu_guarantee",
                 Box::new(|s| s.limits.cpu_guarantee = Some(-1.0)),
             ),
+            (
+                "at most 1024",
+                Box::new(|s| s.limits.cpu_limit = Some(2048.0)),
+            ),
             ("mem_limit", Box::new(|s| s.limits.mem_limit = Some(0))),
             (
                 "mem_guarantee",
@@ -475,8 +427,11 @@ mod tests {
         for (needle, break_it) in cases {
             let mut s = spec();
             break_it(&mut s);
-            let err = create_opts(&s, &NetworkMode::Host).unwrap_err();
-            assert!(matches!(err, Error::InvalidSpec(_)), "{needle}: {err:?}");
+            let err = checked_opts(&s).unwrap_err();
+            assert!(
+                matches!(err, lticontainer_core::Error::InvalidInput { .. }),
+                "{needle}: {err:?}"
+            );
             assert!(err.to_string().contains(needle), "{needle}: {err}");
         }
     }
@@ -549,12 +504,5 @@ mod tests {
             pull_report(report(json!({"error": "no such host"}))).unwrap_err(),
             "no such host"
         );
-    }
-
-    #[test]
-    fn volumes_carry_only_lticontainer_labels() {
-        let l = volume_labels(&spec());
-        assert!(l.contains_key(labels::USER));
-        assert!(!l.contains_key("other"));
     }
 }

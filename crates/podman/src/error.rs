@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lticontainer_core::Error as CoreError;
+use lticontainer_core::{BoxError, Error as CoreError};
 
 use crate::rest::RestError;
 
@@ -267,33 +267,55 @@ impl Error {
     }
 }
 
+impl Cause {
+    /// The client's (or the direct request's) error itself, for a core error's source.
+    fn into_source(self) -> BoxError {
+        match self {
+            Self::Client(e) => e,
+            Self::Direct(e) => Box::new(e),
+        }
+    }
+}
+
 impl From<Error> for CoreError {
     fn from(err: Error) -> Self {
+        let kind = err.kind();
         match err {
             Error::Api {
-                ref target,
-                ref socket,
-                ..
-            } => match err.kind() {
+                operation,
+                target,
+                socket,
+                source,
+            } => match kind {
                 Some(Kind::Status(code, message)) => match classify(code, &message) {
-                    Class::NotFound => CoreError::not_found(target.missing()),
+                    Class::NotFound => {
+                        CoreError::not_found_because(target.missing(), source.into_source())
+                    }
                     Class::Conflict => CoreError::already_exists(target.conflicting()),
-                    Class::NotModified | Class::Failed => backend(err),
+                    Class::NotModified | Class::Failed => backend(Error::Api {
+                        operation,
+                        target,
+                        socket,
+                        source,
+                    }),
                 },
-                Some(Kind::Connect(detail)) => CoreError::Unavailable {
-                    backend: BACKEND,
-                    detail: format!(
+                Some(Kind::Connect(detail)) => CoreError::unavailable_because(
+                    BACKEND,
+                    format!(
                         "cannot reach the libpod API socket {}: {detail} \
                          (is `podman system service` running?)",
                         socket.display()
                     ),
-                },
-                Some(Kind::Other) | None => backend(err),
+                    source.into_source(),
+                ),
+                Some(Kind::Other) | None => backend(Error::Api {
+                    operation,
+                    target,
+                    socket,
+                    source,
+                }),
             },
-            Error::Timeout { .. } => CoreError::Unavailable {
-                backend: BACKEND,
-                detail: err.to_string(),
-            },
+            Error::Timeout { .. } => CoreError::unavailable(BACKEND, err.to_string()),
             Error::Pull { .. } => CoreError::not_found(err.to_string()),
             Error::InvalidSpec(reason) => CoreError::invalid(reason),
             Error::Unexpected { .. } => backend(err),
@@ -343,8 +365,15 @@ mod tests {
             source: podman_api::Error::IO(io).into(),
         };
         let core: CoreError = err.into();
+        let source = std::error::Error::source(&core).map(ToString::to_string);
+        assert!(
+            source.is_some_and(|s| s.contains("No such file")),
+            "the client's error is the source"
+        );
         match core {
-            CoreError::Unavailable { backend, detail } => {
+            CoreError::Unavailable {
+                backend, detail, ..
+            } => {
                 assert_eq!(backend, "podman");
                 assert!(detail.contains("/nowhere/podman.sock"), "{detail}");
             }

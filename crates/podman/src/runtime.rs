@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, MountSource};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, check_volume_name};
 use lticontainer_core::runtime::ProgressFn;
 use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
@@ -167,12 +167,6 @@ impl PodmanRuntime {
 
     async fn create_and_start_inner(&self, spec: &ContainerSpec) -> Result<ContainerInfo, Error> {
         let opts = convert::create_opts(spec, &self.config.network)?;
-        let volume_labels = convert::volume_labels(spec);
-        for m in &spec.mounts {
-            if let MountSource::Volume(name) = &m.source {
-                self.create_volume(name, &volume_labels).await?;
-            }
-        }
         let target = Target::NewContainer {
             name: spec.name.clone(),
             image: spec.image.clone(),
@@ -333,15 +327,12 @@ impl Runtime for PodmanRuntime {
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
-        if name.trim().is_empty() || name.contains('/') {
-            return Err(lticontainer_core::Error::invalid(format!(
-                "volume name {name:?} is empty or contains '/'"
-            )));
-        }
+        check_volume_name(name)?;
         Ok(self.create_volume(name, labels).await?)
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        spec.validate()?;
         Ok(self.create_and_start_inner(spec).await?)
     }
 

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lticontainer_core::container::{ContainerState, Mount, MountSource, ResourceLimits, labels};
+use lticontainer_core::container::{
+    ContainerState, Mount, MountSource, ResourceLimits, VolumeSpec, labels,
+};
 use lticontainer_core::testkit::{self, TESTKIT_LABEL};
 use lticontainer_core::{Error, Runtime};
 
-use crate::util::{IMAGE, runtime, selector, shell, wait_for_log};
+use crate::util::{IMAGE, remove_volume, runtime, selector, shell, wait_for_log};
 
 /// Prints `path=value` for each cgroup file that exists (v1 and v2 names), then sleeps.
 const CGROUP_SCRIPT: &str = "for f in \
@@ -108,11 +110,16 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
             read_only: false,
         },
         Mount {
-            source: MountSource::Volume(volume),
+            source: MountSource::Volume(volume.clone()),
             target: "/vol-ro".into(),
             read_only: true,
         },
     ];
+    // The caller creates the declared volume first, as the hub does.
+    spec.volumes = vec![VolumeSpec::new(volume, selector(prefix))];
+    for v in &spec.volumes {
+        rt.ensure_volume(&v.name, &v.labels).await.unwrap();
+    }
     let info = rt.create_and_start(&spec).await.unwrap();
     let logs = wait_for_log(&rt, &info.id, "mounts-done").await;
     assert!(logs.contains("from the host"), "{logs}");
@@ -123,16 +130,6 @@ async fn read_only_mounts_refuse_writes_and_read_write_mounts_accept_them() {
     assert!(rw_dir.path().join("new").exists());
     testkit::cleanup(&rt, prefix).await;
     remove_volume(&format!("{prefix}-data"));
-}
-
-/// Removes a test volume with the Podman CLI (the `Runtime` trait never deletes volumes).
-fn remove_volume(name: &str) {
-    let status = std::process::Command::new("podman")
-        .args(["volume", "rm", "--force", name])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "podman volume rm {name}: {status}");
 }
 
 #[tokio::test]

@@ -9,8 +9,14 @@ use lticontainer_core::{Error, Runtime};
 use lticontainer_podman::PodmanRuntimeBuilder;
 
 fn assert_unavailable(err: Error, socket: &str) {
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the connection failure is kept as the source: {err:?}"
+    );
     match err {
-        Error::Unavailable { backend, detail } => {
+        Error::Unavailable {
+            backend, detail, ..
+        } => {
             assert_eq!(backend, "podman");
             assert!(detail.contains(socket), "{detail}");
         }

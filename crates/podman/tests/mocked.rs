@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use lticontainer_core::container::{ContainerSpec, ContainerState};
+use lticontainer_core::container::{
+    ContainerSpec, ContainerState, Mount, MountSource, VolumeSpec, labels,
+};
 use lticontainer_core::{Error, Runtime};
 
 use crate::libpod_mock::{MockLibpod, fault, inspect_body, reply};
@@ -38,6 +40,43 @@ async fn create_start_inspect_returns_the_running_container_on_localhost() {
             "GET /libpod/containers/abc/json"
         ]
     );
+}
+
+#[tokio::test]
+async fn create_and_start_mounts_declared_volumes_but_creates_none() {
+    let mock = MockLibpod::start(|method, path| match (method, path) {
+        ("POST", "/libpod/containers/create") => reply(201, r#"{"Id":"abc","Warnings":[]}"#),
+        ("POST", "/libpod/containers/abc/start") => reply(204, ""),
+        ("GET", "/libpod/containers/abc/json") => {
+            reply(200, inspect_body("abc", "ltc-mock-1", "running"))
+        }
+        _ => fault(500, "unexpected request", path),
+    });
+    let mut spec = spec();
+    spec.labels.insert(labels::USER.into(), "alice".into());
+    spec.mounts = vec![Mount {
+        source: MountSource::Volume("lms_vol_a_1_h".into()),
+        target: "/home/alice/vol".into(),
+        read_only: true,
+    }];
+    spec.volumes = vec![VolumeSpec::new("lms_vol_a_1_h", BTreeMap::new())];
+    mock.runtime().create_and_start(&spec).await.unwrap();
+    // No volume request: a course volume never gets one user's labels from a container.
+    assert_eq!(
+        mock.requests(),
+        [
+            "POST /libpod/containers/create",
+            "POST /libpod/containers/abc/start",
+            "GET /libpod/containers/abc/json"
+        ]
+    );
+
+    // An undeclared volume is refused before any request.
+    spec.volumes.clear();
+    let err = mock.runtime().create_and_start(&spec).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("not declared"), "{err}");
+    assert_eq!(mock.requests().len(), 3);
 }
 
 #[tokio::test]
@@ -87,8 +126,15 @@ async fn podman_43_unknown_image_500_is_not_found_naming_the_image() {
         )
     });
     let err = mock.runtime().create_and_start(&spec()).await.unwrap_err();
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source.is_some_and(|s| s.contains("image not known")),
+        "the engine's reply is kept as the source: {err:?}"
+    );
     match err {
-        Error::NotFound { what } => assert!(what.contains("lticontainer-test/busybox"), "{what}"),
+        Error::NotFound { what, .. } => {
+            assert!(what.contains("lticontainer-test/busybox"), "{what}");
+        }
         other => panic!("expected NotFound, got {other:?}"),
     }
 }

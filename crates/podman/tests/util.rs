@@ -45,3 +45,13 @@ pub(crate) async fn wait_for_log(rt: &dyn Runtime, id: &str, needle: &str) -> St
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Removes a test volume with the Podman CLI (the `Runtime` trait never deletes volumes).
+pub(crate) fn remove_volume(name: &str) {
+    let status = std::process::Command::new("podman")
+        .args(["volume", "rm", "--force", name])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "podman volume rm {name}: {status}");
+}

@@ -37,10 +37,10 @@ pub(crate) fn map(path: &Path, err: rusqlite::Error) -> Error {
         _ => None,
     };
     match hint {
-        Some(hint) => Error::Unavailable {
-            backend: BACKEND,
-            detail: format!("{}: {err} ({hint})", path.display()),
-        },
+        Some(hint) => {
+            let detail = format!("{}: {err} ({hint})", path.display());
+            Error::unavailable_because(BACKEND, detail, err)
+        }
         None => Error::Backend {
             backend: BACKEND,
             source: Box::new(err),
@@ -68,6 +68,11 @@ mod tests {
         assert!(
             text.contains("/x/state.sqlite") && text.contains("full"),
             "{text}"
+        );
+        let source = std::error::Error::source(&err).expect("SQLite's error is the source");
+        assert!(
+            source.downcast_ref::<rusqlite::Error>().is_some(),
+            "{source:?}"
         );
     }
 

@@ -110,13 +110,13 @@ impl SqliteStore {
 
     fn open_blocking(path: PathBuf, options: &SqliteOptions) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Unavailable {
-                backend: BACKEND,
-                detail: format!(
+            std::fs::create_dir_all(dir).map_err(|e| {
+                let detail = format!(
                     "{}: cannot create the directory {}: {e}",
                     path.display(),
                     dir.display()
-                ),
+                );
+                Error::unavailable_because(BACKEND, detail, e)
             })?;
         }
         let sql = |e| error::map(&path, e);
@@ -136,10 +136,9 @@ impl SqliteStore {
         }
         schema::migrate(&mut conn).map_err(|e| match e {
             MigrateError::Sqlite(e) => sql(e),
-            too_new @ MigrateError::TooNew { .. } => Error::Unavailable {
-                backend: BACKEND,
-                detail: format!("{}: {too_new}", path.display()),
-            },
+            too_new @ MigrateError::TooNew { .. } => {
+                Error::unavailable(BACKEND, format!("{}: {too_new}", path.display()))
+            }
         })?;
         Ok(Self {
             inner: Arc::new(Inner {

@@ -184,15 +184,15 @@ impl InMemoryNonceStore {
             return Ok(NonceCheck::Fresh);
         }
         if entries.expiry_of.len() >= self.capacity {
-            return Err(crate::Error::Unavailable {
-                backend: "nonce store",
-                detail: format!(
+            return Err(crate::Error::unavailable(
+                "nonce store",
+                format!(
                     "it holds {} unexpired launch nonces, its capacity (lti.nonce_capacity); new launches \
                      are refused until the oldest expire; raise the capacity if this many launches per \
                      timestamp window are expected",
                     self.capacity
                 ),
-            });
+            ));
         }
         entries.expiry_of.insert(d, expires_at);
         entries.by_expiry.push(Reverse((expires_at, d)));

@@ -10,8 +10,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod env_vars;
+mod image;
+mod validate;
 
 pub use env_vars::EnvVars;
+pub use image::with_default_tag;
+pub(crate) use image::{is_valid_image_reference, tagged};
+pub use validate::check_volume_name;
+pub(crate) use validate::is_valid_engine_name;
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {
@@ -43,6 +49,13 @@ pub struct ContainerSpec {
     pub working_dir: Option<String>,
     /// Bind mounts and named volumes.
     pub mounts: Vec<Mount>,
+    /// The named engine volumes this container mounts, with the labels each is created with;
+    /// the caller creates them with [`Runtime::ensure_volume`](crate::Runtime::ensure_volume)
+    /// before [`Runtime::create_and_start`](crate::Runtime::create_and_start). Every
+    /// [`MountSource::Volume`] in [`mounts`](Self::mounts) must be declared here
+    /// ([`validate`](Self::validate) refuses the spec otherwise).
+    #[serde(default)]
+    pub volumes: Vec<VolumeSpec>,
     /// CPU and memory limits and reservations.
     pub limits: ResourceLimits,
     /// Labels; always include [`labels::MANAGED_BY`] and [`labels::USER`].
@@ -62,9 +75,34 @@ impl ContainerSpec {
             user: None,
             working_dir: None,
             mounts: Vec::new(),
+            volumes: Vec::new(),
             limits: ResourceLimits::default(),
             labels: BTreeMap::new(),
             port: 8888,
+        }
+    }
+}
+
+/// A named engine volume a [`ContainerSpec`] mounts, with the labels it is created with.
+///
+/// The one owner of volume creation is the caller of
+/// [`Runtime::create_and_start`](crate::Runtime::create_and_start): it calls
+/// [`Runtime::ensure_volume`](crate::Runtime::ensure_volume)`(&v.name, &v.labels)` for each
+/// entry of [`ContainerSpec::volumes`] first. An existing volume keeps the labels it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeSpec {
+    /// The volume's name (see [`check_volume_name`]).
+    pub name: String,
+    /// The labels the volume is created with, e.g. [`labels::MANAGED_BY`] and [`labels::COURSE`].
+    pub labels: BTreeMap<String, String>,
+}
+
+impl VolumeSpec {
+    /// A volume named `name` created with `labels`.
+    pub fn new(name: impl Into<String>, labels: BTreeMap<String, String>) -> Self {
+        Self {
+            name: name.into(),
+            labels,
         }
     }
 }
@@ -75,7 +113,7 @@ impl ContainerSpec {
 pub enum MountSource {
     /// A directory on the host (absolute path).
     Bind(PathBuf),
-    /// A named engine volume, created when missing.
+    /// A named engine volume, declared in [`ContainerSpec::volumes`].
     Volume(String),
 }
 

@@ -21,14 +21,17 @@
 //!   volumes `lms_{vol,sub}_<name>_<course>_<lmshost>` mounted at
 //!   `<works>/<volumes_dir>/<physical>`; task volumes are read-only for students when
 //!   [`SpecConfig::task_volumes_read_only_for_students`] is on (the original used file modes
-//!   only). Personal volumes are directories the image's `start.sh` makes inside the home, so
-//!   they appear only in `NB_PRSNALS`. A submit volume past its deadline (or with a malformed
+//!   only). [`ContainerSpec::volumes`] declares them, labelled [`labels::MANAGED_BY`] and
+//!   [`labels::COURSE`] (never a user's labels: the volume is the course's). Personal volumes
+//!   are directories the image's `start.sh` makes inside the home, so they appear only in
+//!   `NB_PRSNALS`. A submit volume past its deadline (or with a malformed
 //!   one) is left out for students, mount and `NB_SUBMITS` entry both.
 //! * **Limits**: the launch's value, else the configured default; `0` means "no limit". A cap
 //!   ([`SpecConfig::max_cpu_limit`], …) replaces both a larger value and "no limit", with a
 //!   warning. A CPU limit below 0.01 or a memory limit below 6 MiB (what engines refuse) falls
 //!   back to the default with a warning. Guarantees are kept at or below the limits.
-//! * **Image**: see [`SpecError::ImageNotAllowed`]; a reference without a tag gets `:latest`.
+//! * **Image**: see [`SpecError::ImageNotAllowed`]; a reference without a tag gets `:latest`
+//!   ([`with_default_tag`](crate::container::with_default_tag)).
 //! * **Name and labels**: `<container_prefix><username>` (one server per user); labels
 //!   [`labels::MANAGED_BY`] (hub instance), [`labels::USER`], [`labels::PORT`] and
 //!   [`labels::COURSE`].
@@ -44,13 +47,17 @@ mod image_policy;
 mod layout;
 mod volumes;
 
-use crate::container::{ContainerSpec, Mount, MountSource, ResourceLimits, labels};
+use std::collections::BTreeMap;
+
+use crate::container::{
+    ContainerSpec, Mount, MountSource, ResourceLimits, VolumeSpec, is_valid_engine_name, labels,
+};
 use crate::launch::LtiLaunch;
 use crate::params::LmsParams;
 
 pub use config::{DEFAULT_IMAGE, SpecConfig};
 pub use identity::{Identity, IdentityLookup, NoHostAccounts};
-pub use image_policy::{glob_match, with_default_tag};
+pub use image_policy::glob_match;
 pub use layout::HostDir;
 pub use volumes::{MAX_PHYSICAL_LEN, physical_name};
 
@@ -149,7 +156,8 @@ pub struct SpawnPlan {
     pub container: ContainerSpec,
     /// Host directories to create when missing, parents first.
     pub host_dirs: Vec<HostDir>,
-    /// Named engine volumes to ensure (task and submit volumes), in mount order.
+    /// Named engine volumes to ensure (task and submit volumes), in mount order: the names of
+    /// [`container.volumes`](ContainerSpec::volumes), which also carry their labels.
     pub volumes: Vec<String>,
     /// The URL path the user lands on (`/lab`, `/tree`).
     pub default_url: String,
@@ -252,7 +260,7 @@ pub fn build_spawn_plan(
     }
 
     let name = [cfg.container_prefix.as_str(), username].concat();
-    if !valid_container_name(&name) {
+    if !is_valid_engine_name(&name) {
         return Err(SpecError::Config(format!(
             "container_prefix {:?} gives the container name {name:?}, which engines refuse \
              ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
@@ -279,6 +287,7 @@ pub fn build_spawn_plan(
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_owned(), v?)))
     .collect();
+    container.volumes = volume_specs(cfg, params, &create);
 
     Ok(SpawnPlan {
         container,
@@ -338,21 +347,32 @@ pub fn plan_launch(
     Ok(plan)
 }
 
+/// The task and submit volumes to create, each labelled [`labels::MANAGED_BY`] (the hub
+/// instance) and [`labels::COURSE`] (when the launch has a course) — never with one user's
+/// labels, since a course volume is shared.
+fn volume_specs(cfg: &SpecConfig, params: &LmsParams, names: &[String]) -> Vec<VolumeSpec> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let labels: BTreeMap<String, String> = [
+        (labels::MANAGED_BY, Some(&cfg.hub_instance)),
+        (labels::COURSE, params.course_id.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v?.clone())))
+    .collect();
+    names
+        .iter()
+        .map(|name| VolumeSpec::new(name.clone(), labels.clone()))
+        .collect()
+}
+
 /// The notice files mounted from [`SpecConfig::notice_dir`].
 const NOTICES: [&str; 3] = [
     "notice_memory.txt",
     "notice_active.txt",
     "notice_sticky.txt",
 ];
-
-/// True when engines accept `name` as a container name.
-fn valid_container_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-}
 
 /// Applies a cap to a value where `0` means "no limit"; returns `None` for "no limit".
 fn capped_u64(what: &str, value: u64, cap: Option<u64>, warnings: &mut Vec<String>) -> Option<u64> {
