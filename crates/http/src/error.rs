@@ -100,10 +100,7 @@ mod tests {
     async fn internal_errors_hide_their_cause() {
         let e = PageError::internal(
             "recording the user",
-            lticontainer_core::Error::Unavailable {
-                backend: "sqlite",
-                detail: "/var/lib/secret-path/db is read-only".into(),
-            },
+            lticontainer_core::Error::unavailable("sqlite", "/var/lib/secret-path/db is read-only"),
         );
         let resp = e.into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);

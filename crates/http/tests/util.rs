@@ -156,10 +156,10 @@ impl Runtime for FakeJupyter {
             .unwrap()
             .contains(&user)
         {
-            return Err(Error::Unavailable {
-                backend: "fake-jupyter",
-                detail: "connection refused on /run/fake.sock".into(),
-            });
+            return Err(Error::unavailable(
+                "fake-jupyter",
+                "connection refused on /run/fake.sock",
+            ));
         }
         let info = self.inner.create_and_start(spec).await?;
         self.created.lock().unwrap().push(spec.clone());

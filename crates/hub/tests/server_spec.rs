@@ -143,6 +143,18 @@ fn a_students_final_container() {
     );
     assert_eq!(spec.env.get("NB_TEACHER"), Some(""));
     assert_eq!(spec.env.get("NB_UID"), Some("30017"));
+    // Course volumes are shared by the class: they carry the hub and the course, never one
+    // student's user or port.
+    for v in &spec.volumes {
+        let keys: Vec<&str> = v.labels.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["lticontainer.course", "lticontainer.hub"],
+            "{}",
+            v.name
+        );
+    }
+    assert_eq!(spec.volumes.len(), 3);
 }
 
 #[test]

@@ -63,10 +63,7 @@ mod tests {
 
     #[test]
     fn an_unreachable_engine_says_try_again() {
-        let e = Error::Unavailable {
-            backend: "docker",
-            detail: "no Docker socket at /var/run/docker.sock".into(),
-        };
+        let e = Error::unavailable("docker", "no Docker socket at /var/run/docker.sock");
         let f = SpawnFailure::engine("starting the container", &e);
         assert!(f.student.contains("try again"), "{}", f.student);
         assert!(!f.student.contains("/var/run"), "{}", f.student);

@@ -291,7 +291,7 @@ impl Spawner {
         Self::enter(progress, &SpawnStep::HomeDirectories);
         self.create_host_dirs(user, &plan.host_dirs).await?;
         self.get_image(&plan.container.image, progress).await?;
-        self.create_volumes(plan, progress).await?;
+        self.create_volumes(&plan.container, progress).await?;
         let hub_env = self
             .credentials
             .server_env(
@@ -372,29 +372,20 @@ impl Spawner {
             .map_err(|e| SpawnFailure::engine(step.admin_text(), &e))
     }
 
-    /// Creates the course volumes `plan` mounts, each with its labels: the one place volumes
-    /// are created.
+    /// Creates the course volumes `spec` mounts, each with its labels: the one place volumes
+    /// are created (engines create none in `create_and_start`).
     async fn create_volumes(
         &self,
-        plan: &SpawnPlan,
+        spec: &ContainerSpec,
         progress: &SpawnProgress,
     ) -> Result<(), SpawnFailure> {
-        if plan.volumes.is_empty() {
+        if spec.volumes.is_empty() {
             return Ok(());
         }
         Self::enter(progress, &SpawnStep::Volumes);
-        // TEMPORARY until ContainerSpec carries its volumes.
-        let mut vol_labels = std::collections::BTreeMap::new();
-        vol_labels.insert(
-            labels::MANAGED_BY.to_owned(),
-            self.spec.hub_instance.clone(),
-        );
-        if let Some(course) = plan.container.labels.get(labels::COURSE) {
-            vol_labels.insert(labels::COURSE.to_owned(), course.clone());
-        }
-        for v in &plan.volumes {
+        for v in &spec.volumes {
             self.runtime
-                .ensure_volume(v, &vol_labels)
+                .ensure_volume(&v.name, &v.labels)
                 .await
                 .map_err(|e| SpawnFailure::engine(SpawnStep::Volumes.admin_text(), &e))?;
         }
