@@ -47,7 +47,7 @@ mod verifier;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_NONCE_CAPACITY, DEFAULT_TIMESTAMP_WINDOW_SECS, Lti11Config};
 pub use error::LaunchError;
-pub use form::{encode_urlencoded, parse_authorization, parse_urlencoded};
+pub use form::{FormError, encode_urlencoded, parse_authorization, parse_urlencoded};
 pub use form_params::FormParams;
 pub use nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 pub use oauth::{
