@@ -1,5 +1,5 @@
 //! Decoding of `application/x-www-form-urlencoded` bodies and query strings, and of the
-//! `Authorization: OAuth …` header (RFC 5849 §3.5.1).
+//! `Authorization: OAuth …` header (RFC 5849 §3.5.1); RFC 3986 percent-encoding.
 
 use super::FormParams;
 
@@ -103,6 +103,61 @@ pub(super) fn percent_escape(rest: &[u8]) -> (u8, usize) {
     }
 }
 
+pub(super) const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Which bytes are RFC 3986 unreserved characters, which percent-encoding leaves as they are.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    table
+};
+
+/// True for the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`.
+pub(super) fn is_unreserved(b: u8) -> bool {
+    UNRESERVED[usize::from(b)]
+}
+
+/// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
+/// `A-Z a-z 0-9 - . _ ~` stay; every other UTF-8 byte becomes `%XX` with uppercase hex).
+pub(super) fn percent_encode_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len());
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if is_unreserved(b) {
+            continue;
+        }
+        if run_start < i {
+            // A non-empty run is ASCII, so it starts on a char boundary, and the byte after
+            // an ASCII byte starts a character, so it ends on one too.
+            out.push_str(&s[run_start..i]);
+        }
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        // A multi-byte character's continuation bytes are encoded one by one in turn.
+        run_start = i + 1;
+    }
+    out.push_str(&s[run_start..]);
+}
+
+/// Percent-encodes `s` per RFC 5849 §3.6.
+///
+/// # Example
+/// ```
+/// assert_eq!(lticontainer_core::auth::percent_encode("a b/ü~"), "a%20b%2F%C3%BC~");
+/// ```
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    percent_encode_into(&mut out, s);
+    out
+}
+
 /// Encodes pairs as an `application/x-www-form-urlencoded` body, with RFC 3986 percent-encoding
 /// (spaces as `%20`), the way Moodle's launch form posts them.
 pub fn encode_urlencoded<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
@@ -116,9 +171,9 @@ pub(super) fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) 
         if i > 0 {
             out.push('&');
         }
-        super::oauth::percent_encode_into(&mut out, name);
+        percent_encode_into(&mut out, name);
         out.push('=');
-        super::oauth::percent_encode_into(&mut out, value);
+        percent_encode_into(&mut out, value);
     }
     out
 }
@@ -181,6 +236,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The run-copying encoder equals the byte-at-a-time definition for any text.
+        #[test]
+        fn percent_encode_matches_the_definition(s in "\\PC{0,40}") {
+            let reference: String = s
+                .bytes()
+                .map(|b| if is_unreserved(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+                .collect();
+            proptest::prop_assert_eq!(percent_encode(&s), reference);
+        }
+
         /// The one-pass decoder agrees with the `percent-encoding` crate on any input.
         #[test]
         fn decoder_matches_percent_encoding_crate(raw in proptest::collection::vec(
@@ -222,6 +287,16 @@ mod tests {
             parse_urlencoded("n=J%C3%BCrgen&p=100%&q=%zz".as_bytes()).unwrap(),
             pairs(&[("n", "Jürgen"), ("p", "100%"), ("q", "%zz")])
         );
+    }
+
+    #[test]
+    fn percent_encoding_follows_rfc3986() {
+        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+        assert_eq!(
+            percent_encode(" !*'()+/:=&%"),
+            "%20%21%2A%27%28%29%2B%2F%3A%3D%26%25"
+        );
+        assert_eq!(percent_encode("é€"), "%C3%A9%E2%82%AC");
     }
 
     #[test]
