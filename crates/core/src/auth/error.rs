@@ -1,6 +1,6 @@
 //! [`LaunchError`]: why a launch was refused, for the admin's log and the student's page.
 
-use super::form::FormError;
+use crate::form::FormError;
 use crate::launch::LaunchModelError;
 
 /// Why an LTI launch was refused.
@@ -172,7 +172,7 @@ impl LaunchError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::auth::{FormParams, parse_authorization, parse_urlencoded};
+    use crate::form::{FormParams, parse_authorization, parse_urlencoded};
 
     #[test]
     fn rejects_invalid_utf8() {

@@ -9,8 +9,8 @@ use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
 use super::LaunchError;
-use super::form::{HEX, is_unreserved, percent_encode, percent_encode_into};
 use crate::byte_order::{prefix_key, sort_keyed};
+use crate::form::{HEX, is_unreserved, percent_encode, percent_encode_into};
 
 /// Decodes base64 with or without trailing `=` padding (some consumers strip it).
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(

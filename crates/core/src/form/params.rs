@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::form::{FormError, decode_into, not_utf8, percent_escape};
+use super::{FormError, decode_into, not_utf8, percent_escape};
 
 /// Where one pair lives in the buffer: the name is `text[start..mid]`, the value
 /// `text[mid..end]`.
@@ -22,7 +22,7 @@ struct PairSpan {
 ///
 /// # Example
 /// ```
-/// use lticontainer_core::auth::FormParams;
+/// use lticontainer_core::form::FormParams;
 /// let form = FormParams::parse(b"a=1&b=x+y%20z&a=2").unwrap();
 /// assert_eq!(form.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "x y z"), ("a", "2")]);
 /// assert_eq!(form.last("a"), Some("2"));
@@ -161,7 +161,7 @@ impl FormParams {
 
     /// Encodes the pairs as a form body (see [`super::encode_urlencoded`]).
     pub fn to_urlencoded(&self) -> String {
-        super::form::encode_pairs(self.iter())
+        super::encode_pairs(self.iter())
     }
 
     #[inline]

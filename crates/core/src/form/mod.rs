@@ -1,10 +1,19 @@
-//! Decoding of `application/x-www-form-urlencoded` bodies and query strings, and of the
-//! `Authorization: OAuth …` header (RFC 5849 §3.5.1); RFC 3986 percent-encoding.
+//! The decoded form: `application/x-www-form-urlencoded` bodies and query strings
+//! ([`FormParams`], [`parse_urlencoded`], [`encode_urlencoded`]), the `Authorization: OAuth …`
+//! header's parameters ([`parse_authorization`], RFC 5849 §3.5.1) and RFC 3986 percent-encoding.
+//!
+//! A layer below [`auth`](crate::auth), which verifies the signature over these parameters,
+//! and [`launch`](crate::launch), whose [`LaunchParams`](crate::launch::LaunchParams) indexes a
+//! decoded form; it depends on neither. `auth` re-exports its items and turns a [`FormError`]
+//! into a malformed launch.
 
-use super::FormParams;
+mod params;
+
+pub use params::FormParams;
 
 /// Why a form body, query string or `Authorization` header cannot be decoded. Auth turns it
-/// into [`LaunchError::Malformed`](super::LaunchError::Malformed) with this text as the reason.
+/// into [`LaunchError::Malformed`](crate::auth::LaunchError::Malformed) with this text as the
+/// reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormError {
@@ -32,7 +41,7 @@ pub enum FormError {
 ///
 /// # Example
 /// ```
-/// use lticontainer_core::auth::parse_urlencoded;
+/// use lticontainer_core::form::parse_urlencoded;
 /// let pairs = parse_urlencoded(b"a=1&b=x+y%20z&a=2").unwrap();
 /// assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "x y z".into()), ("a".into(), "2".into())]);
 /// ```
@@ -58,7 +67,7 @@ fn decode_component(raw: &[u8], plus_is_space: bool) -> Result<String, FormError
 }
 
 /// The error for a component whose decoded bytes are not UTF-8.
-pub(super) fn not_utf8(raw: &[u8]) -> FormError {
+fn not_utf8(raw: &[u8]) -> FormError {
     FormError::NotUtf8 {
         component: String::from_utf8_lossy(raw).into_owned(),
     }
@@ -66,7 +75,7 @@ pub(super) fn not_utf8(raw: &[u8]) -> FormError {
 
 /// Appends the percent-decoding of `raw` to `out` (with `plus_is_space`, `+` becomes a space);
 /// a `%` not followed by two hex digits stays as it is. The caller checks UTF-8.
-pub(super) fn decode_into(out: &mut Vec<u8>, raw: &[u8], plus_is_space: bool) {
+fn decode_into(out: &mut Vec<u8>, raw: &[u8], plus_is_space: bool) {
     let next_special = |rest: &[u8]| {
         if plus_is_space {
             memchr::memchr2(b'%', b'+', rest)
@@ -94,7 +103,7 @@ pub(super) fn decode_into(out: &mut Vec<u8>, raw: &[u8], plus_is_space: bool) {
 /// Decodes the escape at the start of `rest`, which starts with `%`: the byte `%XX` names and
 /// the 3 bytes it takes, or a stray `%` (kept as it is) and 1 byte when two hex digits do not
 /// follow.
-pub(super) fn percent_escape(rest: &[u8]) -> (u8, usize) {
+fn percent_escape(rest: &[u8]) -> (u8, usize) {
     let hi = rest.get(1).copied().and_then(hex_value);
     let lo = rest.get(2).copied().and_then(hex_value);
     match (hi, lo) {
@@ -103,7 +112,7 @@ pub(super) fn percent_escape(rest: &[u8]) -> (u8, usize) {
     }
 }
 
-pub(super) const HEX: &[u8; 16] = b"0123456789ABCDEF";
+pub(crate) const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Which bytes are RFC 3986 unreserved characters, which percent-encoding leaves as they are.
 const UNRESERVED: [bool; 256] = {
@@ -118,13 +127,13 @@ const UNRESERVED: [bool; 256] = {
 };
 
 /// True for the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`.
-pub(super) fn is_unreserved(b: u8) -> bool {
+pub(crate) fn is_unreserved(b: u8) -> bool {
     UNRESERVED[usize::from(b)]
 }
 
 /// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
 /// `A-Z a-z 0-9 - . _ ~` stay; every other UTF-8 byte becomes `%XX` with uppercase hex).
-pub(super) fn percent_encode_into(out: &mut String, s: &str) {
+pub(crate) fn percent_encode_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len());
     let mut run_start = 0;
@@ -150,7 +159,7 @@ pub(super) fn percent_encode_into(out: &mut String, s: &str) {
 ///
 /// # Example
 /// ```
-/// assert_eq!(lticontainer_core::auth::percent_encode("a b/ü~"), "a%20b%2F%C3%BC~");
+/// assert_eq!(lticontainer_core::form::percent_encode("a b/ü~"), "a%20b%2F%C3%BC~");
 /// ```
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -165,7 +174,7 @@ pub fn encode_urlencoded<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Stri
 }
 
 /// [`encode_urlencoded`] over any iterator of pairs.
-pub(super) fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = String::new();
     for (i, (name, value)) in pairs.enumerate() {
         if i > 0 {
@@ -190,7 +199,7 @@ pub(super) fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) 
 ///
 /// # Example
 /// ```
-/// use lticontainer_core::auth::parse_authorization;
+/// use lticontainer_core::form::parse_authorization;
 /// let params = parse_authorization(r#"OAuth realm="x", oauth_nonce="a%20b""#).unwrap().unwrap();
 /// assert_eq!(params, [("realm".into(), "x".into()), ("oauth_nonce".into(), "a b".into())]);
 /// assert!(parse_authorization("Basic dXNlcjpwdw==").unwrap().is_none());
