@@ -5,6 +5,7 @@ mod byte_order;
 pub mod clock;
 pub mod container;
 pub mod error;
+pub mod form;
 pub mod launch;
 pub mod memory;
 pub mod network;

@@ -1,5 +1,6 @@
 //! [`LaunchError`]: why a launch was refused, for the admin's log and the student's page.
 
+use crate::form::FormError;
 use crate::launch::LaunchModelError;
 
 /// Why an LTI launch was refused.
@@ -106,6 +107,16 @@ pub enum LaunchError {
     Launch(#[from] LaunchModelError),
 }
 
+/// A form, query or `Authorization` header that does not decode makes a malformed launch, with
+/// the form's message as the reason.
+impl From<FormError> for LaunchError {
+    fn from(e: FormError) -> Self {
+        Self::Malformed {
+            reason: e.to_string(),
+        }
+    }
+}
+
 impl LaunchError {
     /// The HTTP status the hub answers with: 400 for a malformed or incomplete launch, 401 for a
     /// launch that fails authentication, 503 when the nonce store cannot take it.
@@ -154,5 +165,42 @@ impl LaunchError {
                  (for example a usable username). Please tell your teacher."
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::form::{FormParams, parse_authorization, parse_urlencoded};
+
+    #[test]
+    fn rejects_invalid_utf8() {
+        let err = LaunchError::from(parse_urlencoded(b"n=%FF%FE").unwrap_err());
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn malformed_authorization_is_rejected() {
+        for h in ["OAuth a=1", "OAuth a", "OAuth a=\"1", "OAuth a=\"%FF\""] {
+            let err = LaunchError::from(parse_authorization(h).unwrap_err());
+            assert_eq!(err.status(), 400, "{h}");
+        }
+    }
+
+    #[test]
+    fn the_error_names_the_component_that_is_not_utf8() {
+        let parse = |body: &[u8]| LaunchError::from(FormParams::parse(body).unwrap_err());
+        let err = parse(b"ok=J%C3%BCrgen&bad%FF=1");
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("bad%FF"), "{err}");
+        let err = parse(b"a=%C3");
+        assert!(err.to_string().contains("%C3"), "{err}");
+        // Two halves of one character in two components are two bad components.
+        let err = parse(b"%C3=%BC");
+        assert!(err.to_string().contains("%C3"), "{err}");
+        let err = parse(b"a=%C3&%BC=b");
+        assert!(err.to_string().contains("%C3"), "{err}");
     }
 }

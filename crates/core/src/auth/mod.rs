@@ -36,8 +36,6 @@ use crate::launch::LtiLaunch;
 
 mod config;
 mod error;
-mod form;
-mod form_params;
 mod nonce;
 mod oauth;
 mod public_url;
@@ -45,14 +43,14 @@ mod signer;
 mod verifier;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::form::{
+    FormError, FormParams, encode_urlencoded, parse_authorization, parse_urlencoded, percent_encode,
+};
 pub use config::{DEFAULT_NONCE_CAPACITY, DEFAULT_TIMESTAMP_WINDOW_SECS, Lti11Config};
 pub use error::LaunchError;
-pub use form::{encode_urlencoded, parse_authorization, parse_urlencoded};
-pub use form_params::FormParams;
 pub use nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 pub use oauth::{
-    BaseUri, base_string_uri, percent_encode, sign_hmac_sha1, signature_base_string,
-    verify_hmac_sha1,
+    BaseUri, base_string_uri, sign_hmac_sha1, signature_base_string, verify_hmac_sha1,
 };
 pub use public_url::{IpCidr, PublicUrlConfig, RequestOrigin, public_launch_url, public_scheme};
 pub use signer::LaunchSigner;

@@ -10,31 +10,13 @@ use subtle::ConstantTimeEq;
 
 use super::LaunchError;
 use crate::byte_order::{prefix_key, sort_keyed};
+use crate::form::{HEX, is_unreserved, percent_encode, percent_encode_into};
 
 /// Decodes base64 with or without trailing `=` padding (some consumers strip it).
 const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Which bytes are RFC 3986 unreserved characters, which percent-encoding leaves as they are.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
-        b += 1;
-    }
-    table
-};
-
-/// True for the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~`.
-fn is_unreserved(b: u8) -> bool {
-    UNRESERVED[usize::from(b)]
-}
 
 /// Where encoded text goes: a buffer, or straight into the HMAC ([`MacSink`]).
 trait Sink {
@@ -123,42 +105,6 @@ fn encode_with(out: &mut impl Sink, bytes: &[u8], escape: &[u8]) {
             out.put(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
         }
     }
-}
-
-/// Appends `s` percent-encoded per RFC 5849 §3.6 (RFC 3986 unreserved characters
-/// `A-Z a-z 0-9 - . _ ~` stay; every other UTF-8 byte becomes `%XX` with uppercase hex).
-pub(crate) fn percent_encode_into(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len());
-    let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if is_unreserved(b) {
-            continue;
-        }
-        if run_start < i {
-            // A non-empty run is ASCII, so it starts on a char boundary, and the byte after
-            // an ASCII byte starts a character, so it ends on one too.
-            out.push_str(&s[run_start..i]);
-        }
-        out.push('%');
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        // A multi-byte character's continuation bytes are encoded one by one in turn.
-        run_start = i + 1;
-    }
-    out.push_str(&s[run_start..]);
-}
-
-/// Percent-encodes `s` per RFC 5849 §3.6.
-///
-/// # Example
-/// ```
-/// assert_eq!(lticontainer_core::auth::percent_encode("a b/ü~"), "a%20b%2F%C3%BC~");
-/// ```
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    percent_encode_into(&mut out, s);
-    out
 }
 
 /// A launch URL split into its base string URI (RFC 5849 §3.4.1.2) and its query.
@@ -471,27 +417,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn percent_encoding_follows_rfc3986() {
-        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
-        assert_eq!(
-            percent_encode(" !*'()+/:=&%"),
-            "%20%21%2A%27%28%29%2B%2F%3A%3D%26%25"
-        );
-        assert_eq!(percent_encode("é€"), "%C3%A9%E2%82%AC");
-    }
-
     proptest::proptest! {
-        /// The run-copying encoder equals the byte-at-a-time definition for any text.
-        #[test]
-        fn percent_encode_matches_the_definition(s in "\\PC{0,40}") {
-            let reference: String = s
-                .bytes()
-                .map(|b| if is_unreserved(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
-                .collect();
-            proptest::prop_assert_eq!(percent_encode(&s), reference);
-        }
-
         /// Checking a signature over the normalized parameters agrees with signing their base
         /// string, and a changed signature fails.
         #[test]

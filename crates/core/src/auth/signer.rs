@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::LaunchError;
-use super::form::parse_urlencoded;
 use super::oauth::{base_string_uri, sign_hmac_sha1, signature_base_string};
+use crate::form::parse_urlencoded;
 
 /// Signs launch parameters with a consumer key and secret, as Moodle's `lti_sign_parameters` does.
 ///

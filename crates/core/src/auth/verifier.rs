@@ -6,11 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::config::Lti11Config;
-use super::form::parse_authorization;
 use super::nonce::{InMemoryNonceStore, NonceCheck, NonceKey, NonceStore};
 use super::oauth::{Normalized, base_string_uri};
-use super::{Authenticator, FormParams, LaunchError, LaunchRequest};
+use super::{Authenticator, LaunchError, LaunchRequest};
 use crate::clock::{Clock, SystemClock};
+use crate::form::{FormParams, parse_authorization};
 use crate::launch::LtiLaunch;
 
 /// The only `lti_message_type` a basic launch carries.

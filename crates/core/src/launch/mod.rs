@@ -115,7 +115,7 @@ pub struct LtiLaunch {
 impl LtiLaunch {
     /// Builds the launch model from the verified launch parameters.
     ///
-    /// `params` holds the form (and query) parameters in order (a [`crate::auth::FormParams`],
+    /// `params` holds the form (and query) parameters in order (a [`crate::form::FormParams`],
     /// a slice of pairs or a [`LaunchParams`]); `username_key` names the parameter that carries
     /// the username (usually [`DEFAULT_USERNAME_KEY`]).
     ///

@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::auth::FormParams;
 use crate::byte_order::{prefix_key, sort_keyed};
+use crate::form::FormParams;
 
 /// The parameters of a launch by name: every parameter except the `oauth_*` ones, the last
 /// value winning for a name sent twice, iterated in byte order of the names.
