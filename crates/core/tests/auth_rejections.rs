@@ -368,6 +368,31 @@ async fn replayed_nonce_is_401_and_other_keys_are_not() {
 }
 
 #[tokio::test]
+async fn a_launch_at_the_edge_of_either_side_of_the_window_is_accepted_once() {
+    let (auth, clock) = authenticator();
+    let window = i64::try_from(Lti11Config::default().timestamp_window_secs).unwrap();
+    // Exactly `window` seconds old: accepted, and every replay in that same second refused.
+    let old = signed_at(URL, lti_params(), NOW - window, "edge-old");
+    run(&auth, &old).await.unwrap();
+    for _ in 0..5 {
+        let err = run(&auth, &old).await.unwrap_err();
+        assert!(matches!(err, LaunchError::ReplayedNonce { .. }), "{err}");
+    }
+    // Exactly `window` seconds ahead: accepted, then refused as a replay until its timestamp is
+    // out of the window on the other side.
+    let ahead = signed_at(URL, lti_params(), NOW + window, "edge-ahead");
+    run(&auth, &ahead).await.unwrap();
+    for step in [0, window, 2 * window] {
+        clock.set(NOW + step);
+        let err = run(&auth, &ahead).await.unwrap_err();
+        assert!(matches!(err, LaunchError::ReplayedNonce { .. }), "at +{step}: {err}");
+    }
+    clock.set(NOW + 2 * window + 1);
+    let err = run(&auth, &ahead).await.unwrap_err();
+    assert!(matches!(err, LaunchError::StaleTimestamp { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn refused_launches_do_not_use_up_their_nonce() {
     let (auth, _) = authenticator();
     let good = signed(lti_params(), "n");

@@ -2,8 +2,11 @@
 //!
 //! A launch is identified by consumer key + nonce + timestamp (RFC 5849 §3.3: a nonce is unique
 //! per timestamp and client). An entry only has to live as long as its timestamp is inside the
-//! verifier's window; after that the timestamp check rejects a replay by itself. So the store
-//! keeps each entry until `timestamp + window` and no longer.
+//! verifier's window; after that the timestamp check rejects a replay by itself. The verifier
+//! accepts a timestamp up to `window` seconds old, inclusive, so the store keeps each entry until
+//! `timestamp + window + 1`, the first second at which the timestamp itself is refused (an entry
+//! that expired at `timestamp + window` let a launch exactly `window` seconds old be replayed at
+//! that second, as often as the attacker liked).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

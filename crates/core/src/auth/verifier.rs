@@ -292,7 +292,9 @@ impl Lti11Authenticator {
             nonce,
             timestamp,
         };
-        let expires_at = timestamp.saturating_add(window_i);
+        // Remembered through the last second the timestamp is accepted (`age <= window`): the
+        // entry expires at the first second it is refused, `timestamp + window + 1`.
+        let expires_at = timestamp.saturating_add(window_i).saturating_add(1);
         // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
         match self
             .nonces
