@@ -393,6 +393,25 @@ async fn a_launch_at_the_edge_of_either_side_of_the_window_is_accepted_once() {
 }
 
 #[tokio::test]
+async fn a_huge_refused_launch_makes_a_short_admin_message() {
+    // Anyone can send a launch with the public consumer key and a junk signature; the refusal's
+    // message (what the hub logs) stays a few hundred bytes whatever the body held.
+    let mut params = lti_params();
+    params.push(("custom_junk".to_owned(), "x".repeat(200_000)));
+    let req = with_value(signed(params, "n"), "oauth_signature", "junk");
+    let err = refuse(&req).await;
+    assert!(matches!(err, LaunchError::BadSignature { .. }), "{err}");
+    let shown = err.to_string();
+    assert!(shown.len() < 1_500, "{} bytes: {}", shown.len(), &shown[..300]);
+    assert!(shown.contains("bytes in all, SHA-256"), "{shown}");
+
+    let long_key = "k".repeat(100_000);
+    let req = with_value(signed(lti_params(), "n"), "oauth_consumer_key", &long_key);
+    let shown = refuse(&req).await.to_string();
+    assert!(shown.len() < 1_000, "{} bytes", shown.len());
+}
+
+#[tokio::test]
 async fn refused_launches_do_not_use_up_their_nonce() {
     let (auth, _) = authenticator();
     let good = signed(lti_params(), "n");

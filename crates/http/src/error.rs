@@ -6,7 +6,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchError;
 
+use crate::log_limit::{Admit, LogLimit};
 use crate::pages;
+
+/// How many refused launches are logged per [`LAUNCH_REFUSAL_WINDOW`] at most.
+const LAUNCH_REFUSAL_LINES: u32 = 20;
+
+/// The window of [`LAUNCH_REFUSAL_LINES`].
+const LAUNCH_REFUSAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Anyone can send a launch: refused launches and unreadable requests are logged within one
+/// budget, the rest counted (and said in the next launch refusal that is logged).
+static LAUNCH_REFUSALS: LogLimit = LogLimit::new(LAUNCH_REFUSAL_LINES, LAUNCH_REFUSAL_WINDOW);
 
 /// A failed hub request. The admin's details go to the log; the browser gets a page.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +77,17 @@ impl IntoResponse for PageError {
         let status = self.status();
         match &self {
             Self::Launch(e) => {
-                tracing::warn!(status = status.as_u16(), cause = %e, "LTI launch refused");
+                if let Admit::Log { suppressed } = LAUNCH_REFUSALS.admit() {
+                    if suppressed > 0 {
+                        tracing::warn!(
+                            suppressed,
+                            "{suppressed} more refused launches were not logged (at most {} lines per {} s)",
+                            LAUNCH_REFUSAL_LINES,
+                            LAUNCH_REFUSAL_WINDOW.as_secs()
+                        );
+                    }
+                    tracing::warn!(status = status.as_u16(), cause = %e, "LTI launch refused");
+                }
                 pages::message(status, "The launch was refused", e.student_message())
             }
             Self::NotSignedIn => pages::launch_from_course(),
@@ -84,7 +105,9 @@ impl IntoResponse for PageError {
                 )
             }
             Self::BadRequest(why) => {
-                tracing::info!(reason = %why, "bad request");
+                if let Admit::Log { .. } = LAUNCH_REFUSALS.admit() {
+                    tracing::info!(reason = %why, "bad request");
+                }
                 pages::message(status, "Bad request", why)
             }
         }

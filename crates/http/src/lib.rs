@@ -6,6 +6,7 @@ mod extract;
 mod frame;
 pub mod hubapi;
 mod launch;
+mod log_limit;
 mod pages;
 mod pending;
 mod progress_stream;

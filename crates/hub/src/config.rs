@@ -66,6 +66,11 @@ pub struct HubConfig {
     /// admin API (`lticontainer-http`'s `hubapi::admin`). At least 8 characters. Default: none,
     /// which turns the admin API off.
     pub api_token: Option<crate::admin_token::AdminToken>,
+    /// Whether the admin API also accepts its token as a `?token=` URL parameter. Off, only the
+    /// `Authorization: token …` header counts (mod_lticontainer sends the token there), so the
+    /// admin token never lands in proxy logs, browser history or `Referer` headers. Default:
+    /// false.
+    pub api_token_in_url: bool,
     /// Lines of the container's log written to the admin log when a server fails to start.
     /// Default: 30.
     pub failure_log_lines: usize,
@@ -89,6 +94,7 @@ impl Default for HubConfig {
             server_bind_host: "127.0.0.1".to_owned(),
             hub_api_url: None,
             api_token: None,
+            api_token_in_url: false,
         }
     }
 }

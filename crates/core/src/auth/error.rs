@@ -1,20 +1,30 @@
 //! [`LaunchError`]: why a launch was refused, for the admin's log and the student's page.
 
+use super::clip::Clipped;
 use crate::form::FormError;
 use crate::launch::LaunchModelError;
+
+/// The most bytes of a request-supplied value an admin message shows (see [`Clipped`]).
+const MAX_SHOWN: usize = 200;
+
+/// The most bytes of a computed base string an admin message shows: enough for the method, the
+/// URL and the first parameters, which is where a URL or proxy mismatch shows.
+const MAX_BASE_STRING_SHOWN: usize = 600;
 
 /// Why an LTI launch was refused.
 ///
 /// * [`Display`](std::fmt::Display) is the admin's message: it names the cause and what to check.
 ///   On a signature mismatch it carries the base string the hub computed (never the secret), so
-///   the admin can compare it with the one the LMS logged.
+///   the admin can compare it with the one the LMS logged. Values the request supplied are
+///   shown up to a few hundred bytes, then cut with their length and SHA-256 digest: anyone can
+///   send a launch, and a refusal must not write a log line as large as the request.
 /// * [`LaunchError::status`] is the HTTP status the hub answers with.
 /// * [`LaunchError::student_message`] is the short, non-technical text the student sees.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LaunchError {
     /// The request is not a well-formed launch (not POST, a URL or body that cannot be decoded).
-    #[error("malformed launch request: {reason}")]
+    #[error("malformed launch request: {}", Clipped::plain(.reason, MAX_SHOWN))]
     Malformed {
         /// What is wrong with the request.
         reason: String,
@@ -27,7 +37,8 @@ pub enum LaunchError {
     },
     /// An OAuth protocol parameter appears more than once, so it is ambiguous which one was signed.
     #[error(
-        "the launch carries the OAuth parameter `{name}` more than once (RFC 5849 §3.5 allows one location and one value)"
+        "the launch carries the OAuth parameter `{}` more than once (RFC 5849 §3.5 allows one location and one value)",
+        Clipped::plain(.name, MAX_SHOWN)
     )]
     DuplicateParameter {
         /// The parameter name.
@@ -45,7 +56,8 @@ pub enum LaunchError {
     },
     /// The consumer key is not configured on the hub.
     #[error(
-        "unknown oauth_consumer_key {key:?}: add it with its secret to the hub's LTI consumers, or fix the key in the LMS tool settings"
+        "unknown oauth_consumer_key {}: add it with its secret to the hub's LTI consumers, or fix the key in the LMS tool settings",
+        Clipped::quoted(.key, MAX_SHOWN)
     )]
     UnknownConsumer {
         /// The key the LMS sent.
@@ -53,9 +65,11 @@ pub enum LaunchError {
     },
     /// The signature does not match the one the hub computed.
     #[error(
-        "invalid oauth_signature for consumer key {consumer_key:?}: the shared secret differs, or the launch URL configured \
+        "invalid oauth_signature for consumer key {}: the shared secret differs, or the launch URL configured \
          in the LMS differs from the public URL the hub signs against (check the hub's public base URL and trusted proxies); \
-         the hub computed the base string {base_string:?}"
+         the hub computed the base string {}",
+        Clipped::quoted(.consumer_key, MAX_SHOWN),
+        Clipped::quoted(.base_string, MAX_BASE_STRING_SHOWN)
     )]
     BadSignature {
         /// The consumer key the launch claimed.
@@ -89,7 +103,9 @@ pub enum LaunchError {
     },
     /// The nonce was already used with this consumer key and timestamp.
     #[error(
-        "oauth_nonce {nonce:?} with oauth_timestamp {timestamp} was already used by consumer key {consumer_key:?}: a replayed launch"
+        "oauth_nonce {} with oauth_timestamp {timestamp} was already used by consumer key {}: a replayed launch",
+        Clipped::quoted(.nonce, MAX_SHOWN),
+        Clipped::quoted(.consumer_key, MAX_SHOWN)
     )]
     ReplayedNonce {
         /// The consumer key.

@@ -34,6 +34,7 @@ use async_trait::async_trait;
 
 use crate::launch::LtiLaunch;
 
+mod clip;
 mod config;
 mod error;
 mod nonce;

@@ -1,7 +1,7 @@
 //! [`AdminCaller`]: the extractor that lets only the admin service's token through.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 
 use super::super::caller::request_token;
@@ -20,13 +20,20 @@ impl AdminCaller {
 impl FromRequestParts<AdminState> for AdminCaller {
     type Rejection = JsonError;
 
-    /// Accepts `Authorization: token <t>` / `Bearer <t>` (or `?token=`) when `t` is the
+    /// Accepts `Authorization: token <t>` / `Bearer <t>` (or `?token=` when
+    /// `hub.api_token_in_url` is on) when `t` is the
     /// configured admin token. Anything else is JupyterHub's 403: "Missing or invalid
     /// credentials." for no or an unknown token (also when no admin token is configured), and
     /// the missing-scope message for a valid user or server token.
     async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, JsonError> {
-        let presented = request_token(&parts.headers, parts.uri.query());
-        let configured = &state.spawner.config().api_token;
+        let config = state.spawner.config();
+        // The admin token travels in the Authorization header; a `?token=` counts only when
+        // the admin allows it (hub.api_token_in_url), since URLs end up in logs and histories.
+        let query = parts.uri.query().filter(|_| config.api_token_in_url);
+        let in_url_refused = !config.api_token_in_url
+            && request_token(&HeaderMap::new(), parts.uri.query()).is_some();
+        let presented = request_token(&parts.headers, query);
+        let configured = &config.api_token;
         if let (Some(admin), Some(token)) = (configured, &presented) {
             if admin.matches(token) {
                 return Ok(Self);
@@ -36,7 +43,7 @@ impl FromRequestParts<AdminState> for AdminCaller {
         if presented.is_some()
             && state
                 .api
-                .caller(&parts.headers, parts.uri.query())
+                .caller(&parts.headers, query)
                 .await?
                 .is_some()
         {
@@ -46,7 +53,9 @@ impl FromRequestParts<AdminState> for AdminCaller {
                 "Action is not authorized with current scopes; requires any of [admin:users]",
             ));
         }
-        if configured.is_none() {
+        if in_url_refused && presented.is_none() {
+            tracing::warn!(%path, "admin API: refused a token in the URL (?token=); send it in the Authorization header, or set hub.api_token_in_url = true");
+        } else if configured.is_none() {
             tracing::warn!(%path, "admin API: refused, because no hub.api_token is configured (the admin API is off)");
         } else {
             tracing::warn!(%path, token_given = presented.is_some(), "admin API: refused a request without the admin token");

@@ -1,0 +1,82 @@
+"""Holes found by attacking the running hub (issue 18), each closed and kept closed, against the
+real binary. Every test here failed on the hub before its fix.
+
+* replay at the edge of the timestamp window (#2);
+* log flooding by anyone with the public consumer key (#3);
+* the admin token in the URL (#8).
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from hub import Hub
+
+ADMIN_TOKEN = "e2e-admin-token-0123456789"
+
+
+def test_a_launch_exactly_a_window_old_is_accepted_once(hub, student):
+    """A launch whose timestamp is exactly the window (300 s) old is accepted once; replaying it
+    in that same second is refused as a replay (it used to start a new session every time)."""
+    erin = student(hub, "erin")
+    for _ in range(8):
+        # Start just after a second begins, so the hub sees the same second for both requests.
+        time.sleep(1.02 - (time.time() % 1.0))
+        fields = erin.consumer.sign(erin.student, timestamp=int(time.time()) - 300)
+        first = erin.post_launch(fields)
+        if first.status_code not in (302, 303):
+            continue  # the second turned between signing and checking: stale, try again
+        log_before = hub.log_path.stat().st_size
+        replays = [student(hub, "erin").post_launch(fields) for _ in range(3)]
+        time.sleep(0.3)
+        with hub.log_path.open("rb") as f:
+            f.seek(log_before)
+            new_log = f.read().decode(errors="replace")
+        if "s old, beyond" in new_log:
+            continue  # the second turned during the replays: stale, not a verdict
+        for r in replays:
+            assert r.status_code == 401, f"a replay at the window's edge was accepted: {r.status_code}"
+        assert new_log.count("a replayed launch") == 3, new_log
+        return
+    raise AssertionError("could not place a launch exactly at the window's edge in 8 tries")
+
+
+def test_refused_launches_cannot_flood_the_log(hub, student):
+    """100 unauthenticated launches of ~200 kB with a junk signature write a bounded log (they
+    used to write ~1 MB each), and a real launch still goes through."""
+    mallory = student(hub, "mallory")
+    before = hub.log_path.stat().st_size
+    fields = mallory.consumer.sign(mallory.student, extra={"custom_junk": "x" * 200_000})
+    fields["oauth_signature"] = "junk"
+    session = requests.Session()
+    for _ in range(100):
+        r = session.post(hub.launch_url, data=fields, allow_redirects=False, timeout=30)
+        assert r.status_code == 401, r.status_code
+    time.sleep(0.5)
+    grown = hub.log_path.stat().st_size - before
+    assert grown < 64 * 1024, f"100 refused launches wrote {grown} bytes of log"
+    ok = student(hub, "olivia").post_launch()
+    assert ok.status_code in (302, 303), ok.status_code
+
+
+def _admin_get(hub: Hub, path: str, header: bool) -> requests.Response:
+    if header:
+        return requests.get(f"{hub.url}{path}", headers={"Authorization": f"token {ADMIN_TOKEN}"}, timeout=10)
+    return requests.get(f"{hub.url}{path}?token={ADMIN_TOKEN}", timeout=10)
+
+
+def test_the_admin_token_is_taken_from_the_header_only(make_hub):
+    """`GET /hub/api/users?token=<admin token>` is refused (the token would land in proxy logs,
+    histories and Referer headers); the Authorization header works; an admin may turn URL
+    tokens on."""
+    hub = make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\n')
+    assert _admin_get(hub, "/hub/api/users", header=True).status_code == 200
+    r = _admin_get(hub, "/hub/api/users", header=False)
+    assert r.status_code == 403, r.status_code
+    assert r.json() == {"status": 403, "message": "Missing or invalid credentials."}
+    assert "token in the URL" in hub.log_tail(), hub.log_tail()
+
+    allowing = make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\napi_token_in_url = true\n')
+    assert _admin_get(allowing, "/hub/api/users", header=False).status_code == 200
