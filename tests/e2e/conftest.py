@@ -88,7 +88,7 @@ def student(consumer: Callable[[Hub], MoodleConsumer]) -> Callable[[Hub, str], B
     """A browser for a named student (user_id derived from the name) against a hub."""
 
     def make(hub: Hub, name: str, **kwargs) -> Browser:
-        user_id = str(1000 + sum(name.encode()) % 9000)
+        user_id = kwargs.pop("user_id", str(1000 + sum(name.encode()) % 9000))
         return Browser(hub, Student(name, user_id=user_id, **kwargs), consumer(hub))
 
     return make

@@ -3,6 +3,9 @@ real binary. Every test here failed on the hub before its fix.
 
 * replay at the edge of the timestamp window (#2);
 * log flooding by anyone with the public consumer key (#3);
+* frame origins learned from an unsigned header (#5);
+* two LMS accounts reaching one hub account (#6);
+* sessions that outlive their user (#7);
 * the admin token in the URL (#8).
 """
 
@@ -80,3 +83,65 @@ def test_the_admin_token_is_taken_from_the_header_only(make_hub):
 
     allowing = make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\napi_token_in_url = true\n')
     assert _admin_get(allowing, "/hub/api/users", header=False).status_code == 200
+
+
+def test_an_unsigned_origin_header_does_not_widen_who_may_frame_the_hub(hub, student):
+    """A student re-posts their own signed iframe launch with a forged Origin: the hub learns the
+    LMS origin from the signed launch only, so evil.example may frame nothing."""
+    frank = student(hub, "frank")
+    frank.consumer.custom["lms_iframe"] = "1"
+    fields = frank.consumer.sign(frank.student)
+    r = frank.session.post(
+        hub.launch_url,
+        data=fields,
+        headers={"Origin": "https://evil.example", "Referer": "https://evil.example/x"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code in (302, 303), r.status_code
+    csp = requests.get(f"{hub.url}/hub/health", timeout=10).headers["Content-Security-Policy"]
+    assert "evil.example" not in csp, csp
+    # The LMS's own origin, from the signed launch_presentation_return_url, is learned.
+    assert csp == "frame-ancestors 'self' http://127.0.0.1", csp
+
+
+def test_one_hub_account_belongs_to_one_lms_user(hub, student):
+    """`Rt4iu4a` (user 1017) owns the hub account `rt4iu4a`; `RT4IU4A` and `  rt4iu4a ` with other
+    LMS user ids are refused with a page, get no session, and the admin log says why."""
+    owner = student(hub, "Rt4iu4a", user_id="1017")
+    assert owner.post_launch().status_code in (302, 303)
+    for name, uid in [("RT4IU4A", "2001"), ("  rt4iu4a\t", "2002")]:
+        intruder = student(hub, name, user_id=uid)
+        r = intruder.post_launch()
+        assert r.status_code == 403, f"{name!r} got {r.status_code}"
+        assert "belongs to someone else" in r.text, r.text[:300]
+        assert "lticontainer-session" not in r.headers.get("Set-Cookie", "")
+        home = intruder.session.get(f"{hub.url}/user/rt4iu4a/lab", allow_redirects=False, timeout=10)
+        assert home.status_code in (401, 403) or "/user/" not in home.headers.get("Location", ""), home.status_code
+    assert 'belongs to LMS user "1017"' in hub.log_tail(200), hub.log_tail()
+
+
+def test_deleting_a_user_ends_their_sessions(make_hub, student):
+    """After `DELETE /hub/api/users/<name>`, the user's old cookie opens nothing, even once a new
+    launch has started a new server; the new launch's session works."""
+    hub = make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\n')
+    gina = student(hub, "gina")
+    gina.launch()
+    gina.wait_ready()
+    old_cookies = gina.session.cookies.copy()
+    r = requests.delete(
+        f"{hub.url}/hub/api/users/gina", headers={"Authorization": f"token {ADMIN_TOKEN}"}, timeout=60
+    )
+    assert r.status_code == 204, r.status_code
+
+    def with_old_cookie(path: str) -> requests.Response:
+        return requests.get(f"{hub.url}{path}", cookies=old_cookies, allow_redirects=False, timeout=10)
+
+    for path in ["/hub/home", "/hub/spawn-pending/gina", "/user/gina/lab"]:
+        assert with_old_cookie(path).status_code == 401, path
+    time.sleep(1.1)  # a session issued in the second of the deletion counts as revoked
+    again = student(hub, "gina")
+    again.launch()
+    again.wait_ready()
+    assert with_old_cookie("/user/gina/lab").status_code == 401
+    assert again.session.get(f"{hub.url}/hub/home", allow_redirects=False, timeout=10).status_code == 302

@@ -97,13 +97,24 @@ fn moodle_instructor_roles() {
 }
 
 #[test]
-fn username_falls_back_to_user_id() {
+fn username_falls_back_to_user_id_in_a_namespace_of_its_own() {
     let mut p = moodle_params("", "123", "Learner", &[]);
     let l = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
-    assert_eq!(l.username, "123");
+    assert!(l.username.starts_with("uid-123-"), "{}", l.username);
+    assert_eq!(l.username.len(), "uid-123-".len() + 16);
     p.retain(|(k, _)| k != "ext_user_username");
-    let l = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
-    assert_eq!(l.username, "123");
+    let again = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
+    assert_eq!(again.username, l.username, "stable");
+    // A user_id that is someone's login does not reach that login's account, and the login
+    // that spells the fallback name does not reach the user_id's account.
+    let mut p = moodle_params("", "rt4iu4a", "Learner", &[]);
+    p.retain(|(k, _)| k != "ext_user_username");
+    let by_id = LtiLaunch::from_params("k", &p, DEFAULT_USERNAME_KEY).expect("valid");
+    let by_login = moodle_launch("rt4iu4a", "17", "Learner", &[]);
+    assert_eq!(by_login.username, "rt4iu4a");
+    assert_ne!(by_id.username, by_login.username);
+    let spoof = moodle_launch(&by_id.username, "99", "Learner", &[]);
+    assert_ne!(spoof.username, by_id.username);
 }
 
 #[test]

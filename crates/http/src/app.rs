@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(hubapi::admin::router(AdminState::new(
             state.spawner.clone(),
             state.hubapi.clone(),
+            state.sessions.clone(),
         )))
         .layer(axum::middleware::from_fn_with_state(
             frames,

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchError;
+use lticontainer_hub::accounts::AccountConflict;
 
 use crate::log_limit::{Admit, LogLimit};
 use crate::pages;
@@ -49,6 +50,9 @@ pub(crate) enum PageError {
     /// The request itself is unusable.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A verified launch named a hub account that belongs to another LMS user.
+    #[error(transparent)]
+    AccountConflict(#[from] AccountConflict),
 }
 
 impl PageError {
@@ -68,6 +72,7 @@ impl PageError {
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::AccountConflict(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -102,6 +107,16 @@ impl IntoResponse for PageError {
                     "The hub has a problem",
                     "Something went wrong on the hub. Please try again in a minute; if it keeps \
                      happening, tell your teacher or the administrator (the hub's log has the details).",
+                )
+            }
+            Self::AccountConflict(conflict) => {
+                tracing::error!(cause = %conflict, "LTI launch refused: the hub account belongs to someone else");
+                pages::message(
+                    status,
+                    "This account belongs to someone else",
+                    "The hub already has an account with your user name, and it belongs to another person \
+                     of your course site (or of another site). You were not let in, so nobody's work is \
+                     at risk. Please tell your teacher; the hub's administrator has the details.",
                 )
             }
             Self::BadRequest(why) => {

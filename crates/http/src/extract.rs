@@ -11,6 +11,7 @@ use lticontainer_hub::HubConfig;
 
 use crate::error::PageError;
 use crate::session::SessionKey;
+use crate::session_revocations::SessionRevocations;
 
 /// Reads and writes hub sessions: the signing key, the clock that expires them, and the
 /// configuration that says who is an admin. Cheap to clone.
@@ -19,23 +20,44 @@ pub(crate) struct Sessions {
     key: SessionKey,
     clock: Arc<dyn Clock>,
     config: Arc<HubConfig>,
+    revoked: SessionRevocations,
 }
 
 impl Sessions {
-    /// Sessions signed with `key`, expiring by `clock`, with the admins of `config`.
+    /// Sessions signed with `key`, expiring by `clock`, with the admins of `config`; revoked
+    /// sessions are kept under `config.state_dir`.
     pub(crate) fn new(key: SessionKey, clock: Arc<dyn Clock>, config: Arc<HubConfig>) -> Self {
-        Self { key, clock, config }
+        let revoked = SessionRevocations::load(&config.state_dir, config.session_max_age_secs);
+        Self {
+            key,
+            clock,
+            config,
+            revoked,
+        }
     }
 
-    /// The user the request's session cookie names, if valid.
+    /// The user the request's session cookie names, if it is valid and not revoked.
     pub(crate) fn user(&self, headers: &HeaderMap) -> Option<String> {
-        self.key.user_from_headers(headers, self.clock.now_secs())
+        self.key
+            .claims_from_headers(headers, self.clock.now_secs())
+            .find(|c| !self.revoked.is_revoked(&c.user, c.issued))
+            .map(|c| c.user)
     }
 
-    /// A signed session cookie value for `user`, valid for `max_age_secs`.
+    /// A signed session cookie value for `user`, valid for `max_age_secs` from now.
     pub(crate) fn sign(&self, user: &str, max_age_secs: u64) -> String {
-        self.key
-            .sign(user, self.clock.now_secs().saturating_add(max_age_secs))
+        let now = self.clock.now_secs();
+        self.key.sign(user, now, now.saturating_add(max_age_secs))
+    }
+
+    /// Ends every session of `user` issued up to now (the admin deleted the user): their
+    /// cookies open nothing any more, even after a later launch starts a new server.
+    ///
+    /// # Errors
+    /// The revocation list cannot be saved in the state directory; it still holds until the
+    /// hub restarts.
+    pub(crate) fn revoke_user(&self, user: &str) -> std::io::Result<()> {
+        self.revoked.revoke(user, self.clock.now_secs())
     }
 
     /// True when `user` may open every server.

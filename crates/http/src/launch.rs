@@ -4,16 +4,18 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, HOST, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::{LaunchRequest, RequestOrigin, public_launch_url};
 use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
 use lticontainer_core::store::UserRecord;
+use lticontainer_hub::accounts::check_owner;
 use lticontainer_hub::spawner::SpawnRequest;
 use serde_json::json;
 
 use crate::error::PageError;
+use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
 
@@ -62,6 +64,13 @@ pub(crate) async fn launch(
     let user = launch.username.clone();
     tracing::info!(%user, consumer = %launch.consumer_key, course = ?launch.context_id, "LTI launch accepted");
 
+    let existing = state
+        .store
+        .user(&user)
+        .await
+        .map_err(|e| PageError::internal("reading the user", e))?;
+    check_owner(existing.as_ref(), &launch)?;
+
     let now = state.clock.now();
     state
         .store
@@ -80,17 +89,9 @@ pub(crate) async fn launch(
     let request = SpawnRequest::new(launch);
     let launch = request.launch();
     let iframe = request.params().iframe;
-    if iframe {
-        let lms = header(headers, ORIGIN.as_str())
-            .filter(|o| *o != "null")
-            .or_else(|| header(headers, REFERER.as_str()))
-            .or_else(|| launch.params.get("launch_presentation_return_url"));
-        match lms {
-            Some(o) if state.frames.learn(o) => {}
-            other => {
-                tracing::warn!(%user, origin = ?other, "lms_iframe=1 but the LMS origin is unknown or not accepted; set hub.lms_origins")
-            }
-        }
+    // The LMS origin comes from what the LMS signed, never from the unsigned Origin/Referer.
+    if iframe && state.frames.learn_from(launch).is_none() {
+        tracing::warn!(%user, consumer = %launch.consumer_key, "lms_iframe=1 but the launch names no LMS origin that can be accepted (custom_lms_serverurl, launch_presentation_return_url, lis_outcome_service_url; at most {MAX_LEARNED_ORIGINS_PER_CONSUMER} per consumer); set hub.lms_origins");
     }
     let mode = if iframe || state.frames.has_configured() {
         CookieMode::CrossSite

@@ -12,6 +12,7 @@ mod pending;
 mod progress_stream;
 mod proxy;
 pub mod session;
+mod session_revocations;
 pub mod state;
 mod user_proxy;
 

@@ -1,8 +1,9 @@
 //! The hub session cookie: who the browser is, signed with a key only the hub knows.
 //!
-//! The cookie value is `v1.<expires unix>.<base64url user>.<base64url HMAC-SHA256>`. The key is 32
-//! random bytes kept in the state directory ([`SessionKey::load_or_create`]) so sessions survive a
-//! hub restart.
+//! The cookie value is `v2.<issued unix>.<expires unix>.<base64url user>.<base64url HMAC-SHA256>`.
+//! The key is 32 random bytes kept in the state directory ([`SessionKey::load_or_create`]) so
+//! sessions survive a hub restart; the issue time lets the hub revoke a user's sessions (see
+//! `session_revocations`).
 
 use std::fs;
 use std::io::Write;
@@ -104,34 +105,51 @@ impl SessionKey {
         mac
     }
 
-    /// The signed cookie value naming `user`, valid until `expires` (unix seconds).
-    pub fn sign(&self, user: &str, expires: u64) -> String {
-        let payload = format!("v1.{expires}.{}", URL_SAFE_NO_PAD.encode(user));
+    /// The signed cookie value naming `user`, issued at `issued` and valid until `expires`
+    /// (unix seconds).
+    pub fn sign(&self, user: &str, issued: u64, expires: u64) -> String {
+        let payload = format!("v2.{issued}.{expires}.{}", URL_SAFE_NO_PAD.encode(user));
         let sig = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         format!("{payload}.{sig}")
     }
 
-    /// The user a cookie value names, when its signature is right and it has not expired at `now`.
-    pub fn verify(&self, value: &str, now: u64) -> Option<String> {
+    /// What a cookie value says, when its signature is right and it has not expired at `now`.
+    /// Cookies of the first format (`v1`, without the issue time) are no longer accepted: their
+    /// holders launch again from the LMS.
+    pub fn verify(&self, value: &str, now: u64) -> Option<SessionClaim> {
         let (payload, sig) = value.rsplit_once('.')?;
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
         self.mac(payload).verify_slice(&sig).ok()?;
-        let mut parts = payload.splitn(3, '.');
-        if parts.next()? != "v1" {
+        let mut parts = payload.splitn(4, '.');
+        if parts.next()? != "v2" {
             return None;
         }
+        let issued: u64 = parts.next()?.parse().ok()?;
         let expires: u64 = parts.next()?.parse().ok()?;
         if expires <= now {
             return None;
         }
         let user = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
-        Some(user)
+        Some(SessionClaim { user, issued })
     }
 
-    /// The user named by a valid session cookie in `headers`, if any.
-    pub fn user_from_headers(&self, headers: &HeaderMap, now: u64) -> Option<String> {
-        cookie_values(headers, COOKIE_NAME).find_map(|v| self.verify(v, now))
+    /// Every valid session cookie in `headers` (a browser may hold more than one).
+    pub fn claims_from_headers<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        now: u64,
+    ) -> impl Iterator<Item = SessionClaim> + 'a {
+        cookie_values(headers, COOKIE_NAME).filter_map(move |v| self.verify(v, now))
     }
+}
+
+/// What a valid session cookie says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClaim {
+    /// The signed-in user.
+    pub user: String,
+    /// When the session was issued (unix seconds).
+    pub issued: u64,
 }
 
 /// The `Set-Cookie` value that stores `value` as the session cookie for `max_age` seconds.
@@ -189,19 +207,25 @@ mod tests {
 
     #[test]
     fn signed_value_round_trips() {
-        let v = key().sign("alice", 1000);
-        assert_eq!(key().verify(&v, 999).as_deref(), Some("alice"));
+        let v = key().sign("alice", 10, 1000);
+        assert_eq!(
+            key().verify(&v, 999),
+            Some(SessionClaim {
+                user: "alice".into(),
+                issued: 10
+            })
+        );
     }
 
     #[test]
     fn expired_value_is_rejected() {
-        let v = key().sign("alice", 1000);
+        let v = key().sign("alice", 10, 1000);
         assert_eq!(key().verify(&v, 1000), None);
     }
 
     #[test]
     fn tampered_user_is_rejected() {
-        let v = key().sign("alice", 1000);
+        let v = key().sign("alice", 10, 1000);
         let forged = v.replace(
             &URL_SAFE_NO_PAD.encode("alice"),
             &URL_SAFE_NO_PAD.encode("bob"),
@@ -212,13 +236,20 @@ mod tests {
 
     #[test]
     fn other_key_is_rejected() {
-        let v = key().sign("alice", 1000);
+        let v = key().sign("alice", 10, 1000);
         assert_eq!(SessionKey::from_bytes([8; KEY_LEN]).verify(&v, 1), None);
     }
 
     #[test]
+    fn first_format_cookies_are_no_longer_accepted() {
+        let payload = format!("v1.1000.{}", URL_SAFE_NO_PAD.encode("alice"));
+        let sig = URL_SAFE_NO_PAD.encode(key().mac(&payload).finalize().into_bytes());
+        assert_eq!(key().verify(&format!("{payload}.{sig}"), 5), None);
+    }
+
+    #[test]
     fn garbage_is_rejected() {
-        for v in ["", ".", "v1", "v1.x.y.z", "a.b.c.d.e", "v1.10.YWxpY2U.!!!"] {
+        for v in ["", ".", "v1", "v2.x.y.z", "a.b.c.d.e", "v2.1.10.YWxpY2U.!!!"] {
             assert_eq!(key().verify(v, 1), None, "{v:?}");
         }
     }
@@ -226,12 +257,13 @@ mod tests {
     #[test]
     fn user_is_found_among_other_cookies() {
         let mut h = HeaderMap::new();
-        let v = key().sign("alice", 1000);
+        let v = key().sign("alice", 10, 1000);
         h.insert(
             COOKIE,
             HeaderValue::from_str(&format!("a=1; {COOKIE_NAME}={v}; b=2")).unwrap(),
         );
-        assert_eq!(key().user_from_headers(&h, 5).as_deref(), Some("alice"));
+        let users: Vec<String> = key().claims_from_headers(&h, 5).map(|c| c.user).collect();
+        assert_eq!(users, ["alice"]);
     }
 
     #[test]

@@ -141,7 +141,10 @@ impl AppState {
             clock: Arc::clone(&clock),
         }));
         Self {
-            frames: Arc::new(FrameAncestors::new(hub.lms_origins.clone())),
+            frames: Arc::new(FrameAncestors::load(
+                hub.lms_origins.clone(),
+                &hub.state_dir,
+            )),
             auth,
             store,
             hubapi,

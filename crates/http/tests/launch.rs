@@ -147,11 +147,12 @@ async fn iframe_launch_allows_the_lms_to_frame_and_sends_cross_site_cookies() {
     let hub = test_hub();
     let mut params = launch_params("alice", 101);
     params.push(("custom_lms_iframe".into(), "1".into()));
-    let mut req = launch_request(signed_body(params, now(), "nonce-iframe"));
-    req.headers_mut().insert(
-        header::ORIGIN,
-        "https://moodle.example.edu".parse().unwrap(),
-    );
+    // The LMS's origin comes from the signed launch (Moodle always sends its return URL).
+    params.push((
+        "launch_presentation_return_url".into(),
+        "https://moodle.example.edu/mod/lti/return.php?course=7".into(),
+    ));
+    let req = launch_request(signed_body(params, now(), "nonce-iframe"));
     let resp = hub.send(req).await;
     assert_status(&resp, StatusCode::FOUND);
     let cookie = header_str(&resp, header::SET_COOKIE);
@@ -160,6 +161,32 @@ async fn iframe_launch_allows_the_lms_to_frame_and_sends_cross_site_cookies() {
     assert_eq!(
         header_str(&later, header::CONTENT_SECURITY_POLICY),
         "frame-ancestors 'self' https://moodle.example.edu"
+    );
+}
+
+#[tokio::test]
+async fn an_unsigned_origin_header_does_not_widen_who_may_frame_the_hub() {
+    // A student re-posts their own signed iframe launch with a forged Origin (issue 18 #5): the
+    // hub must not let evil.example frame anything, for them or anyone else.
+    let hub = test_hub();
+    for i in 0..40 {
+        let mut params = launch_params("alice", 101);
+        params.push(("custom_lms_iframe".into(), "1".into()));
+        let mut req = launch_request(signed_body(params, now(), &format!("nonce-evil-{i}")));
+        req.headers_mut().insert(
+            header::ORIGIN,
+            format!("https://evil{i}.example").parse().unwrap(),
+        );
+        req.headers_mut().insert(
+            header::REFERER,
+            format!("https://evil{i}.example/page").parse().unwrap(),
+        );
+        assert_status(&hub.send(req).await, StatusCode::FOUND);
+    }
+    let later = hub.send(hub.get_as("/hub/health", None)).await;
+    assert_eq!(
+        header_str(&later, header::CONTENT_SECURITY_POLICY),
+        "frame-ancestors 'self'"
     );
 }
 

@@ -360,7 +360,11 @@ impl TestHub {
     pub fn cookie(&self, user: &str) -> String {
         format!(
             "lticontainer-session={}",
-            self.key.sign(user, u64::try_from(now()).unwrap() + 3600)
+            self.key.sign(
+                user,
+                u64::try_from(now()).unwrap(),
+                u64::try_from(now()).unwrap() + 3600,
+            )
         )
     }
 

@@ -7,7 +7,7 @@
 //! `jupyter_server_config.json` saying so into `<state_dir>/jupyter-cross-site/`, mounts that
 //! directory read-only at [`CONTAINER_DIR`] and points `JUPYTER_CONFIG_PATH` at it.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -50,12 +50,8 @@ pub fn ensure_host_dir(state_dir: &Path) -> io::Result<PathBuf> {
         return Ok(dir);
     }
     // Written aside and renamed, so a server starting meanwhile never reads half a file.
-    let tmp = dir.join(format!(".{FILE}.{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(want.as_bytes())?;
-    f.sync_all()?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
-    std::fs::rename(&tmp, &file)?;
+    crate::state_file::write_atomically(&file, want.as_bytes())?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
     Ok(dir)
 }
 

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounts;
 pub mod admin_token;
 pub mod config;
 pub mod credentials;
@@ -13,5 +14,6 @@ pub mod progress;
 pub mod scopes;
 pub mod server_spec;
 pub mod spawner;
+pub mod state_file;
 
 pub use config::HubConfig;

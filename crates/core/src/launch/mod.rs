@@ -9,9 +9,11 @@
 //! * **Duplicate keys**: the last value wins in [`LtiLaunch::params`] (the signature check, which
 //!   needs every value, runs before this model is built).
 //! * **Username source**: the parameter named by `username_key` (the original's default is
-//!   `ext_user_username`, Moodle's login name); when it is missing or blank, `user_id`.
-//!   A present but unusable value is an error, never a silent switch to `user_id`: switching could
-//!   make two LMS accounts share one Unix account.
+//!   `ext_user_username`, Moodle's login name); when it is missing or blank, the name comes from
+//!   `user_id` in a namespace of its own ([`user_id_username`]: `uid-17-<digest>`; the original
+//!   used the bare `user_id`, so a launch with `user_id=rt4iu4a` and no username reached the
+//!   account of the login `rt4iu4a`). A present but unusable value is an error, never a silent
+//!   switch to `user_id`: switching could make two LMS accounts share one Unix account.
 //! * **Username normalisation** ([`normalize_username`]): the name becomes the Unix login, the
 //!   home directory and part of the container name, so it must be safe for all three.
 //!   - It is trimmed and ASCII-lowercased (JupyterHub lowercases too; Moodle logins are lowercase).
@@ -136,15 +138,15 @@ impl LtiLaunch {
             get("resource_link_id").ok_or(LaunchModelError::MissingParameter {
                 name: "resource_link_id",
             })?;
-        let (key, raw) = match text(username_key) {
-            Some(v) => (username_key, v),
-            None => ("user_id", user_id),
+        let username = match text(username_key) {
+            Some(raw) => {
+                normalize_username(raw).ok_or_else(|| LaunchModelError::UnusableUsername {
+                    key: username_key.to_owned(),
+                    raw: raw.to_owned(),
+                })?
+            }
+            None => user_id_username(user_id),
         };
-        let username =
-            normalize_username(raw).ok_or_else(|| LaunchModelError::UnusableUsername {
-                key: key.to_owned(),
-                raw: raw.to_owned(),
-            })?;
         let roles = map
             .get("roles")
             .map(|r| {
@@ -220,6 +222,27 @@ pub fn normalize_username(raw: &str) -> Option<String> {
     if is_safe_username(&lowered) && !looks_mapped(&lowered) {
         return Some(lowered);
     }
+    let stem = safe_stem(&lowered);
+    if !stem.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(mapped_name(&stem, lowered.as_bytes()))
+}
+
+/// The hub username of a launch without a username: `uid-<user_id>-<16 hex digits>`, always in
+/// the mapped form with a digest of `user_id:<user_id>`. No login can normalise to it (a login
+/// that looks mapped is mapped again, with a digest of other input), so a `user_id` can never
+/// land on the account of a login, nor a login on the account of a `user_id`.
+pub fn user_id_username(user_id: &str) -> String {
+    let lowered = user_id.trim().to_ascii_lowercase();
+    let stem = format!("uid-{}", safe_stem(&lowered));
+    let mut input = b"user_id:".to_vec();
+    input.extend_from_slice(lowered.as_bytes());
+    mapped_name(stem.trim_end_matches(['.', '-']), &input)
+}
+
+/// `lowered` with each character outside `[a-z0-9._-]` turned into `-`, leading `.`/`-` dropped.
+fn safe_stem(lowered: &str) -> String {
     let mapped: String = lowered
         .chars()
         .map(|c| {
@@ -230,11 +253,13 @@ pub fn normalize_username(raw: &str) -> Option<String> {
             }
         })
         .collect();
-    let stem = mapped.trim_start_matches(['.', '-']);
-    if !stem.chars().any(|c| c.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let digest = Sha256::digest(lowered.as_bytes());
+    mapped.trim_start_matches(['.', '-']).to_owned()
+}
+
+/// `<stem>-<HASH_SUFFIX_LEN hex digits of SHA-256(digest_input)>`, the stem cut so the whole
+/// fits in [`MAX_USERNAME_LEN`].
+fn mapped_name(stem: &str, digest_input: &[u8]) -> String {
+    let digest = Sha256::digest(digest_input);
     let suffix: String = digest[..HASH_SUFFIX_LEN / 2]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -242,7 +267,7 @@ pub fn normalize_username(raw: &str) -> Option<String> {
     // The stem is ASCII by construction, so byte slicing is char slicing.
     let keep = stem.len().min(MAX_USERNAME_LEN - 1 - suffix.len());
     let stem = stem[..keep].trim_end_matches(['.', '-']);
-    Some(format!("{stem}-{suffix}"))
+    format!("{stem}-{suffix}")
 }
 
 /// True when `name` ends like a mapped name: `-` and [`HASH_SUFFIX_LEN`] lowercase hex digits.
@@ -354,7 +379,7 @@ mod tests {
         .expect("valid");
         assert_eq!(l.custom("x"), Some("2"));
         assert!(!l.params.contains_key("oauth_nonce"));
-        assert_eq!(l.username, "7");
+        assert_eq!(l.username, user_id_username("7"));
         assert_eq!(l.customs().collect::<Vec<_>>(), vec![("x", "2")]);
     }
 }

@@ -22,6 +22,7 @@ use axum::routing::{delete, get};
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
+use crate::extract::Sessions;
 use super::error::method_not_allowed;
 
 mod auth;
@@ -31,23 +32,29 @@ mod users;
 pub use lticontainer_hub::admin_token::{AdminToken, MIN_ADMIN_TOKEN_LEN};
 
 /// What the admin routes use: the spawn manager (servers, and the `[hub]` settings with the
-/// admin token) and the hub API (the store, tokens, prefixes).
+/// admin token), the hub API (the store, tokens, prefixes) and the browser sessions (revoked
+/// when a user is deleted).
 #[derive(Debug, Clone)]
-pub struct AdminState {
+pub(crate) struct AdminState {
     spawner: Arc<Spawner>,
     api: Arc<HubApi>,
+    sessions: Sessions,
 }
 
 impl AdminState {
-    /// The admin API over `spawner` and `api`.
-    pub fn new(spawner: Arc<Spawner>, api: Arc<HubApi>) -> Self {
-        Self { spawner, api }
+    /// The admin API over `spawner`, `api` and `sessions`.
+    pub(crate) fn new(spawner: Arc<Spawner>, api: Arc<HubApi>, sessions: Sessions) -> Self {
+        Self {
+            spawner,
+            api,
+            sessions,
+        }
     }
 }
 
 /// The admin routes under `<hub_prefix>api`, to be merged into the hub's router. Every reply
 /// carries `X-JupyterHub-Version`, as the rest of the hub API does.
-pub fn router(state: AdminState) -> Router {
+pub(crate) fn router(state: AdminState) -> Router {
     let api = state.api.config();
     let base = format!("{}api", api.hub_prefix);
     let version = HeaderValue::from_str(&api.version)

@@ -139,6 +139,11 @@ pub(super) async fn delete_user(
         .delete_user(&name)
         .await
         .map_err(|e| JsonError::internal("deleting a user", &e))?;
+    // The user's browser sessions end with the account: an old cookie must not open their pages,
+    // nor the server a later launch starts.
+    if let Err(e) = state.sessions.revoke_user(&name) {
+        tracing::error!(caller = AdminCaller::NAME, user = %name, error = %e, "admin API: cannot save the revoked sessions; they stay revoked until the hub restarts");
+    }
     tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: deleted the user");
     Ok(no_content())
 }
