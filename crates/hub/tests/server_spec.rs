@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use lticontainer_core::container::ContainerSpec;
 use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
 use lticontainer_core::params::LmsParams;
-use lticontainer_core::spec::{NoHostAccounts, SpecConfig, build_spawn_plan};
+use lticontainer_core::spec::{NoHostAccounts, SpawnPlan, SpecConfig, build_spawn_plan};
 use lticontainer_hub::credentials::{HubApiConfig, ServerEnvOptions, hub_env};
 use lticontainer_hub::server_spec::{HubAdditions, server_spec};
 
@@ -45,10 +45,11 @@ fn launch(username: &str, user_id: &str, roles: &str) -> LtiLaunch {
     LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).expect("a valid launch")
 }
 
-fn final_spec(username: &str, user_id: &str, roles: &str, cross_site: bool) -> ContainerSpec {
+/// The spawn plan of a launch by `username` with the default configuration.
+fn plan(username: &str, user_id: &str, roles: &str) -> SpawnPlan {
     let launch = launch(username, user_id, roles);
     let (params, _) = LmsParams::from_launch(&launch);
-    let plan = build_spawn_plan(
+    build_spawn_plan(
         &SpecConfig::default(),
         &launch,
         &params,
@@ -56,7 +57,11 @@ fn final_spec(username: &str, user_id: &str, roles: &str, cross_site: bool) -> C
         NOW,
         PORT,
     )
-    .expect("a plan");
+    .expect("a plan")
+}
+
+fn final_spec(username: &str, user_id: &str, roles: &str, cross_site: bool) -> ContainerSpec {
+    let plan = plan(username, user_id, roles);
     let env = hub_env(
         &HubApiConfig::default(),
         username,
@@ -159,17 +164,7 @@ fn a_students_final_container() {
 
 #[test]
 fn without_a_hub_command_the_image_keeps_its_own() {
-    let launch = launch("alice", "17", "Learner");
-    let (params, _) = LmsParams::from_launch(&launch);
-    let plan = build_spawn_plan(
-        &SpecConfig::default(),
-        &launch,
-        &params,
-        &NoHostAccounts,
-        NOW,
-        PORT,
-    )
-    .expect("a plan");
+    let plan = plan("alice", "17", "Learner");
     let spec = server_spec(&plan, HubAdditions::new(Default::default(), &[]));
     assert_eq!(spec.cmd, plan.container.cmd);
     assert_eq!(spec.env.get("JUPYTERHUB_DEFAULT_URL"), Some("/lab"));
