@@ -385,7 +385,10 @@ async fn a_launch_at_the_edge_of_either_side_of_the_window_is_accepted_once() {
     for step in [0, window, 2 * window] {
         clock.set(NOW + step);
         let err = run(&auth, &ahead).await.unwrap_err();
-        assert!(matches!(err, LaunchError::ReplayedNonce { .. }), "at +{step}: {err}");
+        assert!(
+            matches!(err, LaunchError::ReplayedNonce { .. }),
+            "at +{step}: {err}"
+        );
     }
     clock.set(NOW + 2 * window + 1);
     let err = run(&auth, &ahead).await.unwrap_err();
@@ -402,7 +405,12 @@ async fn a_huge_refused_launch_makes_a_short_admin_message() {
     let err = refuse(&req).await;
     assert!(matches!(err, LaunchError::BadSignature { .. }), "{err}");
     let shown = err.to_string();
-    assert!(shown.len() < 1_500, "{} bytes: {}", shown.len(), &shown[..300]);
+    assert!(
+        shown.len() < 1_500,
+        "{} bytes: {}",
+        shown.len(),
+        &shown[..300]
+    );
     assert!(shown.contains("bytes in all, SHA-256"), "{shown}");
 
     let long_key = "k".repeat(100_000);

@@ -114,12 +114,14 @@ fn teacher_and_student_side_by_side() {
         }
     );
 
-    // Task volumes: read-only for the student, read-write for the teacher.
+    // Task volumes: read-only for the student, read-write for the teacher; the teachers-only
+    // one (`-RSA課題用`) is not mounted for the student at all.
     let vols = format!("{home}/jupyter/works/.volumes");
+    assert!(volume_mount(&student, &phys("vol", "rsa")).is_none());
+    let s = volume_mount(&student, &phys("vol", "data")).expect("student mounts the task volume");
+    assert!(s.read_only);
+    assert_eq!(s.target, format!("{vols}/{}", phys("vol", "data")));
     for name in ["rsa", "data"] {
-        let s = volume_mount(&student, &phys("vol", name)).expect("student mounts the task volume");
-        assert!(s.read_only, "{name}");
-        assert_eq!(s.target, format!("{vols}/{}", phys("vol", name)));
         let t = volume_mount(&teacher, &phys("vol", name)).expect("teacher mounts the task volume");
         assert!(!t.read_only, "{name}");
         assert_eq!(
@@ -145,9 +147,12 @@ fn teacher_and_student_side_by_side() {
     assert!(volume_mount(&student, &phys("prs", "rsa")).is_none());
     assert_eq!(
         student.volumes,
+        vec![phys("vol", "data"), phys("sub", "rsa")]
+    );
+    assert_eq!(
+        teacher.volumes,
         vec![phys("vol", "data"), phys("vol", "rsa"), phys("sub", "rsa")]
     );
-    assert_eq!(teacher.volumes, student.volumes);
     // The container declares the same volumes, labelled for the hub and the course only (a
     // course volume is shared: no user or port label), and passes the backends' check.
     let course_labels = BTreeMap::from([
@@ -176,14 +181,20 @@ fn teacher_and_student_side_by_side() {
         p.container.validate().expect("a plan's container is valid");
     }
 
-    // NB_* lists: the `-` marker stays for task/personal links and is gone for submit links.
-    let expected_volumes = format!(
-        ".volumes/{}:Data .volumes/{}:-RSA課題用",
-        phys("vol", "data"),
-        phys("vol", "rsa")
+    // NB_* lists: the `-` marker stays for the teacher's task/personal links and is gone for
+    // submit links; the student's list lacks the teachers-only volume.
+    assert_eq!(
+        env(&teacher, "NB_VOLUMES"),
+        format!(
+            ".volumes/{}:Data .volumes/{}:-RSA課題用",
+            phys("vol", "data"),
+            phys("vol", "rsa")
+        )
     );
-    assert_eq!(env(&student, "NB_VOLUMES"), expected_volumes);
-    assert_eq!(env(&teacher, "NB_VOLUMES"), expected_volumes);
+    assert_eq!(
+        env(&student, "NB_VOLUMES"),
+        format!(".volumes/{}:Data", phys("vol", "data"))
+    );
     assert_eq!(
         env(&student, "NB_SUBMITS"),
         format!(".volumes/{}:提出", phys("sub", "rsa"))
@@ -298,7 +309,7 @@ fn read_only_task_volumes_can_be_turned_off() {
     let l = launch_with("alice", "123", "Learner", &rsa_course(NOW + 10));
     let p = plan_for(&cfg, &l, &NoHostAccounts).expect("plan");
     assert!(
-        !volume_mount(&p, &phys("vol", "rsa"))
+        !volume_mount(&p, &phys("vol", "data"))
             .expect("mounted")
             .read_only
     );

@@ -238,11 +238,15 @@ mod tests {
     #[test]
     fn only_signed_launch_parameters_name_the_origin() {
         let params = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
-            [("user_id", "1"), ("ext_user_username", "a"), ("resource_link_id", "r")]
-                .iter()
-                .chain(extra)
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect()
+            [
+                ("user_id", "1"),
+                ("ext_user_username", "a"),
+                ("resource_link_id", "r"),
+            ]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
         };
         let launch = |extra: &[(&str, &str)]| {
             LtiLaunch::from_params("moodle", &params(extra), "ext_user_username").unwrap()

@@ -124,12 +124,23 @@ pub(crate) async fn launch(
         .into_response())
 }
 
-/// What the store keeps of a launch: enough to spawn again with the same parameters.
+/// Launch parameters that are secrets of the LMS and never stored: `lms_rpctoken` is a Moodle
+/// web-service token (what the notebook logs would be sent with).
+const NOT_STORED: [&str; 1] = ["custom_lms_rpctoken"];
+
+/// What the store keeps of a launch: enough to spawn again with the same parameters, without
+/// the LMS's secrets ([`NOT_STORED`]).
 pub(crate) fn launch_to_json(launch: &LtiLaunch) -> serde_json::Value {
+    let params: serde_json::Map<String, serde_json::Value> = launch
+        .params
+        .iter()
+        .filter(|(k, _)| !NOT_STORED.contains(k))
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+        .collect();
     json!({
         "consumer_key": launch.consumer_key,
         "username": launch.username,
-        "params": launch.params,
+        "params": params,
     })
 }
 
@@ -177,6 +188,22 @@ mod tests {
             !back.params.contains_key("oauth_nonce"),
             "OAuth parameters are never stored"
         );
+    }
+
+    #[test]
+    fn the_lms_web_service_token_is_not_stored() {
+        let mut params: Vec<(String, String)> = launch()
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        params.push(("custom_lms_rpctoken".into(), "0123456789abcdef".into()));
+        let l = LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap();
+        let stored = launch_to_json(&l).to_string();
+        assert!(!stored.contains("0123456789abcdef"), "{stored}");
+        assert!(!stored.contains("rpctoken"), "{stored}");
+        let back = launch_from_json(&launch_to_json(&l)).unwrap();
+        assert_eq!(back.params.get("custom_lms_defurl"), Some("/tree"));
     }
 
     #[test]

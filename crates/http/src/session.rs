@@ -249,7 +249,14 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for v in ["", ".", "v1", "v2.x.y.z", "a.b.c.d.e", "v2.1.10.YWxpY2U.!!!"] {
+        for v in [
+            "",
+            ".",
+            "v1",
+            "v2.x.y.z",
+            "a.b.c.d.e",
+            "v2.1.10.YWxpY2U.!!!",
+        ] {
             assert_eq!(key().verify(v, 1), None, "{v:?}");
         }
     }

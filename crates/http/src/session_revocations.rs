@@ -85,7 +85,10 @@ mod tests {
         assert!(!r.is_revoked("bob", 10));
 
         let again = SessionRevocations::load(dir.path(), 100);
-        assert!(again.is_revoked("alice", 1000), "kept in the state directory");
+        assert!(
+            again.is_revoked("alice", 1000),
+            "kept in the state directory"
+        );
         // Once every session it could revoke has expired, the entry goes.
         again.revoke("bob", 1200).unwrap();
         let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();

@@ -36,7 +36,10 @@ pub struct AccountConflict {
 ///
 /// # Errors
 /// [`AccountConflict`] when the account is bound to another LMS user.
-pub fn check_owner(existing: Option<&UserRecord>, launch: &LtiLaunch) -> Result<(), AccountConflict> {
+pub fn check_owner(
+    existing: Option<&UserRecord>,
+    launch: &LtiLaunch,
+) -> Result<(), AccountConflict> {
     let Some(rec) = existing else { return Ok(()) };
     if rec.lti_user_id.is_empty()
         || (rec.lti_user_id == launch.user_id && rec.consumer_key == launch.consumer_key)
@@ -89,7 +92,13 @@ mod tests {
         let owner = record("moodle", "17");
         assert!(check_owner(None, &launch("moodle", "rt4iu4a", "17")).is_ok());
         assert!(check_owner(Some(&owner), &launch("moodle", "RT4IU4A", "17")).is_ok());
-        assert!(check_owner(Some(&record("moodle", "")), &launch("moodle", "rt4iu4a", "9")).is_ok());
+        assert!(
+            check_owner(
+                Some(&record("moodle", "")),
+                &launch("moodle", "rt4iu4a", "9")
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Reads the JSON file at `path`: `T::default()` when it does not exist, and also when it cannot
 /// be read or parsed (logged with `what` for the admin: these files only narrow what is allowed
 /// or remember what can be learned again, so starting empty is safe).
-pub fn read_json_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path, what: &str) -> T {
+pub fn read_json_or_default<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    what: &str,
+) -> T {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::error!(file = %path.display(), error = %e, "cannot parse {what}; starting without them");

@@ -52,11 +52,7 @@ impl fmt::Display for Clipped<'_> {
         if end < self.text.len() {
             let digest = Sha256::digest(self.text.as_bytes());
             let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            write!(
-                f,
-                "… ({} bytes in all, SHA-256 {hex}…)",
-                self.text.len()
-            )?;
+            write!(f, "… ({} bytes in all, SHA-256 {hex}…)", self.text.len())?;
         }
         Ok(())
     }
@@ -76,7 +72,10 @@ mod tests {
     fn long_text_is_cut_at_a_character_with_length_and_digest() {
         let long = "é".repeat(1000);
         let shown = Clipped::quoted(&long, 5).to_string();
-        assert!(shown.starts_with("\"éé\"… (2000 bytes in all, SHA-256 "), "{shown}");
+        assert!(
+            shown.starts_with("\"éé\"… (2000 bytes in all, SHA-256 "),
+            "{shown}"
+        );
         assert!(shown.len() < 80, "{shown}");
         let other = format!("{}x", "é".repeat(999));
         assert_ne!(

@@ -85,6 +85,12 @@ pub(crate) fn grant(
         if !permitted(v, params, username, is_teacher) {
             continue;
         }
+        // A teachers-only volume (`-` before its display name) is not mounted for students at
+        // all: the original only hid its link, and a student could still open it under the
+        // volumes directory.
+        if v.teachers_only && !is_teacher {
+            continue;
+        }
         if v.kind == VolumeKind::Submit
             && !is_teacher
             && v.close.is_some_and(|c| c.is_closed(now_unix))

@@ -1,8 +1,8 @@
 //! [`AdminCaller`]: the extractor that lets only the admin service's token through.
 
 use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 
 use super::super::caller::request_token;
 use super::super::error::JsonError;
@@ -40,13 +40,7 @@ impl FromRequestParts<AdminState> for AdminCaller {
             }
         }
         let path = parts.uri.path().to_owned();
-        if presented.is_some()
-            && state
-                .api
-                .caller(&parts.headers, query)
-                .await?
-                .is_some()
-        {
+        if presented.is_some() && state.api.caller(&parts.headers, query).await?.is_some() {
             tracing::warn!(%path, "admin API: a user or server token was refused (it lacks the admin scopes)");
             return Err(JsonError::new(
                 StatusCode::FORBIDDEN,

@@ -22,8 +22,8 @@ use axum::routing::{delete, get};
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
-use crate::extract::Sessions;
 use super::error::method_not_allowed;
+use crate::extract::Sessions;
 
 mod auth;
 mod model;
