@@ -145,12 +145,15 @@ fn teacher_and_student_side_by_side() {
     );
     // Personal volumes are no engine volumes.
     assert!(volume_mount(&student, &phys("prs", "rsa")).is_none());
+    let declared = |p: &SpawnPlan| -> Vec<String> {
+        p.container.volumes.iter().map(|v| v.name.clone()).collect()
+    };
     assert_eq!(
-        student.volumes,
+        declared(&student),
         vec![phys("vol", "data"), phys("sub", "rsa")]
     );
     assert_eq!(
-        teacher.volumes,
+        declared(&teacher),
         vec![phys("vol", "data"), phys("vol", "rsa"), phys("sub", "rsa")]
     );
     // The container declares the same volumes, labelled for the hub and the course only (a
@@ -163,13 +166,17 @@ fn teacher_and_student_side_by_side() {
         (labels::COURSE.to_owned(), "219".to_owned()),
     ]);
     for p in [&student, &teacher] {
-        let declared: Vec<&str> = p
+        // Every named volume the container mounts is declared, and nothing else.
+        let mounted: Vec<String> = p
             .container
-            .volumes
+            .mounts
             .iter()
-            .map(|v| v.name.as_str())
+            .filter_map(|m| match &m.source {
+                MountSource::Volume(v) => Some(v.clone()),
+                MountSource::Bind(_) => None,
+            })
             .collect();
-        assert_eq!(declared, p.volumes);
+        assert_eq!(declared(p), mounted);
         assert!(
             p.container
                 .volumes
@@ -228,7 +235,13 @@ fn submit_deadline_before_and_after() {
     let teacher = plan("teacher1", "2", &closed);
     assert!(volume_mount(&student, &phys("sub", "rsa")).is_none());
     assert_eq!(env(&student, "NB_SUBMITS"), "");
-    assert!(!student.volumes.contains(&phys("sub", "rsa")));
+    assert!(
+        !student
+            .container
+            .volumes
+            .iter()
+            .any(|v| v.name == phys("sub", "rsa"))
+    );
     assert!(
         volume_mount(&teacher, &phys("sub", "rsa")).is_some(),
         "teachers ignore deadlines"
@@ -259,7 +272,7 @@ fn who_gets_a_volume() {
     assert_eq!(carol.container.mounts.len(), 1, "home only");
     assert_eq!(env(&carol, "NB_VOLUMES"), "");
     assert_eq!(env(&carol, "NB_PRSNALS"), "");
-    assert!(carol.volumes.is_empty());
+    assert!(carol.container.volumes.is_empty());
 
     // A per-volume list decides alone: teachers are not implicitly included.
     let mut course = rsa_course(NOW + 10);
@@ -918,7 +931,7 @@ fn unusable_course_id_mounts_no_volumes() {
     course.push(("context_id".into(), "../219".into()));
     let p = plan("teacher1", "2", &course);
     assert_eq!(p.container.mounts.len(), 1);
-    assert!(p.volumes.is_empty());
+    assert!(p.container.volumes.is_empty());
     assert!(!p.container.labels.contains_key(labels::COURSE));
     assert!(
         p.warnings.iter().any(|w| w.contains("context_id")),

@@ -156,9 +156,6 @@ pub struct SpawnPlan {
     pub container: ContainerSpec,
     /// Host directories to create when missing, parents first.
     pub host_dirs: Vec<HostDir>,
-    /// Named engine volumes to ensure (task and submit volumes), in mount order: the names of
-    /// [`container.volumes`](ContainerSpec::volumes), which also carry their labels.
-    pub volumes: Vec<String>,
     /// The URL path the user lands on (`/lab`, `/tree`).
     pub default_url: String,
     /// True when the user is a teacher of this launch.
@@ -287,12 +284,11 @@ pub fn build_spawn_plan(
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_owned(), v?)))
     .collect();
-    container.volumes = volume_specs(cfg, params, &create);
+    container.volumes = volume_specs(cfg, params, create);
 
     Ok(SpawnPlan {
         container,
         host_dirs: layout.host_dirs(&identity),
-        volumes: create,
         default_url: params
             .default_url
             .clone()
@@ -329,7 +325,7 @@ pub fn build_spawn_plan(
 /// let plan = plan_launch(&SpecConfig::default(), &launch, &NoHostAccounts, 1_750_000_000, 40000)
 ///     .expect("a plan");
 /// assert_eq!(plan.container.name, "lticontainer-alice");
-/// assert_eq!(plan.volumes, ["lms_vol_rsa_219_localhost"]);
+/// assert_eq!(plan.container.volumes[0].name, "lms_vol_rsa_219_localhost");
 /// assert_eq!(&plan.container.env["NB_UID"], "30123");
 /// ```
 pub fn plan_launch(
@@ -350,7 +346,7 @@ pub fn plan_launch(
 /// The task and submit volumes to create, each labelled [`labels::MANAGED_BY`] (the hub
 /// instance) and [`labels::COURSE`] (when the launch has a course) — never with one user's
 /// labels, since a course volume is shared.
-fn volume_specs(cfg: &SpecConfig, params: &LmsParams, names: &[String]) -> Vec<VolumeSpec> {
+fn volume_specs(cfg: &SpecConfig, params: &LmsParams, names: Vec<String>) -> Vec<VolumeSpec> {
     if names.is_empty() {
         return Vec::new();
     }
@@ -362,8 +358,8 @@ fn volume_specs(cfg: &SpecConfig, params: &LmsParams, names: &[String]) -> Vec<V
     .filter_map(|(k, v)| Some((k.to_owned(), v?.clone())))
     .collect();
     names
-        .iter()
-        .map(|name| VolumeSpec::new(name.clone(), labels.clone()))
+        .into_iter()
+        .map(|name| VolumeSpec::new(name, labels.clone()))
         .collect()
 }
 
