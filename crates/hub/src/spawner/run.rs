@@ -3,7 +3,6 @@
 //! small function; the final container comes from the pure [`server_spec`].
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -16,7 +15,7 @@ use super::failure::SpawnFailure;
 use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot};
 use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
-use crate::host_dirs::{DirOutcome, ensure_dir};
+use crate::host_dirs::ensure_dirs;
 use crate::progress::{ProgressEvent, SpawnProgress};
 use crate::server_spec::{HubAdditions, server_spec, server_url};
 
@@ -326,18 +325,10 @@ impl Spawner {
                 format!("{what}: {e}"),
             )
         };
-        let created = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
-            let mut created = Vec::new();
-            for d in &dirs {
-                if ensure_dir(Path::new(&d.path), d.uid, d.gid, d.mode)? == DirOutcome::Created {
-                    created.push(d.path.clone());
-                }
-            }
-            Ok(created)
-        })
-        .await
-        .map_err(|e| failed(&e, "home directory task"))?
-        .map_err(|e| failed(&e, SpawnStep::HomeDirectories.admin_text()))?;
+        let created = tokio::task::spawn_blocking(move || ensure_dirs(&dirs))
+            .await
+            .map_err(|e| failed(&e, "home directory task"))?
+            .map_err(|e| failed(&e, SpawnStep::HomeDirectories.admin_text()))?;
         if !created.is_empty() {
             tracing::info!(%user, dirs = ?created, "created host directories");
         }
