@@ -88,6 +88,8 @@ class Hub:
     workdir: Path
     engine_socket: str = ""
     extra_config: str = ""
+    # Lines added to the [hub] table (extra_config lands after the engine's table).
+    hub_config: str = ""
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True
     port: int = field(default_factory=free_port)
@@ -136,7 +138,7 @@ bind = "127.0.0.1:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
 port_max = {port_min + 49}
-{timeouts}
+{timeouts}{self.hub_config}
 [public_url]
 base_url = "{self.url}"
 
