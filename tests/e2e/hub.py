@@ -88,7 +88,7 @@ class Hub:
     workdir: Path
     engine_socket: str = ""
     extra_config: str = ""
-    # Lines added to the [hub] table (e.g. 'api_token = "…"').
+    # Lines added to the [hub] table (extra_config lands after the engine's table).
     hub_config: str = ""
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True

@@ -108,6 +108,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_shows_the_hub_defaults() {
+        let text = format!("{EXAMPLE}\n[lti.consumers]\nmoodle = \"s3cret\"\n");
+        let cfg = Config::parse(&text).unwrap();
+        assert_eq!(
+            format!("{:?}", cfg.hub),
+            format!("{:?}", lticontainer_hub::HubConfig::default()),
+            "crates/cli/lticontainer.example.toml and HubConfig::default() disagree"
+        );
+    }
+
+    #[test]
     fn e2e_style_config_parses() {
         let text = r#"
 engine = "podman"

@@ -1,10 +1,10 @@
 //! `lticontainer serve`: open the store, connect the engine, re-adopt running servers, serve.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use lticontainer_core::auth::Lti11Authenticator;
 use lticontainer_core::store::Store;
+use lticontainer_http::serve::ServeLimits;
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, app};
 use lticontainer_store::SqliteStore;
@@ -33,6 +33,8 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
 
     let bind = cfg.hub.bind;
+    let limits = ServeLimits::from_config(&cfg.hub, &cfg.public_url);
+    warn_if_few_file_descriptors(limits.max_connections);
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
@@ -62,17 +64,22 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
             "admin API off (no hub.api_token): mod_lticontainer's JupyterHub User tab will say \"Missmatch api token\""
         );
     }
-    axum_serve(listener, state).await
+    serve_until_stopped(listener, state, limits).await
 }
 
 /// How long open connections (progress streams, proxied requests) may take to finish after a
 /// stop signal before the hub exits anyway.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-async fn axum_serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), String> {
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+/// Serves with the hub's limits (`lticontainer_http::serve`) until SIGINT or SIGTERM, then gives
+/// open requests [`SHUTDOWN_GRACE`].
+async fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ServeLimits,
+) -> Result<(), String> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+    let server = lticontainer_http::serve::serve(listener, app(state), limits, async move {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
     });
@@ -84,11 +91,37 @@ async fn axum_serve(listener: tokio::net::TcpListener, state: AppState) -> Resul
         }
     };
     tokio::select! {
-        r = server.into_future() => r.map_err(|e| format!("server error: {e}")),
+        r = server => r.map_err(|e| format!("server error: {e}")),
         () = deadline => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; exiting anyway");
             Ok(())
         }
+    }
+}
+
+/// Warns when the open-file limit is below what `max_connections` needs: each client connection is
+/// a file descriptor, and a proxied one a second (to the user's server). Linux only (reads
+/// `/proc/self/limits`); elsewhere, or when unreadable, says nothing.
+fn warn_if_few_file_descriptors(max_connections: usize) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok());
+    let needed = (max_connections as u64)
+        .saturating_mul(2)
+        .saturating_add(256);
+    if let Some(soft) = soft.filter(|s| *s < needed) {
+        tracing::warn!(
+            open_files = soft,
+            needed,
+            "the open-file limit is below 2 x hub.max_connections + 256: under load the hub may run out of \
+             file descriptors before its connection caps apply; raise it (systemd LimitNOFILE, ulimit -n) \
+             or lower hub.max_connections"
+        );
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`app`]: the hub's router — launch, progress, hub API, and the proxy to users' servers —
 //! with the `frame-ancestors` policy on every response.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +14,7 @@ use axum::routing::{any, get, post};
 use crate::extract::Sessions;
 use crate::frame::frame_ancestors_layer;
 use crate::hubapi::admin::AdminState;
+use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
 use crate::{hubapi, launch, pages, pending, user_proxy};
 
@@ -28,8 +31,18 @@ use crate::{hubapi, launch, pages, pending, user_proxy};
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/health` | `ok` while the hub serves |
+///
+/// Every request passes the body gate first: a declared body larger than the endpoint takes
+/// (256 KiB for the launch, 64 KiB for the hub API and pages, `[hub] max_proxy_body_bytes` for the
+/// proxy) is answered 413 before it is read; a launch or hub API body that is not complete within
+/// `[hub] body_timeout_secs` is answered 408; a proxied body is cut when it pauses longer than
+/// `[hub] proxy_body_idle_secs`. Serve it with [`crate::serve::serve`] for the connection limits.
 pub fn app(state: AppState) -> Router {
     let frames = state.frames.clone();
+    let limits = Arc::new(BodyLimits::new(
+        &state.config,
+        format!("{}api", state.hubapi.config().hub_prefix),
+    ));
     Router::new()
         .route("/hub/lti/launch", post(launch::launch))
         .route("/hub/spawn-pending/{name}", get(pending::page))
@@ -53,6 +66,7 @@ pub fn app(state: AppState) -> Router {
             state.hubapi.clone(),
             state.sessions.clone(),
         )))
+        .layer(axum::middleware::from_fn_with_state(limits, body_gate))
         .layer(axum::middleware::from_fn_with_state(
             frames,
             frame_ancestors_layer,

@@ -16,11 +16,9 @@ use serde_json::json;
 
 use crate::error::PageError;
 use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
+use crate::limits::MAX_LAUNCH_BODY;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
-
-/// The largest launch body accepted (Moodle's launches are a few kilobytes).
-pub(crate) const MAX_LAUNCH_BODY: usize = 256 * 1024;
 
 /// The peer address of a request, or `0.0.0.0` when the server did not record it (tests).
 pub(crate) fn peer_ip(req: &Request) -> IpAddr {
@@ -40,6 +38,8 @@ pub(crate) async fn launch(
 ) -> Result<Response, PageError> {
     let peer = peer_ip(&req);
     let (parts, body) = req.into_parts();
+    // The body gate (`crate::limits`) has read the body within its deadline and limit already;
+    // the limit here only repeats it.
     let body = axum::body::to_bytes(body, MAX_LAUNCH_BODY)
         .await
         .map_err(|e| PageError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;

@@ -23,8 +23,14 @@ use crate::session::strip_session_cookie;
 /// The pooled HTTP client the proxy uses.
 pub(crate) type ProxyClient = Client<HttpConnector, Body>;
 
-/// A client with pooled keep-alive connections and a short connect timeout, so a vanished
-/// server is noticed at once instead of hanging the browser.
+/// The most the proxy buffers per upstream connection, each way (hyper's default is ~400 KiB):
+/// with a browser that stops reading, or a server that stops reading an upload, a proxied
+/// request pins at most this much in the client besides the hub's own per-connection buffers
+/// (`crate::serve::MAX_HEAD_BYTES`).
+pub(crate) const UPSTREAM_BUF_BYTES: usize = 64 * 1024;
+
+/// A client with pooled keep-alive connections, a short connect timeout, so a vanished server is
+/// noticed at once instead of hanging the browser, and bounded buffers.
 pub(crate) fn client() -> ProxyClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_secs(3)));
@@ -32,6 +38,7 @@ pub(crate) fn client() -> ProxyClient {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(32)
+        .http1_max_buf_size(UPSTREAM_BUF_BYTES)
         .build(connector)
 }
 

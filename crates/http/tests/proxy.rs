@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::util::*;
 
-async fn running_hub(users: &[(&str, u32)]) -> TestHub {
+pub(crate) async fn running_hub(users: &[(&str, u32)]) -> TestHub {
     let hub = test_hub();
     for (u, id) in users {
         assert_status(&hub.launch(u, *id).await, StatusCode::FOUND);

@@ -1,5 +1,5 @@
 //! Integration tests of lticontainer-http's public API: `app(state)` driven with `oneshot` on a
-//! fake engine, plus one server bound on 127.0.0.1:0 (the WebSocket test).
+//! fake engine, plus servers bound on 127.0.0.1:0 (the WebSocket test, `serve`).
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
@@ -7,7 +7,9 @@ mod cross_site;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;
+mod limits;
 mod progress;
 mod proxy;
+mod serve;
 mod spawn;
 mod util;

@@ -110,6 +110,10 @@ pub fn jupyter_router() -> Router {
             }),
         )
         .route(
+            "/user/{name}/echo",
+            axum::routing::post(|body: axum::body::Bytes| async move { body }),
+        )
+        .route(
             "/user/{name}/stream",
             get(|| async {
                 let chunks = futures_util::stream::iter(0..3).then(|i| async move {

@@ -74,6 +74,47 @@ pub struct HubConfig {
     /// Lines of the container's log written to the admin log when a server fails to start.
     /// Default: 30.
     pub failure_log_lines: usize,
+
+    // Slow clients and floods: what one client may hold, and for how long (`lticontainer-http`'s
+    // `serve` and its body limits apply these; see "Slow clients and floods" in ARCHITECTURE.md).
+    /// Seconds a client has to send a request's head (request line and headers), counted from
+    /// the moment the connection is accepted or the previous response was sent; a client that
+    /// takes longer is disconnected. It is also how long an idle keep-alive connection stays open
+    /// (hyper runs one timer for both), so a reverse proxy that keeps upstream connections alive
+    /// should drop idle ones sooner. Default: 10 — a browser sends its headers in one packet, and
+    /// idle keep-alive connections are cheap to reopen.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send the whole body of a request to the hub's own endpoints (the
+    /// launch, the hub API, the admin API); a body still incomplete then is answered
+    /// `408 Request Timeout` and the connection closed. Proxied requests to users' servers have
+    /// no total limit (see [`HubConfig::proxy_body_idle_secs`]). Default: 10 — a launch is a few
+    /// kilobytes, the API bodies less.
+    pub body_timeout_secs: u64,
+    /// Seconds a request body proxied to a user's server (an upload, a notebook save) may pause
+    /// between two pieces before it is cut. There is no total limit, so a large save over a slow
+    /// link goes through as long as it keeps moving. Default: 60.
+    pub proxy_body_idle_secs: u64,
+    /// The largest request body, in bytes, forwarded to a user's server: a larger
+    /// `Content-Length` is answered `413 Payload Too Large` before any of the body is read, and
+    /// a body without a length is cut there. The proxy streams, so this costs no memory; it only
+    /// stops what Jupyter would refuse anyway. Default: 536870912 (512 MiB, Jupyter Server's own
+    /// `max_body_size`).
+    pub max_proxy_body_bytes: u64,
+    /// Client connections open at once (keep-alive, WebSockets and progress streams included);
+    /// one more is answered `503` and closed at once. A student's JupyterLab holds about 4–8
+    /// (a few WebSockets and requests in flight); each connection costs a file descriptor, and
+    /// a proxied one a second, so keep the process's open-file limit (systemd `LimitNOFILE`) above
+    /// twice this. With it, the memory stalled clients can pin is bounded: at most about
+    /// 320 KiB per connection (32 KiB of head, a 32 KiB read buffer, and the largest body the
+    /// hub buffers, 256 KiB for a launch), so about 1.3 GiB at the default. Default: 4096.
+    pub max_connections: usize,
+    /// Client connections open at once from one address (an IPv6 client: its /64 network).
+    /// A lecture hall behind one NAT shares one public address, so this is generous: the
+    /// default fits some 250–500 students behind one address, while no single address takes
+    /// more than half of [`HubConfig::max_connections`]. Peers in `[public_url] trusted_proxies`
+    /// are exempt: behind a TLS proxy every client has the proxy's address (limit per client at
+    /// the proxy instead, e.g. nginx `limit_conn`). Default: 2048.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for HubConfig {
@@ -95,6 +136,12 @@ impl Default for HubConfig {
             hub_api_url: None,
             api_token: None,
             api_token_in_url: false,
+            header_timeout_secs: 10,
+            body_timeout_secs: 10,
+            proxy_body_idle_secs: 60,
+            max_proxy_body_bytes: 512 * 1024 * 1024,
+            max_connections: 4096,
+            max_connections_per_ip: 2048,
         }
     }
 }
@@ -127,6 +174,25 @@ impl HubConfig {
                 "hub.session_max_age_secs must be at least 60 seconds",
             ));
         }
+        if self.header_timeout_secs == 0
+            || self.body_timeout_secs == 0
+            || self.proxy_body_idle_secs == 0
+        {
+            return Err(Error::invalid(
+                "hub.header_timeout_secs, hub.body_timeout_secs and hub.proxy_body_idle_secs \
+                 must be at least 1",
+            ));
+        }
+        if self.max_proxy_body_bytes == 0 {
+            return Err(Error::invalid(
+                "hub.max_proxy_body_bytes is 0, which would refuse every upload",
+            ));
+        }
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return Err(Error::invalid(
+                "hub.max_connections and hub.max_connections_per_ip must be at least 1",
+            ));
+        }
         for o in &self.lms_origins {
             if crate::origin::normalise_origin(o).is_none() && !o.contains('*') {
                 return Err(Error::invalid(format!(
@@ -145,6 +211,21 @@ impl HubConfig {
     /// [`HubConfig::http_timeout_secs`] as a duration.
     pub fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_secs)
+    }
+
+    /// [`HubConfig::header_timeout_secs`] as a duration.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// [`HubConfig::body_timeout_secs`] as a duration.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    /// [`HubConfig::proxy_body_idle_secs`] as a duration.
+    pub fn proxy_body_idle(&self) -> Duration {
+        Duration::from_secs(self.proxy_body_idle_secs)
     }
 
     /// The hub API URL the containers call: [`HubConfig::hub_api_url`] or one derived from `bind`.
@@ -209,6 +290,27 @@ mod tests {
                     ..HubConfig::default()
                 },
                 "session_max_age_secs",
+            ),
+            (
+                HubConfig {
+                    body_timeout_secs: 0,
+                    ..HubConfig::default()
+                },
+                "body_timeout_secs",
+            ),
+            (
+                HubConfig {
+                    max_proxy_body_bytes: 0,
+                    ..HubConfig::default()
+                },
+                "max_proxy_body_bytes",
+            ),
+            (
+                HubConfig {
+                    max_connections_per_ip: 0,
+                    ..HubConfig::default()
+                },
+                "max_connections_per_ip",
             ),
             (
                 HubConfig {
