@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
 use lticontainer_core::memory::InMemoryRuntime;
-use lticontainer_core::runtime::{ProgressFn, Runtime};
+use lticontainer_core::runtime::{EventStream, ProgressFn, Runtime};
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
 use lticontainer_core::{Error, Result};
@@ -77,6 +77,13 @@ impl FakeJupyter {
         if let Some(h) = self.servers.lock().unwrap().remove(id) {
             h.abort();
         }
+    }
+
+    /// The server of a container ends from inside (a student's "Shut Down"): its fake server
+    /// stops listening and the container exits, which the engine reports as an event.
+    pub fn exit(&self, id: &str) {
+        self.kill_server(id);
+        self.inner.exit(id, 0).unwrap();
     }
 
     pub fn running_ids(&self) -> Vec<String> {
@@ -206,6 +213,9 @@ impl Runtime for FakeJupyter {
             .logs(id, tail)
             .await
             .map(|_| "fake log line: server exploded\n".to_owned())
+    }
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+        self.inner.events(labels).await
     }
 }
 
