@@ -10,4 +10,5 @@ mod launch;
 mod progress;
 mod proxy;
 mod spawn;
+mod takeover;
 mod util;

@@ -26,6 +26,7 @@ use lticontainer_core::{Error, Result};
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, app};
 use lticontainer_hub::HubConfig;
+use lticontainer_hub::listener_owner::AssumeContainer;
 use tower::ServiceExt;
 
 pub const KEY: &str = "moodle-test";
@@ -291,6 +292,8 @@ pub fn test_hub_parts(
     parts.spec = spec;
     parts.identity = Arc::new(NoHostAccounts);
     parts.session_key = key.clone();
+    // The fake's "containers" are tasks in this process: there is no container process to find.
+    parts.listeners = Arc::new(AssumeContainer);
     adjust(&mut parts);
     TestHub {
         state: AppState::new(parts),
