@@ -50,6 +50,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
             tracing::error!(error = %e, backend = runtime.backend(), "cannot re-adopt running servers at startup (is the engine up?); serving anyway")
         }
     }
+    // From now on a server whose container stops is no longer routed to (the one place the
+    // watcher starts; it re-checks the adopted servers once subscribed).
+    tokio::spawn(Arc::clone(&state.spawner).watch_engine());
 
     let listener = tokio::net::TcpListener::bind(bind)
         .await

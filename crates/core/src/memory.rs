@@ -7,18 +7,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_channel::mpsc::{UnboundedSender, unbounded};
 
 use crate::container::{
-    ContainerInfo, ContainerSpec, ContainerState, PullProgress, check_volume_name,
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, PullProgress,
+    check_volume_name,
 };
-use crate::runtime::{ProgressFn, Runtime};
+use crate::runtime::{EventStream, ProgressFn, Runtime};
 use crate::{Error, Result};
 
 /// A container engine that lives in memory: images are names, containers never run anything.
 ///
 /// Images must be added with [`InMemoryRuntime::with_image`] (or [`Runtime::ensure_image`] when
 /// created with [`InMemoryRuntime::pulling`]) before containers can use them. Running containers
-/// report the address `127.0.0.1:<spec.port>`.
+/// report the address `127.0.0.1:<spec.port>`. [`Runtime::events`] reports what `create_and_start`,
+/// `stop`, `remove` and [`InMemoryRuntime::exit`] do, to every subscriber whose labels match.
 #[derive(Debug, Default)]
 pub struct InMemoryRuntime {
     state: Mutex<State>,
@@ -31,6 +34,15 @@ struct State {
     images: BTreeSet<String>,
     volumes: BTreeMap<String, BTreeMap<String, String>>,
     containers: BTreeMap<String, ContainerInfo>,
+    /// The [`Runtime::events`] subscribers.
+    subscribers: Vec<Subscriber>,
+}
+
+/// One [`Runtime::events`] subscriber: its label filter and its channel.
+#[derive(Debug)]
+struct Subscriber {
+    labels: BTreeMap<String, String>,
+    tx: UnboundedSender<Result<ContainerEvent>>,
 }
 
 impl InMemoryRuntime {
@@ -59,6 +71,20 @@ impl InMemoryRuntime {
         self.lock().volumes.keys().cloned().collect()
     }
 
+    /// The main process of container `id` (by id or name) exits with `code`, as when a student
+    /// shuts their server down from inside: the container is exited and subscribers get `Died`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a missing container.
+    pub fn exit(&self, id: &str, code: i64) -> Result<()> {
+        let mut state = self.lock();
+        let key = state
+            .find_id(id)
+            .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
+        state.end(&key, Some(code), &[ContainerEventKind::Died]);
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that matters
         // for a test fake, so a poisoned lock is simply taken over.
@@ -75,6 +101,37 @@ impl State {
 
     fn find_id(&self, id: &str) -> Option<String> {
         self.find(id).map(|c| c.id.clone())
+    }
+
+    /// Sends `kind` for container `key` to every live subscriber whose labels it carries, and
+    /// forgets the subscribers that are gone. Called under the state lock, so every subscriber
+    /// sees the events in the order the changes happened.
+    fn publish(&mut self, key: &str, kind: ContainerEventKind) {
+        let Some(labels) = self.containers.get(key).map(|c| &c.labels) else {
+            return;
+        };
+        self.subscribers.retain(|s| {
+            if !s.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+                return !s.tx.is_closed();
+            }
+            s.tx.unbounded_send(Ok(ContainerEvent::new(key, kind)))
+                .is_ok()
+        });
+    }
+
+    /// Ends running container `key` with exit `code`, publishing `kinds`; a container that does
+    /// not run is left alone.
+    fn end(&mut self, key: &str, code: Option<i64>, kinds: &[ContainerEventKind]) {
+        let Some(c) = self.containers.get_mut(key) else {
+            return;
+        };
+        if !c.state.is_running() {
+            return;
+        }
+        c.state = ContainerState::Exited { code };
+        for kind in kinds {
+            self.publish(key, *kind);
+        }
     }
 }
 
@@ -125,7 +182,8 @@ impl Runtime for InMemoryRuntime {
         let mut info = ContainerInfo::new(&id, &spec.name, &spec.image, ContainerState::Running);
         info.labels = spec.labels.clone();
         info.address = Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), spec.port));
-        state.containers.insert(id, info.clone());
+        state.containers.insert(id.clone(), info.clone());
+        state.publish(&id, ContainerEventKind::Started);
         Ok(info)
     }
 
@@ -141,17 +199,19 @@ impl Runtime for InMemoryRuntime {
         let key = state
             .find_id(id)
             .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
-        if let Some(c) = state.containers.get_mut(&key)
-            && c.state.is_running()
-        {
-            c.state = ContainerState::Exited { code: Some(0) };
-        }
+        state.end(
+            &key,
+            Some(0),
+            &[ContainerEventKind::Died, ContainerEventKind::Stopped],
+        );
         Ok(())
     }
 
     async fn remove(&self, id: &str) -> Result<()> {
         let mut state = self.lock();
         if let Some(key) = state.find_id(id) {
+            state.end(&key, Some(137), &[ContainerEventKind::Died]);
+            state.publish(&key, ContainerEventKind::Removed);
             state.containers.remove(&key);
         }
         Ok(())
@@ -172,5 +232,14 @@ impl Runtime for InMemoryRuntime {
             .find(id)
             .map(|_| String::new())
             .ok_or_else(|| Error::not_found(format!("container {id:?}")))
+    }
+
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+        let (tx, rx) = unbounded();
+        self.lock().subscribers.push(Subscriber {
+            labels: labels.clone(),
+            tx,
+        });
+        Ok(Box::pin(rx))
     }
 }

@@ -2,16 +2,21 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_core::Stream;
 
 use crate::Result;
-use crate::container::{ContainerInfo, ContainerSpec, PullProgress};
+use crate::container::{ContainerEvent, ContainerInfo, ContainerSpec, PullProgress};
 
 /// Receives image-pull progress; called zero or more times from [`Runtime::ensure_image`].
 pub type ProgressFn<'a> = &'a (dyn Fn(PullProgress) + Send + Sync);
+
+/// The container lifecycle events [`Runtime::events`] streams, until the engine connection ends.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ContainerEvent>> + Send + 'static>>;
 
 /// A container engine (Docker, Podman, or the in-memory fake), used as `Arc<dyn Runtime>`.
 ///
@@ -105,6 +110,24 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// # Behavior
     /// * A missing container is [`NotFound`](crate::Error::NotFound).
     async fn logs(&self, id: &str, tail: usize) -> Result<String>;
+
+    /// Subscribes to the lifecycle events ([`ContainerEvent`]) of the containers that carry
+    /// every label in `labels` with the same value.
+    ///
+    /// The hub uses this to stop routing to a server the moment its container stops (a student's
+    /// "Shut Down" ends the container): with host networking another process could bind the
+    /// freed port, so an address must not outlive its container.
+    ///
+    /// # Behavior
+    /// * The subscription is in place when the call returns: every matching event that happens
+    ///   after it returns is delivered (an event from shortly before may be delivered too).
+    /// * Only starts, deaths, stops, OOM kills and removals are reported; one engine action may
+    ///   give several events (a stop is `Died` and `Stopped`), and a kind may come twice.
+    /// * An engine that cannot be reached is [`Unavailable`](crate::Error::Unavailable), from
+    ///   the call or as an item of the stream; the stream ends when the engine connection does.
+    ///   Events that happen while no subscription runs are lost, so a caller that subscribes
+    ///   again re-checks the containers it cares about with [`inspect`](Runtime::inspect).
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream>;
 }
 
 macro_rules! forward_runtime {
@@ -142,6 +165,9 @@ macro_rules! forward_runtime {
             }
             async fn logs(&self, id: &str, tail: usize) -> Result<String> {
                 (**self).logs(id, tail).await
+            }
+            async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+                (**self).events(labels).await
             }
         }
     };

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Error;
-use crate::container::{ContainerSpec, labels};
-use crate::runtime::Runtime;
+use crate::container::{ContainerEvent, ContainerEventKind, ContainerSpec, labels};
+use crate::runtime::{EventStream, Runtime};
 
 /// The label that marks containers created by this suite.
 pub const TESTKIT_LABEL: &str = "lticontainer.testkit";
@@ -149,6 +149,88 @@ pub async fn ensure_volume_is_idempotent(rt: &dyn Runtime, prefix: &str) {
     rt.ensure_volume(&name, &labels).await.unwrap();
 }
 
+/// How long [`events_report_stop_and_remove`] waits for each event.
+pub const EVENT_WAIT: Duration = Duration::from_secs(15);
+
+/// The next event on `events` for which `wanted` holds, within [`EVENT_WAIT`]; every event seen
+/// on the way must be about a container in `allowed`.
+async fn wait_for_event(
+    events: &mut EventStream,
+    allowed: &[&str],
+    what: &str,
+    wanted: impl Fn(&ContainerEvent) -> bool,
+) -> ContainerEvent {
+    let mut seen = Vec::new();
+    let waiting = async {
+        loop {
+            let next = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)).await;
+            match next {
+                Some(Ok(ev)) => {
+                    assert!(
+                        allowed.contains(&ev.id.as_str()),
+                        "an event for a container outside the label filter: {ev:?}"
+                    );
+                    if wanted(&ev) {
+                        return ev;
+                    }
+                    seen.push(ev);
+                }
+                Some(Err(e)) => panic!("the event stream failed while waiting for {what}: {e}"),
+                None => panic!("the event stream ended while waiting for {what}"),
+            }
+        }
+    };
+    match tokio::time::timeout(EVENT_WAIT, waiting).await {
+        Ok(ev) => ev,
+        Err(_) => panic!("no {what} within {EVENT_WAIT:?}; events seen: {seen:?}"),
+    }
+}
+
+/// Events: subscribed to a label, a stop of a labelled running container gives `Died` or
+/// `Stopped` with its id, and its removal `Removed`; a container without the label gives none.
+pub async fn events_report_stop_and_remove(rt: &dyn Runtime, image: &str, prefix: &str) {
+    let other = format!("{prefix}-x");
+    cleanup(rt, prefix).await;
+    cleanup(rt, &other).await;
+    let watched = rt
+        .create_and_start(&sleeper(prefix, "ev", image))
+        .await
+        .unwrap();
+    let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    let mut events = rt.events(&sel).await.unwrap();
+
+    // A container with another label value: none of its events may reach this subscriber.
+    let unwatched = rt
+        .create_and_start(&sleeper(&other, "ev", image))
+        .await
+        .unwrap();
+    rt.stop(&unwatched.id, Duration::from_secs(1))
+        .await
+        .unwrap();
+
+    rt.stop(&watched.id, Duration::from_secs(1)).await.unwrap();
+    let allowed = [watched.id.as_str()];
+    let ended = wait_for_event(&mut events, &allowed, "Died/Stopped", |ev| {
+        matches!(
+            ev.kind,
+            ContainerEventKind::Died | ContainerEventKind::Stopped
+        )
+    })
+    .await;
+    assert_eq!(ended.id, watched.id);
+    assert!(ended.kind.ends_container());
+
+    rt.remove(&watched.id).await.unwrap();
+    let removed = wait_for_event(&mut events, &allowed, "Removed", |ev| {
+        ev.kind == ContainerEventKind::Removed
+    })
+    .await;
+    assert_eq!(removed.id, watched.id);
+    drop(events);
+    cleanup(rt, prefix).await;
+    cleanup(rt, &other).await;
+}
+
 /// `n` create+start calls at once all succeed.
 pub async fn concurrent_starts(rt: &dyn Runtime, image: &str, prefix: &str, n: usize) {
     cleanup(rt, prefix).await;
@@ -201,14 +283,15 @@ async fn futures_join_all<F: std::future::Future>(
 ///
 /// The tests are `create_start_stop_remove`, `duplicate_name_is_already_exists`,
 /// `missing_image_is_not_found`, `missing_container_semantics`, `list_by_labels`,
-/// `ensure_volume_is_idempotent` and `twenty_concurrent_starts` (on a two-worker multi-thread
-/// runtime). The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features)
+/// `ensure_volume_is_idempotent`, `events_report_stop_and_remove` and `twenty_concurrent_starts`
+/// (on a two-worker multi-thread runtime). The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features)
 /// among its dev-dependencies.
 ///
 /// * `runtime`: an expression that builds the runtime; evaluated once in each test.
 /// * `image`: a local image that keeps running with `sleep 300`.
 /// * `prefix`: a function or closure turning a short scenario key (`"lifecycle"`, `"dup"`,
-///   `"noimage"`, `"list"`, `"vol"`, `"conc"`) into the prefix of the containers it makes.
+///   `"noimage"`, `"list"`, `"vol"`, `"events"`, `"conc"`) into the prefix of the containers it
+///   makes.
 /// * `ignore` (optional): every test is `#[ignore = <reason>]`, e.g. for tests that need an
 ///   engine `cargo test` does not start.
 /// * `remove_volume` (optional): a function or closure called with the name of the volume
@@ -298,6 +381,14 @@ macro_rules! runtime_conformance {
             let prefix: ::std::string::String = ($prefix)("vol");
             $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix).await;
             $(($remove_volume)(&$crate::testkit::volume_name(&prefix));)?
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn events_report_stop_and_remove() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("events");
+            $crate::testkit::events_report_stop_and_remove(&rt, $image, &prefix).await;
         }
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, HostConfig, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, EventMessage,
+    EventMessageTypeEnum, HostConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 use lticontainer_core::container::{
-    CPU_PERIOD_US, ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress, labels,
+    CPU_PERIOD_US, ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec,
+    ContainerState, MountSource, PullProgress, labels,
 };
 
 use crate::config::NetworkMode;
@@ -163,6 +164,59 @@ pub(crate) fn label_filters(labels: &BTreeMap<String, String>) -> HashMap<String
     filters
 }
 
+/// The engine actions [`event`] maps, as the events filter asks for them.
+const EVENT_ACTIONS: [&str; 5] = ["start", "die", "stop", "oom", "destroy"];
+
+/// Docker's events filter for the lifecycle events ([`event`]) of containers carrying every
+/// label in `labels`.
+pub(crate) fn event_filters(labels: &BTreeMap<String, String>) -> HashMap<String, Vec<String>> {
+    let mut filters = label_filters(labels);
+    filters.insert("type".to_owned(), vec!["container".to_owned()]);
+    filters.insert(
+        "event".to_owned(),
+        EVENT_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
+    );
+    filters
+}
+
+/// The events request's `since`: one second before `now`, in Docker's `seconds.nanoseconds`.
+///
+/// The request is only sent when the stream is first polled; asking for the events since just
+/// before the subscription makes the engine replay (from its recent-events log) what happened
+/// in between, so the subscription is in place when [`Runtime::events`] returns.
+///
+/// [`Runtime::events`]: lticontainer_core::Runtime::events
+pub(crate) fn events_since(now: std::time::SystemTime) -> String {
+    let since = now
+        .checked_sub(std::time::Duration::from_secs(1))
+        .unwrap_or(now)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:09}", since.as_secs(), since.subsec_nanos())
+}
+
+/// A container lifecycle event in core's terms; `None` for other objects and other actions.
+pub(crate) fn event(msg: &EventMessage) -> Option<ContainerEvent> {
+    if msg.typ != Some(EventMessageTypeEnum::CONTAINER) {
+        return None;
+    }
+    let kind = match msg.action.as_deref()? {
+        "start" => ContainerEventKind::Started,
+        "die" => ContainerEventKind::Died,
+        "stop" => ContainerEventKind::Stopped,
+        "oom" => ContainerEventKind::OutOfMemory,
+        "destroy" => ContainerEventKind::Removed,
+        _ => return None,
+    };
+    let id = msg
+        .actor
+        .as_ref()?
+        .id
+        .as_deref()
+        .filter(|id| !id.is_empty())?;
+    Some(ContainerEvent::new(id, kind))
+}
+
 /// A [`ContainerInfo`] from an inspect reply.
 pub(crate) fn info_from_inspect(
     resp: ContainerInspectResponse,
@@ -308,6 +362,42 @@ mod tests {
         s.labels.insert(labels::USER.into(), "alice".into());
         s.port = 9000;
         s
+    }
+
+    #[test]
+    fn engine_events_become_container_events() {
+        let msg = |typ: &str, action: &str, id: &str| -> EventMessage {
+            serde_json::from_value(serde_json::json!({
+                "Type": typ, "Action": action,
+                "Actor": {"ID": id, "Attributes": {"lticontainer.hub": "h"}},
+                "time": 1, "timeNano": 1
+            }))
+            .expect("an event message")
+        };
+        for (action, kind) in [
+            ("start", ContainerEventKind::Started),
+            ("die", ContainerEventKind::Died),
+            ("stop", ContainerEventKind::Stopped),
+            ("oom", ContainerEventKind::OutOfMemory),
+            ("destroy", ContainerEventKind::Removed),
+        ] {
+            assert_eq!(
+                event(&msg("container", action, "abc")),
+                Some(ContainerEvent::new("abc", kind)),
+                "{action}"
+            );
+        }
+        assert_eq!(event(&msg("container", "exec_start", "abc")), None);
+        assert_eq!(event(&msg("network", "destroy", "abc")), None);
+        assert_eq!(event(&msg("container", "die", "")), None);
+
+        let filters = event_filters(&BTreeMap::from([("lticontainer.hub".into(), "h".into())]));
+        assert_eq!(filters["type"], ["container"]);
+        assert_eq!(filters["label"], ["lticontainer.hub=h"]);
+        assert_eq!(filters["event"], EVENT_ACTIONS);
+
+        let now = std::time::UNIX_EPOCH + std::time::Duration::new(1_000, 5);
+        assert_eq!(events_since(now), "999.000000005");
     }
 
     #[test]

@@ -8,14 +8,14 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::VolumeCreateOptions;
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, LogsOptions,
     RemoveContainerOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
 use lticontainer_core::container::{
     ContainerInfo, ContainerSpec, check_volume_name, with_default_tag,
 };
-use lticontainer_core::runtime::ProgressFn;
+use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
 
@@ -38,6 +38,9 @@ use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
 /// * `stop` waits the grace period rounded up to whole seconds, then the engine kills.
 /// * `remove` forces, drops the container's anonymous volumes (never named ones), and treats a
 ///   removal already in progress as done.
+/// * `events` streams the engine's `start`, `die`, `stop`, `oom` and `destroy` container events
+///   for the labels, from one second before the call (replayed from the engine's recent-events
+///   log), so none is missed between the call and the request reaching the engine.
 #[derive(Debug, Clone)]
 pub struct DockerRuntime {
     docker: Docker,
@@ -368,5 +371,30 @@ impl Runtime for DockerRuntime {
             }
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+        // Clones share the connection settings; the stream owns its client.
+        let docker = self.client().await?.clone();
+        let options = EventsOptions {
+            since: Some(convert::events_since(std::time::SystemTime::now())),
+            until: None,
+            filters: Some(convert::event_filters(labels)),
+        };
+        let endpoint = self.endpoint.clone();
+        let stream = docker.events(Some(options)).filter_map(move |item| {
+            let mapped = match item {
+                Ok(msg) => convert::event(&msg).map(Ok),
+                Err(e) => Some(Err(Error::engine(
+                    "watching the container events of",
+                    Object::Engine,
+                    &endpoint,
+                    e,
+                )
+                .into())),
+            };
+            std::future::ready(mapped)
+        });
+        Ok(Box::pin(stream))
     }
 }

@@ -510,3 +510,52 @@ async fn an_engine_error_keeps_its_cause() {
     );
     assert!(cause.contains(mock.socket()), "{cause}");
 }
+
+#[tokio::test]
+async fn events_ask_for_the_lifecycle_of_labelled_containers() {
+    let lines = [
+        r#"{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+        r#"{"Type":"container","Action":"kill","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+        r#"{"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"exitCode":"0"}},"time":1,"timeNano":1}"#,
+        r#"{"Type":"container","Action":"destroy","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+    ];
+    let body = lines.join("\n") + "\n";
+    let mock = MockEngine::start(handler(move |call| {
+        let body = body.clone();
+        async move {
+            if call.route() == "GET /events" {
+                (200, body)
+            } else {
+                error(500, "unexpected")
+            }
+        }
+    }));
+    let sel = BTreeMap::from([("lticontainer.hub".to_owned(), "h1".to_owned())]);
+    let mut events = mock.runtime().events(&sel).await.expect("subscribed");
+    let mut seen = Vec::new();
+    while let Some(item) = futures_util::StreamExt::next(&mut events).await {
+        let ev = item.expect("an event");
+        seen.push((ev.id, ev.kind));
+    }
+    use lticontainer_core::container::ContainerEventKind::{Died, Removed, Started};
+    assert_eq!(
+        seen,
+        [
+            ("abc".to_owned(), Started),
+            ("abc".to_owned(), Died),
+            ("abc".to_owned(), Removed)
+        ]
+    );
+    let call = mock
+        .calls()
+        .into_iter()
+        .find(|c| c.route() == "GET /events")
+        .expect("an events request");
+    assert!(call.query.contains("since="), "{}", call.query);
+    assert!(
+        call.query.contains("lticontainer.hub%3Dh1"),
+        "{}",
+        call.query
+    );
+    assert!(call.query.contains("destroy"), "{}", call.query);
+}

@@ -5,7 +5,11 @@
 //! `Host` header is kept (Jupyter compares it with `Origin` on WebSocket requests), the hub's
 //! session cookie is taken out, and `X-Forwarded-For`/`-Proto`/`-Host` are set.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,15 +17,18 @@ use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use hyper::Uri as HyperUri;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use lticontainer_hub::spawner::Spawner;
+use tokio::net::TcpStream;
 
 use crate::session::strip_session_cookie;
 
 /// The pooled HTTP client the proxy uses.
-pub(crate) type ProxyClient = Client<HttpConnector, Body>;
+pub(crate) type ProxyClient = Client<VouchedConnector, Body>;
 
 /// The most the proxy buffers per upstream connection, each way (hyper's default is ~400 KiB):
 /// with a browser that stops reading, or a server that stops reading an upload, a proxied
@@ -29,9 +36,10 @@ pub(crate) type ProxyClient = Client<HttpConnector, Body>;
 /// (`crate::serve::MAX_HEAD_BYTES`).
 pub(crate) const UPSTREAM_BUF_BYTES: usize = 64 * 1024;
 
-/// A client with pooled keep-alive connections, a short connect timeout, so a vanished server is
-/// noticed at once instead of hanging the browser, and bounded buffers.
-pub(crate) fn client() -> ProxyClient {
+/// A client with pooled keep-alive connections, a short connect timeout (so a vanished server
+/// is noticed at once instead of hanging the browser) and bounded buffers. Every new connection
+/// is vouched for by `spawner` before it is used ([`VouchedConnector`]).
+pub(crate) fn client(spawner: Arc<Spawner>) -> ProxyClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_secs(3)));
     connector.set_nodelay(true);
@@ -39,7 +47,51 @@ pub(crate) fn client() -> ProxyClient {
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(32)
         .http1_max_buf_size(UPSTREAM_BUF_BYTES)
-        .build(connector)
+        .build(VouchedConnector {
+            inner: connector,
+            spawner,
+        })
+}
+
+/// Opens the proxy's connections, each vouched for by [`Spawner::vouch_for_connection`] before
+/// the request goes over it: with host networking, what accepts a connection at a server's
+/// address must be the server's container, not a process that bound the port after the
+/// server stopped. A refused connection is a connect error, which the proxy answers like a
+/// server that is gone.
+#[derive(Clone)]
+pub(crate) struct VouchedConnector {
+    inner: HttpConnector,
+    spawner: Arc<Spawner>,
+}
+
+impl std::fmt::Debug for VouchedConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VouchedConnector").finish_non_exhaustive()
+    }
+}
+
+impl tower::Service<HyperUri> for VouchedConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: HyperUri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let spawner = Arc::clone(&self.spawner);
+        Box::pin(async move {
+            let io = connecting.await?;
+            let peer = io.inner().peer_addr()?;
+            spawner
+                .vouch_for_connection(peer)
+                .await
+                .map_err(|why| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, why))?;
+            Ok(io)
+        })
+    }
 }
 
 /// Why a request could not be forwarded.

@@ -15,6 +15,7 @@ use lticontainer_core::store::Store;
 use lticontainer_hub::HubConfig;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
 use lticontainer_hub::host_accounts::EtcIdentity;
+use lticontainer_hub::listener_owner::{ListenerOwnership, ProcListeners};
 use lticontainer_hub::spawner::{Spawner, SpawnerParts};
 
 use crate::extract::Sessions;
@@ -45,11 +46,16 @@ pub struct AppParts {
     pub session_key: SessionKey,
     /// Where the time comes from.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Tells whether the listener at a host-network server's address is the container's.
+    /// Default: [`ProcListeners`] (the host's `/proc`); an engine whose "containers" are not
+    /// processes (the in-memory test fakes) needs
+    /// [`AssumeContainer`](lticontainer_hub::listener_owner::AssumeContainer).
+    pub listeners: Arc<dyn ListenerOwnership>,
 }
 
 impl AppParts {
-    /// Parts with default settings, host accounts from `/etc`, a random session key and the
-    /// system clock.
+    /// Parts with default settings, host accounts from `/etc`, a random session key, the
+    /// system clock and listener checks from `/proc`.
     pub fn new(
         runtime: Arc<dyn Runtime>,
         auth: Arc<dyn Authenticator>,
@@ -65,6 +71,7 @@ impl AppParts {
             identity: Arc::new(EtcIdentity::default()),
             session_key: SessionKey::random(),
             clock: Arc::new(SystemClock),
+            listeners: Arc::new(ProcListeners::default()),
         }
     }
 }
@@ -115,6 +122,7 @@ impl AppState {
             identity,
             session_key,
             clock,
+            listeners,
         } = parts;
         let hub = Arc::new(hub);
         let sessions = Sessions::new(session_key, Arc::clone(&clock), Arc::clone(&hub));
@@ -139,7 +147,9 @@ impl AppState {
             hub: Arc::clone(&hub),
             spec: Arc::new(spec),
             clock: Arc::clone(&clock),
+            listeners,
         }));
+        let client = proxy::client(Arc::clone(&spawner));
         Self {
             frames: Arc::new(FrameAncestors::load(
                 hub.lms_origins.clone(),
@@ -152,7 +162,7 @@ impl AppState {
             public_url: Arc::new(public_url),
             spawner,
             sessions,
-            client: proxy::client(),
+            client,
             clock,
         }
     }

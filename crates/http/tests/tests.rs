@@ -12,4 +12,5 @@ mod progress;
 mod proxy;
 mod serve;
 mod spawn;
+mod takeover;
 mod util;

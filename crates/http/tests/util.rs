@@ -19,13 +19,14 @@ use futures_util::StreamExt;
 use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
 use lticontainer_core::memory::InMemoryRuntime;
-use lticontainer_core::runtime::{ProgressFn, Runtime};
+use lticontainer_core::runtime::{EventStream, ProgressFn, Runtime};
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
 use lticontainer_core::{Error, Result};
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, app};
 use lticontainer_hub::HubConfig;
+use lticontainer_hub::listener_owner::AssumeContainer;
 use tower::ServiceExt;
 
 pub const KEY: &str = "moodle-test";
@@ -77,6 +78,13 @@ impl FakeJupyter {
         if let Some(h) = self.servers.lock().unwrap().remove(id) {
             h.abort();
         }
+    }
+
+    /// The server of a container ends from inside (a student's "Shut Down"): its fake server
+    /// stops listening and the container exits, which the engine reports as an event.
+    pub fn exit(&self, id: &str) {
+        self.kill_server(id);
+        self.inner.exit(id, 0).unwrap();
     }
 
     pub fn running_ids(&self) -> Vec<String> {
@@ -211,6 +219,9 @@ impl Runtime for FakeJupyter {
             .await
             .map(|_| "fake log line: server exploded\n".to_owned())
     }
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+        self.inner.events(labels).await
+    }
 }
 
 /// Port blocks per test so tests running in parallel never share ports.
@@ -285,6 +296,8 @@ pub fn test_hub_parts(
     parts.spec = spec;
     parts.identity = Arc::new(NoHostAccounts);
     parts.session_key = key.clone();
+    // The fake's "containers" are tasks in this process: there is no container process to find.
+    parts.listeners = Arc::new(AssumeContainer);
     adjust(&mut parts);
     TestHub {
         state: AppState::new(parts),

@@ -8,6 +8,7 @@ pub mod cross_site;
 pub mod host_accounts;
 mod host_dirs;
 pub mod html;
+pub mod listener_owner;
 pub mod origin;
 mod ports;
 pub mod progress;

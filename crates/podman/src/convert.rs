@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use lticontainer_core::container::{
-    ContainerInfo, ContainerSpec, ContainerState, MountSource, PullProgress, ResourceLimits, labels,
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, MountSource,
+    PullProgress, ResourceLimits, labels,
 };
 use podman_api::models::{
     ContainerMount, InspectContainerData, LibpodImagesPullReport, LinuxCpu, LinuxMemory,
@@ -191,6 +192,51 @@ pub(crate) fn address(
     }
     let ip: IpAddr = ip?.parse().ok()?;
     Some(SocketAddr::new(ip, port))
+}
+
+/// The libpod event actions [`event`] maps, as the events filter asks for them (Podman 4.3
+/// names a container's exit `died` and its removal `remove`).
+const EVENT_ACTIONS: [&str; 5] = ["start", "died", "stop", "oom", "remove"];
+
+/// libpod's events filter (a JSON map) for the lifecycle events of containers carrying every
+/// label in `labels`.
+pub(crate) fn event_filters(labels: &BTreeMap<String, String>) -> String {
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut filters = serde_json::json!({
+        "type": ["container"],
+        "event": EVENT_ACTIONS,
+    });
+    if !labels.is_empty() {
+        filters["label"] = serde_json::json!(labels);
+    }
+    filters.to_string()
+}
+
+/// The events request's `since`: one second before `now`, as Unix `seconds.nanoseconds`, so
+/// an event between the call and Podman reading its event log is not missed.
+pub(crate) fn events_since(now: std::time::SystemTime) -> String {
+    let since = now
+        .checked_sub(std::time::Duration::from_secs(1))
+        .unwrap_or(now)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:09}", since.as_secs(), since.subsec_nanos())
+}
+
+/// A container lifecycle event in core's terms; `None` for other objects and other actions.
+pub(crate) fn event(typ: &str, action: &str, id: &str) -> Option<ContainerEvent> {
+    if typ != "container" || id.is_empty() {
+        return None;
+    }
+    let kind = match action {
+        "start" => ContainerEventKind::Started,
+        "died" => ContainerEventKind::Died,
+        "stop" => ContainerEventKind::Stopped,
+        "oom" => ContainerEventKind::OutOfMemory,
+        "remove" => ContainerEventKind::Removed,
+        _ => return None,
+    };
+    Some(ContainerEvent::new(id, kind))
 }
 
 /// Turns a libpod inspect reply into a [`ContainerInfo`].
@@ -448,6 +494,37 @@ mod tests {
             state_of("paused", None),
             ContainerState::Other("paused".into())
         );
+    }
+
+    #[test]
+    fn libpod_events_become_container_events() {
+        for (action, kind) in [
+            ("start", ContainerEventKind::Started),
+            ("died", ContainerEventKind::Died),
+            ("stop", ContainerEventKind::Stopped),
+            ("oom", ContainerEventKind::OutOfMemory),
+            ("remove", ContainerEventKind::Removed),
+        ] {
+            assert_eq!(
+                event("container", action, "abc"),
+                Some(ContainerEvent::new("abc", kind)),
+                "{action}"
+            );
+        }
+        assert_eq!(event("container", "cleanup", "abc"), None);
+        assert_eq!(event("image", "remove", "abc"), None);
+        assert_eq!(event("container", "died", ""), None);
+        let filters: serde_json::Value = serde_json::from_str(&event_filters(&BTreeMap::from([(
+            "lticontainer.hub".into(),
+            "h".into(),
+        )])))
+        .unwrap();
+        assert_eq!(
+            filters,
+            json!({"type": ["container"], "event": EVENT_ACTIONS, "label": ["lticontainer.hub=h"]})
+        );
+        let now = std::time::UNIX_EPOCH + std::time::Duration::new(1_000, 5);
+        assert_eq!(events_since(now), "999.000000005");
     }
 
     #[test]

@@ -6,18 +6,23 @@
 //! * podman-api's `Container::inspect` always asks for `size=true`, which makes Podman walk the
 //!   container's whole file system to sum its size — seconds for a large Jupyter image, on every
 //!   inspect and on every container a `list` describes. [`inspect_container`] leaves it out.
+//! * podman-api's `Podman::events` borrows the client for the stream's life and sends the request
+//!   only when the stream is first polled. [`events`] owns its connection and returns once
+//!   Podman has answered the request (status and headers), so failures show at the call.
 //!
 //! Each request goes over a fresh connection to the unix socket (like podman-api, which keeps no
 //! idle pool), so concurrent calls never queue behind each other.
 
 use std::path::Path;
 
+use futures_util::Stream;
 use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use podman_api::models::InspectContainerData;
 use tokio::net::UnixStream;
+use tokio::task::JoinHandle;
 
 /// The libpod API version the paths are written for (the oldest Podman this backend supports
 /// answers it; newer ones accept it too).
@@ -71,8 +76,127 @@ pub(crate) async fn inspect_container(
     serde_json::from_slice(&body).map_err(RestError::Decode)
 }
 
-/// Sends one body-less request, checks the status and returns the reply's body.
-async fn send(socket: &Path, method: Method, path: &str) -> Result<Bytes, RestError> {
+/// One line of libpod's event stream: the fields the backend reads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct RawEvent {
+    /// The object type, e.g. `container`.
+    #[serde(rename = "Type", default)]
+    pub(crate) typ: String,
+    /// What happened, e.g. `died`.
+    #[serde(rename = "Action", default)]
+    pub(crate) action: String,
+    /// The object.
+    #[serde(rename = "Actor", default)]
+    pub(crate) actor: RawActor,
+}
+
+/// The object of a [`RawEvent`].
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct RawActor {
+    /// The full id.
+    #[serde(rename = "ID", default)]
+    pub(crate) id: String,
+}
+
+/// Streams the engine's events matching `filters` (libpod's JSON filter map) since `since` (a
+/// Unix time); returns once Podman has answered the request. Lines that are not an event are
+/// skipped; the stream ends with the connection.
+pub(crate) async fn events(
+    socket: &Path,
+    filters: &str,
+    since: &str,
+) -> Result<impl Stream<Item = Result<RawEvent, RestError>> + Send + 'static, RestError> {
+    let path = format!(
+        "/{API_VERSION}/libpod/events?stream=true&since={}&filters={}",
+        encode_segment(since),
+        encode_segment(filters)
+    );
+    let (response, driver) = request(socket, Method::GET, &path).await?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(RestError::Http)?
+            .to_bytes();
+        return Err(RestError::Status {
+            status: status.as_u16(),
+            message: error_message(status, &body),
+        });
+    }
+    let lines = EventLines {
+        body: response.into_body(),
+        pending: Vec::new(),
+        _driver: AbortOnDrop(driver),
+    };
+    Ok(futures_util::stream::unfold(
+        lines,
+        |mut lines| async move { lines.next_event().await.map(|item| (item, lines)) },
+    ))
+}
+
+/// The body of an event stream, cut into lines.
+struct EventLines {
+    body: Incoming,
+    pending: Vec<u8>,
+    /// The connection's task; ends with the stream.
+    _driver: AbortOnDrop,
+}
+
+impl EventLines {
+    /// The next event; `None` once the body ends.
+    async fn next_event(&mut self) -> Option<Result<RawEvent, RestError>> {
+        loop {
+            while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                if let Some(event) = parse_event_line(&line) {
+                    return Some(Ok(event));
+                }
+            }
+            match self.body.frame().await? {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.pending.extend_from_slice(&data);
+                    }
+                }
+                Err(e) => return Some(Err(RestError::Http(e))),
+            }
+        }
+    }
+}
+
+/// One line of the event stream as an event; blank lines and other JSON are skipped.
+fn parse_event_line(line: &[u8]) -> Option<RawEvent> {
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return None;
+    }
+    match serde_json::from_slice(line) {
+        Ok(event) => Some(event),
+        Err(e) => {
+            tracing::debug!(error = %e, line = %String::from_utf8_lossy(line), "skipping an event line");
+            None
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends one body-less request over a fresh connection and returns the response (headers read,
+/// body not) and the task driving the connection, which the caller aborts when done.
+async fn request(
+    socket: &Path,
+    method: Method,
+    path: &str,
+) -> Result<(hyper::Response<Incoming>, JoinHandle<()>), RestError> {
     let stream = UnixStream::connect(socket)
         .await
         .map_err(RestError::Connect)?;
@@ -88,31 +212,41 @@ async fn send(socket: &Path, method: Method, path: &str) -> Result<Bytes, RestEr
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, "podman")
-        .body(Empty::<Bytes>::new())
-        .map_err(RestError::Request)?;
-    let result = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(RestError::Http)?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(RestError::Http)?
-            .to_bytes();
-        if status.is_success() {
-            return Ok(body);
+        .body(Empty::<Bytes>::new());
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            driver.abort();
+            return Err(RestError::Request(e));
         }
-        Err(RestError::Status {
-            status: status.as_u16(),
-            message: error_message(status, &body),
-        })
+    };
+    match sender.send_request(request).await {
+        Ok(response) => Ok((response, driver)),
+        Err(e) => {
+            driver.abort();
+            Err(RestError::Http(e))
+        }
     }
-    .await;
-    driver.abort();
-    result
+}
+
+/// Sends one body-less request, checks the status and returns the reply's body.
+async fn send(socket: &Path, method: Method, path: &str) -> Result<Bytes, RestError> {
+    let (response, driver) = request(socket, method, path).await?;
+    let _driver = AbortOnDrop(driver);
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(RestError::Http)?
+        .to_bytes();
+    if status.is_success() {
+        return Ok(body);
+    }
+    Err(RestError::Status {
+        status: status.as_u16(),
+        message: error_message(status, &body),
+    })
 }
 
 /// Podman's `{"message": …, "cause": …}` error body as one line, or the raw body.
@@ -157,6 +291,19 @@ mod tests {
             "lticontainer-alice_1.x"
         );
         assert_eq!(encode_segment("a/b c?"), "a%2Fb%20c%3F");
+    }
+
+    #[test]
+    fn event_lines_are_parsed_and_other_lines_skipped() {
+        let line = br#"{"status":"died","id":"07ec","Type":"container","Action":"died","Actor":{"ID":"07ec","Attributes":{"containerExitCode":"137"}},"scope":"local","time":1,"timeNano":1}
+"#;
+        let ev = parse_event_line(line).expect("an event");
+        assert_eq!(
+            (ev.typ.as_str(), ev.action.as_str(), ev.actor.id.as_str()),
+            ("container", "died", "07ec")
+        );
+        assert!(parse_event_line(b"  \n").is_none());
+        assert!(parse_event_line(b"not json\n").is_none());
     }
 
     #[test]

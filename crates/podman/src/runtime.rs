@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, check_volume_name};
-use lticontainer_core::runtime::ProgressFn;
+use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
 use podman_api::conn::TtyChunk;
@@ -372,5 +372,35 @@ impl Runtime for PodmanRuntime {
 
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         Ok(self.logs_inner(id, tail).await?)
+    }
+
+    async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
+        // Direct call (rest.rs): the stream owns its connection, and the call returns once
+        // Podman has taken the request. `since` makes Podman replay what happened since just
+        // before the call, so nothing falls between the call and Podman reading its event log.
+        let since = convert::events_since(std::time::SystemTime::now());
+        let filters = convert::event_filters(labels);
+        let raw = self
+            .call(
+                "watch the events of",
+                Target::Engine,
+                rest::events(&self.socket, &filters, &since),
+            )
+            .await?;
+        let socket = self.socket.clone();
+        let stream = raw.filter_map(move |item| {
+            let mapped = match item {
+                Ok(e) => convert::event(&e.typ, &e.action, &e.actor.id).map(Ok),
+                Err(source) => Some(Err(Error::Api {
+                    operation: "watch the events of",
+                    target: Target::Engine,
+                    socket: socket.clone(),
+                    source: source.into(),
+                }
+                .into())),
+            };
+            std::future::ready(mapped)
+        });
+        Ok(Box::pin(stream))
     }
 }

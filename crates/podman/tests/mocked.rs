@@ -248,3 +248,47 @@ fn anyhow_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test]
+async fn events_ask_for_the_lifecycle_of_labelled_containers_and_map_podman_43_names() {
+    let lines = [
+        r#"{"status":"start","id":"abc","Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+        r#"{"status":"cleanup","id":"abc","Type":"container","Action":"cleanup","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+        "not json",
+        r#"{"status":"died","id":"abc","Type":"container","Action":"died","Actor":{"ID":"abc","Attributes":{"containerExitCode":"0"}},"time":1,"timeNano":1}"#,
+        r#"{"status":"remove","id":"abc","Type":"container","Action":"remove","Actor":{"ID":"abc","Attributes":{}},"time":1,"timeNano":1}"#,
+    ];
+    let body = lines.join("\n") + "\n";
+    let mock = MockLibpod::start(move |method, path| match (method, path) {
+        ("GET", p) if p.starts_with("/libpod/events?") => reply(200, body.clone()),
+        _ => fault(404, "no such route", "no such route"),
+    });
+    let sel = BTreeMap::from([("lticontainer.hub".to_owned(), "h1".to_owned())]);
+    let mut events = mock.runtime().events(&sel).await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(item) = futures_util::StreamExt::next(&mut events).await {
+        let ev = item.unwrap();
+        seen.push((ev.id, ev.kind));
+    }
+    use lticontainer_core::container::ContainerEventKind::{Died, Removed, Started};
+    assert_eq!(
+        seen,
+        [
+            ("abc".to_owned(), Started),
+            ("abc".to_owned(), Died),
+            ("abc".to_owned(), Removed)
+        ]
+    );
+    let request = &mock.requests()[0];
+    assert!(request.contains("stream=true"), "{request}");
+    assert!(request.contains("since="), "{request}");
+    assert!(request.contains("lticontainer.hub%3Dh1"), "{request}");
+    assert!(request.contains("died"), "{request}");
+
+    let refusing = MockLibpod::start(|_, _| fault(500, "events backend", "broken"));
+    let err = match refusing.runtime().events(&sel).await {
+        Ok(_) => panic!("a refused subscription must be an error"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, Error::Backend { .. }), "{err:?}");
+}

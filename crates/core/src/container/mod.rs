@@ -229,3 +229,47 @@ pub struct PullProgress {
     /// Total bytes for the current layer, when known.
     pub total: Option<u64>,
 }
+
+/// What happened to a container, as a [`Runtime::events`](crate::Runtime::events) stream reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ContainerEventKind {
+    /// The container started (Docker `start`, Podman `start`).
+    Started,
+    /// Its main process exited, whatever the reason (Docker `die`, Podman `died`).
+    Died,
+    /// It was stopped on request (Docker and Podman `stop`; a `Died` comes with it).
+    Stopped,
+    /// The kernel's OOM killer hit it (Docker and Podman `oom`; a `Died` usually follows).
+    OutOfMemory,
+    /// It was removed (Docker `destroy`, Podman `remove`); it may have had no `Died` if it never ran.
+    Removed,
+}
+
+impl ContainerEventKind {
+    /// True when the container no longer runs (or soon will not): every kind but [`Started`](Self::Started).
+    pub fn ends_container(self) -> bool {
+        !matches!(self, Self::Started)
+    }
+}
+
+/// One lifecycle event of one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContainerEvent {
+    /// The engine's full container id.
+    pub id: String,
+    /// What happened.
+    pub kind: ContainerEventKind,
+}
+
+impl ContainerEvent {
+    /// An event of `kind` for container `id`.
+    pub fn new(id: impl Into<String>, kind: ContainerEventKind) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+        }
+    }
+}

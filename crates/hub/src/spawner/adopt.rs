@@ -95,6 +95,8 @@ impl Spawner {
                 addr,
                 port,
                 url: server_url(user, default_url),
+                // Not vouched for by this hub yet: the proxy's first connection checks it.
+                listener: None,
             };
             self.ports.hold(port);
             let was_pending = records
@@ -166,7 +168,9 @@ impl Spawner {
             .wait_ready(&user, &server.container_id, server.addr)
             .await
         {
-            Ok(()) => {
+            Ok(sockets) => {
+                let mut server = server;
+                server.listener = Some(sockets);
                 if let Ok(Some(mut rec)) = self.store.server(&user).await {
                     rec.state = ServerState::Running;
                     rec.address = Some(server.addr.to_string());

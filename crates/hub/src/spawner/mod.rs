@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::HubConfig;
 use crate::credentials::ServerCredentials;
+use crate::listener_owner::{ListenerCheck, ListenerOwnership, Sockets};
 use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
@@ -35,6 +36,8 @@ mod request;
 mod run;
 mod steps;
 mod stop;
+mod vouch;
+mod watch;
 
 pub use adopt::AdoptReport;
 pub use request::SpawnRequest;
@@ -54,6 +57,9 @@ pub struct RunningServer {
     pub port: u16,
     /// Where the browser goes: `/user/<name>/lab`.
     pub url: String,
+    /// The listening sockets last vouched for as the container's (see
+    /// [`Spawner::vouch_for_connection`]); `None` until checked (a re-adopted server).
+    pub(crate) listener: Option<Sockets>,
 }
 
 /// Where a user's server is, as the spawn manager sees it.
@@ -107,6 +113,9 @@ pub struct SpawnerParts {
     pub spec: Arc<SpecConfig>,
     /// Where the time comes from.
     pub clock: Arc<dyn Clock>,
+    /// Tells whether the listener at a host-network server's address is the container's
+    /// ([`ProcListeners`](crate::listener_owner::ProcListeners) for Docker and Podman).
+    pub listeners: Arc<dyn ListenerOwnership>,
 }
 
 /// Everything a spawn needs; shared by all spawns.
@@ -119,6 +128,7 @@ pub struct Spawner {
     hub: Arc<HubConfig>,
     spec: Arc<SpecConfig>,
     clock: Arc<dyn Clock>,
+    listeners: Arc<dyn ListenerOwnership>,
     ports: PortAllocator,
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
@@ -136,6 +146,7 @@ impl Spawner {
             hub,
             spec,
             clock,
+            listeners,
         } = parts;
         Self {
             ports: PortAllocator::new(hub.port_min..=hub.port_max),
@@ -147,6 +158,7 @@ impl Spawner {
             hub,
             spec,
             clock,
+            listeners,
             slots: Mutex::default(),
             http: ready::probe_client(),
         }
@@ -225,9 +237,10 @@ impl Spawner {
         progress
     }
 
-    /// True when the container runs and its server answers HTTP. A running container whose
-    /// server does not answer (crashed inside, or adopted before it was ready and never got
-    /// there) is removed, so the next spawn starts clean.
+    /// True when the container runs and its server answers HTTP from inside the container. A
+    /// running container whose server does not answer (crashed inside, or adopted before it was
+    /// ready and never got there), or whose address is answered by a process outside it, is
+    /// removed, so the next spawn starts clean.
     async fn still_running(&self, user: &str, r: &RunningServer) -> bool {
         match self.runtime.inspect(&r.container_id).await {
             Ok(info) if info.state.is_running() => {}
@@ -240,13 +253,64 @@ impl Spawner {
             }
         }
         if self.answers(user, r.addr).await {
-            return true;
+            // An answer counts only from the container itself (see `ready`): with host
+            // networking another process may hold the port, and it must not get the browser.
+            match self.listener_check(r.addr, &r.container_id).await {
+                ListenerCheck::Container(sockets) => {
+                    self.vouched(user, &r.container_id, sockets);
+                    return true;
+                }
+                other => {
+                    tracing::warn!(%user, container = %r.container_id, addr = %r.addr, listener = %other, "the server's address is not answered by its container; treating the server as gone and replacing it");
+                }
+            }
+        } else {
+            tracing::warn!(%user, container = %r.container_id, "the container runs but its server does not answer; replacing it");
         }
-        tracing::warn!(%user, container = %r.container_id, "the container runs but its server does not answer; replacing it");
         if let Err(e) = self.runtime.remove(&r.container_id).await {
             tracing::warn!(%user, container = %r.container_id, error = %e, "cannot remove the unresponsive container");
         }
         false
+    }
+
+    /// The running servers, by user.
+    pub(super) fn running_servers(&self) -> Vec<(String, RunningServer)> {
+        let slots: Vec<_> = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(user, slot)| (user.clone(), Arc::clone(slot)))
+            .collect();
+        slots
+            .into_iter()
+            .filter_map(|(user, slot)| match slot.get() {
+                SlotState::Running(r) => Some((user, r)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records `sockets` as the listener vouched for as container `container_id`'s, if that
+    /// container is still `user`'s running server.
+    fn vouched(&self, user: &str, container_id: &str, sockets: Sockets) {
+        self.slot(user).update(|state| {
+            if let SlotState::Running(r) = state
+                && r.container_id == container_id
+            {
+                r.listener = Some(sockets);
+            }
+        });
+    }
+
+    /// Ends a running server whose address its container does not hold (`check` says who does):
+    /// the container is removed (it cannot serve there) and the server is marked stopped.
+    async fn retire(&self, user: &str, server: &RunningServer, check: &ListenerCheck) {
+        tracing::warn!(%user, container = %server.container_id, addr = %server.addr, listener = %check, "the server's address is not held by its container; removing it and no longer routing to it");
+        if let Err(e) = self.runtime.remove(&server.container_id).await {
+            tracing::warn!(%user, container = %server.container_id, error = %e, "cannot remove the container");
+        }
+        self.mark_stopped(user, &server.container_id).await;
     }
 
     /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle

@@ -213,9 +213,10 @@ impl Spawner {
         .await?;
 
         Self::enter(progress, &SpawnStep::WaitingForServer);
-        if let Err(why) = self.wait_ready(user, &info.id, addr).await {
-            return Err(self.discard(user, &info.id, why).await);
-        }
+        let listener = match self.wait_ready(user, &info.id, addr).await {
+            Ok(sockets) => sockets,
+            Err(why) => return Err(self.discard(user, &info.id, why).await),
+        };
         self.record(
             user,
             &name,
@@ -230,6 +231,7 @@ impl Spawner {
             addr,
             port,
             url: server_url(user, &plan.default_url),
+            listener: Some(listener),
         })
     }
 
