@@ -122,7 +122,9 @@ class Hub:
         sock = self.engine_socket or SOCKETS[self.engine]
         engine_table = f'[docker]\nhost = "unix://{sock}"\n' if self.engine == "docker" else f'[podman]\nsocket = "{sock}"\n'
         # Each hub gets its own block of server ports so hubs running side by side never collide.
-        port_min = 41000 + int(self.instance[-6:], 16) % 160 * 50
+        # Below the kernel's ephemeral ports (32768 and up), where kernels and outgoing
+        # connections take theirs, as the hub's default range is.
+        port_min = 21000 + int(self.instance[-6:], 16) % 200 * 50
         timeouts = (
             "# The test machine is shared (2 cores, other builds): Jupyter servers may start slowly.\n"
             "start_timeout_secs = 300\nhttp_timeout_secs = 180\n"

@@ -41,6 +41,11 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     parts.public_url = cfg.public_url;
     parts.session_key = key;
     let state = AppState::new(parts);
+    // Only host networking shares the host's ports; the default range is outside the kernel's
+    // ephemeral ports, so this speaks only when an admin moved the range into them.
+    if let Some(overlap) = state.spawner.port_range_warning() {
+        tracing::warn!("{overlap}");
+    }
 
     match state.spawner.adopt().await {
         Ok(r) => {

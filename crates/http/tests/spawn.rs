@@ -186,3 +186,90 @@ async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     assert_status(&resp, StatusCode::OK);
     assert_eq!(second.runtime.count().await, 1);
 }
+
+#[tokio::test]
+async fn a_server_whose_port_was_taken_starts_again_on_another_port() {
+    // The container dies as Jupyter Server does when another program took its port between the
+    // hub's check and the server's bind (issue 20): the hub starts it once more on a fresh port,
+    // and the student sees one message about it, then their server.
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .port_taken_for
+        .lock()
+        .unwrap()
+        .insert("alice".into(), 1);
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    let progress = loop {
+        match hub.state.spawner.state("alice") {
+            lticontainer_hub::spawner::SlotState::Spawning(p) => break p,
+            other => {
+                assert!(
+                    matches!(
+                        other,
+                        lticontainer_hub::spawner::SlotState::Idle { last: None }
+                    ),
+                    "{other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let last = tokio::time::timeout(Duration::from_secs(30), progress.finished())
+        .await
+        .unwrap();
+    assert!(last.ready, "{last:?}");
+    let retries: Vec<_> = progress
+        .events()
+        .into_iter()
+        .filter(|e| e.message.contains("again on another port"))
+        .collect();
+    assert_eq!(retries.len(), 1, "{:?}", progress.events());
+    let ports: Vec<u16> = hub
+        .runtime
+        .created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.port)
+        .collect();
+    assert_eq!(
+        ports.len(),
+        2,
+        "two containers: the one that died and its replacement"
+    );
+    assert_ne!(ports[0], ports[1]);
+    assert_eq!(
+        hub.runtime.count().await,
+        1,
+        "the dead container was removed"
+    );
+    assert_eq!(
+        hub.send(hub.get_as("/user/alice/lab", Some("alice")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_second_taken_port_is_a_failure_the_student_reads() {
+    // Only one retry: a server that dies the same way twice fails with the usual page.
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .port_taken_for
+        .lock()
+        .unwrap()
+        .insert("bob".into(), 2);
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+    let last = hub.wait_spawn("bob").await;
+    assert!(last.failed, "{last:?}");
+    assert!(
+        last.message.contains("stopped right after it started"),
+        "{}",
+        last.message
+    );
+    assert_eq!(hub.runtime.created.lock().unwrap().len(), 2);
+    assert_eq!(hub.runtime.count().await, 0, "nothing left behind");
+}

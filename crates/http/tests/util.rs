@@ -47,6 +47,11 @@ pub struct Behaviour {
     pub starting: Arc<std::sync::atomic::AtomicUsize>,
     /// The most containers that were starting at the same moment.
     pub max_starting: std::sync::atomic::AtomicUsize,
+    /// Users whose next containers die at once as a Jupyter server does when its port was
+    /// taken, with how many of their containers do.
+    pub port_taken_for: Mutex<HashMap<String, usize>>,
+    /// The log of each container that died that way, by id.
+    pub died_logs: Mutex<HashMap<String, String>>,
 }
 
 /// An in-memory engine whose running containers serve HTTP on 127.0.0.1:<spec.port>.
@@ -175,6 +180,26 @@ impl Runtime for FakeJupyter {
         }
         let info = self.inner.create_and_start(spec).await?;
         self.created.lock().unwrap().push(spec.clone());
+        let port_taken = match self.behaviour.port_taken_for.lock().unwrap().get_mut(&user) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        };
+        if port_taken {
+            let log = format!(
+                "[C ServerApp] ERROR: the Jupyter server could not be started because port {} is not available.",
+                spec.port
+            );
+            self.behaviour
+                .died_logs
+                .lock()
+                .unwrap()
+                .insert(info.id.clone(), log);
+            self.inner.exit(&info.id, 1)?;
+            return Ok(info);
+        }
         if !self.behaviour.no_server.load(Ordering::SeqCst) {
             let delay = *self.behaviour.serve_delay.lock().unwrap();
             let port = spec.port;
@@ -214,10 +239,15 @@ impl Runtime for FakeJupyter {
         self.inner.list(labels).await
     }
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
-        self.inner
-            .logs(id, tail)
-            .await
-            .map(|_| "fake log line: server exploded\n".to_owned())
+        self.inner.logs(id, tail).await.map(|_| {
+            self.behaviour
+                .died_logs
+                .lock()
+                .unwrap()
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| "fake log line: server exploded\n".to_owned())
+        })
     }
     async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
         self.inner.events(labels).await
@@ -239,7 +269,10 @@ pub struct TestHub {
 pub fn hub_config() -> (HubConfig, SpecConfig) {
     let block = NEXT_BLOCK.fetch_add(1, Ordering::SeqCst);
     let mut hub = HubConfig::default();
-    hub.port_min = 43000 + block * 20 + u16::try_from(std::process::id() % 50).unwrap() * 400;
+    // Below the kernel's ephemeral ports (32768 and up), like the default range: a port there
+    // can be taken by an outgoing connection between the allocator's check and the bind.
+    hub.port_min =
+        21000 + (block % 70) * 20 + u16::try_from(std::process::id() % 8).unwrap() * 1400;
     hub.port_max = hub.port_min + 19;
     hub.http_timeout_secs = 5;
     hub.start_timeout_secs = 5;

@@ -36,9 +36,11 @@ pub struct HubConfig {
     /// `lms_iframe=1` add their LMS origin at run time. Default: none (`frame-ancestors 'self'`).
     pub lms_origins: Vec<String>,
     /// The first port handed to users' servers (host networking: one port per server).
-    /// Default: 40000.
+    /// Default: 20000, below the kernel's ephemeral ports (32768–60999 by default), from which
+    /// kernels and outgoing connections take theirs: a server port there can be taken before
+    /// the server binds it. The hub says at start-up when the range overlaps them.
     pub port_min: u16,
-    /// The last port handed to users' servers (inclusive). Default: 40999.
+    /// The last port handed to users' servers (inclusive). Default: 20999.
     pub port_max: u16,
     /// How many spawns may run at once; further launches wait (their progress page says the hub
     /// is busy and retries) instead of failing. Default: 16.
@@ -124,8 +126,8 @@ impl Default for HubConfig {
             state_dir: PathBuf::from("/var/lib/lticontainer"),
             admin_users: Vec::new(),
             lms_origins: Vec::new(),
-            port_min: 40000,
-            port_max: 40999,
+            port_min: 20000,
+            port_max: 20999,
             max_concurrent_spawns: 16,
             start_timeout_secs: 120,
             http_timeout_secs: 300,

@@ -293,21 +293,38 @@ struct Listening {
 /// The listening (state `0A`) sockets of a `/proc/net/tcp` (`v6` false) or `/proc/net/tcp6`
 /// text; other states and lines that do not parse are skipped.
 fn parse_proc_net_tcp(text: &str, v6: bool) -> Vec<Listening> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            if fields.get(3) != Some(&"0A") {
-                return None;
-            }
-            let (ip, port) = fields.get(1)?.split_once(':')?;
-            let ip = if v6 { parse_ipv6(ip)? } else { parse_ipv4(ip)? };
-            let port = u16::from_str_radix(port, 16).ok()?;
-            let inode: u64 = fields.get(9)?.parse().ok()?;
-            (inode != 0).then_some(Listening { ip, port, inode })
-        })
+    proc_net_tcp_entries(text, v6)
+        .filter(|(_, _, state, inode)| *state == "0A" && *inode != 0)
+        .map(|(ip, port, _, inode)| Listening { ip, port, inode })
         .collect()
+}
+
+/// Every socket line of a `/proc/net/tcp{,6}` text as (local address, local port, state as the
+/// kernel writes it, inode); lines that do not parse are skipped.
+fn proc_net_tcp_entries(text: &str, v6: bool) -> impl Iterator<Item = (IpAddr, u16, &str, u64)> {
+    text.lines().skip(1).filter_map(move |line| {
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (ip, port) = fields.get(1)?.split_once(':')?;
+        let ip = if v6 { parse_ipv6(ip)? } else { parse_ipv4(ip)? };
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let inode: u64 = fields.get(9)?.parse().ok()?;
+        Some((ip, port, *fields.get(3)?, inode))
+    })
+}
+
+/// The local ports of every TCP socket on the host, in any state (listening, connected, in
+/// `TIME_WAIT`): a port here can make a server that tries to listen on it fail to start.
+///
+/// # Errors
+/// `/proc/net/tcp` cannot be read.
+pub(crate) fn local_tcp_ports(root: &Path) -> io::Result<BTreeSet<u16>> {
+    let mut ports = BTreeSet::new();
+    for (file, v6) in [("net/tcp", false), ("net/tcp6", true)] {
+        let text = read_or_empty(&root.join(file))?;
+        ports.extend(proc_net_tcp_entries(&text, v6).map(|(_, port, _, _)| port));
+    }
+    Ok(ports)
 }
 
 /// The kernel prints an IPv4 address as the `%08X` of its network-order 32-bit word as stored,

@@ -9,6 +9,15 @@ pub(crate) struct SpawnFailure {
     pub(crate) student: String,
     /// For the admin's log: the cause.
     pub(crate) admin: String,
+    /// Set when the hub can fix the cause itself by starting again on another port.
+    pub(crate) retry: Option<Retry>,
+}
+
+/// A cause the hub fixes itself by starting the server again on a fresh port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Something else took the server's port before the server could listen on it.
+    PortTaken,
 }
 
 impl SpawnFailure {
@@ -16,6 +25,20 @@ impl SpawnFailure {
         Self {
             student: student.into(),
             admin: admin.into(),
+            retry: None,
+        }
+    }
+
+    /// The same failure, with the container's last log lines for the admin; a server that died
+    /// because its port was taken (Jupyter Server: "port … is not available"; others:
+    /// "Address already in use") is marked for a retry on another port.
+    pub(crate) fn with_logs(self, container_id: &str, logs: &str) -> Self {
+        let port_taken = (logs.contains("port") && logs.contains("is not available"))
+            || logs.contains("Address already in use");
+        Self {
+            admin: format!("{}; last log lines of {container_id}:\n{logs}", self.admin),
+            retry: self.retry.or(port_taken.then_some(Retry::PortTaken)),
+            ..self
         }
     }
 
@@ -68,5 +91,31 @@ mod tests {
         assert!(f.student.contains("try again"), "{}", f.student);
         assert!(!f.student.contains("/var/run"), "{}", f.student);
         assert!(f.admin.contains("/var/run/docker.sock"), "{}", f.admin);
+    }
+
+    #[test]
+    fn a_server_whose_port_was_taken_is_marked_for_a_retry() {
+        let died =
+            || SpawnFailure::new("stopped", "container c1 exited before its server answered");
+        let jupyter = "[C ServerApp] ERROR: the Jupyter server could not be started because port 20010 is not available.";
+        let f = died().with_logs("c1", jupyter);
+        assert_eq!(f.retry, Some(Retry::PortTaken));
+        assert!(
+            f.admin.contains("port 20010 is not available"),
+            "{}",
+            f.admin
+        );
+        assert_eq!(
+            died()
+                .with_logs("c1", "OSError: [Errno 98] Address already in use")
+                .retry,
+            Some(Retry::PortTaken)
+        );
+        assert_eq!(
+            died()
+                .with_logs("c1", "ImportError: no module named x")
+                .retry,
+            None
+        );
     }
 }

@@ -164,6 +164,15 @@ impl Spawner {
         }
     }
 
+    /// A sentence for the admin when the configured port range overlaps the kernel's unreserved
+    /// ephemeral ports (see the ports module); `None` when it does not, or `/proc` says nothing.
+    pub fn port_range_warning(&self) -> Option<String> {
+        crate::ports::ephemeral_overlap(
+            &(self.hub.port_min..=self.hub.port_max),
+            std::path::Path::new("/proc"),
+        )
+    }
+
     /// The `[hub]` settings the spawner runs with.
     pub fn config(&self) -> &HubConfig {
         &self.hub

@@ -83,12 +83,12 @@ impl Spawner {
         // What the admin's log last said about a listener outside the container (said once).
         let mut last_foreign: Option<String> = None;
         loop {
-            let req = Request::get(&url)
-                .body(Empty::new())
-                .map_err(|e| SpawnFailure {
-                    student: "The hub could not check your server.".into(),
-                    admin: format!("building the readiness request {url}: {e}"),
-                })?;
+            let req = Request::get(&url).body(Empty::new()).map_err(|e| {
+                SpawnFailure::new(
+                    "The hub could not check your server.",
+                    format!("building the readiness request {url}: {e}"),
+                )
+            })?;
             let last_error = match tokio::time::timeout(
                 Duration::from_secs(5),
                 self.http.request(req),
@@ -100,13 +100,13 @@ impl Spawner {
                     match self.listener_check(addr, container_id).await {
                         ListenerCheck::Container(sockets) => return Ok(sockets),
                         ListenerCheck::Unknown(why) => {
-                            return Err(SpawnFailure {
-                                    student: "The hub could not check that the server answering is yours, so it does not open it. Please tell your teacher.".into(),
-                                    admin: format!(
-                                        "cannot tell who listens at {addr} for container {container_id}: {why} \
+                            return Err(SpawnFailure::new(
+                                "The hub could not check that the server answering is yours, so it does not open it. Please tell your teacher.",
+                                format!(
+                                    "cannot tell who listens at {addr} for container {container_id}: {why} \
                                          (with host networking the hub must run as root in the host's PID and network namespaces)"
-                                    ),
-                                });
+                                ),
+                            ));
                         }
                         other => {
                             let said = format!(
@@ -124,31 +124,34 @@ impl Spawner {
                 Err(_) => "no answer within 5 s".to_owned(),
             };
             if start.elapsed() >= timeout {
-                return Err(SpawnFailure {
-                    student: format!(
+                return Err(SpawnFailure::new(
+                    format!(
                         "Your server started but did not answer within {} seconds. Please try again; if it keeps failing, tell your teacher.",
                         timeout.as_secs()
                     ),
-                    admin: format!(
+                    format!(
                         "the server at {url} did not answer within {}s (hub.http_timeout_secs): {last_error}",
                         timeout.as_secs()
                     ),
-                });
+                ));
             }
             if last_check.elapsed() >= Duration::from_secs(2) {
                 last_check = Instant::now();
                 match self.runtime.inspect(container_id).await {
                     Ok(info) if !info.state.is_running() => {
-                        return Err(SpawnFailure {
-                            student: "Your server stopped right after it started. Please tell your teacher; the hub's log has the details.".into(),
-                            admin: format!("container {container_id} is {:?} before its server answered", info.state),
-                        });
+                        return Err(SpawnFailure::new(
+                            "Your server stopped right after it started. Please tell your teacher; the hub's log has the details.",
+                            format!(
+                                "container {container_id} is {:?} before its server answered",
+                                info.state
+                            ),
+                        ));
                     }
                     Err(e) if e.is_not_found() => {
-                        return Err(SpawnFailure {
-                            student: "Your server stopped right after it started. Please tell your teacher.".into(),
-                            admin: format!("container {container_id} vanished before its server answered"),
-                        });
+                        return Err(SpawnFailure::new(
+                            "Your server stopped right after it started. Please tell your teacher.",
+                            format!("container {container_id} vanished before its server answered"),
+                        ));
                     }
                     _ => {}
                 }

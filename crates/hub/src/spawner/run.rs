@@ -11,7 +11,7 @@ use lticontainer_core::container::{ContainerInfo, ContainerSpec, PullProgress, l
 use lticontainer_core::spec::{HostDir, SpawnPlan, build_spawn_plan};
 use lticontainer_core::store::ServerState;
 
-use super::failure::SpawnFailure;
+use super::failure::{Retry, SpawnFailure};
 use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot};
 use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
@@ -82,10 +82,7 @@ impl Spawner {
         if let Err(e) = self.runtime.remove(container_id).await {
             tracing::warn!(%user, container = %container_id, error = %e, "cannot remove the failed container");
         }
-        SpawnFailure::new(
-            why.student,
-            format!("{}; last log lines of {container_id}:\n{logs}", why.admin),
-        )
+        why.with_logs(container_id, &logs)
     }
 
     /// Stores `user`'s server record; a failure names the spawn `step`.
@@ -171,8 +168,35 @@ impl Spawner {
         Self::enter(progress, &SpawnStep::Requested);
         let _permit = self.wait_for_turn(progress).await;
 
-        let port = self.allocate_port(user).await?;
-        *port_out = Some(port);
+        // A start that failed for a cause the hub fixes itself (the port was taken) is tried
+        // once more on a fresh port; the taken port stays held until the spawn is over.
+        let mut taken = None;
+        let outcome = loop {
+            let port = self.allocate_port(user).await?;
+            *port_out = Some(port);
+            match self.start_on(request, port, progress).await {
+                Err(f) if taken.is_none() && f.retry == Some(Retry::PortTaken) => {
+                    tracing::warn!(%user, port, cause = %f.admin, "the server's port was taken before it could listen; starting it again on another port");
+                    Self::enter(progress, &SpawnStep::RetryingOnAnotherPort);
+                    taken = Some(port);
+                }
+                other => break other,
+            }
+        };
+        if let Some(port) = taken {
+            self.ports.release(port);
+        }
+        outcome
+    }
+
+    /// One attempt: the plan for `port`, the container, and the wait for its server.
+    async fn start_on(
+        &self,
+        request: &SpawnRequest,
+        port: u16,
+        progress: &SpawnProgress,
+    ) -> Result<RunningServer, SpawnFailure> {
+        let user = request.user();
         let plan = self.plan(request, port)?;
         let cross_site = request.params().iframe || !self.hub.lms_origins.is_empty();
         let name = plan.container.name.clone();

@@ -44,6 +44,8 @@ pub enum SpawnStep {
     WaitingForServer,
     /// Recording the running server.
     RecordingRunning,
+    /// The server's port was taken before it listened; starting again on another port.
+    RetryingOnAnotherPort,
 }
 
 impl SpawnStep {
@@ -55,7 +57,7 @@ impl SpawnStep {
             Self::HomeDirectories => Some(5),
             Self::Image { .. } => Some(10),
             Self::Volumes => Some(45),
-            Self::Container => Some(60),
+            Self::Container | Self::RetryingOnAnotherPort => Some(60),
             Self::WaitingForServer => Some(75),
             Self::ReadingRecords
             | Self::AllocatingPort
@@ -81,6 +83,11 @@ impl SpawnStep {
             Self::Volumes => "Creating the course volumes".to_owned(),
             Self::Container => "Starting your container".to_owned(),
             Self::WaitingForServer => "Waiting for your server to answer".to_owned(),
+            Self::RetryingOnAnotherPort => {
+                "Another program took your server's network port as it started; starting it \
+                 again on another port"
+                    .to_owned()
+            }
             Self::ReadingRecords
             | Self::AllocatingPort
             | Self::Planning
@@ -109,6 +116,7 @@ impl SpawnStep {
             Self::RecordingContainer => "recording the container",
             Self::WaitingForServer => "waiting for the server to answer",
             Self::RecordingRunning => "recording the running server",
+            Self::RetryingOnAnotherPort => "starting again on another port",
         }
     }
 
@@ -129,6 +137,7 @@ impl SpawnStep {
             Self::RecordingContainer => "record_container",
             Self::WaitingForServer => "wait_ready",
             Self::RecordingRunning => "record_running",
+            Self::RetryingOnAnotherPort => "retry_port",
         }
     }
 
