@@ -76,14 +76,9 @@ async fn iframe_launches_get_the_xsrf_config_and_others_do_not() {
 
 #[tokio::test]
 async fn configured_lms_origins_make_every_server_cross_site() {
-    let (mut cfg, spec) = hub_config();
-    cfg.lms_origins = vec!["https://moodle.example.edu".into()];
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.lms_origins = vec!["https://moodle.example.edu".into()];
+    });
     assert_status(&hub.launch("carol", 103).await, StatusCode::FOUND);
     assert!(hub.wait_spawn("carol").await.ready);
     assert_cross_site(&spec_of(&hub, "carol"));

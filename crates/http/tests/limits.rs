@@ -10,7 +10,6 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode, header};
 use futures_util::StreamExt;
-use lticontainer_core::store::InMemoryStore;
 
 use crate::util::*;
 
@@ -83,14 +82,9 @@ async fn a_chunked_body_past_the_limit_is_413_too() {
 
 #[tokio::test]
 async fn a_launch_body_that_stops_is_408_at_the_body_deadline() {
-    let (mut cfg, spec) = hub_config();
-    cfg.body_timeout_secs = 1;
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.body_timeout_secs = 1;
+    });
     let first = futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"oauth_"))]);
     let body = Body::from_stream(first.chain(futures_util::stream::pending()));
     let start = std::time::Instant::now();
@@ -113,14 +107,9 @@ async fn a_launch_within_the_limits_still_works() {
 
 #[tokio::test]
 async fn the_proxy_refuses_a_declared_body_over_its_limit_before_reading() {
-    let (mut cfg, spec) = hub_config();
-    cfg.max_proxy_body_bytes = 1000;
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.max_proxy_body_bytes = 1000;
+    });
     let (body, polled) = untouchable();
     let mut req = post("/user/alice/api/contents/big.ipynb", 1001, body);
     req.headers_mut()
@@ -132,14 +121,9 @@ async fn the_proxy_refuses_a_declared_body_over_its_limit_before_reading() {
 
 #[tokio::test]
 async fn a_slow_but_steady_upload_reaches_the_server_and_a_stalled_one_is_cut() {
-    let (mut cfg, spec) = hub_config();
-    cfg.proxy_body_idle_secs = 1;
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.proxy_body_idle_secs = 1;
+    });
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     assert!(hub.wait_spawn("alice").await.ready);
     let upload = |body: Body| {
@@ -173,14 +157,9 @@ async fn a_slow_but_steady_upload_reaches_the_server_and_a_stalled_one_is_cut() 
 
 #[tokio::test]
 async fn a_proxied_body_without_a_length_is_cut_at_the_limit() {
-    let (mut cfg, spec) = hub_config();
-    cfg.max_proxy_body_bytes = 1000;
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.max_proxy_body_bytes = 1000;
+    });
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     assert!(hub.wait_spawn("alice").await.ready);
     let small = Request::post("/user/alice/echo")

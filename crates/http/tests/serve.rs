@@ -3,12 +3,10 @@
 //! keep their slot, the peer address for handlers, and graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, header};
 use futures_util::{SinkExt, StreamExt};
-use lticontainer_core::store::InMemoryStore;
 use lticontainer_http::app;
 use lticontainer_http::serve::{ServeLimits, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -134,14 +132,9 @@ async fn a_client_stalled_in_its_head_is_disconnected_at_the_header_deadline() {
 
 #[tokio::test]
 async fn body_limits_hold_on_the_wire() {
-    let (mut cfg, spec) = hub_config();
-    cfg.body_timeout_secs = 1;
-    let hub = test_hub_with(
-        cfg,
-        spec,
-        FakeJupyter::new(),
-        Arc::new(InMemoryStore::new()),
-    );
+    let hub = test_hub_tuned(|cfg| {
+        cfg.body_timeout_secs = 1;
+    });
     let server = start(&hub, |_| {}).await;
 
     let mut s = connect_from("127.0.0.1", server.addr).await;

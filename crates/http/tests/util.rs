@@ -281,6 +281,18 @@ pub fn hub_config() -> (HubConfig, SpecConfig) {
     (hub, spec)
 }
 
+/// A hub on a fake engine and an in-memory store, with the test config changed by `tune`.
+pub fn test_hub_tuned(tune: impl FnOnce(&mut HubConfig)) -> TestHub {
+    let (mut hub, spec) = hub_config();
+    tune(&mut hub);
+    test_hub_with(
+        hub,
+        spec,
+        FakeJupyter::new(),
+        Arc::new(InMemoryStore::new()),
+    )
+}
+
 pub fn test_hub() -> TestHub {
     let (hub, spec) = hub_config();
     test_hub_with(
