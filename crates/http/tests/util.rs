@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
 use lticontainer_core::memory::InMemoryRuntime;
+use lticontainer_core::network::{NetworkInfo, NetworkSpec};
 use lticontainer_core::runtime::{ProgressFn, Runtime};
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
@@ -146,6 +147,15 @@ impl Runtime for FakeJupyter {
     }
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.inner.ensure_volume(name, labels).await
+    }
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        self.inner.create_network(spec).await
+    }
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.inner.remove_network(name).await
+    }
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
+        self.inner.list_networks(labels).await
     }
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();
