@@ -6,7 +6,9 @@ use std::sync::Arc;
 use lticontainer_core::auth::Lti11Authenticator;
 use lticontainer_core::store::Store;
 use lticontainer_http::session::SessionKey;
-use lticontainer_http::{AppParts, AppState, app};
+use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
+use lticontainer_hub::Networking;
+use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -33,6 +35,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
 
     let bind = cfg.hub.bind;
+    if cfg.hub.network == Networking::Host {
+        tracing::warn!("{HOST_NETWORK_WARNING}");
+    }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
@@ -49,6 +54,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         }
     }
 
+    if state.config.network == Networking::Isolated {
+        serve_container_api(&state).await?;
+    }
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -63,6 +71,32 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         );
     }
     axum_serve(listener, state).await
+}
+
+/// With isolated networking: serves the hub API the single-user servers call on
+/// `0.0.0.0:<hub.container_api_port>`, answering only connections from a server's network to its
+/// gateway (`lticontainer_http::container_api`). It runs until the process ends.
+async fn serve_container_api(state: &AppState) -> Result<(), String> {
+    let port = state.config.container_api_port;
+    let listener = ServerNetworkListener::bind(state.config.clone())
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen for the servers' hub API on 0.0.0.0:{port} (hub.container_api_port): {e}"
+            )
+        })?;
+    tracing::info!(
+        pool = %state.config.network_pool,
+        port,
+        "isolated networking: each server on a private network of its own from the pool; servers reach the hub API at their network's gateway on this port"
+    );
+    let app = container_api(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the servers' hub API listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// How long open connections (progress streams, proxied requests) may take to finish after a

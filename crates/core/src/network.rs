@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::container::is_valid_engine_name;
+use crate::engine_name::is_valid_engine_name;
 use crate::{Error, Result};
 
 /// The network a container joins; written in configuration as one string.

@@ -14,6 +14,7 @@ use lticontainer_core::spec::{IdentityLookup, SpecConfig};
 use lticontainer_core::store::Store;
 use lticontainer_hub::HubConfig;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
+use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
 use lticontainer_hub::host_accounts::EtcIdentity;
 use lticontainer_hub::spawner::{Spawner, SpawnerParts};
 
@@ -43,13 +44,15 @@ pub struct AppParts {
     pub identity: Arc<dyn IdentityLookup>,
     /// Signs session cookies.
     pub session_key: SessionKey,
+    /// Turns off the host's forwarding on the servers' network bridges (isolated networking).
+    pub forwarding: Arc<dyn Forwarding>,
     /// Where the time comes from.
     pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl AppParts {
-    /// Parts with default settings, host accounts from `/etc`, a random session key and the
-    /// system clock.
+    /// Parts with default settings, host accounts from `/etc`, a random session key, bridge
+    /// forwarding through `/proc/sys` and the system clock.
     pub fn new(
         runtime: Arc<dyn Runtime>,
         auth: Arc<dyn Authenticator>,
@@ -64,6 +67,7 @@ impl AppParts {
             public_url: PublicUrlConfig::default(),
             identity: Arc::new(EtcIdentity::default()),
             session_key: SessionKey::random(),
+            forwarding: Arc::new(ProcSysForwarding::default()),
             clock: Arc::new(SystemClock),
         }
     }
@@ -114,6 +118,7 @@ impl AppState {
             public_url,
             identity,
             session_key,
+            forwarding,
             clock,
         } = parts;
         let hub = Arc::new(hub);
@@ -139,6 +144,7 @@ impl AppState {
             hub: Arc::clone(&hub),
             spec: Arc::new(spec),
             clock: Arc::clone(&clock),
+            forwarding,
         }));
         Self {
             frames: Arc::new(FrameAncestors::load(

@@ -7,6 +7,7 @@ mod cross_site;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;
+mod networks;
 mod progress;
 mod proxy;
 mod spawn;

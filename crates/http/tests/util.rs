@@ -1,5 +1,13 @@
 //! Shared test fixtures: a hub on an in-memory engine whose "containers" run a small Jupyter-like
 //! axum server on 127.0.0.1:<allocated port>, and a Moodle-like launch signer.
+//!
+//! The hub runs with the default `[hub]` settings, isolated networking included: each spawn
+//! creates the user's network on the fake engine, the container joins it, and the hub "turns
+//! off forwarding" on its bridge through a [`RecordedForwarding`] (the fake's networks have no
+//! host interface). The fake's servers are tasks of this process, so whatever network a
+//! container joins, the engine reports it at `127.0.0.1:<port>`. Real isolation — separate
+//! network namespaces, no route between users — is proven against Docker and Podman by the
+//! e2e suite (`tests/e2e/test_isolation.py`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,6 +35,7 @@ use lticontainer_core::{Error, Result};
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, app};
 use lticontainer_hub::HubConfig;
+use lticontainer_hub::forwarding::RecordedForwarding;
 use tower::ServiceExt;
 
 pub const KEY: &str = "moodle-test";
@@ -82,6 +91,13 @@ impl FakeJupyter {
 
     pub fn running_ids(&self) -> Vec<String> {
         self.servers.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// The networks on the fake engine now, by name.
+    pub async fn list_networks_now(&self) -> Vec<NetworkInfo> {
+        let mut nets = self.inner.list_networks(&BTreeMap::new()).await.unwrap();
+        nets.sort_by(|a, b| a.name.cmp(&b.name));
+        nets
     }
 
     pub async fn count(&self) -> usize {
@@ -171,7 +187,7 @@ impl Runtime for FakeJupyter {
                 "connection refused on /run/fake.sock",
             ));
         }
-        let info = self.inner.create_and_start(spec).await?;
+        let info = on_loopback(self.inner.create_and_start(spec).await?);
         self.created.lock().unwrap().push(spec.clone());
         if !self.behaviour.no_server.load(Ordering::SeqCst) {
             let delay = *self.behaviour.serve_delay.lock().unwrap();
@@ -194,7 +210,7 @@ impl Runtime for FakeJupyter {
         Ok(info)
     }
     async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
-        self.inner.inspect(id).await
+        self.inner.inspect(id).await.map(on_loopback)
     }
     async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
         if let Ok(info) = self.inner.inspect(id).await {
@@ -209,7 +225,13 @@ impl Runtime for FakeJupyter {
         self.inner.remove(id).await
     }
     async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
-        self.inner.list(labels).await
+        Ok(self
+            .inner
+            .list(labels)
+            .await?
+            .into_iter()
+            .map(on_loopback)
+            .collect())
     }
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         self.inner
@@ -219,6 +241,14 @@ impl Runtime for FakeJupyter {
     }
 }
 
+/// The fake's servers listen on 127.0.0.1 whatever network their container joined.
+fn on_loopback(mut info: ContainerInfo) -> ContainerInfo {
+    info.address = info
+        .address
+        .map(|a| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, a.port())));
+    info
+}
+
 /// Port blocks per test so tests running in parallel never share ports.
 static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
 
@@ -226,6 +256,8 @@ static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
 pub struct TestHub {
     pub state: AppState,
     pub runtime: Arc<FakeJupyter>,
+    /// The bridges the hub turned forwarding off on.
+    pub forwarding: Arc<RecordedForwarding>,
     pub store: Arc<InMemoryStore>,
     pub home: tempfile::TempDir,
     pub key: SessionKey,
@@ -291,10 +323,13 @@ pub fn test_hub_parts(
     parts.spec = spec;
     parts.identity = Arc::new(NoHostAccounts);
     parts.session_key = key.clone();
+    let forwarding = Arc::new(RecordedForwarding::default());
+    parts.forwarding = forwarding.clone();
     adjust(&mut parts);
     TestHub {
         state: AppState::new(parts),
         runtime,
+        forwarding,
         store,
         home,
         key,

@@ -15,11 +15,11 @@ mod env_vars;
 mod image;
 mod validate;
 
+pub(crate) use crate::engine_name::is_valid_engine_name;
 pub use env_vars::EnvVars;
 pub use image::with_default_tag;
 pub(crate) use image::{is_valid_image_reference, tagged};
 pub use validate::check_volume_name;
-pub(crate) use validate::is_valid_engine_name;
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {

@@ -2,6 +2,7 @@
 //! creates a container, so bad input fails early, the same way, on every engine.
 
 use super::{ContainerSpec, MountSource, is_valid_image_reference};
+use crate::engine_name::is_valid_engine_name;
 use crate::network::NetworkMode;
 use crate::{Error, Result};
 
@@ -143,15 +144,6 @@ impl ContainerSpec {
         }
         Ok(())
     }
-}
-
-/// True when engines accept `name` as a container or volume name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`
-/// (Docker's rule; libpod's is the same).
-pub(crate) fn is_valid_engine_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// Checks a container name against the engines' rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

@@ -25,11 +25,13 @@ use tokio::sync::Semaphore;
 
 use crate::config::HubConfig;
 use crate::credentials::ServerCredentials;
+use crate::forwarding::Forwarding;
 use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
 mod failure;
+mod network;
 mod ready;
 mod request;
 mod run;
@@ -107,6 +109,9 @@ pub struct SpawnerParts {
     pub spec: Arc<SpecConfig>,
     /// Where the time comes from.
     pub clock: Arc<dyn Clock>,
+    /// Turns off the host's forwarding on the servers' network bridges (isolated networking):
+    /// [`ProcSysForwarding`](crate::forwarding::ProcSysForwarding) on a real host.
+    pub forwarding: Arc<dyn Forwarding>,
 }
 
 /// Everything a spawn needs; shared by all spawns.
@@ -119,6 +124,7 @@ pub struct Spawner {
     hub: Arc<HubConfig>,
     spec: Arc<SpecConfig>,
     clock: Arc<dyn Clock>,
+    forwarding: Arc<dyn Forwarding>,
     ports: PortAllocator,
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
@@ -136,6 +142,7 @@ impl Spawner {
             hub,
             spec,
             clock,
+            forwarding,
         } = parts;
         Self {
             ports: PortAllocator::new(hub.port_min..=hub.port_max),
@@ -147,6 +154,7 @@ impl Spawner {
             hub,
             spec,
             clock,
+            forwarding,
             slots: Mutex::default(),
             http: ready::probe_client(),
         }
@@ -249,8 +257,9 @@ impl Spawner {
         false
     }
 
-    /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle
-    /// and the store marks the server stopped. A newer server of the user is left alone.
+    /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle,
+    /// the store marks the server stopped, and the server's network goes (with a stopped
+    /// container that still holds it). A newer server of the user is left alone.
     pub async fn mark_stopped(&self, user: &str, container_id: &str) {
         let slot = self.slot(user);
         let port = slot.update(|state| match state {
@@ -274,6 +283,7 @@ impl Spawner {
             Ok(_) => {}
             Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
         }
+        self.remove_server_networks(user).await;
     }
 
     /// Sets the state (and the address: `None` clears it) of `user`'s stored server, if there is one.
