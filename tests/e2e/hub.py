@@ -7,7 +7,9 @@ touches others.
 Hubs run with the default networking, "isolated": each server on a private network of its own. Each
 hub gets its own block of server ports and the matching /22 of 10.213.0.0/16 for its networks, and a
 free port for the servers' hub API. `LTICONTAINER_E2E_NETWORK=host` runs every hub with
-`network = "host"` instead (to show what the isolation tests catch there).
+`network = "host"` instead (to show what the isolation tests catch there);
+`LTICONTAINER_E2E_NETWORK=unset` writes no network setting at all, for binaries older than the
+setting (before issue 12 their default was host networking).
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ class Hub:
         port_min = 41000 + block * 50
         if self.network == "host":
             networking = 'network = "host"\n'
+        elif self.network == "unset":
+            networking = ""
         else:
             networking = f'network_pool = "10.213.{block * 4}.0/22"\ncontainer_api_port = {self.api_port}\n'
 

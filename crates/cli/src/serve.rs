@@ -9,6 +9,7 @@ use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
 use lticontainer_hub::Networking;
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
+use lticontainer_hub::forwarding::ProcSysForwarding;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -77,6 +78,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
 /// `0.0.0.0:<hub.container_api_port>`, answering only connections from a server's network to its
 /// gateway (`lticontainer_http::container_api`). It runs until the process ends.
 async fn serve_container_api(state: &AppState) -> Result<(), String> {
+    if let Err(e) = ProcSysForwarding::default().check_writable() {
+        tracing::error!(error = %e, "isolated networking needs root in the host's network namespace to turn off forwarding on each server's bridge; every spawn will fail until it runs so (or set hub.network = \"host\", see docs/security.md)");
+    }
     let port = state.config.container_api_port;
     let listener = ServerNetworkListener::bind(state.config.clone())
         .await

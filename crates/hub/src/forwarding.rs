@@ -56,6 +56,21 @@ impl ProcSysForwarding {
         }
     }
 
+    /// Checks that the hub may change interface settings at all (opens `default/forwarding`
+    /// for writing, writes nothing): run at start-up to warn early that isolated servers cannot
+    /// be started.
+    ///
+    /// # Errors
+    /// The settings cannot be opened for writing (not root, or a read-only `/proc/sys`).
+    pub fn check_writable(&self) -> io::Result<()> {
+        let path = self.conf_dir.join("default").join("forwarding");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map(drop)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+
     fn setting(&self, interface: &str) -> io::Result<PathBuf> {
         let b = interface.as_bytes();
         let plain = !b.is_empty()
@@ -138,6 +153,18 @@ mod tests {
         let setting = dir.path().join("ltc0ad50010/forwarding");
         std::fs::write(&setting, "1\n").unwrap();
         let f = ProcSysForwarding::at(dir.path());
+        assert_eq!(
+            f.check_writable().unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        std::fs::create_dir(dir.path().join("default")).unwrap();
+        std::fs::write(dir.path().join("default/forwarding"), "1\n").unwrap();
+        f.check_writable().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("default/forwarding")).unwrap(),
+            "1\n",
+            "the check writes nothing"
+        );
         f.disable("ltc0ad50010").unwrap();
         assert_eq!(std::fs::read_to_string(&setting).unwrap(), "0");
 
