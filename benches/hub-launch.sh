@@ -4,6 +4,7 @@
 # Builds the release binary and the test image (cached), then runs benches/hub_launch.py, which prints
 # a Markdown section for BENCHMARKS.md ("Hub: launch to ready"). Needs root, Docker and/or Podman.
 # Usage: benches/hub-launch.sh [--engines docker,podman] [--students 10] [--repeats 3]
+#                              [--network isolated|host]   (the hub's networking; default isolated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engines=docker,podman

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs (from Debian packages) and starts the container engines lticontainer runs on:
-#   dockerd  with --bridge=none --iptables=false  (host networking only; socket /var/run/docker.sock)
-#   podman   with runc, explicit ulimits, and its API socket unix:///run/podman/podman.sock
+#   dockerd  with --bridge=none --iptables=false  (no default bridge, no iptables rules; user-defined
+#            bridge networks, which the hub creates per server, work; socket /var/run/docker.sock)
+#   podman   with runc, explicit ulimits, and its API socket unix:///run/podman/podman.sock (CNI bridge
+#            networks, which the hub creates per server, need nothing more: containernetworking-plugins
+#            comes with podman, iptables with it)
+# The hub's isolated networking needs net.ipv4.ip_forward as the engines leave it and root to turn
+# forwarding off per bridge; nothing else is set up for it here.
 # Idempotent: an engine that already answers is left alone. Needs root.
 # Usage: scripts/setup-engines.sh [docker] [podman]   (default: both)
 set -euo pipefail

@@ -41,21 +41,13 @@ impl Engine {
                 cli: "docker",
                 title: "Docker",
                 backend_method: "DockerRuntime::create_and_start",
-                runtime: Arc::new(
-                    DockerRuntimeBuilder::from_env()
-                        .with_network(NetworkMode::Host)
-                        .build()?,
-                ),
+                runtime: Arc::new(DockerRuntimeBuilder::from_env().build()?),
             },
             "podman" => Self {
                 cli: "podman",
                 title: "Podman",
                 backend_method: "PodmanRuntime::create_and_start",
-                runtime: Arc::new(
-                    PodmanRuntimeBuilder::from_env()
-                        .with_network(NetworkMode::Host)
-                        .build()?,
-                ),
+                runtime: Arc::new(PodmanRuntimeBuilder::from_env().build()?),
             },
             other => return Err(format!("unknown engine {other:?}: docker or podman").into()),
         })
@@ -149,6 +141,7 @@ async fn backend_batch(
         .map(|i| {
             let mut spec = ContainerSpec::new(format!("ltc-bench-{tag}-{round}-{i}"), IMAGE);
             spec.cmd = vec!["sleep".into(), "300".into()];
+            spec.network = NetworkMode::Host;
             spec.labels.insert(LABEL.into(), tag.into());
             spec
         })

@@ -1,7 +1,9 @@
 """lticontainer's side: `lticontainer serve` started by the e2e suite's `Hub` (its config generation:
-Docker, host networking, loopback ports, the same consumer), with defaults for everything the
-benchmark compares, plus the upstream image on the allowed-image list so the proxy workload can
-launch a user whose "server" is the shared upstream.
+Docker, loopback ports, the same consumer), with defaults for everything the benchmark compares
+except the network: host networking, like the peer's DockerSpawner and the floor, so the three
+sides do the same work (isolated networking's own cost is `benches/network.sh`'s). The upstream
+image is added to the allowed-image list so the proxy workload can launch a user whose "server" is
+the shared upstream.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class OurHub(Hub):
 
     instance: str = field(default_factory=lambda: OURS_INSTANCE_PREFIX + uuid.uuid4().hex[:10])
     extra_allowed_image: str = ""
+    # Like the peer and the floor (see the module's doc).
+    network: str = "host"
 
     def config_path(self) -> Path:
         """The e2e config, with `allowed_images` added to its [spec] table."""

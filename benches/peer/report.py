@@ -189,7 +189,8 @@ def markdown(res: Results) -> str:
         "Both hubs: LTI 1.1 launches signed by oauthlib (tests/e2e/lti_consumer.py) with the same consumer key "
         "and secret and the same parameters; Docker with host networking, servers on 127.0.0.1 with a port "
         "each; the image's own command (jupyterhub-singleuser); 1 CPU and 1 GiB per server. lticontainer runs "
-        "with its defaults; JupyterHub with `start_timeout` and `http_timeout` raised to 600 s "
+        "with its defaults but `network = \"host\"` (like the peer; isolation's cost is benches/network.sh's); "
+        "JupyterHub with `start_timeout` and `http_timeout` raised to 600 s "
         "(benches/peer/jupyterhub_config.py). Launch to ready = launch POST → redirects → progress stream "
         "ready → GET /user/<name>/lab 200 after the single-user OAuth round trip. The floor starts the same "
         "containers with `docker run` and a stub hub API, ready = the server answers HTTP.",

@@ -18,11 +18,7 @@ const IMAGE: &str = "lticontainer-test/busybox:latest";
 
 #[tokio::main]
 async fn main() -> lticontainer_core::Result<()> {
-    let rt: Arc<dyn Runtime> = Arc::new(
-        DockerRuntimeBuilder::from_env()
-            .with_network(NetworkMode::Host)
-            .build()?,
-    );
+    let rt: Arc<dyn Runtime> = Arc::new(DockerRuntimeBuilder::from_env().build()?);
     rt.ensure_image(IMAGE, &|p| println!("pull: {}", p.status))
         .await?;
 
@@ -39,6 +35,7 @@ async fn main() -> lticontainer_core::Result<()> {
     spec.limits.mem_limit = Some(128 << 20);
     spec.limits.cpu_limit = Some(0.5);
     spec.port = 18888;
+    spec.network = NetworkMode::Host;
     rt.remove(&spec.name).await?; // a leftover from an interrupted run
 
     let info = rt.create_and_start(&spec).await?;

@@ -118,14 +118,22 @@ class Browser:
 
     def execute(self, code: str, timeout: float = 60) -> str:
         """Starts a kernel through the proxy, runs `code` on its WebSocket channel, returns text/plain result."""
-        r = self.api("POST", "kernels", json={"name": "python3"})
-        if r.status_code != 201:
-            raise FlowError(f"POST kernels answered {r.status_code}: {r.text[:500]}")
-        kernel_id = r.json()["id"]
+        kernel_id = self.start_kernel()
         try:
             return self._execute_on(kernel_id, code, timeout)
         finally:
             self.api("DELETE", f"kernels/{kernel_id}")
+
+    def start_kernel(self) -> str:
+        """Starts a python3 kernel through the proxy and returns its id (delete it when done)."""
+        r = self.api("POST", "kernels", json={"name": "python3"})
+        if r.status_code != 201:
+            raise FlowError(f"POST kernels answered {r.status_code}: {r.text[:500]}")
+        return r.json()["id"]
+
+    def run(self, kernel_id: str, code: str, timeout: float = 60) -> str:
+        """Runs `code` in a running kernel (its state stays for the next cell), returns text/plain."""
+        return self._execute_on(kernel_id, code, timeout)
 
     def _execute_on(self, kernel_id: str, code: str, timeout: float) -> str:
         session_id = uuid.uuid4().hex

@@ -1,7 +1,15 @@
 """Runs `lticontainer serve` for one test: a generated TOML config, a free port, its own state.
 
 Everything the hub creates is labelled `lticontainer.hub=<instance>`, with an instance name unique to
-the test, so the suite counts and removes exactly its own containers and never touches others.
+the test, so the suite counts and removes exactly its own containers, volumes and networks and never
+touches others.
+
+Hubs run with the default networking, "isolated": each server on a private network of its own. Each
+hub gets its own block of server ports and the matching /22 of 10.213.0.0/16 for its networks, and a
+free port for the servers' hub API. `LTICONTAINER_E2E_NETWORK=host` runs every hub with
+`network = "host"` instead (to show what the isolation tests catch there);
+`LTICONTAINER_E2E_NETWORK=unset` writes no network setting at all, for binaries older than the
+setting (before issue 12 their default was host networking).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ CONSUMER_KEY = "e2e-moodle"
 CONSUMER_SECRET = "e2e-secret-" + uuid.uuid4().hex
 SOCKETS = {"docker": "/var/run/docker.sock", "podman": "/run/podman/podman.sock"}
 LABEL_HUB = "lticontainer.hub"
+# "isolated" (the hub's default) or "host".
+NETWORK = os.environ.get("LTICONTAINER_E2E_NETWORK", "isolated")
 LABEL_USER = "lticontainer.user"
 
 
@@ -70,14 +80,23 @@ def labelled_containers(engine: str, instance: str, user: str | None = None, run
     return engine_cli(engine, *args).split()
 
 
+def labelled_networks(engine: str, instance: str) -> list[str]:
+    """The names of the networks labelled for this hub instance."""
+    out = engine_cli(engine, "network", "ls", "--format", "{{.Name}}", "--filter", f"label={LABEL_HUB}={instance}")
+    return out.split()
+
+
 def remove_labelled(engine: str, instance: str) -> None:
-    """Removes every container and volume this hub instance labelled."""
+    """Removes every container, volume and network this hub instance labelled."""
     ids = labelled_containers(engine, instance)
     if ids:
         engine_cli(engine, "rm", "-f", *ids, check=False)
     vols = engine_cli(engine, "volume", "ls", "-q", "--filter", f"label={LABEL_HUB}={instance}", check=False).split()
     if vols:
         engine_cli(engine, "volume", "rm", "-f", *vols, check=False)
+    nets = labelled_networks(engine, instance)
+    if nets:
+        engine_cli(engine, "network", "rm", *nets, check=False)
 
 
 @dataclass
@@ -93,6 +112,9 @@ class Hub:
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True
     port: int = field(default_factory=free_port)
+    # The servers' hub API (isolated networking), at each server network's gateway.
+    api_port: int = field(default_factory=free_port)
+    network: str = NETWORK
     instance: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex[:10])
     proc: subprocess.Popen | None = None
     starts: int = 0
@@ -121,10 +143,19 @@ class Hub:
         home.mkdir(exist_ok=True)
         sock = self.engine_socket or SOCKETS[self.engine]
         engine_table = f'[docker]\nhost = "unix://{sock}"\n' if self.engine == "docker" else f'[podman]\nsocket = "{sock}"\n'
-        # Each hub gets its own block of server ports so hubs running side by side never collide.
-        # Below the kernel's ephemeral ports (32768 and up), where kernels and outgoing
-        # connections take theirs, as the hub's default range is.
-        port_min = 21000 + int(self.instance[-6:], 16) % 200 * 50
+        # Each hub gets its own block of server ports, and the /22 of networks they pick, so hubs
+        # running side by side never collide (10.213.224.0/19 stays free for the cargo tests).
+        # The ports lie below the kernel's ephemeral ones (32768 and up), where kernels and
+        # outgoing connections take theirs, as the hub's default range does.
+        block = int(self.instance[-6:], 16) % 56
+        port_min = 21000 + block * 50
+        if self.network == "host":
+            networking = 'network = "host"\n'
+        elif self.network == "unset":
+            networking = ""
+        else:
+            networking = f'network_pool = "10.213.{block * 4}.0/22"\ncontainer_api_port = {self.api_port}\n'
+
         timeouts = (
             "# The test machine is shared (2 cores, other builds): Jupyter servers may start slowly.\n"
             "start_timeout_secs = 300\nhttp_timeout_secs = 180\n"
@@ -140,7 +171,7 @@ bind = "127.0.0.1:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
 port_max = {port_min + 49}
-{timeouts}{self.hub_config}
+{networking}{timeouts}{self.hub_config}
 
 [public_url]
 base_url = "{self.url}"
@@ -211,6 +242,10 @@ run_as_root = false
     def containers(self, user: str | None = None, running_only: bool = False) -> list[str]:
         """This hub's labelled containers, as the engine lists them."""
         return labelled_containers(self.engine, self.instance, user, running_only)
+
+    def networks(self) -> list[str]:
+        """This hub's labelled networks, as the engine lists them."""
+        return labelled_networks(self.engine, self.instance)
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of the hub's log, for failure messages."""

@@ -2,9 +2,11 @@
 //! small HTTP GET answer and a WebSocket echo, on one loopback port, fast enough not to be what
 //! is measured.
 //!
-//! It is started as a user's "server" (in a container from `lticontainer-bench/upstream`, host
-//! networking), so it takes its port the way `jupyterhub-singleuser` does: from
-//! `JUPYTERHUB_SERVICE_URL`, unless `--port` is given. It binds 127.0.0.1 only.
+//! It is started as a user's "server" (in a container from `lticontainer-bench/upstream`), so it
+//! takes its port the way `jupyterhub-singleuser` does: from `JUPYTERHUB_SERVICE_URL`, unless
+//! `--port` is given. It binds 127.0.0.1 — or, when `JUPYTERHUB_SERVICE_URL` names `0.0.0.0`
+//! (isolated networking: the container's own network namespace, on a network of its own), every
+//! address of that namespace, as the Jupyter server does.
 //!
 //! Usage: `bench-upstream [--port N] [--threads N]`
 
@@ -49,7 +51,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(port)) {
+    let service_url = std::env::var("JUPYTERHUB_SERVICE_URL").unwrap_or_default();
+    match runtime.block_on(serve(bind_ip(&service_url), port)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
             eprintln!("bench-upstream: {why}");
@@ -93,8 +96,20 @@ fn port_of_url(url: &str) -> Option<u16> {
     authority.rsplit_once(':')?.1.parse().ok()
 }
 
-async fn serve(port: u16) -> Result<(), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+/// `0.0.0.0` when the service URL names it (a server alone in its network namespace), else
+/// 127.0.0.1.
+fn bind_ip(service_url: &str) -> Ipv4Addr {
+    let rest = service_url
+        .split_once("://")
+        .map_or(service_url, |(_, r)| r);
+    match rest.split('/').next().and_then(|a| a.rsplit_once(':')) {
+        Some(("0.0.0.0", _)) => Ipv4Addr::UNSPECIFIED,
+        _ => Ipv4Addr::LOCALHOST,
+    }
+}
+
+async fn serve(ip: Ipv4Addr, port: u16) -> Result<(), String> {
+    let addr = SocketAddr::from((ip, port));
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -187,6 +202,23 @@ mod tests {
         assert_eq!(port_of_url("127.0.0.1:80"), Some(80));
         assert_eq!(port_of_url("http://127.0.0.1/user/a/"), None);
         assert_eq!(port_of_url("http://127.0.0.1:http/"), None);
+    }
+
+    #[test]
+    fn binds_loopback_unless_the_service_url_names_all_addresses() {
+        assert_eq!(
+            bind_ip("http://0.0.0.0:41234/user/a/"),
+            Ipv4Addr::UNSPECIFIED
+        );
+        assert_eq!(
+            bind_ip("http://127.0.0.1:41234/user/a/"),
+            Ipv4Addr::LOCALHOST
+        );
+        assert_eq!(
+            bind_ip("http://10.0.0.5:41234/user/a/"),
+            Ipv4Addr::LOCALHOST
+        );
+        assert_eq!(bind_ip(""), Ipv4Addr::LOCALHOST);
     }
 
     #[test]

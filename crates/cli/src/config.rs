@@ -71,6 +71,16 @@ impl Config {
         self.hub.validate().map_err(|e| e.to_string())?;
         self.lti.validate().map_err(|e| e.to_string())?;
         self.public_url.validate().map_err(|e| e.to_string())?;
+        for (engine, table) in [("docker", &self.docker), ("podman", &self.podman)] {
+            if table.as_ref().is_some_and(|t| t.contains_key("network")) {
+                return Err(format!(
+                    "[{engine}] network is no longer read: the hub chooses each server's network. \
+                     Remove it and set [hub] network = \"isolated\" (the default: a private network \
+                     per user) or \"host\" (what network = \"host\" did: every container on the \
+                     host's network; see docs/security.md)"
+                ));
+            }
+        }
         if self.lti.consumers.is_empty() {
             return Err("[lti] consumers is empty, so every launch would be refused; add \
                         consumers = { \"<key>\" = \"<secret>\" } (lticontainer gen-config prints an example)"
@@ -156,6 +166,24 @@ pull = false
         assert!(
             err.contains("api_token") && err.contains("at least 8"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_old_engine_network_setting_says_where_it_went() {
+        for engine in ["docker", "podman"] {
+            let text =
+                format!("[lti]\nconsumers = {{ k = \"s\" }}\n[{engine}]\nnetwork = \"host\"\n");
+            let err = Config::parse(&text).unwrap_err();
+            assert!(
+                err.contains(&format!("[{engine}] network")) && err.contains("[hub] network"),
+                "{err}"
+            );
+        }
+        let text = "[lti]\nconsumers = { k = \"s\" }\n[hub]\nnetwork = \"host\"\n";
+        assert_eq!(
+            Config::parse(text).unwrap().hub.network,
+            lticontainer_hub::Networking::Host
         );
     }
 

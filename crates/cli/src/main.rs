@@ -85,6 +85,19 @@ fn main() -> ExitCode {
                     cfg.hub.port_min,
                     cfg.hub.port_max,
                 );
+                match cfg.hub.network {
+                    lticontainer_hub::Networking::Isolated => println!(
+                        "  network: isolated (a private network per user from {}; servers' hub API on port {})",
+                        cfg.hub.network_pool, cfg.hub.container_api_port
+                    ),
+                    lticontainer_hub::Networking::Host => {
+                        println!("  network: host");
+                        eprintln!(
+                            "lticontainer: warning: {}",
+                            lticontainer_hub::config::HOST_NETWORK_WARNING
+                        );
+                    }
+                }
                 match runtime::build_runtime(&cfg) {
                     Ok(_) => ExitCode::SUCCESS,
                     Err(e) => fail(&e),

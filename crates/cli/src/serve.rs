@@ -6,7 +6,10 @@ use lticontainer_core::auth::Lti11Authenticator;
 use lticontainer_core::store::Store;
 use lticontainer_http::serve::ServeLimits;
 use lticontainer_http::session::SessionKey;
-use lticontainer_http::{AppParts, AppState, app};
+use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
+use lticontainer_hub::Networking;
+use lticontainer_hub::config::HOST_NETWORK_WARNING;
+use lticontainer_hub::forwarding::ProcSysForwarding;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -35,6 +38,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     let bind = cfg.hub.bind;
     let limits = ServeLimits::from_config(&cfg.hub, &cfg.public_url);
     warn_if_few_file_descriptors(limits.max_connections);
+    if cfg.hub.network == Networking::Host {
+        tracing::warn!("{HOST_NETWORK_WARNING}");
+    }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
@@ -59,6 +65,9 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     // watcher starts; it re-checks the adopted servers once subscribed).
     tokio::spawn(Arc::clone(&state.spawner).watch_engine());
 
+    if state.config.network == Networking::Isolated {
+        serve_container_api(&state).await?;
+    }
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -73,6 +82,35 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         );
     }
     serve_until_stopped(listener, state, limits).await
+}
+
+/// With isolated networking: serves the hub API the single-user servers call on
+/// `0.0.0.0:<hub.container_api_port>`, answering only connections from a server's network to its
+/// gateway (`lticontainer_http::container_api`). It runs until the process ends.
+async fn serve_container_api(state: &AppState) -> Result<(), String> {
+    if let Err(e) = ProcSysForwarding::default().check_writable() {
+        tracing::error!(error = %e, "isolated networking needs root in the host's network namespace to turn off forwarding on each server's bridge; every spawn will fail until it runs so (or set hub.network = \"host\", see docs/security.md)");
+    }
+    let port = state.config.container_api_port;
+    let listener = ServerNetworkListener::bind(state.config.clone())
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen for the servers' hub API on 0.0.0.0:{port} (hub.container_api_port): {e}"
+            )
+        })?;
+    tracing::info!(
+        pool = %state.config.network_pool,
+        port,
+        "isolated networking: each server on a private network of its own from the pool; servers reach the hub API at their network's gateway on this port"
+    );
+    let app = container_api(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the servers' hub API listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// How long open connections (progress streams, proxied requests) may take to finish after a

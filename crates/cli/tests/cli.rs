@@ -96,6 +96,11 @@ fn serve_answers_and_stops_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
+    let api_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let state = dir.path().join("state");
     // A socket file nobody listens on: the engine is down (connections are refused).
     let sock = dir.path().join("no-engine.sock");
@@ -104,7 +109,7 @@ fn serve_answers_and_stops_on_sigterm() {
         dir.path(),
         &format!(
             "engine = \"docker\"\n[hub]\nbind = \"127.0.0.1:{port}\"\nstate_dir = \"{}\"\n\
-             [lti]\nconsumers = {{ k = \"s\" }}\n[docker]\nhost = \"unix://{}/no-engine.sock\"\n\
+             container_api_port = {api_port}\n[lti]\nconsumers = {{ k = \"s\" }}\n[docker]\nhost = \"unix://{}/no-engine.sock\"\n\
              request_timeout_secs = 2\n",
             state.display(),
             dir.path().display()
@@ -131,6 +136,14 @@ fn serve_answers_and_stops_on_sigterm() {
     };
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("\"version\""), "{reply}");
+    // Isolated networking (the default): the servers' hub API listens, but a connection from
+    // loopback (not from a server's network) is closed without an answer.
+    let mut api = TcpStream::connect(("127.0.0.1", api_port)).expect("the servers' API listens");
+    api.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = write!(api, "GET /hub/api/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = String::new();
+    let _ = api.read_to_string(&mut answer);
+    assert_eq!(answer, "", "a loopback caller gets no answer");
     let page = http_get(port, "/user/alice/lab").unwrap();
     assert!(
         page.starts_with("HTTP/1.1 401"),

@@ -4,6 +4,7 @@ pub mod auth;
 mod byte_order;
 pub mod clock;
 pub mod container;
+mod engine_name;
 pub mod error;
 pub mod form;
 pub mod launch;

@@ -13,6 +13,7 @@ use crate::container::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, PullProgress,
     check_volume_name,
 };
+use crate::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use crate::runtime::{EventStream, ProgressFn, Runtime};
 use crate::{Error, Result};
 
@@ -20,8 +21,10 @@ use crate::{Error, Result};
 ///
 /// Images must be added with [`InMemoryRuntime::with_image`] (or [`Runtime::ensure_image`] when
 /// created with [`InMemoryRuntime::pulling`]) before containers can use them. Running containers
-/// report the address `127.0.0.1:<spec.port>`. [`Runtime::events`] reports what `create_and_start`,
-/// `stop`, `remove` and [`InMemoryRuntime::exit`] do, to every subscriber whose labels match.
+/// report the address `127.0.0.1:<spec.port>`, or on a named network (made with
+/// [`Runtime::create_network`]) the next free host address of its subnet after the gateway.
+/// [`Runtime::events`] reports what `create_and_start`, `stop`, `remove` and
+/// [`InMemoryRuntime::exit`] do, to every subscriber whose labels match.
 #[derive(Debug, Default)]
 pub struct InMemoryRuntime {
     state: Mutex<State>,
@@ -36,6 +39,9 @@ struct State {
     containers: BTreeMap<String, ContainerInfo>,
     /// The [`Runtime::events`] subscribers.
     subscribers: Vec<Subscriber>,
+    networks: BTreeMap<String, FakeNetwork>,
+    /// Container id → the named network it joined.
+    joined: BTreeMap<String, String>,
 }
 
 /// One [`Runtime::events`] subscriber: its label filter and its channel.
@@ -43,6 +49,13 @@ struct State {
 struct Subscriber {
     labels: BTreeMap<String, String>,
     tx: UnboundedSender<Result<ContainerEvent>>,
+}
+
+#[derive(Debug)]
+struct FakeNetwork {
+    info: NetworkInfo,
+    /// The host number (in the subnet) the next container gets.
+    next_host: u32,
 }
 
 impl InMemoryRuntime {
@@ -85,10 +98,29 @@ impl InMemoryRuntime {
         Ok(())
     }
 
+    /// The names of the networks that exist now.
+    pub fn networks(&self) -> Vec<String> {
+        self.lock().networks.keys().cloned().collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that matters
         // for a test fake, so a poisoned lock is simply taken over.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl FakeNetwork {
+    /// The next host address of the subnet that is not the gateway, if the subnet has one.
+    fn next_host_address(&mut self) -> Option<Ipv4Addr> {
+        let subnet = self.info.subnet?;
+        loop {
+            let ip = subnet.host(self.next_host)?;
+            self.next_host += 1;
+            if Some(ip) != self.info.gateway {
+                return Some(ip);
+            }
+        }
     }
 }
 
@@ -166,6 +198,58 @@ impl Runtime for InMemoryRuntime {
         Ok(())
     }
 
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        spec.validate()?;
+        let mut state = self.lock();
+        if state.networks.contains_key(&spec.name) {
+            return Err(Error::already_exists(format!("network {:?}", spec.name)));
+        }
+        if let Some(other) = state
+            .networks
+            .values()
+            .find(|n| n.info.subnet.is_some_and(|s| s.overlaps(&spec.subnet)))
+        {
+            return Err(Error::invalid(format!(
+                "subnet {} of network {:?} overlaps network {:?}",
+                spec.subnet, spec.name, other.info.name
+            )));
+        }
+        let id = format!(
+            "memnet{:016x}",
+            self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        let info = NetworkInfo::from_spec(id, spec);
+        state.networks.insert(
+            spec.name.clone(),
+            FakeNetwork {
+                info: info.clone(),
+                next_host: 1,
+            },
+        );
+        Ok(info)
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let mut state = self.lock();
+        if let Some((id, _)) = state.joined.iter().find(|(_, n)| *n == name) {
+            return Err(Error::invalid(format!(
+                "network {name:?} is in use by container {id:?}; remove the container first"
+            )));
+        }
+        state.networks.remove(name);
+        Ok(())
+    }
+
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
+        Ok(self
+            .lock()
+            .networks
+            .values()
+            .filter(|n| labels.iter().all(|(k, v)| n.info.labels.get(k) == Some(v)))
+            .map(|n| n.info.clone())
+            .collect())
+    }
+
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         spec.validate()?;
         let mut state = self.lock();
@@ -175,13 +259,27 @@ impl Runtime for InMemoryRuntime {
         if state.containers.values().any(|c| c.name == spec.name) {
             return Err(Error::already_exists(format!("container {:?}", spec.name)));
         }
+        let ip = match &spec.network {
+            NetworkMode::Host | NetworkMode::Bridge => Ipv4Addr::LOCALHOST,
+            NetworkMode::Named(name) => {
+                let net = state
+                    .networks
+                    .get_mut(name)
+                    .ok_or_else(|| Error::not_found(format!("network {name:?}")))?;
+                net.next_host_address()
+                    .ok_or_else(|| Error::invalid(format!("network {name:?} is full")))?
+            }
+        };
         let id = format!(
             "mem{:016x}",
             self.next_id.fetch_add(1, Ordering::Relaxed) + 1
         );
         let mut info = ContainerInfo::new(&id, &spec.name, &spec.image, ContainerState::Running);
         info.labels = spec.labels.clone();
-        info.address = Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), spec.port));
+        info.address = Some(SocketAddr::new(IpAddr::V4(ip), spec.port));
+        if let NetworkMode::Named(name) = &spec.network {
+            state.joined.insert(id.clone(), name.clone());
+        }
         state.containers.insert(id.clone(), info.clone());
         state.publish(&id, ContainerEventKind::Started);
         Ok(info)
@@ -213,6 +311,7 @@ impl Runtime for InMemoryRuntime {
             state.end(&key, Some(137), &[ContainerEventKind::Died]);
             state.publish(&key, ContainerEventKind::Removed);
             state.containers.remove(&key);
+            state.joined.remove(&key);
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use futures_core::Stream;
 
 use crate::Result;
 use crate::container::{ContainerEvent, ContainerInfo, ContainerSpec, PullProgress};
+use crate::network::{NetworkInfo, NetworkSpec};
 
 /// Receives image-pull progress; called zero or more times from [`Runtime::ensure_image`].
 pub type ProgressFn<'a> = &'a (dyn Fn(PullProgress) + Send + Sync);
@@ -65,6 +66,38 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// * An existing volume succeeds and is left as it is.
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
 
+    /// Creates the bridge network `spec` describes, for one user's containers.
+    ///
+    /// # Behavior
+    /// * A spec [`NetworkSpec::validate`] refuses is [`InvalidInput`](crate::Error::InvalidInput);
+    ///   the engine is not contacted.
+    /// * A name in use is [`AlreadyExists`](crate::Error::AlreadyExists); nothing is changed.
+    /// * A subnet that overlaps one the engine (or, for some engines, the host) already uses is
+    ///   an error naming the subnet; nothing is created.
+    /// * The host's side of the network is the bridge interface `spec.interface`, holding
+    ///   `spec.gateway`: the host reaches containers on the network at their addresses, and
+    ///   they reach the host at the gateway. The engine keeps its name resolution and address
+    ///   translation off the network where it can, and marks it internal where that keeps the
+    ///   gateway (each backend's README says what it does).
+    /// * Whether the host routes the containers' traffic further is the host's business, not
+    ///   the engine's: the caller turns forwarding off on `spec.interface` when it must not.
+    /// * The interface may appear only when the first container joins (Podman's CNI bridge).
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo>;
+
+    /// Removes the named network.
+    ///
+    /// # Behavior
+    /// * Removing a missing network succeeds.
+    /// * A network a container still uses is not removed: an error, nothing changed (remove
+    ///   the containers first; whether a stopped container counts depends on the engine).
+    async fn remove_network(&self, name: &str) -> Result<()>;
+
+    /// Lists networks that carry every label in `labels` with the same value.
+    ///
+    /// # Behavior
+    /// * An empty map lists every network the engine has.
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>>;
+
     /// Creates a container from `spec` and starts it.
     ///
     /// # Behavior
@@ -72,6 +105,9 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     ///   the engine is not contacted.
     /// * A name in use is [`AlreadyExists`](crate::Error::AlreadyExists); nothing is changed.
     /// * A missing image is [`NotFound`](crate::Error::NotFound); no container is left behind.
+    /// * The container joins `spec.network`; a named network that does not exist is
+    ///   [`NotFound`](crate::Error::NotFound) naming it; no container is left behind. On a named
+    ///   network the container's address is its address there.
     /// * If start fails after create, the created container is removed before the error returns.
     /// * Volumes are not created here. Every named volume in `spec.mounts` is declared in
     ///   [`spec.volumes`](ContainerSpec::volumes) (a spec that mounts an undeclared one is
@@ -147,6 +183,18 @@ macro_rules! forward_runtime {
                 labels: &BTreeMap<String, String>,
             ) -> Result<()> {
                 (**self).ensure_volume(name, labels).await
+            }
+            async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+                (**self).create_network(spec).await
+            }
+            async fn remove_network(&self, name: &str) -> Result<()> {
+                (**self).remove_network(name).await
+            }
+            async fn list_networks(
+                &self,
+                labels: &BTreeMap<String, String>,
+            ) -> Result<Vec<NetworkInfo>> {
+                (**self).list_networks(labels).await
             }
             async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
                 (**self).create_and_start(spec).await

@@ -3,8 +3,8 @@
 //! Each function takes a runtime and an image that exists locally and runs a short scenario
 //! against it, panicking (as tests do) when the runtime breaks the [`Runtime`] contract. The
 //! image must keep running when started with `spec.cmd` = `["sleep", "300"]`.
-//! Every container the suite creates carries the label `lticontainer.testkit=<prefix>` and a name
-//! starting with the prefix, and is removed before the function returns.
+//! Every container and network the suite creates carries the label `lticontainer.testkit=<prefix>`
+//! and a name starting with the prefix, and is removed before the function returns.
 //!
 //! A backend runs the whole suite with one [`runtime_conformance!`](crate::runtime_conformance)
 //! call in a test file.
@@ -14,12 +14,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use crate::Error;
 use crate::container::{ContainerEvent, ContainerEventKind, ContainerSpec, labels};
+use crate::network::{Ipv4Subnet, NetworkMode, NetworkSpec};
 use crate::runtime::{EventStream, Runtime};
 
-/// The label that marks containers created by this suite.
+/// The label that marks containers and networks created by this suite.
 pub const TESTKIT_LABEL: &str = "lticontainer.testkit";
+
+/// The subnet [`network_lifecycle`] uses when a backend names none (a private range the suite
+/// keeps to itself; a backend whose host uses it passes another).
+pub const DEFAULT_SUBNET: &str = "10.213.255.240/28";
 
 /// A spec for a container that sleeps, labelled for the suite.
 pub fn sleeper(prefix: &str, suffix: &str, image: &str) -> ContainerSpec {
@@ -37,6 +44,15 @@ pub async fn cleanup(rt: &dyn Runtime, prefix: &str) {
     let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
     for c in rt.list(&sel).await.unwrap_or_default() {
         let _ = rt.remove(&c.id).await;
+    }
+}
+
+/// Removes every container and then every network labelled with `prefix`.
+pub async fn cleanup_networks(rt: &dyn Runtime, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    for n in rt.list_networks(&sel).await.unwrap_or_default() {
+        let _ = rt.remove_network(&n.name).await;
     }
 }
 
@@ -231,6 +247,73 @@ pub async fn events_report_stop_and_remove(rt: &dyn Runtime, image: &str, prefix
     cleanup(rt, &other).await;
 }
 
+/// A network is created as specified (name, labels, subnet, gateway, bridge interface), once;
+/// listed by its labels; a container on it gets an address in its subnet (not the gateway); it
+/// is not removed while the container runs; once the container is gone it is removed, twice.
+pub async fn network_lifecycle(rt: &dyn Runtime, image: &str, prefix: &str, subnet: &str) {
+    cleanup_networks(rt, prefix).await;
+    let subnet: Ipv4Subnet = subnet.parse().unwrap();
+    let mut net = NetworkSpec::new(format!("{prefix}-net"), subnet);
+    net.labels = BTreeMap::from([
+        (TESTKIT_LABEL.to_owned(), prefix.to_owned()),
+        (labels::USER.to_owned(), "net".to_owned()),
+    ]);
+    let info = rt.create_network(&net).await.unwrap();
+    assert_eq!(info.name, net.name);
+    assert_eq!(info.subnet, Some(subnet));
+    assert_eq!(info.gateway, Some(net.gateway));
+    assert_eq!(info.interface.as_deref(), Some(net.interface.as_str()));
+    assert_eq!(info.labels.get(TESTKIT_LABEL), Some(&prefix.to_owned()));
+    let err = rt.create_network(&net).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "got {err:?}");
+
+    let sel = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    let listed = rt.list_networks(&sel).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        [net.name.as_str()]
+    );
+    assert_eq!(listed[0].subnet, Some(subnet));
+
+    let mut spec = sleeper(prefix, "onnet", image);
+    spec.network = NetworkMode::Named(net.name.clone());
+    let c = rt.create_and_start(&spec).await.unwrap();
+    for seen in [c.clone(), rt.inspect(&c.id).await.unwrap()] {
+        let addr = seen
+            .address
+            .expect("a container on a network has an address");
+        let IpAddr::V4(ip) = addr.ip() else {
+            panic!("an IPv4 address on an IPv4 network, got {addr}");
+        };
+        assert!(subnet.contains(ip), "{ip} lies outside {subnet}");
+        assert_ne!(ip, net.gateway, "the gateway is the host's address");
+        assert_eq!(addr.port(), 18888);
+    }
+    assert!(
+        rt.remove_network(&net.name).await.is_err(),
+        "a network a running container uses is removed"
+    );
+    assert_eq!(rt.list_networks(&sel).await.unwrap().len(), 1);
+    rt.remove(&c.id).await.unwrap();
+    rt.remove_network(&net.name).await.unwrap();
+    rt.remove_network(&net.name).await.unwrap();
+    assert!(rt.list_networks(&sel).await.unwrap().is_empty());
+}
+
+/// A container on a network that does not exist is NotFound naming the network, and no
+/// container is left behind.
+pub async fn missing_network_is_not_found(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let network = format!("{prefix}-absent-net");
+    let mut spec = sleeper(prefix, "nonet", image);
+    spec.network = NetworkMode::Named(network.clone());
+    let err = rt.create_and_start(&spec).await.unwrap_err();
+    assert!(err.is_not_found(), "create_and_start: {err:?}");
+    assert!(err.to_string().contains(&network), "{err}");
+    assert!(rt.inspect(&spec.name).await.unwrap_err().is_not_found());
+    cleanup(rt, prefix).await;
+}
+
 /// `n` create+start calls at once all succeed.
 pub async fn concurrent_starts(rt: &dyn Runtime, image: &str, prefix: &str, n: usize) {
     cleanup(rt, prefix).await;
@@ -283,19 +366,22 @@ async fn futures_join_all<F: std::future::Future>(
 ///
 /// The tests are `create_start_stop_remove`, `duplicate_name_is_already_exists`,
 /// `missing_image_is_not_found`, `missing_container_semantics`, `list_by_labels`,
-/// `ensure_volume_is_idempotent`, `events_report_stop_and_remove` and `twenty_concurrent_starts`
-/// (on a two-worker multi-thread runtime). The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features)
+/// `ensure_volume_is_idempotent`, `events_report_stop_and_remove`, `network_lifecycle`,
+/// `missing_network_is_not_found` and `twenty_concurrent_starts` (on a two-worker multi-thread
+/// runtime). The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features)
 /// among its dev-dependencies.
 ///
 /// * `runtime`: an expression that builds the runtime; evaluated once in each test.
 /// * `image`: a local image that keeps running with `sleep 300`.
 /// * `prefix`: a function or closure turning a short scenario key (`"lifecycle"`, `"dup"`,
-///   `"noimage"`, `"list"`, `"vol"`, `"events"`, `"conc"`) into the prefix of the containers it
-///   makes.
+///   `"noimage"`, `"list"`, `"vol"`, `"events"`, `"net"`, `"nonet"`, `"conc"`) into the prefix
+///   of the containers and networks it makes.
 /// * `ignore` (optional): every test is `#[ignore = <reason>]`, e.g. for tests that need an
 ///   engine `cargo test` does not start.
 /// * `remove_volume` (optional): a function or closure called with the name of the volume
 ///   `ensure_volume_is_idempotent` created, to remove it afterwards.
+/// * `subnet` (optional): the IPv4 subnet `network_lifecycle` creates its network on (default
+///   [`DEFAULT_SUBNET`]); give each backend its own when their suites may run at once.
 ///
 /// # Example
 /// ```
@@ -322,6 +408,7 @@ async fn futures_join_all<F: std::future::Future>(
 ///     prefix: prefix,
 ///     ignore: "needs Docker (scripts/test-all starts it)",
 ///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", name]); },
+///     subnet: "10.213.254.0/28",
 /// }
 /// # fn main() {}
 /// ```
@@ -333,6 +420,7 @@ macro_rules! runtime_conformance {
         prefix: $prefix:expr
         $(, ignore: $reason:literal)?
         $(, remove_volume: $remove_volume:expr)?
+        $(, subnet: $subnet:expr)?
         $(,)?
     ) => {
         #[::tokio::test]
@@ -389,6 +477,25 @@ macro_rules! runtime_conformance {
             let rt = $runtime;
             let prefix: ::std::string::String = ($prefix)("events");
             $crate::testkit::events_report_stop_and_remove(&rt, $image, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn network_lifecycle() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("net");
+            #[allow(unused_variables)]
+            let subnet: &str = $crate::testkit::DEFAULT_SUBNET;
+            $(let subnet: &str = $subnet;)?
+            $crate::testkit::network_lifecycle(&rt, $image, &prefix, subnet).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn missing_network_is_not_found() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("nonet");
+            $crate::testkit::missing_network_is_not_found(&rt, $image, &prefix).await;
         }
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]

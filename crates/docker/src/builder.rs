@@ -5,7 +5,7 @@ use std::time::Duration;
 use bollard::{API_DEFAULT_VERSION, Docker};
 use lticontainer_core::Result;
 
-use crate::config::{DEFAULT_SOCKET, DockerConfig, NetworkMode};
+use crate::config::{DEFAULT_SOCKET, DockerConfig};
 use crate::error::Error;
 use crate::runtime::DockerRuntime;
 
@@ -19,13 +19,12 @@ use crate::runtime::DockerRuntime;
 /// ```no_run
 /// use std::sync::Arc;
 /// use lticontainer_core::Runtime;
-/// use lticontainer_docker::{DockerRuntimeBuilder, NetworkMode};
+/// use lticontainer_docker::DockerRuntimeBuilder;
 ///
 /// # async fn demo() -> lticontainer_core::Result<()> {
 /// let rt: Arc<dyn Runtime> = Arc::new(
 ///     DockerRuntimeBuilder::from_env()
 ///         .with_socket("/var/run/docker.sock")
-///         .with_network(NetworkMode::Host)
 ///         .build()?,
 /// );
 /// rt.ensure_image("lticontainer-test/busybox:latest", &|p| println!("{}", p.status)).await?;
@@ -61,12 +60,6 @@ impl DockerRuntimeBuilder {
     /// Uses the engine at `socket`: a socket path, a `unix://` URL or a `tcp://`/`http://` address.
     pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
         self.config.host = Some(socket.into());
-        self
-    }
-
-    /// Puts user containers on `network` (`NetworkMode::Host`, `Bridge`, or a named network).
-    pub fn with_network(mut self, network: impl Into<NetworkMode>) -> Self {
-        self.config.network = network.into();
         self
     }
 
@@ -170,13 +163,11 @@ mod tests {
     fn setters_fill_the_config() {
         let b = DockerRuntimeBuilder::new()
             .with_socket("/tmp/x.sock")
-            .with_network("bridge")
             .with_request_timeout(Duration::from_millis(10))
             .with_pull_timeout(Duration::from_secs(30))
             .with_pull(false);
         let c = b.config();
         assert_eq!(c.host.as_deref(), Some("/tmp/x.sock"));
-        assert_eq!(c.network, NetworkMode::Bridge);
         assert_eq!(c.request_timeout_secs, 1);
         assert_eq!(c.pull_timeout_secs, 30);
         assert!(!c.pull);

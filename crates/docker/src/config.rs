@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-pub use lticontainer_core::network::NetworkMode;
 use serde::{Deserialize, Serialize};
 
 /// The Docker socket used when neither the configuration nor `DOCKER_HOST` names one.
@@ -14,14 +13,18 @@ pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 /// Turn it into a runtime with
 /// [`DockerRuntimeBuilder::from_config`](crate::DockerRuntimeBuilder::from_config).
 ///
-/// ```
-/// use lticontainer_docker::{DockerConfig, NetworkMode};
+/// The network a container joins is not a backend setting: each [`ContainerSpec`] names its own
+/// ([`ContainerSpec::network`](lticontainer_core::container::ContainerSpec::network)).
 ///
-/// let cfg: DockerConfig = serde_json::from_str(r#"{ "network": "bridge", "pull": false }"#).unwrap();
-/// assert_eq!(cfg.network, NetworkMode::Bridge);
+/// ```
+/// use lticontainer_docker::DockerConfig;
+///
+/// let cfg: DockerConfig = serde_json::from_str(r#"{ "pull": false }"#).unwrap();
 /// assert!(!cfg.pull);
 /// assert_eq!(cfg.request_timeout_secs, 120);
 /// ```
+///
+/// [`ContainerSpec`]: lticontainer_core::container::ContainerSpec
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -31,10 +34,6 @@ pub struct DockerConfig {
     /// [`DockerRuntimeBuilder::from_env`](crate::DockerRuntimeBuilder::from_env) and
     /// [`from_config`](crate::DockerRuntimeBuilder::from_config)), else [`DEFAULT_SOCKET`].
     pub host: Option<String>,
-    /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
-    /// `127.0.0.1:<port>`), `"bridge"`, or the name of a user-defined network (reached on the
-    /// container's address on that network).
-    pub network: NetworkMode,
     /// Seconds one engine request may take before it fails as unavailable. Default: 120.
     /// A stop waits for its grace period on top of this.
     pub request_timeout_secs: u64,
@@ -49,7 +48,6 @@ impl Default for DockerConfig {
     fn default() -> Self {
         Self {
             host: None,
-            network: NetworkMode::Host,
             request_timeout_secs: 120,
             pull_timeout_secs: 600,
             pull: true,
@@ -77,7 +75,6 @@ mod tests {
     fn empty_table_gives_documented_defaults() {
         let cfg: DockerConfig = serde_json::from_str("{}").expect("empty config parses");
         assert_eq!(cfg, DockerConfig::default());
-        assert_eq!(cfg.network, NetworkMode::Host);
         assert_eq!(cfg.request_timeout(), Duration::from_secs(120));
         assert_eq!(cfg.pull_timeout(), Duration::from_secs(600));
         assert!(cfg.pull);
@@ -85,28 +82,11 @@ mod tests {
     }
 
     #[test]
-    fn network_names_round_trip() {
-        for (text, mode) in [
-            ("host", NetworkMode::Host),
-            ("bridge", NetworkMode::Bridge),
-            ("jupyter-net", NetworkMode::Named("jupyter-net".into())),
-        ] {
-            let json = format!(r#"{{"network":"{text}"}}"#);
-            let cfg: DockerConfig = serde_json::from_str(&json).expect("parses");
-            assert_eq!(cfg.network, mode);
-            assert_eq!(
-                serde_json::to_value(&cfg.network).expect("serialises"),
-                serde_json::Value::String(text.into())
-            );
-        }
-    }
-
-    #[test]
-    fn empty_network_and_unknown_fields_are_rejected() {
-        let err =
-            serde_json::from_str::<DockerConfig>(r#"{"network":" "}"#).expect_err("empty network");
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<DockerConfig>(r#"{"pul":false}"#).expect_err("typo");
+        assert!(err.to_string().contains("pul"), "{err}");
+        // The network moved to each container's spec (the hub's `network` setting).
+        let err = serde_json::from_str::<DockerConfig>(r#"{"network":"host"}"#).expect_err("gone");
         assert!(err.to_string().contains("network"), "{err}");
-        let err = serde_json::from_str::<DockerConfig>(r#"{"netwrok":"host"}"#).expect_err("typo");
-        assert!(err.to_string().contains("netwrok"), "{err}");
     }
 }

@@ -6,22 +6,26 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, EventMessage,
-    EventMessageTypeEnum, HostConfig, RestartPolicy, RestartPolicyNameEnum,
+    EventMessageTypeEnum, HostConfig, Ipam, IpamConfig, Network, NetworkCreateRequest,
+    RestartPolicy, RestartPolicyNameEnum,
 };
 use lticontainer_core::container::{
     CPU_PERIOD_US, ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec,
     ContainerState, MountSource, PullProgress, labels,
 };
+use lticontainer_core::network::{NetworkInfo, NetworkSpec};
 
-use crate::config::NetworkMode;
 use crate::error::{Error, Object};
+
+/// Docker's bridge driver option naming the host's bridge interface.
+pub(crate) const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 
 /// Docker's CPU shares for one whole CPU.
 const SHARES_PER_CPU: f64 = 1024.0;
 /// The smallest CPU shares value Docker accepts.
 const MIN_SHARES: i64 = 2;
 
-/// The create-container body for `spec` on `network`, for a spec that
+/// The create-container body for `spec` (on the network it names), for a spec that
 /// [`ContainerSpec::validate`] accepted (which makes every mount a valid `Binds` entry).
 ///
 /// Mounts become `Binds` entries (`source:target:ro|rw`): host directories that do not exist are
@@ -33,10 +37,7 @@ const MIN_SHARES: i64 = 2;
 /// `no-new-privileges` unset, because the image's `start.sh` starts as root to create the user
 /// (needs `CHOWN`, `SETUID`, `SETGID`, `DAC_OVERRIDE`, `FOWNER`), then drops to the user with
 /// `sudo`, and teachers keep passwordless `sudo` inside — which setuid needs.
-pub(crate) fn create_body(
-    spec: &ContainerSpec,
-    network: &NetworkMode,
-) -> Result<ContainerCreateBody, Error> {
+pub(crate) fn create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody, Error> {
     let labels: HashMap<String, String> = container_labels(spec).into_iter().collect();
 
     let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -75,7 +76,7 @@ pub(crate) fn create_body(
         cpu_quota,
         cpu_period: cpu_quota.map(|_| CPU_PERIOD_US),
         cpu_shares,
-        network_mode: Some(network.as_str().to_owned()),
+        network_mode: Some(spec.network.as_str().to_owned()),
         restart_policy: Some(RestartPolicy {
             name: Some(RestartPolicyNameEnum::NO),
             maximum_retry_count: None,
@@ -130,6 +131,69 @@ fn bytes(what: &str, b: u64) -> Result<i64, Error> {
     i64::try_from(b).map_err(|_| {
         Error::InvalidSpec(format!("{what} of {b} bytes is larger than Docker allows"))
     })
+}
+
+/// The create-network request for `spec`: a bridge on `spec.subnet` whose host interface is
+/// `spec.interface` holding `spec.gateway`, marked internal (with iptables, Docker then drops
+/// what the network's containers send elsewhere; the gateway stays, so they reach the host),
+/// without IPv6.
+pub(crate) fn network_request(spec: &NetworkSpec) -> NetworkCreateRequest {
+    NetworkCreateRequest {
+        name: spec.name.clone(),
+        driver: Some("bridge".to_owned()),
+        internal: Some(true),
+        attachable: Some(false),
+        enable_ipv6: Some(false),
+        ipam: Some(Ipam {
+            driver: Some("default".to_owned()),
+            config: Some(vec![IpamConfig {
+                subnet: Some(spec.subnet.to_string()),
+                gateway: Some(spec.gateway.to_string()),
+                ..Default::default()
+            }]),
+            options: None,
+        }),
+        options: Some(HashMap::from([(
+            BRIDGE_NAME_OPTION.to_owned(),
+            spec.interface.clone(),
+        )])),
+        labels: Some(
+            spec.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// A [`NetworkInfo`] from an inspect or list reply; `asked` names it when the reply does not.
+pub(crate) fn network_info(n: Network, asked: &str) -> Result<NetworkInfo, Error> {
+    let id = n.id.ok_or_else(|| Error::Reply {
+        object: Object::Network(asked.to_owned()),
+        field: "Id",
+    })?;
+    let mut info = NetworkInfo::new(id, n.name.unwrap_or_else(|| asked.to_owned()));
+    info.labels = n.labels.unwrap_or_default().into_iter().collect();
+    let first_v4 = n
+        .ipam
+        .and_then(|i| i.config)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| {
+            c.subnet
+                .as_deref()
+                .is_some_and(|s| s.parse::<lticontainer_core::network::Ipv4Subnet>().is_ok())
+        });
+    if let Some(c) = first_v4 {
+        info.subnet = c.subnet.as_deref().and_then(|s| s.parse().ok());
+        info.gateway = c.gateway.as_deref().and_then(|g| g.parse().ok());
+    }
+    info.interface = n
+        .options
+        .and_then(|mut o| o.remove(BRIDGE_NAME_OPTION))
+        .filter(|i| !i.is_empty());
+    Ok(info)
 }
 
 /// One pull-progress event in core's terms.
@@ -335,6 +399,7 @@ mod tests {
     use super::*;
     use bollard::models::{ContainerConfig, ContainerState as DockerState, NetworkSettings};
     use lticontainer_core::container::{Mount, VolumeSpec};
+    use lticontainer_core::network::NetworkMode;
 
     fn spec() -> ContainerSpec {
         let mut s = ContainerSpec::new("lticontainer-alice", "jupyter/base:1");
@@ -439,7 +504,8 @@ mod tests {
     fn an_explicit_port_label_is_kept_and_empty_parts_are_omitted() {
         let mut s = ContainerSpec::new("n", "i");
         s.labels.insert(labels::PORT.into(), "8000".into());
-        let body = create_body(&s, &NetworkMode::Named("jnet".into())).expect("valid");
+        s.network = NetworkMode::Named("jnet".into());
+        let body = create_body(&s).expect("valid");
         assert_eq!(
             body.labels.and_then(|l| l.get(labels::PORT).cloned()),
             Some("8000".into())
@@ -459,7 +525,7 @@ mod tests {
     /// What `create_and_start` does before it contacts the engine: validate, then convert.
     fn checked_body(s: &ContainerSpec) -> lticontainer_core::Result<ContainerCreateBody> {
         s.validate()?;
-        Ok(create_body(s, &NetworkMode::Host)?)
+        Ok(create_body(s)?)
     }
 
     #[test]
@@ -574,5 +640,47 @@ mod tests {
         broken.id = None;
         let err = info_from_inspect(broken, "alice").expect_err("no id");
         assert!(err.to_string().contains("Id"), "{err}");
+    }
+
+    #[test]
+    fn network_specs_become_internal_bridges_and_read_back() {
+        let mut spec = NetworkSpec::new(
+            "lticontainer-alice-net",
+            "10.213.0.16/28".parse().expect("subnet"),
+        );
+        spec.labels.insert(labels::USER.into(), "alice".into());
+        let req = network_request(&spec);
+        assert_eq!(req.name, "lticontainer-alice-net");
+        assert_eq!(req.driver.as_deref(), Some("bridge"));
+        assert_eq!(req.internal, Some(true));
+        assert_eq!(req.enable_ipv6, Some(false));
+        let ipam = req
+            .ipam
+            .clone()
+            .and_then(|i| i.config)
+            .expect("ipam config");
+        assert_eq!(ipam[0].subnet.as_deref(), Some("10.213.0.16/28"));
+        assert_eq!(ipam[0].gateway.as_deref(), Some("10.213.0.17"));
+        assert_eq!(
+            req.options
+                .as_ref()
+                .and_then(|o| o.get(BRIDGE_NAME_OPTION))
+                .map(String::as_str),
+            Some("ltc0ad50010")
+        );
+
+        let reply = Network {
+            id: Some("n1".into()),
+            name: Some(req.name.clone()),
+            ipam: req.ipam,
+            options: req.options,
+            labels: req.labels,
+            ..Default::default()
+        };
+        let info = network_info(reply, "asked").expect("complete reply");
+        assert_eq!(info, NetworkInfo::from_spec("n1", &spec));
+
+        let err = network_info(Network::default(), "lost").expect_err("no id");
+        assert!(err.to_string().contains("lost"), "{err}");
     }
 }

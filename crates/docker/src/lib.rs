@@ -7,5 +7,6 @@ mod error;
 mod runtime;
 
 pub use builder::DockerRuntimeBuilder;
-pub use config::{DEFAULT_SOCKET, DockerConfig, NetworkMode};
+pub use config::{DEFAULT_SOCKET, DockerConfig};
+pub use lticontainer_core::network::NetworkMode;
 pub use runtime::DockerRuntime;

@@ -8,18 +8,20 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::VolumeCreateOptions;
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, InspectNetworkOptions,
+    ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions,
 };
 use futures_util::StreamExt;
 use lticontainer_core::container::{
     ContainerInfo, ContainerSpec, check_volume_name, with_default_tag,
 };
+use lticontainer_core::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
 
-use crate::config::{DockerConfig, NetworkMode};
+use crate::config::DockerConfig;
 use crate::convert;
 use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
 
@@ -35,6 +37,10 @@ use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
 /// * `create_and_start` on the host network describes the container from its spec (running,
 ///   `127.0.0.1:<port>`) without a further request; on other networks it inspects the container
 ///   for its address.
+/// * `create_network` makes an internal bridge whose host interface is the spec's, holding the
+///   spec's gateway. Docker 20.10 accepts a second network of the same name (API < 1.44 does
+///   not check by default), so the name is looked up first and a duplicate made by a race is
+///   removed again: a name in use is `AlreadyExists`.
 /// * `stop` waits the grace period rounded up to whole seconds, then the engine kills.
 /// * `remove` forces, drops the container's anonymous volumes (never named ones), and treats a
 ///   removal already in progress as done.
@@ -155,7 +161,7 @@ impl DockerRuntime {
             // Checked first: the image's own name may contain the word "network".
             Object::Image(spec.image.clone())
         } else if msg.contains("network") {
-            Object::Network(self.config.network.as_str().to_owned())
+            Object::Network(spec.network.as_str().to_owned())
         } else if msg.contains("image") {
             Object::Image(spec.image.clone())
         } else {
@@ -233,9 +239,70 @@ impl Runtime for DockerRuntime {
         Ok(())
     }
 
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        spec.validate()?;
+        let docker = self.client().await?;
+        let object = || Object::Network(spec.name.clone());
+        match docker
+            .inspect_network(&spec.name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(_) => {
+                return Err(lticontainer_core::Error::already_exists(format!(
+                    "network \"{}\"",
+                    spec.name
+                )));
+            }
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => return Err(self.err("inspecting", object(), e).into()),
+        }
+        let created = docker
+            .create_network(convert::network_request(spec))
+            .await
+            .map_err(|e| self.err("creating", object(), e))?;
+        if created.warning.contains("already exists") {
+            // Another call made a network of this name between the look-up and the create.
+            if let Err(e) = docker.remove_network(&created.id).await {
+                tracing::warn!(network = %spec.name, id = %created.id, error = %chain(&e), "could not remove a duplicate network");
+            }
+            return Err(lticontainer_core::Error::already_exists(format!(
+                "network \"{}\"",
+                spec.name
+            )));
+        }
+        Ok(NetworkInfo::from_spec(created.id, spec))
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let docker = self.client().await?;
+        match docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self
+                .err("removing", Object::Network(name.to_owned()), e)
+                .into()),
+        }
+    }
+
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
+        let docker = self.client().await?;
+        let options = ListNetworksOptions {
+            filters: Some(convert::label_filters(labels)),
+        };
+        let networks = docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.err("listing networks of", Object::Engine, e))?;
+        let mut out = Vec::with_capacity(networks.len());
+        for n in networks {
+            out.push(convert::network_info(n, "(listed)")?);
+        }
+        Ok(out)
+    }
+
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         spec.validate()?;
-        let body = convert::create_body(spec, &self.config.network)?;
+        let body = convert::create_body(spec)?;
         let docker = self.client().await?;
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
@@ -262,7 +329,7 @@ impl Runtime for DockerRuntime {
             let object = self.missing_object(spec, &e);
             return Err(self.err("starting", object, e).into());
         }
-        match self.config.network {
+        match spec.network {
             // The address is 127.0.0.1:<port>, known already: spare the spawn a round trip.
             NetworkMode::Host => Ok(convert::started_on_host(created.id, spec)),
             // The container's address on its network is known only once it has started.

@@ -10,4 +10,5 @@ lticontainer_core::runtime_conformance! {
     remove_volume: |name: &str| {
         docker_cli(&["volume", "rm", name]);
     },
+    subnet: "10.213.254.0/28",
 }

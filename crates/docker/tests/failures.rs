@@ -76,12 +76,10 @@ async fn a_failed_start_leaves_no_container_behind() {
 #[tokio::test]
 #[ignore = "needs Docker (scripts/test-all starts it)"]
 async fn a_missing_network_is_not_found_naming_it() {
-    let rt = DockerRuntimeBuilder::from_env()
-        .with_network(NetworkMode::Named("ltc-no-such-network".into()))
-        .build()
-        .expect("engine");
+    let rt = runtime();
     let p = prefix("nonet");
-    let spec = testkit::sleeper(&p, "x", IMAGE);
+    let mut spec = testkit::sleeper(&p, "x", IMAGE);
+    spec.network = NetworkMode::Named("ltc-no-such-network".into());
     let err = rt.create_and_start(&spec).await.expect_err("no network");
     assert!(err.is_not_found(), "{err:?}");
     assert!(err.to_string().contains("ltc-no-such-network"), "{err}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use lticontainer_core::container::{ContainerSpec, ContainerState, Mount, MountSource, VolumeSpec};
+use lticontainer_core::network::NetworkMode;
 use lticontainer_core::{Error, Runtime};
 
 use crate::mock::{Call, MockEngine, Reply, error, handler};
@@ -214,15 +215,10 @@ async fn on_a_bridge_the_address_comes_from_an_inspect_after_start() {
             _ => happy(&call).unwrap_or_else(|| error(500, "unexpected")),
         }
     }));
-    let rt = lticontainer_docker::DockerRuntimeBuilder::new()
-        .with_socket(mock.socket())
-        .with_network("bridge")
-        .build()
-        .expect("mock socket");
-    let info = rt
-        .create_and_start(&ContainerSpec::new("alice", "img:1"))
-        .await
-        .expect("starts");
+    let rt = mock.runtime();
+    let mut spec = ContainerSpec::new("alice", "img:1");
+    spec.network = NetworkMode::Bridge;
+    let info = rt.create_and_start(&spec).await.expect("starts");
     assert_eq!(info.address, Some("10.88.0.9:8888".parse().expect("addr")));
     assert_eq!(
         mock.routes().last().map(String::as_str),
@@ -281,13 +277,11 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
             _ => happy(&call).unwrap_or_else(|| error(500, "unexpected")),
         }
     }));
-    let rt = lticontainer_docker::DockerRuntimeBuilder::new()
-        .with_socket(mock.socket())
-        .with_network("jnet")
-        .build()
-        .expect("mock socket");
-    let err = rt
-        .create_and_start(&ContainerSpec::new("alice", "img:1"))
+    let mut spec = ContainerSpec::new("alice", "img:1");
+    spec.network = NetworkMode::Named("jnet".into());
+    let err = mock
+        .runtime()
+        .create_and_start(&spec)
         .await
         .expect_err("no network");
     assert!(
@@ -298,8 +292,11 @@ async fn a_missing_network_on_start_is_not_found_naming_the_network() {
         mock.routes().last().map(String::as_str),
         Some("DELETE /containers/alice")
     );
-    let err = rt
-        .create_and_start(&ContainerSpec::new("bob", "network-tools:1"))
+    let mut spec = ContainerSpec::new("bob", "network-tools:1");
+    spec.network = NetworkMode::Named("jnet".into());
+    let err = mock
+        .runtime()
+        .create_and_start(&spec)
         .await
         .expect_err("no image");
     assert!(

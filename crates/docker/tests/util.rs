@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use lticontainer_core::Runtime;
 use lticontainer_core::container::{ContainerSpec, ContainerState};
 use lticontainer_core::testkit;
-use lticontainer_docker::{DockerRuntime, DockerRuntimeBuilder, NetworkMode};
+use lticontainer_docker::{DockerRuntime, DockerRuntimeBuilder};
 
 /// The test image `scripts/build-busybox-image.sh` imports.
 pub(crate) const IMAGE: &str = "lticontainer-test/busybox:latest";
 
-/// A runtime on the engine `DOCKER_HOST` names (default socket otherwise), host networking.
+/// A runtime on the engine `DOCKER_HOST` names (default socket otherwise). Specs name their
+/// network; the suite's specs use host networking unless a test says otherwise.
 pub(crate) fn runtime() -> DockerRuntime {
     DockerRuntimeBuilder::from_env()
-        .with_network(NetworkMode::Host)
         .build()
         .expect("a Docker engine (start it with scripts/setup-engines.sh docker)")
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod app;
+pub mod container_api;
 mod error;
 mod extract;
 mod frame;
@@ -19,4 +20,5 @@ pub mod state;
 mod user_proxy;
 
 pub use app::app;
+pub use container_api::{ServerNetworkListener, container_api};
 pub use state::{AppParts, AppState};

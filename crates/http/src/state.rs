@@ -14,6 +14,7 @@ use lticontainer_core::spec::{IdentityLookup, SpecConfig};
 use lticontainer_core::store::Store;
 use lticontainer_hub::HubConfig;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
+use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
 use lticontainer_hub::host_accounts::EtcIdentity;
 use lticontainer_hub::listener_owner::{ListenerOwnership, ProcListeners};
 use lticontainer_hub::spawner::{Spawner, SpawnerParts};
@@ -44,6 +45,8 @@ pub struct AppParts {
     pub identity: Arc<dyn IdentityLookup>,
     /// Signs session cookies.
     pub session_key: SessionKey,
+    /// Turns off the host's forwarding on the servers' network bridges (isolated networking).
+    pub forwarding: Arc<dyn Forwarding>,
     /// Where the time comes from.
     pub(crate) clock: Arc<dyn Clock>,
     /// Tells whether the listener at a host-network server's address is the container's.
@@ -55,7 +58,7 @@ pub struct AppParts {
 
 impl AppParts {
     /// Parts with default settings, host accounts from `/etc`, a random session key, the
-    /// system clock and listener checks from `/proc`.
+    /// system clock, listener checks from `/proc` and bridge forwarding through `/proc/sys`.
     pub fn new(
         runtime: Arc<dyn Runtime>,
         auth: Arc<dyn Authenticator>,
@@ -70,6 +73,7 @@ impl AppParts {
             public_url: PublicUrlConfig::default(),
             identity: Arc::new(EtcIdentity::default()),
             session_key: SessionKey::random(),
+            forwarding: Arc::new(ProcSysForwarding::default()),
             clock: Arc::new(SystemClock),
             listeners: Arc::new(ProcListeners::default()),
         }
@@ -121,6 +125,7 @@ impl AppState {
             public_url,
             identity,
             session_key,
+            forwarding,
             clock,
             listeners,
         } = parts;
@@ -148,6 +153,7 @@ impl AppState {
             spec: Arc::new(spec),
             clock: Arc::clone(&clock),
             listeners,
+            forwarding,
         }));
         let client = proxy::client(Arc::clone(&spawner));
         Self {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use lticontainer_core::Runtime;
 use lticontainer_core::container::{ContainerSpec, labels};
+use lticontainer_core::network::NetworkSpec;
 use lticontainer_core::store::{ServerState, Store};
 
 use crate::util::*;
@@ -114,6 +115,13 @@ async fn restarted_hub_readopts_running_servers() {
     leftover.port = 1;
     let info = first.runtime.create_and_start(&leftover).await.unwrap();
     first.runtime.stop(&info.id, Duration::ZERO).await.unwrap();
+    // dave's network, which nothing removed.
+    let mut net = NetworkSpec::new("lticontainer-dave-net", "10.213.250.0/28".parse().unwrap());
+    net.labels = BTreeMap::from([
+        (labels::MANAGED_BY.to_owned(), instance.clone()),
+        (labels::USER.to_owned(), "dave".to_owned()),
+    ]);
+    first.runtime.create_network(&net).await.unwrap();
     let mut gone = first.store.server("carol").await.unwrap().unwrap();
     gone.user = "erin".into();
     gone.port = 2;
@@ -127,6 +135,19 @@ async fn restarted_hub_readopts_running_servers() {
     assert_eq!(report.adopted, vec!["alice", "bob", "carol"]);
     assert_eq!(report.removed, vec!["lticontainer-dave"]);
     assert_eq!(report.stopped, vec!["erin"]);
+    assert_eq!(report.removed_networks, vec!["lticontainer-dave-net"]);
+    // The running servers keep their networks, whose bridges get forwarding turned off again.
+    let kept: Vec<String> = second
+        .runtime
+        .list_networks_now()
+        .await
+        .into_iter()
+        .filter_map(|n| n.interface)
+        .collect();
+    assert_eq!(kept.len(), 3);
+    let mut again = second.forwarding.disabled();
+    again.sort();
+    assert_eq!(again, kept);
     assert_eq!(
         second.runtime.count().await,
         3,

@@ -8,6 +8,7 @@ mod hubapi;
 mod hubapi_singleuser;
 mod launch;
 mod limits;
+mod networks;
 mod progress;
 mod proxy;
 mod serve;

@@ -1,5 +1,13 @@
 //! Shared test fixtures: a hub on an in-memory engine whose "containers" run a small Jupyter-like
 //! axum server on 127.0.0.1:<allocated port>, and a Moodle-like launch signer.
+//!
+//! The hub runs with the default `[hub]` settings, isolated networking included: each spawn
+//! creates the user's network on the fake engine, the container joins it, and the hub "turns
+//! off forwarding" on its bridge through a [`RecordedForwarding`] (the fake's networks have no
+//! host interface). The fake's servers are tasks of this process, so whatever network a
+//! container joins, the engine reports it at `127.0.0.1:<port>`. Real isolation — separate
+//! network namespaces, no route between users — is proven against Docker and Podman by the
+//! e2e suite (`tests/e2e/test_isolation.py`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,6 +27,7 @@ use futures_util::StreamExt;
 use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
 use lticontainer_core::memory::InMemoryRuntime;
+use lticontainer_core::network::{NetworkInfo, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn, Runtime};
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
@@ -26,6 +35,7 @@ use lticontainer_core::{Error, Result};
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, app};
 use lticontainer_hub::HubConfig;
+use lticontainer_hub::forwarding::RecordedForwarding;
 use lticontainer_hub::listener_owner::AssumeContainer;
 use tower::ServiceExt;
 
@@ -96,6 +106,13 @@ impl FakeJupyter {
         self.servers.lock().unwrap().keys().cloned().collect()
     }
 
+    /// The networks on the fake engine now, by name.
+    pub async fn list_networks_now(&self) -> Vec<NetworkInfo> {
+        let mut nets = self.inner.list_networks(&BTreeMap::new()).await.unwrap();
+        nets.sort_by(|a, b| a.name.cmp(&b.name));
+        nets
+    }
+
     pub async fn count(&self) -> usize {
         self.inner.list(&BTreeMap::new()).await.unwrap().len()
     }
@@ -164,6 +181,15 @@ impl Runtime for FakeJupyter {
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.inner.ensure_volume(name, labels).await
     }
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        self.inner.create_network(spec).await
+    }
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.inner.remove_network(name).await
+    }
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
+        self.inner.list_networks(labels).await
+    }
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();
         if self
@@ -178,7 +204,7 @@ impl Runtime for FakeJupyter {
                 "connection refused on /run/fake.sock",
             ));
         }
-        let info = self.inner.create_and_start(spec).await?;
+        let info = on_loopback(self.inner.create_and_start(spec).await?);
         self.created.lock().unwrap().push(spec.clone());
         let port_taken = match self.behaviour.port_taken_for.lock().unwrap().get_mut(&user) {
             Some(left) if *left > 0 => {
@@ -221,7 +247,7 @@ impl Runtime for FakeJupyter {
         Ok(info)
     }
     async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
-        self.inner.inspect(id).await
+        self.inner.inspect(id).await.map(on_loopback)
     }
     async fn stop(&self, id: &str, grace: Duration) -> Result<()> {
         if let Ok(info) = self.inner.inspect(id).await {
@@ -236,7 +262,13 @@ impl Runtime for FakeJupyter {
         self.inner.remove(id).await
     }
     async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
-        self.inner.list(labels).await
+        Ok(self
+            .inner
+            .list(labels)
+            .await?
+            .into_iter()
+            .map(on_loopback)
+            .collect())
     }
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         self.inner.logs(id, tail).await.map(|_| {
@@ -254,6 +286,14 @@ impl Runtime for FakeJupyter {
     }
 }
 
+/// The fake's servers listen on 127.0.0.1 whatever network their container joined.
+fn on_loopback(mut info: ContainerInfo) -> ContainerInfo {
+    info.address = info
+        .address
+        .map(|a| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, a.port())));
+    info
+}
+
 /// Port blocks per test so tests running in parallel never share ports.
 static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
 
@@ -261,6 +301,8 @@ static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
 pub struct TestHub {
     pub state: AppState,
     pub runtime: Arc<FakeJupyter>,
+    /// The bridges the hub turned forwarding off on.
+    pub forwarding: Arc<RecordedForwarding>,
     pub store: Arc<InMemoryStore>,
     pub home: tempfile::TempDir,
     pub key: SessionKey,
@@ -343,10 +385,13 @@ pub fn test_hub_parts(
     parts.session_key = key.clone();
     // The fake's "containers" are tasks in this process: there is no container process to find.
     parts.listeners = Arc::new(AssumeContainer);
+    let forwarding = Arc::new(RecordedForwarding::default());
+    parts.forwarding = forwarding.clone();
     adjust(&mut parts);
     TestHub {
         state: AppState::new(parts),
         runtime,
+        forwarding,
         store,
         home,
         key,

@@ -1,10 +1,49 @@
 //! [`HubConfig`]: how the hub serves, spawns and proxies. The `[hub]` table of the config file.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lticontainer_core::network::Ipv4Subnet;
 use serde::Deserialize;
+
+/// How users' containers are networked: the `network` setting of `[hub]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Networking {
+    /// One private network per user (the default): each container has its own network
+    /// namespace and loopback, on a bridge network of its own (a `/28` of
+    /// [`HubConfig::network_pool`]); the host does not forward its traffic anywhere, so it
+    /// reaches only the host's addresses, where the hub serves the part of its API that
+    /// single-user servers call, on [`HubConfig::container_api_port`]. See `docs/security.md`.
+    #[default]
+    Isolated,
+    /// The host's network namespace, shared by every container and the host: each student's code
+    /// can reach every other student's Jupyter server and kernel ports, and every service the
+    /// host binds on 127.0.0.1. For trusted single-class machines only; the hub warns at start.
+    Host,
+}
+
+impl Networking {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Isolated => "isolated",
+            Self::Host => "host",
+        }
+    }
+}
+
+/// The size of each server's network in isolated mode: a `/28` (gateway, container, room to spare).
+pub const SERVER_SUBNET_PREFIX: u8 = 28;
+
+/// What the hub logs at start-up with `network = "host"`: exactly what that exposes.
+pub const HOST_NETWORK_WARNING: &str = "hub.network = \"host\": every user's container shares \
+this host's network namespace. Code a student runs can connect to every other student's Jupyter \
+server and kernel ports on 127.0.0.1 (and so read and run code in their kernels), to every \
+service this host listens on, including those bound to 127.0.0.1 only (this hub, databases, \
+engine or admin APIs), and to everything this host can reach. Use it only where all users trust \
+each other; the default, network = \"isolated\", gives each user a private network.";
 
 /// The hub's own settings. Every field has a default, so an empty `[hub]` table is valid.
 ///
@@ -35,13 +74,28 @@ pub struct HubConfig {
     /// and the session cookie is `SameSite=None; Secure` (which needs https). Launches with
     /// `lms_iframe=1` add their LMS origin at run time. Default: none (`frame-ancestors 'self'`).
     pub lms_origins: Vec<String>,
-    /// The first port handed to users' servers (host networking: one port per server).
-    /// Default: 20000, below the kernel's ephemeral ports (32768–60999 by default), from which
-    /// kernels and outgoing connections take theirs: a server port there can be taken before
-    /// the server binds it. The hub says at start-up when the range overlaps them.
+    /// The first port handed to users' servers: one port per server. With isolated networking
+    /// the server listens on it inside its own network namespace, and the port's place in the
+    /// range picks the server's subnet of [`HubConfig::network_pool`]. With host networking the
+    /// range lies best below the kernel's ephemeral ports (32768–60999 by default), from which
+    /// kernels and outgoing connections take theirs: a server port there can be taken before the
+    /// server binds it; the hub says at start-up when the range overlaps them. Default: 20000.
     pub port_min: u16,
     /// The last port handed to users' servers (inclusive). Default: 20999.
     pub port_max: u16,
+    /// How users' containers are networked: `"isolated"` (default; one private network per
+    /// user) or `"host"` (the host's network namespace, shared by all; see [`Networking::Host`]).
+    pub network: Networking,
+    /// With isolated networking, the IPv4 range the users' networks come from: the n-th port of
+    /// `port_min..=port_max` uses the n-th `/28` of this range. It must hold one `/28` per port
+    /// and overlap no network of the host or its site. Default: `10.213.0.0/16`.
+    pub network_pool: Ipv4Subnet,
+    /// With isolated networking, the port the hub serves the single-user servers' hub API on
+    /// (`JUPYTERHUB_API_URL` is `http://<gateway of the server's network>:<port>/hub/api`). The
+    /// hub listens on all addresses but answers only connections that come from a container on
+    /// one of its networks to that network's gateway, and only the API paths a server calls.
+    /// Default: 8081 (JupyterHub's hub API port).
+    pub container_api_port: u16,
     /// How many spawns may run at once; further launches wait (their progress page says the hub
     /// is busy and retries) instead of failing. Default: 16.
     pub max_concurrent_spawns: usize,
@@ -57,11 +111,14 @@ pub struct HubConfig {
     /// The command the container runs; empty keeps the image's own (`jupyterhub-singleuser` or
     /// `start-notebook.sh`). Default: empty.
     pub cmd: Vec<String>,
-    /// The address users' servers bind (`JUPYTERHUB_SERVICE_URL`): `127.0.0.1` with host
-    /// networking, `0.0.0.0` in a bridge network. Default: `127.0.0.1`.
-    pub server_bind_host: String,
-    /// The hub API URL the containers call (`JUPYTERHUB_API_URL`). Default: derived from
-    /// `bind` (`http://127.0.0.1:<port>/hub/api` when bound to a loopback or unspecified address).
+    /// The address users' servers bind (`JUPYTERHUB_SERVICE_URL`). Default: `0.0.0.0` with
+    /// isolated networking (the server's own namespace; the hub reaches it at the container's
+    /// address), `127.0.0.1` with host networking.
+    pub server_bind_host: Option<String>,
+    /// With host networking, the hub API URL the containers call (`JUPYTERHUB_API_URL`).
+    /// Default: derived from `bind` (`http://127.0.0.1:<port>/hub/api` when bound to a loopback
+    /// or unspecified address). With isolated networking each server gets its network's gateway
+    /// and [`HubConfig::container_api_port`] instead, and setting this is an error.
     pub hub_api_url: Option<String>,
     /// The admin service token (the original's `api_token`; Moodle's "JupyterHub API Token"):
     /// with it, mod_lticontainer lists users and stops or deletes their servers through the
@@ -128,13 +185,16 @@ impl Default for HubConfig {
             lms_origins: Vec::new(),
             port_min: 20000,
             port_max: 20999,
+            network: Networking::Isolated,
+            network_pool: Ipv4Subnet::containing(Ipv4Addr::new(10, 213, 0, 0), 16),
+            container_api_port: 8081,
             max_concurrent_spawns: 16,
             start_timeout_secs: 120,
             http_timeout_secs: 300,
             session_max_age_secs: 86_400,
             cmd: Vec::new(),
             failure_log_lines: 30,
-            server_bind_host: "127.0.0.1".to_owned(),
+            server_bind_host: None,
             hub_api_url: None,
             api_token: None,
             api_token_in_url: false,
@@ -195,6 +255,9 @@ impl HubConfig {
                 "hub.max_connections and hub.max_connections_per_ip must be at least 1",
             ));
         }
+        if self.network == Networking::Isolated {
+            self.validate_isolated()?;
+        }
         for o in &self.lms_origins {
             if crate::origin::normalise_origin(o).is_none() && !o.contains('*') {
                 return Err(Error::invalid(format!(
@@ -203,6 +266,66 @@ impl HubConfig {
             }
         }
         Ok(())
+    }
+
+    fn validate_isolated(&self) -> lticontainer_core::Result<()> {
+        use lticontainer_core::Error;
+        let ports = u64::from(self.port_max - self.port_min) + 1;
+        let room = self.network_pool.subnet_count(SERVER_SUBNET_PREFIX);
+        if room < ports {
+            return Err(Error::invalid(format!(
+                "hub.network_pool {} holds {room} /{SERVER_SUBNET_PREFIX} networks, fewer than \
+                 the {ports} ports of hub.port_min..=hub.port_max (each server gets one); widen \
+                 the pool or narrow the port range",
+                self.network_pool
+            )));
+        }
+        if self.hub_api_url.is_some() {
+            return Err(Error::invalid(
+                "hub.hub_api_url applies to network = \"host\" only: with isolated networking \
+                 each server calls the hub at its network's gateway on hub.container_api_port",
+            ));
+        }
+        if let Some(host) = &self.server_bind_host
+            && host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        {
+            return Err(Error::invalid(format!(
+                "hub.server_bind_host {host:?} is a loopback address, which the hub cannot reach \
+                 in an isolated container; leave it unset (0.0.0.0) or use network = \"host\""
+            )));
+        }
+        if self.container_api_port == 0 || self.container_api_port == self.bind.port() {
+            return Err(Error::invalid(format!(
+                "hub.container_api_port {} must be a port of its own (not 0, not hub.bind's)",
+                self.container_api_port
+            )));
+        }
+        Ok(())
+    }
+
+    /// The address users' servers bind: [`HubConfig::server_bind_host`], else `0.0.0.0` with
+    /// isolated networking and `127.0.0.1` with host networking.
+    pub fn server_bind_host(&self) -> String {
+        self.server_bind_host
+            .clone()
+            .unwrap_or_else(|| match self.network {
+                Networking::Isolated => "0.0.0.0".to_owned(),
+                Networking::Host => "127.0.0.1".to_owned(),
+            })
+    }
+
+    /// True when a connection to `local` from `peer` comes from a container on one of the
+    /// hub's networks to that network's gateway: `local` lies in
+    /// [`HubConfig::network_pool`], and `peer` is another address of the same server network.
+    /// Always false with host networking.
+    pub fn is_from_server_network(&self, local: SocketAddr, peer: SocketAddr) -> bool {
+        let (IpAddr::V4(local), IpAddr::V4(peer)) = (local.ip(), peer.ip()) else {
+            return false;
+        };
+        self.network == Networking::Isolated
+            && self.network_pool.contains(local)
+            && local != peer
+            && Ipv4Subnet::containing(local, SERVER_SUBNET_PREFIX).contains(peer)
     }
 
     /// [`HubConfig::start_timeout_secs`] as a duration.
@@ -230,7 +353,8 @@ impl HubConfig {
         Duration::from_secs(self.proxy_body_idle_secs)
     }
 
-    /// The hub API URL the containers call: [`HubConfig::hub_api_url`] or one derived from `bind`.
+    /// The hub API URL the containers call with host networking: [`HubConfig::hub_api_url`] or
+    /// one derived from `bind`. (With isolated networking each server's URL names its gateway.)
     pub fn api_url(&self) -> String {
         if let Some(u) = &self.hub_api_url {
             return u.trim_end_matches('/').to_owned();
@@ -326,6 +450,56 @@ mod tests {
             let e = c.validate().unwrap_err().to_string();
             assert!(e.contains(needle), "{e} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn isolated_networking_is_the_default_and_its_settings_are_checked() {
+        let c = HubConfig::default();
+        assert_eq!(c.network, Networking::Isolated);
+        assert_eq!(c.server_bind_host(), "0.0.0.0");
+        let host: HubConfig = serde_json::from_str(r#"{"network": "host"}"#).unwrap();
+        assert_eq!(host.server_bind_host(), "127.0.0.1");
+        host.validate().unwrap();
+        let cases: Vec<(&str, &str)> = vec![
+            (
+                r#"{"network_pool": "10.213.0.0/24", "port_min": 40000, "port_max": 40016}"#,
+                "network_pool",
+            ),
+            (
+                r#"{"hub_api_url": "http://172.17.0.1:8000/hub/api"}"#,
+                "hub_api_url",
+            ),
+            (r#"{"server_bind_host": "127.0.0.1"}"#, "server_bind_host"),
+            (r#"{"container_api_port": 8000}"#, "container_api_port"),
+        ];
+        for (json, needle) in cases {
+            let c: HubConfig = serde_json::from_str(json).unwrap();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(needle), "{json}: {e}");
+        }
+        let fits: HubConfig =
+            serde_json::from_str(r#"{"network_pool": "10.213.0.0/24", "port_max": 20015}"#)
+                .unwrap();
+        fits.validate().unwrap();
+        assert!(serde_json::from_str::<HubConfig>(r#"{"network": "bridge"}"#).is_err());
+    }
+
+    #[test]
+    fn only_containers_on_a_server_network_reach_the_container_api() {
+        let c = HubConfig::default();
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(c.is_from_server_network(at("10.213.0.17:8081"), at("10.213.0.18:51000")));
+        // Another server's network, the LAN, loopback, the gateway itself: no.
+        assert!(!c.is_from_server_network(at("10.213.0.1:8081"), at("10.213.0.18:51000")));
+        assert!(!c.is_from_server_network(at("192.0.2.2:8081"), at("192.0.2.9:51000")));
+        assert!(!c.is_from_server_network(at("127.0.0.1:8081"), at("127.0.0.1:51000")));
+        assert!(!c.is_from_server_network(at("10.213.0.17:8081"), at("10.213.0.17:51000")));
+        assert!(!c.is_from_server_network(at("[::1]:8081"), at("[::1]:51000")));
+        let host = HubConfig {
+            network: Networking::Host,
+            ..HubConfig::default()
+        };
+        assert!(!host.is_from_server_network(at("10.213.0.17:8081"), at("10.213.0.18:51000")));
     }
 
     #[test]

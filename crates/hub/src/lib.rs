@@ -5,6 +5,7 @@ pub mod admin_token;
 pub mod config;
 pub mod credentials;
 pub mod cross_site;
+pub mod forwarding;
 pub mod host_accounts;
 mod host_dirs;
 pub mod html;
@@ -13,8 +14,9 @@ pub mod origin;
 mod ports;
 pub mod progress;
 pub mod scopes;
+pub mod server_network;
 pub mod server_spec;
 pub mod spawner;
 pub mod state_file;
 
-pub use config::HubConfig;
+pub use config::{HubConfig, Networking};

@@ -1,11 +1,12 @@
 //! [`server_spec`]: the exact container a spawn starts — the spawn plan's container plus the hub's
-//! part (the `JUPYTERHUB_*` environment, the default URL, the command, the default-URL label and
-//! the cross-site Jupyter config) — as one pure function, so the whole value is testable without
-//! an engine, a store or a file system.
+//! part (the `JUPYTERHUB_*` environment, the default URL, the command, the default-URL label, the
+//! network and the cross-site Jupyter config) — as one pure function, so the whole value is
+//! testable without an engine, a store or a file system.
 
 use std::path::PathBuf;
 
 use lticontainer_core::container::ContainerSpec;
+use lticontainer_core::network::NetworkMode;
 use lticontainer_core::spec::SpawnPlan;
 
 use crate::credentials::ServerEnv;
@@ -16,7 +17,7 @@ use crate::cross_site;
 pub const DEFAULT_URL_LABEL: &str = "lticontainer.default_url";
 
 /// What the hub adds to a [`SpawnPlan`]'s container.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HubAdditions<'a> {
     /// The server's `JUPYTERHUB_*` environment (see
@@ -24,17 +25,22 @@ pub struct HubAdditions<'a> {
     pub hub_env: ServerEnv,
     /// The command to run instead of the image's (`hub.cmd`); empty keeps the image's.
     pub cmd: &'a [String],
+    /// The network the container joins: the user's own network (isolated networking) or the
+    /// host's ([`NetworkMode::Host`]).
+    pub network: NetworkMode,
     /// The host directory with the cross-site Jupyter config (see [`cross_site`]), when the
     /// server is shown inside an LMS iframe and the config could be written.
     pub cross_site_config: Option<PathBuf>,
 }
 
 impl<'a> HubAdditions<'a> {
-    /// Additions with `hub_env` and the hub's command `cmd`, without cross-site config.
-    pub fn new(hub_env: ServerEnv, cmd: &'a [String]) -> Self {
+    /// Additions with `hub_env`, the hub's command `cmd` and the `network` to join, without
+    /// cross-site config.
+    pub fn new(hub_env: ServerEnv, cmd: &'a [String], network: NetworkMode) -> Self {
         Self {
             hub_env,
             cmd,
+            network,
             cross_site_config: None,
         }
     }
@@ -54,12 +60,14 @@ impl<'a> HubAdditions<'a> {
 /// * the `JUPYTERHUB_*` environment, `JUPYTERHUB_DEFAULT_URL` (the plan's default URL) and
 ///   `JUPYTERHUB_ROOT_DIR` (the working directory, when there is one);
 /// * `hub.cmd` instead of the image's command, when configured;
+/// * the network it joins (its own network with isolated networking, else the host's);
 /// * the [`DEFAULT_URL_LABEL`] label, so a re-adopted server opens where it did;
 /// * the cross-site Jupyter config mounted read-only with `JUPYTER_CONFIG_PATH`, when given.
 pub fn server_spec(plan: &SpawnPlan, additions: HubAdditions<'_>) -> ContainerSpec {
     let HubAdditions {
         hub_env,
         cmd,
+        network,
         cross_site_config,
     } = additions;
     let mut spec = plan.container.clone();
@@ -73,6 +81,7 @@ pub fn server_spec(plan: &SpawnPlan, additions: HubAdditions<'_>) -> ContainerSp
     if !cmd.is_empty() {
         spec.cmd = cmd.to_vec();
     }
+    spec.network = network;
     spec.labels
         .insert(DEFAULT_URL_LABEL.to_owned(), plan.default_url.clone());
     if let Some(dir) = cross_site_config {

@@ -1,17 +1,21 @@
 //! The exact container a spawn starts, for a teacher and for a student, built without I/O:
-//! `build_spawn_plan` (core) + the hub's additions (`server_spec`).
+//! `build_spawn_plan` (core) + the hub's additions (`server_spec`), with the default `[hub]`
+//! settings (isolated networking: the server's own network, its gateway as the hub API).
 
 use std::path::PathBuf;
 
 use lticontainer_core::container::ContainerSpec;
 use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
+use lticontainer_core::network::NetworkMode;
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::spec::{NoHostAccounts, SpawnPlan, SpecConfig, build_spawn_plan};
+use lticontainer_hub::HubConfig;
 use lticontainer_hub::credentials::{HubApiConfig, ServerEnvOptions, hub_env};
+use lticontainer_hub::server_network::{server_api_url, server_network};
 use lticontainer_hub::server_spec::{HubAdditions, server_spec};
 
 const NOW: i64 = 1_750_000_000;
-const PORT: u16 = 40123;
+const PORT: u16 = 20123;
 
 fn launch(username: &str, user_id: &str, roles: &str) -> LtiLaunch {
     let params: Vec<(String, String)> = [
@@ -62,13 +66,23 @@ fn plan(username: &str, user_id: &str, roles: &str) -> SpawnPlan {
 
 fn final_spec(username: &str, user_id: &str, roles: &str, cross_site: bool) -> ContainerSpec {
     let plan = plan(username, user_id, roles);
+    let hub = HubConfig::default();
+    let net = server_network(
+        &hub,
+        &SpecConfig::default().hub_instance,
+        username,
+        &plan.container.name,
+        PORT,
+    )
+    .expect("isolated networking is the default");
     let env = hub_env(
         &HubApiConfig::default(),
         username,
         PORT,
         "t0ken".to_owned(),
         &ServerEnvOptions {
-            bind_host: "127.0.0.1".into(),
+            bind_host: hub.server_bind_host(),
+            api_url: Some(server_api_url(&hub, &net)),
             cross_site_cookies: cross_site,
         },
     );
@@ -76,7 +90,7 @@ fn final_spec(username: &str, user_id: &str, roles: &str, cross_site: bool) -> C
     let dir = cross_site.then(|| PathBuf::from("/var/lib/lticontainer/jupyter-cross-site"));
     server_spec(
         &plan,
-        HubAdditions::new(env, &cmd).with_cross_site_config(dir),
+        HubAdditions::new(env, &cmd, NetworkMode::Named(net.name)).with_cross_site_config(dir),
     )
 }
 
@@ -100,8 +114,21 @@ fn a_teachers_final_container() {
     let spec = final_spec("teacher1", "2", "Instructor", false);
     assert_matches_fixture(&spec, "server_spec_teacher");
     // What matters, spelled out: the hub's command and environment, the default-URL label,
-    // every course volume writable for a teacher, no cross-site config.
+    // every course volume writable for a teacher, no cross-site config; the server on its own
+    // network, listening on all its addresses, calling the hub at its network's gateway.
     assert_eq!(spec.cmd, ["jupyterhub-singleuser"]);
+    assert_eq!(
+        spec.network,
+        NetworkMode::Named("lticontainer-teacher1-net".into())
+    );
+    assert_eq!(
+        spec.env.get("JUPYTERHUB_SERVICE_URL"),
+        Some("http://0.0.0.0:20123/user/teacher1/")
+    );
+    assert_eq!(
+        spec.env.get("JUPYTERHUB_API_URL"),
+        Some("http://10.213.7.177:8081/hub/api")
+    );
     assert_eq!(spec.env.get("JUPYTERHUB_API_TOKEN"), Some("t0ken"));
     assert_eq!(spec.env.get("JUPYTERHUB_DEFAULT_URL"), Some("/lab"));
     assert_eq!(
@@ -165,7 +192,10 @@ fn a_students_final_container() {
 #[test]
 fn without_a_hub_command_the_image_keeps_its_own() {
     let plan = plan("alice", "17", "Learner");
-    let spec = server_spec(&plan, HubAdditions::new(Default::default(), &[]));
+    let spec = server_spec(
+        &plan,
+        HubAdditions::new(Default::default(), &[], NetworkMode::Host),
+    );
     assert_eq!(spec.cmd, plan.container.cmd);
     assert_eq!(spec.env.get("JUPYTERHUB_DEFAULT_URL"), Some("/lab"));
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lticontainer_core::{Error, Result};
 use podman_api::Podman;
 
-use crate::config::{NetworkMode, PodmanConfig};
+use crate::config::PodmanConfig;
 use crate::runtime::PodmanRuntime;
 
 /// The environment variable Podman's own clients read for the service address.
@@ -18,13 +18,12 @@ pub const CONTAINER_HOST_ENV: &str = "CONTAINER_HOST";
 /// [`PodmanRuntime::ping`] to check at start-up).
 ///
 /// ```no_run
-/// use lticontainer_podman::{NetworkMode, PodmanRuntimeBuilder};
+/// use lticontainer_podman::PodmanRuntimeBuilder;
 /// use lticontainer_core::Runtime;
 ///
 /// # async fn demo() -> lticontainer_core::Result<()> {
 /// let podman = PodmanRuntimeBuilder::from_env()
 ///     .with_socket("/run/podman/podman.sock")
-///     .with_network(NetworkMode::Host)
 ///     .build()?;
 /// podman.ping().await?;
 /// podman.ensure_image("lticontainer-test/busybox:latest", &|p| println!("{}", p.status)).await?;
@@ -80,12 +79,6 @@ impl PodmanRuntimeBuilder {
     pub fn with_socket(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.socket = Some(path.into());
         self.env_error = None;
-        self
-    }
-
-    /// Joins user containers to `network`.
-    pub fn with_network(mut self, network: NetworkMode) -> Self {
-        self.config.network = network;
         self
     }
 

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use lticontainer_core::network::NetworkMode;
-
 /// The libpod API socket used when neither the configuration nor `CONTAINER_HOST` names one
 /// (rootful `podman system service`).
 pub const DEFAULT_SOCKET: &str = "/run/podman/podman.sock";
@@ -17,14 +15,18 @@ pub const DEFAULT_SOCKET: &str = "/run/podman/podman.sock";
 /// Turn it into a runtime with
 /// [`PodmanRuntimeBuilder::from_config`](crate::PodmanRuntimeBuilder::from_config).
 ///
-/// ```
-/// use lticontainer_podman::{NetworkMode, PodmanConfig};
+/// The network a container joins is not a backend setting: each [`ContainerSpec`] names its own
+/// ([`ContainerSpec::network`](lticontainer_core::container::ContainerSpec::network)).
 ///
-/// let cfg: PodmanConfig = serde_json::from_str(r#"{ "network": "bridge" }"#).unwrap();
-/// assert_eq!(cfg.network, NetworkMode::Bridge);
+/// ```
+/// use lticontainer_podman::PodmanConfig;
+///
+/// let cfg: PodmanConfig = serde_json::from_str(r#"{ "pull": true }"#).unwrap();
 /// assert_eq!(cfg.request_timeout_secs, 120);
 /// assert!(cfg.pull);
 /// ```
+///
+/// [`ContainerSpec`]: lticontainer_core::container::ContainerSpec
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -33,10 +35,6 @@ pub struct PodmanConfig {
     /// `unix:///run/podman/podman.sock` is accepted too). Default: none, which means the path of
     /// `$CONTAINER_HOST` (`unix:///…`) when set, else [`DEFAULT_SOCKET`].
     pub socket: Option<PathBuf>,
-    /// The network user containers join: `"host"` (default; the Jupyter server is then reached on
-    /// `127.0.0.1:<port>`), `"bridge"` (Podman's default network, `podman`), or the name of a
-    /// network created with `podman network create` (reached on the container's address there).
-    pub network: NetworkMode,
     /// Seconds one engine request may take before it fails as unavailable. Default: 120.
     /// A stop waits for its grace period on top of this.
     pub request_timeout_secs: u64,
@@ -51,7 +49,6 @@ impl Default for PodmanConfig {
     fn default() -> Self {
         Self {
             socket: None,
-            network: NetworkMode::Host,
             request_timeout_secs: 120,
             pull_timeout_secs: 600,
             pull: true,
@@ -86,7 +83,6 @@ mod tests {
     fn empty_table_gives_documented_defaults() {
         let cfg: PodmanConfig = serde_json::from_str("{}").expect("empty config parses");
         assert_eq!(cfg, PodmanConfig::default());
-        assert_eq!(cfg.network, NetworkMode::Host);
         assert_eq!(cfg.socket_path(), PathBuf::from(DEFAULT_SOCKET));
         assert_eq!(cfg.request_timeout(), Duration::from_secs(120));
         assert_eq!(cfg.pull_timeout(), Duration::from_secs(600));
@@ -94,16 +90,9 @@ mod tests {
     }
 
     #[test]
-    fn the_network_field_reads_core_network_modes() {
-        let cfg: PodmanConfig =
-            serde_json::from_str(r#"{"network":"jupyter-net"}"#).expect("parses");
-        assert_eq!(cfg.network, NetworkMode::Named("jupyter-net".into()));
-    }
-
-    #[test]
-    fn empty_network_and_unknown_fields_are_rejected() {
-        let err =
-            serde_json::from_str::<PodmanConfig>(r#"{"network":""}"#).expect_err("empty network");
+    fn unknown_fields_are_rejected() {
+        // The network moved to each container's spec (the hub's `network` setting).
+        let err = serde_json::from_str::<PodmanConfig>(r#"{"network":"host"}"#).expect_err("gone");
         assert!(err.to_string().contains("network"), "{err}");
         let err = serde_json::from_str::<PodmanConfig>(r#"{"sockte":"/x"}"#).expect_err("typo");
         assert!(err.to_string().contains("sockte"), "{err}");

@@ -9,13 +9,13 @@ use lticontainer_core::container::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, MountSource,
     PullProgress, ResourceLimits, labels,
 };
+use lticontainer_core::network::{Ipv4Subnet, NetworkInfo, NetworkMode, NetworkSpec};
 use podman_api::models::{
     ContainerMount, InspectContainerData, LibpodImagesPullReport, LinuxCpu, LinuxMemory,
-    LinuxResources, NamedVolume, Namespace,
+    LinuxResources, NamedVolume, Namespace, Network, Subnet,
 };
-use podman_api::opts::{ContainerCreateOpts, ContainerRestartPolicy};
+use podman_api::opts::{ContainerCreateOpts, ContainerRestartPolicy, NetworkCreateOpts};
 
-use crate::config::NetworkMode;
 use crate::error::Error;
 
 /// CPU shares that stand for one whole CPU (the cgroup v1 default weight).
@@ -50,15 +50,13 @@ fn check_limits(limits: &ResourceLimits) -> Result<(), Error> {
     Ok(())
 }
 
-/// The libpod create options for `spec` on `network`, for a spec that
+/// The libpod create options for `spec` (on the network it names), for a spec that
 /// [`ContainerSpec::validate`] accepted: never privileged, no restart policy.
 ///
 /// # Errors
 /// [`Error::InvalidSpec`] when a limit is beyond what libpod takes.
-pub(crate) fn create_opts(
-    spec: &ContainerSpec,
-    network: &NetworkMode,
-) -> Result<ContainerCreateOpts, Error> {
+pub(crate) fn create_opts(spec: &ContainerSpec) -> Result<ContainerCreateOpts, Error> {
+    let network = &spec.network;
     check_limits(&spec.limits)?;
     let mut b = ContainerCreateOpts::builder()
         .name(&spec.name)
@@ -111,6 +109,56 @@ pub(crate) fn create_opts(
         b = b.resource_limits(resources);
     }
     Ok(b.build())
+}
+
+/// The libpod create options of a network for `spec`: a bridge on `spec.subnet` whose host
+/// interface is `spec.interface` holding `spec.gateway`, without DNS or IPv6.
+///
+/// Not `internal`: with the CNI backend (Podman 4.3) an internal network gives the bridge no
+/// address (`isGateway: false`) and the host no route to it, so the hub could neither reach the
+/// server nor be reached at the gateway. The container gets a default route through the
+/// gateway instead, and whether the host forwards anything from the bridge is the host's to
+/// decide (the hub turns forwarding off on the interface).
+pub(crate) fn network_opts(spec: &NetworkSpec) -> NetworkCreateOpts {
+    NetworkCreateOpts::builder()
+        .name(&spec.name)
+        .driver("bridge")
+        .internal(false)
+        .dns_enabled(false)
+        .ipv6_enabled(false)
+        .network_interface(&spec.interface)
+        .subnets([Subnet {
+            gateway: Some(spec.gateway.to_string()),
+            lease_range: None,
+            subnet: Some(spec.subnet.to_string()),
+        }])
+        .labels(spec.labels.iter())
+        .build()
+}
+
+/// A [`NetworkInfo`] from libpod's network record; `asked` names it when the record does not.
+///
+/// # Errors
+/// [`Error::Unexpected`] when the record has no id.
+pub(crate) fn network_info(n: Network, asked: &str) -> Result<NetworkInfo, Error> {
+    let id =
+        n.id.filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::Unexpected {
+                operation: "network",
+                detail: format!("no id for network {asked:?}"),
+            })?;
+    let mut info = NetworkInfo::new(id, n.name.unwrap_or_else(|| asked.to_owned()));
+    info.labels = n.labels.unwrap_or_default().into_iter().collect();
+    let v4 = n.subnets.unwrap_or_default().into_iter().find_map(|s| {
+        let subnet: Ipv4Subnet = s.subnet.as_deref()?.parse().ok()?;
+        Some((subnet, s.gateway.as_deref().and_then(|g| g.parse().ok())))
+    });
+    if let Some((subnet, gateway)) = v4 {
+        info.subnet = Some(subnet);
+        info.gateway = gateway;
+    }
+    info.interface = n.network_interface.filter(|i| !i.is_empty());
+    Ok(info)
 }
 
 /// The network namespace for a mode: the host's, or a private one joined to a bridge.
@@ -353,14 +401,16 @@ mod tests {
     }
 
     fn json_of(spec: &ContainerSpec, network: &NetworkMode) -> Value {
+        let mut spec = spec.clone();
+        spec.network = network.clone();
         spec.validate().unwrap();
-        serde_json::from_str(&create_opts(spec, network).unwrap().serialize().unwrap()).unwrap()
+        serde_json::from_str(&create_opts(&spec).unwrap().serialize().unwrap()).unwrap()
     }
 
     /// What `create_and_start` does before it contacts the engine: validate, then convert.
     fn checked_opts(s: &ContainerSpec) -> lticontainer_core::Result<ContainerCreateOpts> {
         s.validate()?;
-        Ok(create_opts(s, &NetworkMode::Host)?)
+        Ok(create_opts(s)?)
     }
 
     #[test]
@@ -420,6 +470,39 @@ mod tests {
         let body = json_of(&spec(), &NetworkMode::Named("jupyter".into()));
         assert_eq!(body["netns"], json!({"nsmode": "bridge"}));
         assert_eq!(body["Networks"], json!({"jupyter": {}}));
+    }
+
+    #[test]
+    fn network_specs_become_plain_bridges_and_read_back() {
+        let mut spec = NetworkSpec::new(
+            "lticontainer-alice-net",
+            "10.213.0.16/28".parse().expect("subnet"),
+        );
+        spec.labels.insert(labels::USER.into(), "alice".into());
+        let body: Value = serde_json::from_str(&network_opts(&spec).serialize().unwrap()).unwrap();
+        assert_eq!(body["name"], "lticontainer-alice-net");
+        assert_eq!(body["driver"], "bridge");
+        assert_eq!(
+            body["internal"], false,
+            "CNI internal networks lose the gateway"
+        );
+        assert_eq!(body["dns_enabled"], false);
+        assert_eq!(body["network_interface"], "ltc0ad50010");
+        assert_eq!(body["subnets"][0]["subnet"], "10.213.0.16/28");
+        assert_eq!(body["subnets"][0]["gateway"], "10.213.0.17");
+        assert_eq!(body["labels"]["lticontainer.user"], "alice");
+
+        let reply: Network = serde_json::from_value(json!({
+            "name": "lticontainer-alice-net", "id": "n1", "driver": "bridge",
+            "network_interface": "ltc0ad50010",
+            "subnets": [{"subnet": "10.213.0.16/28", "gateway": "10.213.0.17"}],
+            "labels": {"lticontainer.user": "alice"}
+        }))
+        .unwrap();
+        assert_eq!(
+            network_info(reply, "asked").unwrap(),
+            NetworkInfo::from_spec("n1", &spec)
+        );
     }
 
     #[test]

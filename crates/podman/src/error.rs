@@ -26,12 +26,17 @@ pub(crate) enum Target {
     Container(String),
     /// A named volume.
     Volume(String),
-    /// A container being created: a missing thing is the image, a conflict is the name.
+    /// A network.
+    Network(String),
+    /// A container being created: a missing thing is the image (or the network, when the
+    /// engine says so), a conflict is the name.
     NewContainer {
         /// The container name asked for.
         name: String,
         /// The image asked for.
         image: String,
+        /// The named network it joins, if any.
+        network: Option<String>,
     },
 }
 
@@ -42,16 +47,27 @@ impl fmt::Display for Target {
             Self::Image(i) => write!(f, "image {i:?}"),
             Self::Container(c) => write!(f, "container {c:?}"),
             Self::Volume(v) => write!(f, "volume {v:?}"),
-            Self::NewContainer { name, image } => write!(f, "container {name:?} (image {image:?})"),
+            Self::Network(n) => write!(f, "network {n:?}"),
+            Self::NewContainer { name, image, .. } => {
+                write!(f, "container {name:?} (image {image:?})")
+            }
         }
     }
 }
 
 impl Target {
-    /// What is missing when the engine says "not found".
-    fn missing(&self) -> String {
+    /// What is missing when the engine says "not found" with `message`.
+    fn missing(&self, message: &str) -> String {
         match self {
-            Self::NewContainer { image, .. } => format!("image {image:?}"),
+            Self::NewContainer { image, network, .. } => {
+                let m = message.to_ascii_lowercase();
+                // Checked first: the image's own name may contain the word "network".
+                let about_image = m.contains("no such image") || m.contains("image not known");
+                match network {
+                    Some(n) if !about_image && m.contains("network") => format!("network {n:?}"),
+                    _ => format!("image {image:?}"),
+                }
+            }
             other => other.to_string(),
         }
     }
@@ -73,8 +89,8 @@ pub(crate) enum Error {
     Api {
         /// What was attempted, e.g. `"start"`.
         operation: &'static str,
-        /// What it was attempted on.
-        target: Target,
+        /// What it was attempted on (boxed: it keeps the error small).
+        target: Box<Target>,
         /// The socket the request went to.
         socket: PathBuf,
         /// podman-api's or the direct request's error.
@@ -86,8 +102,8 @@ pub(crate) enum Error {
     Timeout {
         /// What was attempted.
         operation: &'static str,
-        /// What it was attempted on.
-        target: Target,
+        /// What it was attempted on (boxed: it keeps the error small).
+        target: Box<Target>,
         /// The socket the request went to.
         socket: PathBuf,
         /// How long the backend waited.
@@ -233,7 +249,8 @@ pub(crate) fn classify(status: u16, message: &str) -> Class {
         _ if m.contains("no such container")
             || m.contains("no such image")
             || m.contains("image not known")
-            || m.contains("no such volume") =>
+            || m.contains("no such volume")
+            || m.contains("network not found") =>
         {
             Class::NotFound
         }
@@ -289,7 +306,7 @@ impl From<Error> for CoreError {
             } => match kind {
                 Some(Kind::Status(code, message)) => match classify(code, &message) {
                     Class::NotFound => {
-                        CoreError::not_found_because(target.missing(), source.into_source())
+                        CoreError::not_found_because(target.missing(&message), source.into_source())
                     }
                     Class::Conflict => CoreError::already_exists(target.conflicting()),
                     Class::NotModified | Class::Failed => backend(Error::Api {
@@ -360,7 +377,7 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
         let err = Error::Api {
             operation: "ping",
-            target: Target::Engine,
+            target: Box::new(Target::Engine),
             socket: PathBuf::from("/nowhere/podman.sock"),
             source: podman_api::Error::IO(io).into(),
         };
@@ -385,10 +402,16 @@ mod tests {
     fn new_container_names_the_image_when_missing_and_the_name_on_conflict() {
         let t = Target::NewContainer {
             name: "c1".into(),
-            image: "img:1".into(),
+            image: "network-img:1".into(),
+            network: Some("jnet".into()),
         };
-        assert_eq!(t.missing(), "image \"img:1\"");
+        assert_eq!(t.missing("no such image"), "image \"network-img:1\"");
+        assert_eq!(
+            t.missing("unable to find network with name or ID jnet: network not found"),
+            "network \"jnet\""
+        );
         assert_eq!(t.conflicting(), "container \"c1\"");
+        assert_eq!(classify(500, "x: network not found"), Class::NotFound);
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod rest;
 mod runtime;
 
 pub use builder::{CONTAINER_HOST_ENV, PodmanRuntimeBuilder};
-pub use config::{DEFAULT_SOCKET, NetworkMode, PodmanConfig};
+pub use config::{DEFAULT_SOCKET, PodmanConfig};
+pub use lticontainer_core::network::NetworkMode;
 pub use runtime::PodmanRuntime;

@@ -8,13 +8,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, check_volume_name};
+use lticontainer_core::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
 use podman_api::Podman;
 use podman_api::conn::TtyChunk;
 use podman_api::opts::{
-    ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerLogsOpts, PullOpts,
-    VolumeCreateOpts,
+    ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerLogsOpts,
+    NetworkListFilter, NetworkListOpts, PullOpts, VolumeCreateOpts,
 };
 
 use crate::config::PodmanConfig;
@@ -91,13 +92,13 @@ impl PodmanRuntime {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(source)) => Err(Error::Api {
                 operation,
-                target,
+                target: Box::new(target),
                 socket: self.socket.clone(),
                 source: source.into(),
             }),
             Err(_) => Err(Error::Timeout {
                 operation,
-                target,
+                target: Box::new(target),
                 socket: self.socket.clone(),
                 after,
             }),
@@ -166,10 +167,14 @@ impl PodmanRuntime {
     }
 
     async fn create_and_start_inner(&self, spec: &ContainerSpec) -> Result<ContainerInfo, Error> {
-        let opts = convert::create_opts(spec, &self.config.network)?;
+        let opts = convert::create_opts(spec)?;
         let target = Target::NewContainer {
             name: spec.name.clone(),
             image: spec.image.clone(),
+            network: match &spec.network {
+                NetworkMode::Named(n) => Some(n.clone()),
+                NetworkMode::Host | NetworkMode::Bridge => None,
+            },
         };
         let created = self
             .call("create", target, self.podman.containers().create(&opts))
@@ -212,6 +217,55 @@ impl PodmanRuntime {
             )
             .await?;
         convert::info_from_inspect(data)
+    }
+
+    async fn create_network_inner(&self, spec: &NetworkSpec) -> Result<NetworkInfo, Error> {
+        let opts = convert::network_opts(spec);
+        let created = self
+            .call(
+                "create",
+                Target::Network(spec.name.clone()),
+                self.podman.networks().create(&opts),
+            )
+            .await?;
+        convert::network_info(created, &spec.name)
+    }
+
+    async fn remove_network_inner(&self, name: &str) -> Result<(), Error> {
+        // Not podman-api's `remove`, which forces: it would remove the containers on the network.
+        let network = self.podman.networks().get(name);
+        match self
+            .call("remove", Target::Network(name.to_owned()), network.delete())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.class() == Class::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_networks_inner(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<NetworkInfo>, Error> {
+        let opts = NetworkListOpts::builder()
+            .filter(
+                labels
+                    .iter()
+                    .map(|(k, v)| NetworkListFilter::LabelKeyVal(k.clone(), v.clone())),
+            )
+            .build();
+        let listed = self
+            .call(
+                "list networks of",
+                Target::Engine,
+                self.podman.networks().list(&opts),
+            )
+            .await?;
+        listed
+            .into_iter()
+            .map(|n| convert::network_info(n, "(listed)"))
+            .collect()
     }
 
     async fn remove_inner(&self, id: &str) -> Result<(), Error> {
@@ -331,6 +385,19 @@ impl Runtime for PodmanRuntime {
         Ok(self.create_volume(name, labels).await?)
     }
 
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        spec.validate()?;
+        Ok(self.create_network_inner(spec).await?)
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        Ok(self.remove_network_inner(name).await?)
+    }
+
+    async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
+        Ok(self.list_networks_inner(labels).await?)
+    }
+
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         spec.validate()?;
         Ok(self.create_and_start_inner(spec).await?)
@@ -393,7 +460,7 @@ impl Runtime for PodmanRuntime {
                 Ok(e) => convert::event(&e.typ, &e.action, &e.actor.id).map(Ok),
                 Err(source) => Some(Err(Error::Api {
                     operation: "watch the events of",
-                    target: Target::Engine,
+                    target: Box::new(Target::Engine),
                     socket: socket.clone(),
                     source: source.into(),
                 }

@@ -8,4 +8,5 @@ lticontainer_core::runtime_conformance! {
     prefix: |key: &str| format!("ltc-pm-{key}"),
     ignore: "needs Podman (scripts/test-all starts it)",
     remove_volume: remove_volume,
+    subnet: "10.213.254.16/28",
 }

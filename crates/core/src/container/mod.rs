@@ -9,15 +9,17 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::network::NetworkMode;
+
 mod env_vars;
 mod image;
 mod validate;
 
+pub(crate) use crate::engine_name::is_valid_engine_name;
 pub use env_vars::EnvVars;
 pub use image::with_default_tag;
 pub(crate) use image::{is_valid_image_reference, tagged};
 pub use validate::check_volume_name;
-pub(crate) use validate::is_valid_engine_name;
 
 /// Labels that every container and volume created by lticontainer carries.
 pub mod labels {
@@ -62,6 +64,11 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// The TCP port the Jupyter server listens on (inside the container's network namespace).
     pub port: u16,
+    /// The network the container joins: the host's namespace ([`NetworkMode::Host`], the
+    /// default of [`ContainerSpec::new`]), the engine's default bridge, or a named network —
+    /// which must exist (e.g. created with [`Runtime::create_network`](crate::Runtime::create_network)).
+    #[serde(default)]
+    pub network: NetworkMode,
 }
 
 impl ContainerSpec {
@@ -79,6 +86,7 @@ impl ContainerSpec {
             limits: ResourceLimits::default(),
             labels: BTreeMap::new(),
             port: 8888,
+            network: NetworkMode::Host,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! creates a container, so bad input fails early, the same way, on every engine.
 
 use super::{ContainerSpec, MountSource, is_valid_image_reference};
+use crate::engine_name::is_valid_engine_name;
+use crate::network::NetworkMode;
 use crate::{Error, Result};
 
 impl ContainerSpec {
@@ -14,7 +16,8 @@ impl ContainerSpec {
     /// * mount targets are absolute paths without `:`; bind sources are absolute UTF-8 paths
     ///   without `:`; volume names are valid ([`check_volume_name`]), and every mounted volume
     ///   is declared in [`volumes`](Self::volumes) (whose names must be valid too);
-    /// * CPU limits and guarantees are positive, finite numbers of CPUs.
+    /// * CPU limits and guarantees are positive, finite numbers of CPUs;
+    /// * a named [`network`](Self::network) is a valid engine name.
     ///
     /// Limits that depend on one engine's API (e.g. a byte count that must fit an `i64`) are
     /// that backend's to check.
@@ -34,7 +37,21 @@ impl ContainerSpec {
         self.check_image()?;
         self.check_env()?;
         self.check_mounts()?;
-        self.check_cpus()
+        self.check_cpus()?;
+        self.check_network()
+    }
+
+    fn check_network(&self) -> Result<()> {
+        if let NetworkMode::Named(name) = &self.network
+            && !is_valid_engine_name(name)
+        {
+            return Err(Error::invalid(format!(
+                "network {name:?} of container {:?} is not a valid engine name \
+                 ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                self.name
+            )));
+        }
+        Ok(())
     }
 
     fn check_image(&self) -> Result<()> {
@@ -127,15 +144,6 @@ impl ContainerSpec {
         }
         Ok(())
     }
-}
-
-/// True when engines accept `name` as a container or volume name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`
-/// (Docker's rule; libpod's is the same).
-pub(crate) fn is_valid_engine_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// Checks a container name against the engines' rule `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

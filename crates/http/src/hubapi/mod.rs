@@ -33,7 +33,7 @@ mod time;
 pub use lticontainer_hub::credentials::{
     HubApiConfig, JUPYTERHUB_VERSION, ServerEnv, ServerEnvOptions,
 };
-pub use router::router;
+pub use router::{router, server_router};
 
 /// Finds the hub user a browser request is signed in as (from the hub's session cookie).
 pub type SessionResolver = Arc<dyn Fn(&HeaderMap) -> Option<String> + Send + Sync>;

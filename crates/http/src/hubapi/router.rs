@@ -19,6 +19,28 @@ use super::{HubApi, activity, caller, oauth};
 /// prefix answer JupyterHub's JSON 404 through a catch-all route, which more specific routes of
 /// the merged router (e.g. the spawn progress stream) take precedence over.
 pub fn router(api: Arc<HubApi>) -> Router {
+    routes(api, Callers::BrowsersAndServers)
+}
+
+/// The routes single-user servers call, and nothing else: `<hub_prefix>api` (version),
+/// `…/user`, `…/oauth2/token` and `…/users/<name>/activity`, with JupyterHub's JSON 404 for every
+/// other path under the API prefix (the browser's `…/oauth2/authorize` and Moodle's admin API
+/// among them). With isolated networking this is what the hub answers on the address the
+/// containers reach (see `crate::container_api`).
+pub fn server_router(api: Arc<HubApi>) -> Router {
+    routes(api, Callers::ServersOnly)
+}
+
+/// Who a router answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callers {
+    /// The hub's main listener: servers and browsers (the OAuth authorize step).
+    BrowsersAndServers,
+    /// The listener containers reach: servers only.
+    ServersOnly,
+}
+
+fn routes(api: Arc<HubApi>, callers: Callers) -> Router {
     let base = format!("{}api", api.config().hub_prefix);
     let version = HeaderValue::from_str(&api.config().version)
         .unwrap_or_else(|_| HeaderValue::from_static(super::JUPYTERHUB_VERSION));
@@ -36,17 +58,20 @@ pub fn router(api: Arc<HubApi>) -> Router {
         }
     })
     .fallback(method_not_allowed);
-    Router::new()
+    let mut router = Router::new()
         .route(&base, root.clone())
         .route(&format!("{base}/"), root)
         .route(
             &format!("{base}/user"),
             get(caller::get_self).fallback(method_not_allowed),
-        )
-        .route(
+        );
+    if callers == Callers::BrowsersAndServers {
+        router = router.route(
             &format!("{base}/oauth2/authorize"),
             get(oauth::authorize).fallback(method_not_allowed),
-        )
+        );
+    }
+    router
         .route(
             &format!("{base}/oauth2/token"),
             post(oauth::token).fallback(method_not_allowed),

@@ -9,8 +9,11 @@ use lticontainer_core::Result;
 #[derive(Debug, Clone)]
 pub struct ServerEnvOptions {
     /// The address the server binds (`JUPYTERHUB_SERVICE_URL`): `127.0.0.1` with host
-    /// networking, `0.0.0.0` in a bridge network.
+    /// networking, `0.0.0.0` in its own network.
     pub bind_host: String,
+    /// The hub API URL this server calls (`JUPYTERHUB_API_URL`), when it is not the one of
+    /// [`HubApiConfig::api_url`]: with isolated networking, the gateway of the server's network.
+    pub api_url: Option<String>,
     /// Whether the server's cookies must work inside a cross-site iframe (an LMS page):
     /// sets `JUPYTERHUB_COOKIE_OPTIONS` to `SameSite=None; Secure` (lower-case keys, which
     /// tornado's `set_cookie` takes without a deprecation warning). The server's `_xsrf` cookie
@@ -22,6 +25,7 @@ impl Default for ServerEnvOptions {
     fn default() -> Self {
         Self {
             bind_host: "127.0.0.1".into(),
+            api_url: None,
             cross_site_cookies: false,
         }
     }
@@ -68,7 +72,12 @@ pub fn hub_env(
     options: &ServerEnvOptions,
 ) -> ServerEnv {
     let prefix = cfg.server_prefix(user);
-    let api_url = cfg.api_url.trim_end_matches('/').to_owned();
+    let api_url = options
+        .api_url
+        .as_deref()
+        .unwrap_or(&cfg.api_url)
+        .trim_end_matches('/')
+        .to_owned();
     let access = py_json_list(&scopes::access_scopes(user));
     let mut env = ServerEnv::new();
     let mut set = |k: &str, v: String| {
@@ -204,6 +213,7 @@ mod tests {
         let api = api(store.clone());
         let opts = ServerEnvOptions {
             bind_host: "0.0.0.0".into(),
+            api_url: Some("http://10.213.0.17:8081/hub/api/".into()),
             cross_site_cookies: true,
         };
         let first = api.server_env("bob", 18002, &opts).await.unwrap();
@@ -218,6 +228,14 @@ mod tests {
         assert_eq!(
             second["JUPYTERHUB_SERVICE_URL"],
             "http://0.0.0.0:18002/user/bob/"
+        );
+        assert_eq!(
+            second["JUPYTERHUB_API_URL"],
+            "http://10.213.0.17:8081/hub/api"
+        );
+        assert_eq!(
+            second["JUPYTERHUB_ACTIVITY_URL"],
+            "http://10.213.0.17:8081/hub/api/users/bob/activity"
         );
         assert_eq!(
             second["JUPYTERHUB_COOKIE_OPTIONS"],

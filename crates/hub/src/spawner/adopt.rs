@@ -1,6 +1,6 @@
 //! Re-adoption after a hub restart: running containers with this hub's label become running
-//! servers again, half-created or stopped ones are removed, and servers whose container
-//! vanished are marked stopped.
+//! servers again, half-created or stopped ones are removed, servers whose container vanished
+//! are marked stopped, and networks without a server are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub struct AdoptReport {
     pub stopped: Vec<String>,
     /// Containers of spawns the previous hub did not finish; they are waited for in the background.
     pub finishing: Vec<String>,
+    /// Networks removed because their user has no server any more.
+    pub removed_networks: Vec<String>,
 }
 
 impl Spawner {
@@ -146,11 +148,13 @@ impl Spawner {
                 self.store.put_server(rec).await?;
             }
         }
+        report.removed_networks = self.tidy_networks(&live).await;
         tracing::info!(
             adopted = report.adopted.len(),
             finishing = report.finishing.len(),
             removed = report.removed.len(),
             stopped = report.stopped.len(),
+            removed_networks = report.removed_networks.len(),
             "re-adopted servers after start"
         );
         Ok(report)
@@ -193,6 +197,7 @@ impl Spawner {
                 if let Err(e) = self.runtime.remove(&server.container_id).await {
                     tracing::warn!(%user, error = %e, "cannot remove the failed container");
                 }
+                self.remove_server_networks(&user).await;
                 self.ports.release(server.port);
                 if let Ok(Some(mut rec)) = self.store.server(&user).await {
                     rec.state = ServerState::Failed(f.admin.clone());

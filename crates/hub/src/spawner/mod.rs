@@ -25,12 +25,14 @@ use tokio::sync::Semaphore;
 
 use crate::config::HubConfig;
 use crate::credentials::ServerCredentials;
+use crate::forwarding::Forwarding;
 use crate::listener_owner::{ListenerCheck, ListenerOwnership, Sockets};
 use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
 mod failure;
+mod network;
 mod ready;
 mod request;
 mod run;
@@ -116,6 +118,9 @@ pub struct SpawnerParts {
     /// Tells whether the listener at a host-network server's address is the container's
     /// ([`ProcListeners`](crate::listener_owner::ProcListeners) for Docker and Podman).
     pub listeners: Arc<dyn ListenerOwnership>,
+    /// Turns off the host's forwarding on the servers' network bridges (isolated networking):
+    /// [`ProcSysForwarding`](crate::forwarding::ProcSysForwarding) on a real host.
+    pub forwarding: Arc<dyn Forwarding>,
 }
 
 /// Everything a spawn needs; shared by all spawns.
@@ -129,6 +134,7 @@ pub struct Spawner {
     spec: Arc<SpecConfig>,
     clock: Arc<dyn Clock>,
     listeners: Arc<dyn ListenerOwnership>,
+    forwarding: Arc<dyn Forwarding>,
     ports: PortAllocator,
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
@@ -147,6 +153,7 @@ impl Spawner {
             spec,
             clock,
             listeners,
+            forwarding,
         } = parts;
         Self {
             ports: PortAllocator::new(hub.port_min..=hub.port_max),
@@ -159,6 +166,7 @@ impl Spawner {
             spec,
             clock,
             listeners,
+            forwarding,
             slots: Mutex::default(),
             http: ready::probe_client(),
         }
@@ -322,8 +330,9 @@ impl Spawner {
         self.mark_stopped(user, &server.container_id).await;
     }
 
-    /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle
-    /// and the store marks the server stopped. A newer server of the user is left alone.
+    /// Records that `user`'s server (container `container_id`) is gone: the slot becomes idle,
+    /// the store marks the server stopped, and the server's network goes (with a stopped
+    /// container that still holds it). A newer server of the user is left alone.
     pub async fn mark_stopped(&self, user: &str, container_id: &str) {
         let slot = self.slot(user);
         let port = slot.update(|state| match state {
@@ -347,6 +356,7 @@ impl Spawner {
             Ok(_) => {}
             Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
         }
+        self.remove_server_networks(user).await;
     }
 
     /// Sets the state (and the address: `None` clears it) of `user`'s stored server, if there is one.

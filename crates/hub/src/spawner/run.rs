@@ -1,6 +1,7 @@
 //! One spawn, step by step ([`SpawnStep`]): wait for a turn, a port, the plan, host dirs, image,
-//! volumes, credentials, the container, and the wait for the server to answer. Each step is one
-//! small function; the final container comes from the pure [`server_spec`].
+//! volumes, the server's network, credentials, the container, its network's isolation, and the
+//! wait for the server to answer. Each step is one small function; the final container comes
+//! from the pure [`server_spec`].
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use lticontainer_core::Error;
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, PullProgress, labels};
+use lticontainer_core::network::{NetworkMode, NetworkSpec};
 use lticontainer_core::spec::{HostDir, SpawnPlan, build_spawn_plan};
 use lticontainer_core::store::ServerState;
 
@@ -122,6 +124,7 @@ impl Spawner {
             }
             Err(f) => {
                 tracing::error!(%user, cause = %f.admin, "spawn failed");
+                self.remove_server_networks(&user).await;
                 self.fail(&user, &slot, &progress, f, port).await;
             }
         }
@@ -198,6 +201,7 @@ impl Spawner {
     ) -> Result<RunningServer, SpawnFailure> {
         let user = request.user();
         let plan = self.plan(request, port)?;
+        let network = self.server_network(user, &plan.container.name, port);
         let cross_site = request.params().iframe || !self.hub.lms_origins.is_empty();
         let name = plan.container.name.clone();
         self.record(
@@ -211,7 +215,7 @@ impl Spawner {
         .await?;
 
         let deadline = self.hub.start_timeout();
-        let info = tokio::time::timeout(deadline, self.prepare_and_start(user, &plan, cross_site, progress))
+        let info = tokio::time::timeout(deadline, self.prepare_and_start(user, &plan, network.as_ref(), cross_site, progress))
             .await
             .map_err(|_| {
                 SpawnFailure::new(
@@ -310,6 +314,7 @@ impl Spawner {
         &self,
         user: &str,
         plan: &SpawnPlan,
+        network: Option<&NetworkSpec>,
         cross_site_cookies: bool,
         progress: &SpawnProgress,
     ) -> Result<ContainerInfo, SpawnFailure> {
@@ -317,13 +322,18 @@ impl Spawner {
         self.create_host_dirs(user, &plan.host_dirs).await?;
         self.get_image(&plan.container.image, progress).await?;
         self.create_volumes(&plan.container, progress).await?;
+        if let Some(net) = network {
+            Self::enter(progress, &SpawnStep::Network);
+            self.create_server_network(user, net).await?;
+        }
         let hub_env = self
             .credentials
             .server_env(
                 user,
                 plan.container.port,
                 &ServerEnvOptions {
-                    bind_host: self.hub.server_bind_host.clone(),
+                    bind_host: self.hub.server_bind_host(),
+                    api_url: network.map(|n| self.api_url_on(n)),
                     cross_site_cookies,
                 },
             )
@@ -334,12 +344,20 @@ impl Spawner {
         } else {
             None
         };
+        let joins = network.map_or(NetworkMode::Host, |n| NetworkMode::Named(n.name.clone()));
         let spec = server_spec(
             plan,
-            HubAdditions::new(hub_env, &self.hub.cmd).with_cross_site_config(cross_site_config),
+            HubAdditions::new(hub_env, &self.hub.cmd, joins)
+                .with_cross_site_config(cross_site_config),
         );
         Self::enter(progress, &SpawnStep::Container);
-        self.create_replacing_leftover(user, &spec).await
+        let info = self.create_replacing_leftover(user, &spec).await?;
+        if let Some(net) = network
+            && let Err(why) = self.isolate_server_network(net)
+        {
+            return Err(self.discard(user, &info.id, why).await);
+        }
+        Ok(info)
     }
 
     /// Creates the missing host directories, parents first; existing ones are left alone.

@@ -34,10 +34,14 @@ pub enum SpawnStep {
     },
     /// Creating the course volumes.
     Volumes,
+    /// Creating the server's own network (isolated networking).
+    Network,
     /// Issuing the server's hub API token and OAuth client.
     Credentials,
     /// Creating and starting the container.
     Container,
+    /// Turning off the host's forwarding on the server network's bridge (isolated networking).
+    IsolatingNetwork,
     /// Recording the started container.
     RecordingContainer,
     /// Waiting for the server inside the container to answer HTTP.
@@ -57,6 +61,7 @@ impl SpawnStep {
             Self::HomeDirectories => Some(5),
             Self::Image { .. } => Some(10),
             Self::Volumes => Some(45),
+            Self::Network => Some(50),
             Self::Container | Self::RetryingOnAnotherPort => Some(60),
             Self::WaitingForServer => Some(75),
             Self::ReadingRecords
@@ -64,6 +69,7 @@ impl SpawnStep {
             | Self::Planning
             | Self::Recording
             | Self::Credentials
+            | Self::IsolatingNetwork
             | Self::RecordingContainer
             | Self::RecordingRunning => None,
         }
@@ -81,6 +87,7 @@ impl SpawnStep {
             Self::HomeDirectories => "Preparing your home directory".to_owned(),
             Self::Image { image } => format!("Getting the image {image}"),
             Self::Volumes => "Creating the course volumes".to_owned(),
+            Self::Network => "Preparing your server's private network".to_owned(),
             Self::Container => "Starting your container".to_owned(),
             Self::WaitingForServer => "Waiting for your server to answer".to_owned(),
             Self::RetryingOnAnotherPort => {
@@ -93,6 +100,7 @@ impl SpawnStep {
             | Self::Planning
             | Self::Recording
             | Self::Credentials
+            | Self::IsolatingNetwork
             | Self::RecordingContainer
             | Self::RecordingRunning => String::new(),
         }
@@ -111,8 +119,10 @@ impl SpawnStep {
             Self::HomeDirectories => "creating host directories",
             Self::Image { .. } => "getting the image",
             Self::Volumes => "creating a course volume",
+            Self::Network => "creating the server's network",
             Self::Credentials => "issuing the server's hub credentials",
             Self::Container => "starting the container",
+            Self::IsolatingNetwork => "turning off forwarding on the server network's bridge",
             Self::RecordingContainer => "recording the container",
             Self::WaitingForServer => "waiting for the server to answer",
             Self::RecordingRunning => "recording the running server",
@@ -132,8 +142,10 @@ impl SpawnStep {
             Self::HomeDirectories => "home_dirs",
             Self::Image { .. } => "image",
             Self::Volumes => "volumes",
+            Self::Network => "network",
             Self::Credentials => "credentials",
             Self::Container => "container",
+            Self::IsolatingNetwork => "isolate_network",
             Self::RecordingContainer => "record_container",
             Self::WaitingForServer => "wait_ready",
             Self::RecordingRunning => "record_running",
@@ -162,6 +174,7 @@ mod tests {
                 image: "jupyter:latest".into(),
             },
             SpawnStep::Volumes,
+            SpawnStep::Network,
             SpawnStep::Container,
             SpawnStep::WaitingForServer,
         ];
@@ -173,6 +186,7 @@ mod tests {
             last = ev.progress;
         }
         assert!(SpawnStep::Credentials.event().is_none());
+        assert!(SpawnStep::IsolatingNetwork.event().is_none());
         assert!(
             SpawnStep::WaitingForTurn { at_once: 3 }
                 .student_text()

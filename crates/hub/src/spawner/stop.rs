@@ -55,8 +55,8 @@ pub enum StopError {
 }
 
 impl Spawner {
-    /// Stops `user`'s server: its container is removed, the store records it stopped, and the
-    /// server's hub tokens are revoked (as JupyterHub does when a server stops). Returns what
+    /// Stops `user`'s server: its container and network are removed, the store records it
+    /// stopped, and the server's hub tokens are revoked (as JupyterHub does when a server stops). Returns what
     /// was stopped and how many tokens were revoked.
     ///
     /// # Errors
@@ -77,6 +77,7 @@ impl Spawner {
                         container_id: r.container_id.clone(),
                         source,
                     })?;
+                // Also removes the server's network.
                 self.mark_stopped(user, &r.container_id).await;
                 StopOutcome::Stopped {
                     container_id: r.container_id,
@@ -120,6 +121,7 @@ impl Spawner {
                     source,
                 })?;
         }
+        self.remove_server_networks(user).await;
         let container_id = record.container_id.clone();
         record.state = ServerState::Stopped;
         record.address = None;
