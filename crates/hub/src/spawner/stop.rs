@@ -77,8 +77,11 @@ impl Spawner {
                         container_id: r.container_id.clone(),
                         source,
                     })?;
-                // Also removes the server's network.
                 self.mark_stopped(user, &r.container_id).await;
+                // mark_stopped removes the network too, unless the engine watcher marked the
+                // server stopped first, when the container's "die" event came in while it was
+                // still being removed (and still held its network): now it is gone for sure.
+                self.remove_server_networks(user).await;
                 StopOutcome::Stopped {
                     container_id: r.container_id,
                 }
