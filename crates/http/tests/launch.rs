@@ -338,3 +338,66 @@ async fn custom_next_is_followed_once_the_server_runs_and_never_off_site() {
         .await;
     assert_eq!(header_str(&pending, header::LOCATION), "/user/alice/lab");
 }
+
+#[tokio::test]
+async fn hostile_launch_values_rendered_back_run_no_script() {
+    // What a launch or a crafted link carries and a page shows again (issue 12's list): the
+    // username (a mapped name), a `next` path with markup (inside the page's script), the course
+    // title and the return URL (never rendered): no markup gets through as markup, and no header
+    // carries a line break.
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .no_server
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut params = launch_params("<img src=x onerror=alert(1)>", 103);
+    params.retain(|(k, _)| k != "context_title");
+    params.push((
+        "context_title".into(),
+        "<script>alert('course')</script>".into(),
+    ));
+    params.push((
+        "launch_presentation_return_url".into(),
+        "javascript:alert('return')".into(),
+    ));
+    params.push(("custom_next".into(), "/x\r\nSet-Cookie: evil=1".into()));
+    let resp = hub
+        .send(launch_request(signed_body(params, now(), "nonce-hostile")))
+        .await;
+    assert_status(&resp, StatusCode::FOUND);
+    let location = header_str(&resp, header::LOCATION).to_owned();
+    assert!(
+        !location.contains('<') && !location.contains('\n'),
+        "{location}"
+    );
+    assert!(
+        !location.contains("next="),
+        "a next with a line break is dropped: {location}"
+    );
+    let user = location
+        .trim_start_matches("/hub/spawn-pending/")
+        .to_owned();
+    assert!(
+        user.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)),
+        "{user}"
+    );
+
+    let next = "/x\"</script><script>alert(1)</script>";
+    let query: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    let page = hub
+        .send(hub.get_as(
+            &format!("/hub/spawn-pending/{user}?next={query}"),
+            Some(&user),
+        ))
+        .await;
+    assert_status(&page, StatusCode::OK);
+    let body = body_string(page).await;
+    assert!(!body.contains("<script>alert"), "{body}");
+    assert!(!body.contains("alert('course')"), "{body}");
+    assert!(!body.contains("javascript:"), "{body}");
+    assert!(
+        body.contains("\\u003c/script\\u003e"),
+        "the next path stays a string: {body}"
+    );
+}

@@ -242,3 +242,93 @@ async fn api_tokens_reach_the_server_which_checks_them_but_other_credentials_do_
         assert_status(&hub.send(with(auth)).await, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn no_path_trick_takes_a_student_to_another_students_server() {
+    // Bob, signed in, tries every spelling of Alice's server he can think of (issue 12's
+    // adversarial list): none of his requests may be answered by Alice's server.
+    let hub = running_hub(&[("alice", 101), ("bob", 102)]).await;
+    let alice_port = hub.state.spawner.running("alice").unwrap().port;
+    // The marker works: Alice's own request is answered by her server.
+    let own = hub.send(hub.get_as("/user/alice/lab", Some("alice"))).await;
+    assert_eq!(
+        own.headers().get(SERVED_BY).and_then(|v| v.to_str().ok()),
+        Some(alice_port.to_string().as_str())
+    );
+    let tricks = [
+        "/user/ALICE/lab",
+        "/user/Alice/lab",
+        "/user/alice%2Flab",
+        "/user/alice%2flab/",
+        "/user/%61lice/lab",
+        "/user/alice%00/lab",
+        "/user/bob/../alice/lab",
+        "/user/bob/%2e%2e/alice/lab",
+        "/user/bob/..%2Falice/lab",
+        "//user/alice/lab",
+        "/user//alice/lab",
+        "/user/./alice/lab",
+        "/user/alice/../alice/lab",
+        "/hub/user-redirect/../../user/alice/lab",
+        "/hub/user-redirect/%2e%2e/%2e%2e/user/alice/lab",
+        "/hub/../user/alice/lab",
+        "/hub/spawn-pending/alice",
+        "/hub/api/users/alice/server/progress",
+    ];
+    for path in tricks {
+        let resp = hub.send(hub.get_as(path, Some("bob"))).await;
+        let served_by = resp
+            .headers()
+            .get(SERVED_BY)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u16>().ok());
+        assert_ne!(served_by, Some(alice_port), "{path} reached alice's server");
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = body_string(resp).await;
+        assert!(
+            !body.contains("JupyterLab") || served_by.is_some(),
+            "{path}: {body}"
+        );
+        // A redirect that a browser would normalise must not lead to Alice's server either.
+        if status.is_redirection() {
+            let normalised = normalise(&location);
+            let next = hub.send(hub.get_as(&normalised, Some("bob"))).await;
+            let next_by = next
+                .headers()
+                .get(SERVED_BY)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u16>().ok());
+            assert_ne!(
+                next_by,
+                Some(alice_port),
+                "{path} -> {location} reached alice's server"
+            );
+        }
+    }
+}
+
+/// What a browser makes of a redirect's path: `.` and `..` segments resolved.
+fn normalise(location: &str) -> String {
+    let (path, query) = location.split_once('?').unwrap_or((location, ""));
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/').skip(1) {
+        match seg {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut n = format!("/{}", out.join("/"));
+    if !query.is_empty() {
+        n = format!("{n}?{query}");
+    }
+    n
+}

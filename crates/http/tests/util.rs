@@ -44,6 +44,9 @@ pub const SECRET: &str = "test-secret-0123456789";
 pub const HOST: &str = "hub.test";
 pub const IMAGE: &str = "lticontainer-test/jupyter:latest";
 
+/// The header every answer of a fake Jupyter server carries: the port of the server that gave it.
+pub const SERVED_BY: &str = "x-fake-server-port";
+
 /// Behaviour switches of the fake engine.
 #[derive(Debug, Default)]
 pub struct Behaviour {
@@ -240,7 +243,16 @@ impl Runtime for FakeJupyter {
                     .await
                     .unwrap();
                 starting.fetch_sub(1, Ordering::SeqCst);
-                axum::serve(listener, jupyter_router()).await.unwrap();
+                // Every answer names the fake server that gave it, so tests can tell whose
+                // server a request reached.
+                let app = jupyter_router().layer(axum::middleware::map_response(
+                    move |mut resp: Response| async move {
+                        resp.headers_mut()
+                            .insert(SERVED_BY, header::HeaderValue::from(port));
+                        resp
+                    },
+                ));
+                axum::serve(listener, app).await.unwrap();
             });
             self.servers.lock().unwrap().insert(info.id.clone(), handle);
         }
