@@ -2,3 +2,4 @@
 //! This library holds what the benchmarks and the bench examples share.
 
 pub mod launch_fixture;
+pub mod load_report;

@@ -16,6 +16,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use lticontainer_benches::load_report::LoadRun;
 use tokio::net::TcpStream;
 
 /// What to run.
@@ -62,27 +63,18 @@ fn main() -> ExitCode {
     let (results, elapsed) = runtime.block_on(run(&opts));
     let errors: Vec<&str> = results.iter().filter_map(|r| r.error.as_deref()).collect();
     let non_2xx: u64 = results.iter().map(|r| r.non_2xx).sum();
-    let mut all: Vec<u32> = results
-        .iter()
-        .flat_map(|r| r.latencies_us.iter().copied())
-        .collect();
-    all.sort_unstable();
-    let secs = elapsed.as_secs_f64();
-    let first_error = errors
-        .first()
-        .map_or("null".to_owned(), |e| format!("{e:?}"));
+    let run = LoadRun {
+        connections: opts.connections,
+        elapsed,
+        latencies_us: results
+            .iter()
+            .flat_map(|r| r.latencies_us.iter().copied())
+            .collect(),
+        errors: errors.clone(),
+    };
     println!(
-        "{{\"connections\":{},\"seconds\":{secs:.3},\"requests\":{},\"per_second\":{:.1},\
-         \"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"max_us\":{},\"non_2xx\":{non_2xx},\
-         \"failed_connections\":{},\"first_error\":{first_error}}}",
-        opts.connections,
-        all.len(),
-        all.len() as f64 / secs.max(1e-9),
-        quantile(&all, 0.50),
-        quantile(&all, 0.90),
-        quantile(&all, 0.99),
-        all.last().copied().unwrap_or(0),
-        errors.len(),
+        "{}",
+        run.json("requests", &[("non_2xx", non_2xx.to_string())])
     );
     if errors.len() == results.len() {
         eprintln!(
@@ -223,15 +215,6 @@ async fn one_connection(opts: &Options, deadline: Instant) -> ConnResult {
     out
 }
 
-/// The q-quantile by nearest rank of sorted values (0 when there are none).
-fn quantile(sorted: &[u32], q: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,13 +247,5 @@ mod tests {
         assert!(args(&["--url", "http://127.0.0.1:9/", "--connections", "0"]).is_err());
         assert!(args(&["--url", "http://127.0.0.1:9/", "--seconds", "0"]).is_err());
         assert_eq!(authority("http://[::1]:9/x"), Some("[::1]:9"));
-    }
-
-    #[test]
-    fn quantiles_by_nearest_rank() {
-        let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(quantile(&v, 0.5), 50);
-        assert_eq!(quantile(&v, 0.99), 99);
-        assert_eq!(quantile(&[], 0.5), 0);
     }
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use lticontainer_benches::load_report::LoadRun;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
@@ -59,25 +60,16 @@ fn main() -> ExitCode {
     };
     let (results, elapsed) = runtime.block_on(run(&opts));
     let errors: Vec<&str> = results.iter().filter_map(|r| r.error.as_deref()).collect();
-    let mut all: Vec<u32> = results
-        .iter()
-        .flat_map(|r| r.latencies_us.iter().copied())
-        .collect();
-    all.sort_unstable();
-    let secs = elapsed.as_secs_f64();
-    let first_error = errors.first().map_or("null".to_owned(), |e| json_string(e));
-    println!(
-        "{{\"connections\":{},\"seconds\":{secs:.3},\"round_trips\":{},\"per_second\":{:.1},\
-         \"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"max_us\":{},\"failed_connections\":{},\"first_error\":{first_error}}}",
-        opts.connections,
-        all.len(),
-        all.len() as f64 / secs.max(1e-9),
-        quantile(&all, 0.50),
-        quantile(&all, 0.90),
-        quantile(&all, 0.99),
-        all.last().copied().unwrap_or(0),
-        errors.len(),
-    );
+    let run = LoadRun {
+        connections: opts.connections,
+        elapsed,
+        latencies_us: results
+            .iter()
+            .flat_map(|r| r.latencies_us.iter().copied())
+            .collect(),
+        errors: errors.clone(),
+    };
+    println!("{}", run.json("round_trips", &[]));
     if errors.len() == results.len() {
         eprintln!(
             "ws-echo-load: every connection failed: {}",
@@ -220,29 +212,6 @@ async fn one_connection(opts: &Options, payload: String, deadline: Instant) -> C
     out
 }
 
-/// The q-quantile by nearest rank of sorted values (0 when there are none).
-fn quantile(sorted: &[u32], q: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,20 +241,5 @@ mod tests {
         assert!(args(&["--url", "ws://127.0.0.1:9/", "--seconds", "0"]).is_err());
         assert!(args(&["--url", "ws://127.0.0.1:9/", "--header", "nocolon"]).is_err());
         assert!(args(&["--url"]).is_err());
-    }
-
-    #[test]
-    fn quantiles_by_nearest_rank() {
-        let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(quantile(&v, 0.5), 50);
-        assert_eq!(quantile(&v, 0.99), 99);
-        assert_eq!(quantile(&v, 1.0), 100);
-        assert_eq!(quantile(&[], 0.5), 0);
-        assert_eq!(quantile(&[7], 0.99), 7);
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
     }
 }
