@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from client import Browser  # noqa: E402
-from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, REPO, Hub  # noqa: E402
+from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, REPO, Hub, remove_suite_leftovers  # noqa: E402
 from lti_consumer import MoodleConsumer, Student  # noqa: E402
 
 ENGINES = [e for e in os.environ.get("LTICONTAINER_TEST_ENGINES", "docker,podman").split(",") if e]
@@ -33,10 +33,18 @@ def _check_engine(engine: str) -> None:
         )
 
 
+_cleaned: set[str] = set()
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
-    """Each engine under test in turn."""
+    """Each engine under test in turn (cleared once per run of what earlier runs left behind)."""
     _check_engine(request.param)
+    if request.param not in _cleaned:
+        _cleaned.add(request.param)
+        left = remove_suite_leftovers(request.param)
+        if left:
+            print(f"removed {len(left)} leftovers of earlier e2e runs on {request.param}: {left}")
     return request.param
 
 

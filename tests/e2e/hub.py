@@ -5,8 +5,11 @@ the test, so the suite counts and removes exactly its own containers, volumes an
 touches others.
 
 Hubs run with the default networking, "isolated": each server on a private network of its own. Each
-hub gets its own block of server ports and the matching /22 of 10.213.0.0/16 for its networks, and a
-free port for the servers' hub API. `LTICONTAINER_E2E_NETWORK=host` runs every hub with
+hub gets its own block of server ports and the matching /22 of 10.213.0.0/14 (10.213.224.0/19 left
+to the cargo tests) for its networks, and a free port for the servers' hub API. Blocks are handed
+out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
+by chance, two hubs of a run met on one block, and a network left over by the first clashed with
+the second's). `LTICONTAINER_E2E_NETWORK=host` runs every hub with
 `network = "host"` instead (to show what the isolation tests catch there);
 `LTICONTAINER_E2E_NETWORK=unset` writes no network setting at all, for binaries older than the
 setting (before issue 12 their default was host networking).
@@ -14,8 +17,10 @@ setting (before issue 12 their default was host networking).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -99,6 +104,31 @@ def remove_labelled(engine: str, instance: str) -> None:
         engine_cli(engine, "network", "rm", *nets, check=False)
 
 
+# Port and network blocks, handed out in turn from a random start (see the module docs).
+BLOCKS = 200
+_next_block = itertools.count(random.randrange(BLOCKS))
+
+
+def remove_suite_leftovers(engine: str) -> list[str]:
+    """Removes what earlier runs of this suite left behind on `engine` (containers and networks
+    whose `lticontainer.hub` label names an `e2e-` instance: every hub of this suite, none of
+    anyone else's), so a leftover network cannot hold a subnet or bridge name a new hub picks.
+    Returns what it removed."""
+    removed: list[str] = []
+    label = f'{{{{.Label "{LABEL_HUB}"}}}}' if engine == "docker" else f'{{{{index .Labels "{LABEL_HUB}"}}}}'
+    rows = engine_cli(engine, "ps", "-a", "--filter", f"label={LABEL_HUB}", "--format", f"{{{{.ID}}}} {label}", check=False)
+    ids = [line.split()[0] for line in rows.splitlines() if len(line.split()) == 2 and line.split()[1].startswith("e2e-")]
+    if ids:
+        engine_cli(engine, "rm", "-f", *ids, check=False)
+        removed += ids
+    nets = engine_cli(engine, "network", "ls", "--filter", f"label={LABEL_HUB}", "--format", "{{.Name}}", check=False).split()
+    nets = [n for n in nets if n.startswith("e2e-")]
+    if nets:
+        engine_cli(engine, "network", "rm", *nets, check=False)
+        removed += nets
+    return removed
+
+
 @dataclass
 class Hub:
     """One `lticontainer serve` process with its config, state directory and log."""
@@ -116,6 +146,7 @@ class Hub:
     api_port: int = field(default_factory=free_port)
     network: str = NETWORK
     instance: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex[:10])
+    block: int = field(default_factory=lambda: next(_next_block) % BLOCKS)
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -147,14 +178,15 @@ class Hub:
         # running side by side never collide (10.213.224.0/19 stays free for the cargo tests).
         # The ports lie below the kernel's ephemeral ones (32768 and up), where kernels and
         # outgoing connections take theirs, as the hub's default range does.
-        block = int(self.instance[-6:], 16) % 56
+        block = self.block
         port_min = 21000 + block * 50
         if self.network == "host":
             networking = 'network = "host"\n'
         elif self.network == "unset":
             networking = ""
         else:
-            networking = f'network_pool = "10.213.{block * 4}.0/22"\ncontainer_api_port = {self.api_port}\n'
+            pool = f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
+            networking = f'network_pool = "{pool}"\ncontainer_api_port = {self.api_port}\n'
 
         timeouts = (
             "# The test machine is shared (2 cores, other builds): Jupyter servers may start slowly.\n"
