@@ -49,14 +49,15 @@ impl PortAllocator {
     ///
     /// `used` is the set of ports the store records for existing servers.
     pub(crate) fn allocate(&self, used: &BTreeSet<u16>) -> Option<u16> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let (start, end) = (*self.range.start(), *self.range.end());
         if start > end {
             return None;
         }
-        let len = u32::from(end - start) + 1;
-        // Ports any socket on the host holds; when /proc cannot be read the bind test alone decides.
+        // Ports any socket on the host holds; when /proc cannot be read the bind test alone
+        // decides. Read before taking the lock, so concurrent spawns do not queue behind it.
         let busy = local_tcp_ports(Path::new("/proc")).unwrap_or_default();
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let len = u32::from(end - start) + 1;
         let first = if self.range.contains(&inner.next) {
             inner.next
         } else {
