@@ -1,4 +1,4 @@
-"""Runs `lticontainer serve` for one test: a generated TOML config, a free port, its own state.
+"""Runs `lticontainer serve` for one test: a generated TOML config, its own ports, its own state.
 
 Everything the hub creates is labelled `lticontainer.hub=<instance>`, with an instance name unique to
 the test, so the suite counts and removes exactly its own containers, volumes and networks and never
@@ -6,7 +6,8 @@ touches others.
 
 Hubs run with the default networking, "isolated": each server on a private network of its own. Each
 hub gets its own block of server ports and the matching /22 of 10.213.0.0/14 (10.213.224.0/19 left
-to the cargo tests) for its networks, and a free port for the servers' hub API. Blocks are handed
+to the cargo tests) for its networks, and its own two ports (31000 + 2 x block: the hub, then the
+servers' hub API), all below the kernel's ephemeral range. Blocks are handed
 out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
 by chance, two hubs of a run met on one block, and a network left over by the first clashed with
 the second's). `LTICONTAINER_E2E_NETWORK=host` runs every hub with
@@ -105,24 +106,30 @@ def remove_labelled(engine: str, instance: str) -> None:
 
 
 # Port and network blocks, handed out in turn from a random start (see the module docs).
+# `LTICONTAINER_E2E_BLOCK_START` fixes the start, so runs side by side (two worktrees on one
+# machine) can be given disjoint blocks.
 BLOCKS = 200
-_next_block = itertools.count(random.randrange(BLOCKS))
+_next_block = itertools.count(int(os.environ.get("LTICONTAINER_E2E_BLOCK_START", random.randrange(BLOCKS))))
+# Every hub instance of this run is named with this prefix; the leftovers the suite removes at its
+# start are those with the same prefix. `LTICONTAINER_E2E_PREFIX` (e.g. `e2eb-`, not under `e2e-`) keeps a run side
+# by side with another from removing the other's containers.
+INSTANCE_PREFIX = os.environ.get("LTICONTAINER_E2E_PREFIX", "e2e-")
 
 
 def remove_suite_leftovers(engine: str) -> list[str]:
     """Removes what earlier runs of this suite left behind on `engine` (containers and networks
-    whose `lticontainer.hub` label names an `e2e-` instance: every hub of this suite, none of
-    anyone else's), so a leftover network cannot hold a subnet or bridge name a new hub picks.
+    whose `lticontainer.hub` label names an instance with this run's prefix: every hub of this
+    suite, none of anyone else's), so a leftover network cannot hold a subnet or bridge name a new hub picks.
     Returns what it removed."""
     removed: list[str] = []
     label = f'{{{{.Label "{LABEL_HUB}"}}}}' if engine == "docker" else f'{{{{index .Labels "{LABEL_HUB}"}}}}'
     rows = engine_cli(engine, "ps", "-a", "--filter", f"label={LABEL_HUB}", "--format", f"{{{{.ID}}}} {label}", check=False)
-    ids = [line.split()[0] for line in rows.splitlines() if len(line.split()) == 2 and line.split()[1].startswith("e2e-")]
+    ids = [line.split()[0] for line in rows.splitlines() if len(line.split()) == 2 and line.split()[1].startswith(INSTANCE_PREFIX)]
     if ids:
         engine_cli(engine, "rm", "-f", *ids, check=False)
         removed += ids
     nets = engine_cli(engine, "network", "ls", "--filter", f"label={LABEL_HUB}", "--format", "{{.Name}}", check=False).split()
-    nets = [n for n in nets if n.startswith("e2e-")]
+    nets = [n for n in nets if n.startswith(INSTANCE_PREFIX)]
     if nets:
         engine_cli(engine, "network", "rm", *nets, check=False)
         removed += nets
@@ -141,14 +148,24 @@ class Hub:
     hub_config: str = ""
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True
-    port: int = field(default_factory=free_port)
-    # The servers' hub API (isolated networking), at each server network's gateway.
-    api_port: int = field(default_factory=free_port)
+    # The hub's own port and the servers' hub API port (isolated networking, at each server
+    # network's gateway): 0 takes the pair of the hub's block (see `__post_init__`).
+    port: int = 0
+    api_port: int = 0
     network: str = NETWORK
-    instance: str = field(default_factory=lambda: "e2e-" + uuid.uuid4().hex[:10])
+    instance: str = field(default_factory=lambda: INSTANCE_PREFIX + uuid.uuid4().hex[:10])
     block: int = field(default_factory=lambda: next(_next_block) % BLOCKS)
     proc: subprocess.Popen | None = None
     starts: int = 0
+
+    def __post_init__(self) -> None:
+        # Like the server ports, the hub's two listening ports come from its block and lie below
+        # the kernel's ephemeral range: a port that was merely free when picked (bound to 0 and
+        # let go) was taken by an outgoing connection before the hub listened on it in CI.
+        if self.port == 0:
+            self.port = 31000 + self.block * 2
+        if self.api_port == 0:
+            self.api_port = 31000 + self.block * 2 + 1
 
     @property
     def url(self) -> str:
