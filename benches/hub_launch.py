@@ -187,6 +187,15 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
     return rows
 
 
+def source_commit() -> str:
+    """The checkout's commit, marked when the work tree has uncommitted changes."""
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    commit = head.stdout.strip() or "unknown"
+    return commit + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     """Runs the benchmark and prints a Markdown section for BENCHMARKS.md."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -203,7 +212,7 @@ def main() -> None:
     )
     mem = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))) // 1024
     header = [
-        f"Command: `{args.command}`  ",
+        f"Command: `{args.command}` at commit {source_commit()}  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
         f"{mem} MiB RAM, {platform.system()} {platform.release()}; load average at start "
         f"{os.getloadavg()[0]:.1f} (other work shares the machine)  ",
@@ -222,7 +231,8 @@ def main() -> None:
     for engine in engines:
         print(f"measuring {engine} …", file=sys.stderr)
         rows += run_engine(engine, args.students, args.repeats, args.network)
-    print("\n".join(header + rows))
+    footer = ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
+    print("\n".join(header + rows + footer))
 
 
 if __name__ == "__main__":
