@@ -173,6 +173,12 @@ class Hub:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def server_ports(self) -> tuple[int, int]:
+        """The first and last port of the hub's server port range (`port_min`, `port_max`)."""
+        port_min = 21000 + self.block * 50
+        return port_min, port_min + 49
+
+    @property
     def launch_url(self) -> str:
         """The LTI 1.1 launch endpoint, the path JupyterHub's ltiauthenticator uses."""
         return f"{self.url}/hub/lti/launch"
@@ -196,7 +202,7 @@ class Hub:
         # The ports lie below the kernel's ephemeral ones (32768 and up), where kernels and
         # outgoing connections take theirs, as the hub's default range does.
         block = self.block
-        port_min = 21000 + block * 50
+        port_min, port_max = self.server_ports
         if self.network == "host":
             networking = 'network = "host"\n'
         elif self.network == "unset":
@@ -219,7 +225,7 @@ engine = "{self.engine}"
 bind = "127.0.0.1:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
-port_max = {port_min + 49}
+port_max = {port_max}
 {networking}{timeouts}{self.hub_config}
 
 [public_url]
