@@ -134,8 +134,18 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
     other work on the machine hits both alike."""
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hub-launch-") as tmp:
-        # The hub's default timeouts; `network` as asked (the hub's default: isolated).
-        hub = Hub(engine=engine, workdir=Path(tmp) / "hub", patient=False, network=network)
+        # The hub's default timeouts; `network` as asked (the hub's default: isolated). Ports from
+        # the start of the hub's default range (20000), as many as the launches need, and a pool
+        # with a /28 for each (outside the e2e suite's 10.213.0.0/14).
+        ports = (20000, 20000 + max(63, n + repeats + 3))
+        hub = Hub(
+            engine=engine,
+            workdir=Path(tmp) / "hub",
+            patient=False,
+            network=network,
+            port_range=ports,
+            network_pool="10.212.0.0/20",
+        )
         consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
         hub.start()
         try:

@@ -155,6 +155,10 @@ class Hub:
     network: str = NETWORK
     instance: str = field(default_factory=lambda: INSTANCE_PREFIX + uuid.uuid4().hex[:10])
     block: int = field(default_factory=lambda: next(_next_block) % BLOCKS)
+    # Overrides of the block's server ports and network pool, for a benchmark's lone hub that
+    # needs more than a block's 50 servers (`(port_min, port_max)`; a pool with a /28 per port).
+    port_range: tuple[int, int] | None = None
+    network_pool: str | None = None
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -175,6 +179,8 @@ class Hub:
     @property
     def server_ports(self) -> tuple[int, int]:
         """The first and last port of the hub's server port range (`port_min`, `port_max`)."""
+        if self.port_range is not None:
+            return self.port_range
         port_min = 21000 + self.block * 50
         return port_min, port_min + 49
 
@@ -208,7 +214,7 @@ class Hub:
         elif self.network == "unset":
             networking = ""
         else:
-            pool = f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
+            pool = self.network_pool or f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
             networking = f'network_pool = "{pool}"\ncontainer_api_port = {self.api_port}\n'
 
         timeouts = (
