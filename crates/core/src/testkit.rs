@@ -157,12 +157,64 @@ pub fn volume_name(prefix: &str) -> String {
     format!("{prefix}-vol")
 }
 
-/// Volumes are created once and reused.
-pub async fn ensure_volume_is_idempotent(rt: &dyn Runtime, prefix: &str) {
+/// Volumes are created once, with their labels, and reused: `volume_labels` reads the labels of
+/// a volume from the engine itself (`None` when there is no such volume), so a backend whose
+/// `ensure_volume` does nothing, or drops the labels, fails.
+pub async fn ensure_volume_is_idempotent(
+    rt: &dyn Runtime,
+    prefix: &str,
+    volume_labels: impl Fn(&str) -> Option<BTreeMap<String, String>>,
+) {
     let name = volume_name(prefix);
     let labels = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    assert_eq!(
+        volume_labels(&name),
+        None,
+        "volume {name} exists before the test"
+    );
     rt.ensure_volume(&name, &labels).await.unwrap();
+    let created = volume_labels(&name)
+        .unwrap_or_else(|| panic!("ensure_volume({name:?}) returned Ok but made no volume"));
+    for (k, v) in &labels {
+        assert_eq!(
+            created.get(k),
+            Some(v),
+            "volume {name} lacks the label {k}={v}: {created:?}"
+        );
+    }
     rt.ensure_volume(&name, &labels).await.unwrap();
+    assert_eq!(
+        volume_labels(&name),
+        Some(created),
+        "a second ensure_volume changed volume {name}"
+    );
+}
+
+/// The labels of volume `name` as the engine's command-line client `cli` (`docker` or `podman`)
+/// reports them; `None` when it has no such volume. For the `volume_labels` argument of
+/// [`ensure_volume_is_idempotent`] on a real engine.
+pub fn volume_labels_from_cli(cli: &str, name: &str) -> Option<BTreeMap<String, String>> {
+    let out = std::process::Command::new(cli)
+        .args(["volume", "inspect", "--format"])
+        .arg("{{range $k, $v := .Labels}}{{$k}}={{$v}}\n{{end}}")
+        .arg(name)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cli}: {e}"));
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.to_lowercase().contains("no such volume"),
+            "{cli} volume inspect {name}: {err}"
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
 }
 
 /// How long [`events_report_stop_and_remove`] waits for each event.
@@ -376,10 +428,14 @@ async fn futures_join_all<F: std::future::Future>(
 /// * `prefix`: a function or closure turning a short scenario key (`"lifecycle"`, `"dup"`,
 ///   `"noimage"`, `"list"`, `"vol"`, `"events"`, `"net"`, `"nonet"`, `"conc"`) into the prefix
 ///   of the containers and networks it makes.
+/// * `volume_labels`: a function or closure `|rt: &R, name: &str| -> Option<BTreeMap<String,
+///   String>>` reading a volume's labels from the engine itself (`None`: no such volume), for
+///   `ensure_volume_is_idempotent`; [`volume_labels_from_cli`] for Docker and Podman.
 /// * `ignore` (optional): every test is `#[ignore = <reason>]`, e.g. for tests that need an
 ///   engine `cargo test` does not start.
 /// * `remove_volume` (optional): a function or closure called with the name of the volume
-///   `ensure_volume_is_idempotent` created, to remove it afterwards.
+///   `ensure_volume_is_idempotent` creates, to remove a leftover before and the volume after it
+///   (it must accept a missing volume); `volume_labels` must then find none.
 /// * `subnet` (optional): the IPv4 subnet `network_lifecycle` creates its network on (default
 ///   [`DEFAULT_SUBNET`]); give each backend its own when their suites may run at once.
 ///
@@ -391,6 +447,7 @@ async fn futures_join_all<F: std::future::Future>(
 ///     runtime: InMemoryRuntime::new().with_image("busybox:latest"),
 ///     image: "busybox:latest",
 ///     prefix: |key: &str| format!("mem-{key}"),
+///     volume_labels: |rt: &InMemoryRuntime, name: &str| rt.volume_labels(name),
 /// }
 /// # fn main() {}
 /// ```
@@ -406,8 +463,11 @@ async fn futures_join_all<F: std::future::Future>(
 ///     runtime: runtime(),
 ///     image: IMAGE,
 ///     prefix: prefix,
+///     volume_labels: |_: &InMemoryRuntime, name: &str| {
+///         lticontainer_core::testkit::volume_labels_from_cli("docker", name)
+///     },
 ///     ignore: "needs Docker (scripts/test-all starts it)",
-///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", name]); },
+///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", "--force", name]); },
 ///     subnet: "10.213.254.0/28",
 /// }
 /// # fn main() {}
@@ -417,7 +477,8 @@ macro_rules! runtime_conformance {
     (
         runtime: $runtime:expr,
         image: $image:expr,
-        prefix: $prefix:expr
+        prefix: $prefix:expr,
+        volume_labels: $volume_labels:expr
         $(, ignore: $reason:literal)?
         $(, remove_volume: $remove_volume:expr)?
         $(, subnet: $subnet:expr)?
@@ -467,8 +528,15 @@ macro_rules! runtime_conformance {
         async fn ensure_volume_is_idempotent() {
             let rt = $runtime;
             let prefix: ::std::string::String = ($prefix)("vol");
-            $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix).await;
-            $(($remove_volume)(&$crate::testkit::volume_name(&prefix));)?
+            let name = $crate::testkit::volume_name(&prefix);
+            let labels_of = $volume_labels;
+            // A volume left by an earlier, interrupted run.
+            $(($remove_volume)(&name);)?
+            $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix, |n: &str| labels_of(&rt, n)).await;
+            $(
+                ($remove_volume)(&name);
+                assert_eq!(labels_of(&rt, &name), None, "volume {name} is still there after its removal");
+            )?
         }
 
         #[::tokio::test]
