@@ -151,6 +151,76 @@ pub async fn list_by_labels(rt: &dyn Runtime, image: &str, prefix: &str) {
     cleanup(rt, prefix).await;
 }
 
+/// Capability bits of `/proc/self/status` ([`never_privileged`]).
+const CAP_CHOWN: u32 = 0;
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_FOWNER: u32 = 3;
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_SYS_MODULE: u32 = 16;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// A container started as root is never privileged: it keeps the engine's default capabilities
+/// (those the image's `start.sh` needs to create the user: CHOWN, DAC_OVERRIDE, FOWNER, SETGID,
+/// SETUID) and none of a privileged container's (NET_ADMIN, SYS_MODULE, SYS_ADMIN), and
+/// `no-new-privileges` is unset (sudo needs setuid). Needs a real engine: `image` must run
+/// `sh -c 'cat /proc/self/status'`.
+pub async fn never_privileged(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let mut spec = sleeper(prefix, "caps", image);
+    spec.user = Some("root".into());
+    spec.cmd = vec!["sh".into(), "-c".into(), "cat /proc/self/status".into()];
+    let info = rt.create_and_start(&spec).await.unwrap();
+    // The engine's state is read until the process is done (no event stream is needed here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        match rt.inspect(&info.id).await.unwrap().state {
+            crate::container::ContainerState::Exited { code } => break code,
+            other => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} still {other:?} after 60 s",
+                    spec.name
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let status = rt.logs(&info.id, 1000).await.unwrap();
+    cleanup(rt, prefix).await;
+    assert_eq!(code, Some(0), "{status}");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    let caps = u64::from_str_radix(field("CapEff"), 16).expect("hex capability set");
+    let has = |bit: u32| caps & (1 << bit) != 0;
+    for (name, bit) in [
+        ("CHOWN", CAP_CHOWN),
+        ("DAC_OVERRIDE", CAP_DAC_OVERRIDE),
+        ("FOWNER", CAP_FOWNER),
+        ("SETGID", CAP_SETGID),
+        ("SETUID", CAP_SETUID),
+    ] {
+        assert!(has(bit), "start.sh needs CAP_{name}: {caps:#x}");
+    }
+    for (name, bit) in [
+        ("NET_ADMIN", CAP_NET_ADMIN),
+        ("SYS_MODULE", CAP_SYS_MODULE),
+        ("SYS_ADMIN", CAP_SYS_ADMIN),
+    ] {
+        assert!(
+            !has(bit),
+            "a privileged capability CAP_{name} is set: {caps:#x}"
+        );
+    }
+    assert_eq!(field("NoNewPrivs"), "0", "sudo needs setuid to work");
+}
+
 /// The name of the volume [`ensure_volume_is_idempotent`] creates for `prefix` (for a backend's
 /// cleanup afterwards: the [`Runtime`] trait never deletes volumes).
 pub fn volume_name(prefix: &str) -> String {
