@@ -179,12 +179,12 @@ async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     first.runtime.wait_starting(1).await;
     // The first hub records the container once the engine has created it.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !first
+    while first
         .store
         .server("alice")
         .await
         .unwrap()
-        .is_some_and(|r| r.container_id.is_some())
+        .is_none_or(|r| r.container_id.is_none())
     {
         assert!(
             std::time::Instant::now() < deadline,
