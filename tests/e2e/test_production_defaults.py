@@ -233,6 +233,7 @@ def test_teacher_and_students_on_the_shipped_defaults(make_hub, engine):
     assert last.get("failed") is True and not last.get("ready"), events
     assert "does not allow" in last["message"] and "teacher" in last["message"], last
     assert hub.containers("carol") == [], "a container was started for a refused image"
+    assert len(hub.networks()) == len(users), f"a network was made for a refused image: {hub.networks()}"
     assert not (hub.workdir / "home" / group / "carol").exists(), "a home was made for a refused launch"
     log = hub.log_path.read_text(errors="replace")
     assert "lticontainer-test/busybox:latest" in log and "is not allowed" in log, hub.log_tail()
