@@ -146,6 +146,14 @@ class Hub:
     extra_config: str = ""
     # Lines added to the [hub] table (extra_config lands after the engine's table).
     hub_config: str = ""
+    # Lines added to the [spec] table.
+    spec_config: str = ""
+    # The default image (`[spec] default_image`).
+    image: str = IMAGE
+    # False (a stock image runs its CMD as the student's uid) writes `run_as_root = false`; True
+    # keeps the shipped default (the container starts as root, the image's start.sh creates the
+    # user, sets the volume rights and drops to the user).
+    run_as_root: bool = False
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True
     # The hub's own port and the servers' hub API port (isolated networking, at each server
@@ -217,6 +225,12 @@ class Hub:
             pool = self.network_pool or f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
             networking = f'network_pool = "{pool}"\ncontainer_api_port = {self.api_port}\n'
 
+        root = (
+            ""
+            if self.run_as_root
+            else "# A stock image runs its CMD (jupyterhub-singleuser) as the student's uid, not as root.\n"
+            "run_as_root = false\n"
+        )
         timeouts = (
             "# The test machine is shared (2 cores, other builds): Jupyter servers may start slowly.\n"
             "start_timeout_secs = 300\nhttp_timeout_secs = 180\n"
@@ -241,13 +255,12 @@ base_url = "{self.url}"
 consumers = {{ "{CONSUMER_KEY}" = "{CONSUMER_SECRET}" }}
 
 [spec]
-default_image = "{IMAGE}"
+default_image = "{self.image}"
 hub_instance = "{self.instance}"
 container_prefix = "{self.instance}-"
 home_template = "{home}/{{group}}/{{user}}"
 group_home_template = "{home}/{{group}}"
-# A stock image runs its CMD (jupyterhub-singleuser) as the student's uid, not as root.
-run_as_root = false
+{root}{self.spec_config}
 
 {engine_table}pull = false
 {self.extra_config}

@@ -332,19 +332,11 @@ async fn a_server_still_starting_is_not_stopped() {
     let (mut cfg, spec) = hub_config();
     cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
     let runtime = FakeJupyter::new();
-    *runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::from_millis(1500);
+    // The spawn stays at "waiting for the server" until the test releases it.
+    runtime.hold_servers();
     let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    // Wait until the spawn is under way.
-    for _ in 0..200 {
-        if matches!(
-            hub.state.spawner.state("alice"),
-            lticontainer_hub::spawner::SlotState::Spawning(_)
-        ) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    hub.runtime.wait_starting(1).await;
     let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
     assert_eq!(u["pending"], "spawn");
     assert_eq!(u["servers"][""]["ready"], false);
@@ -356,6 +348,7 @@ async fn a_server_still_starting_is_not_stopped() {
             "alice is pending spawn, please wait"
         );
     }
+    hub.runtime.release_servers();
     assert!(hub.wait_spawn("alice").await.ready);
     assert!(hub.store.user("alice").await.unwrap().is_some());
 }

@@ -173,14 +173,23 @@ async fn restarted_hub_readopts_running_servers() {
 #[tokio::test]
 async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     let first = test_hub();
-    // The server takes a while to listen, and the "hub" is replaced before it does.
-    *first.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(600);
+    // The server does not listen until the test lets it, and the "hub" is replaced before.
+    first.runtime.hold_servers();
     assert_status(&first.launch("alice", 101).await, StatusCode::FOUND);
-    for _ in 0..200 {
-        let rec = first.store.server("alice").await.unwrap();
-        if rec.is_some_and(|r| r.container_id.is_some()) {
-            break;
-        }
+    first.runtime.wait_starting(1).await;
+    // The first hub records the container once the engine has created it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while first
+        .store
+        .server("alice")
+        .await
+        .unwrap()
+        .is_none_or(|r| r.container_id.is_none())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container was never recorded"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rec = first.store.server("alice").await.unwrap().unwrap();
@@ -195,6 +204,7 @@ async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     let report = second.state.spawner.adopt().await.unwrap();
     assert_eq!(report.finishing, vec!["lticontainer-alice"]);
     assert!(report.adopted.is_empty());
+    second.runtime.release_servers();
     let done = second.wait_spawn("alice").await;
     assert!(done.ready, "{done:?}");
     assert_eq!(

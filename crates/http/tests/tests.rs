@@ -12,6 +12,7 @@ mod networks;
 mod progress;
 mod proxy;
 mod serve;
+mod session_cookies;
 mod spawn;
 mod takeover;
 mod util;
