@@ -63,6 +63,56 @@ async fn engine_failure_fails_one_spawn_and_others_go_on() {
 }
 
 #[tokio::test]
+async fn an_engine_hiccup_is_tried_once_more_and_a_second_one_is_the_students_failure() {
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .engine_hiccup_for
+        .lock()
+        .unwrap()
+        .extend([("alice".to_owned(), 1), ("bob".to_owned(), 2)]);
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+
+    // Alice's first start met the hiccup; the second went through, and she read one message.
+    let progress = hub.spawn_progress("alice").await;
+    let alice = tokio::time::timeout(Duration::from_secs(30), progress.finished())
+        .await
+        .unwrap();
+    assert!(alice.ready, "{alice:?}");
+    let retries = progress
+        .events()
+        .into_iter()
+        .filter(|e| e.message == "The container engine did not answer; trying once more")
+        .count();
+    assert_eq!(retries, 1, "{:?}", progress.events());
+    assert_eq!(
+        hub.runtime
+            .created
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.labels.get(labels::USER).map(String::as_str) == Some("alice"))
+            .count(),
+        1,
+        "one container was created for alice (the first attempt created none)"
+    );
+
+    // Bob's engine failed twice: one retry only, then the failure page.
+    let bob = hub.wait_spawn("bob").await;
+    assert!(bob.failed, "{bob:?}");
+    assert!(
+        bob.message.contains("container engine is not reachable"),
+        "{}",
+        bob.message
+    );
+    assert_eq!(
+        hub.runtime.behaviour.engine_hiccup_for.lock().unwrap()["bob"],
+        0
+    );
+}
+
+#[tokio::test]
 async fn server_that_never_answers_times_out_and_is_removed() {
     let (mut cfg, spec) = hub_config();
     cfg.http_timeout_secs = 1;
@@ -231,21 +281,7 @@ async fn a_server_whose_port_was_taken_starts_again_on_another_port() {
         .unwrap()
         .insert("alice".into(), 1);
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    let progress = loop {
-        match hub.state.spawner.state("alice") {
-            lticontainer_hub::spawner::SlotState::Spawning(p) => break p,
-            other => {
-                assert!(
-                    matches!(
-                        other,
-                        lticontainer_hub::spawner::SlotState::Idle { last: None }
-                    ),
-                    "{other:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
+    let progress = hub.spawn_progress("alice").await;
     let last = tokio::time::timeout(Duration::from_secs(30), progress.finished())
         .await
         .unwrap();

@@ -52,6 +52,9 @@ pub const SERVED_BY: &str = "x-fake-server-port";
 pub struct Behaviour {
     /// Users whose container creation fails as if the engine were down.
     pub engine_down_for: Mutex<HashSet<String>>,
+    /// Users whose next container creations fail as if the engine did not answer, with how
+    /// many of them do (a hiccup, then the engine answers again).
+    pub engine_hiccup_for: Mutex<HashMap<String, usize>>,
     /// While true, the fake servers wait before they listen, so every spawn stays at "waiting
     /// for the server" ([`FakeJupyter::hold_servers`], [`FakeJupyter::release_servers`]).
     pub servers_held: tokio::sync::watch::Sender<bool>,
@@ -230,12 +233,22 @@ impl Runtime for FakeJupyter {
     }
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();
-        if self
+        let hiccup = self
             .behaviour
-            .engine_down_for
+            .engine_hiccup_for
             .lock()
             .unwrap()
-            .contains(&user)
+            .get_mut(&user)
+            .filter(|left| **left > 0)
+            .map(|left| *left -= 1)
+            .is_some();
+        if hiccup
+            || self
+                .behaviour
+                .engine_down_for
+                .lock()
+                .unwrap()
+                .contains(&user)
         {
             return Err(Error::unavailable(
                 "fake-jupyter",
@@ -529,6 +542,21 @@ impl TestHub {
             b = b.header(header::COOKIE, self.cookie(u));
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    /// The progress of `user`'s spawn, once the launch has started it (a spawn that has already
+    /// ended, or a running server, fails the test: its step events are gone).
+    pub async fn spawn_progress(&self, user: &str) -> lticontainer_hub::progress::SpawnProgress {
+        use lticontainer_hub::spawner::SlotState;
+        loop {
+            match self.state.spawner.state(user) {
+                SlotState::Spawning(p) => return p,
+                SlotState::Idle { last: None } => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => panic!("{user}'s spawn ended before the test watched it: {other:?}"),
+            }
+        }
     }
 
     /// Waits until `user`'s spawn has ended and returns the final progress event.
