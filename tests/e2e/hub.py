@@ -4,11 +4,11 @@ Everything the hub creates is labelled `lticontainer.hub=<instance>`, with an in
 the test, so the suite counts and removes exactly its own containers, volumes and networks and never
 touches others.
 
-Hubs run with the default networking, "isolated": each server on a private network of its own. Each
-hub gets its own block of server ports and the matching /22 of 10.213.0.0/14 (10.213.224.0/19 left
-to the cargo tests) for its networks, and its own two ports (31000 + 2 x block: the hub, then the
-servers' hub API), all below the kernel's ephemeral range. Blocks are handed
-out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
+Hubs run with the default networking, "isolated": each server on a private network of its own.
+Each hub gets one of 400 blocks: 25 server ports (21000 + 25 x block), a /22 of
+10.213.0.0-10.220.255.255 for its networks (10.213.224.0/19 is left to the cargo tests), and its
+own two ports (31000 + 2 x block: the hub, then the servers' hub API), all below the kernel's
+ephemeral range. Blocks are handed out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
 by chance, two hubs of a run met on one block, and a network left over by the first clashed with
 the second's). `LTICONTAINER_E2E_NETWORK=host` runs every hub with
 `network = "host"` instead (to show what the isolation tests catch there);
@@ -108,7 +108,7 @@ def remove_labelled(engine: str, instance: str) -> None:
 # Port and network blocks, handed out in turn from a random start (see the module docs).
 # `LTICONTAINER_E2E_BLOCK_START` fixes the start, so runs side by side (two worktrees on one
 # machine) can be given disjoint blocks.
-BLOCKS = 200
+BLOCKS = 400
 _next_block = itertools.count(int(os.environ.get("LTICONTAINER_E2E_BLOCK_START", random.randrange(BLOCKS))))
 # Every hub instance of this run is named with this prefix; the leftovers the suite removes at its
 # start are those with the same prefix. `LTICONTAINER_E2E_PREFIX` (e.g. `e2eb-`, not under `e2e-`) keeps a run side
@@ -189,8 +189,8 @@ class Hub:
         """The first and last port of the hub's server port range (`port_min`, `port_max`)."""
         if self.port_range is not None:
             return self.port_range
-        port_min = 21000 + self.block * 50
-        return port_min, port_min + 49
+        port_min = 21000 + self.block * 25
+        return port_min, port_min + 24
 
     @property
     def launch_url(self) -> str:
