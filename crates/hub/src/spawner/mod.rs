@@ -83,6 +83,10 @@ struct UserSlot {
     state: Mutex<SlotState>,
     /// Unix seconds of the last activity written to the store for this user.
     last_touch: AtomicU64,
+    /// Held by a spawn from making the user's server network until its container is on it, and
+    /// by the clean-up after a server stopped while it removes the user's networks, so a late
+    /// clean-up never removes the network of a server that has just been started again.
+    networks: tokio::sync::Mutex<()>,
 }
 
 impl UserSlot {
@@ -199,6 +203,7 @@ impl Spawner {
                 Arc::new(UserSlot {
                     state: Mutex::new(SlotState::Idle { last: None }),
                     last_touch: AtomicU64::new(0),
+                    networks: tokio::sync::Mutex::new(()),
                 })
             })
             .clone()
@@ -356,7 +361,7 @@ impl Spawner {
             Ok(_) => {}
             Err(e) => tracing::error!(%user, error = %e, "cannot read the server record"),
         }
-        self.remove_server_networks(user).await;
+        self.remove_stopped_server_networks(user).await;
     }
 
     /// Sets the state (and the address: `None` clears it) of `user`'s stored server, if there is one.

@@ -160,6 +160,20 @@ impl Spawner {
         removed
     }
 
+    /// After `user`'s server stopped: removes their networks, unless a new spawn of theirs has
+    /// begun meanwhile (it replaces leftovers itself). Holds the user's network lock, as a spawn
+    /// does from making its network until its container is on it, so this never removes the
+    /// network (or the container) of a server started again while the stop was being cleaned up.
+    pub(super) async fn remove_stopped_server_networks(&self, user: &str) {
+        let slot = self.slot(user);
+        let _networks = slot.networks.lock().await;
+        if matches!(slot.get(), SlotState::Idle { .. }) {
+            self.remove_server_networks(user).await;
+        } else {
+            tracing::debug!(%user, "a new spawn began; its networks stay");
+        }
+    }
+
     /// Removes `user`'s networks; a stopped container of the user's that still holds one is
     /// removed first. A running container is never touched. Failures are logged.
     pub(super) async fn remove_server_networks(&self, user: &str) {

@@ -328,6 +328,13 @@ impl Spawner {
         self.create_host_dirs(user, &plan.host_dirs).await?;
         self.get_image(&plan.container.image, progress).await?;
         self.create_volumes(&plan.container, progress).await?;
+        // From making the network until the container is on it, no clean-up of an earlier
+        // server's networks may run (see `remove_stopped_server_networks`).
+        let slot = self.slot(user);
+        let _networks = match network {
+            Some(_) => Some(slot.networks.lock().await),
+            None => None,
+        };
         if let Some(net) = network {
             Self::enter(progress, &SpawnStep::Network);
             self.create_server_network(user, net).await?;

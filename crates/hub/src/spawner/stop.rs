@@ -81,7 +81,7 @@ impl Spawner {
                 // mark_stopped removes the network too, unless the engine watcher marked the
                 // server stopped first, when the container's "die" event came in while it was
                 // still being removed (and still held its network): now it is gone for sure.
-                self.remove_server_networks(user).await;
+                self.remove_stopped_server_networks(user).await;
                 StopOutcome::Stopped {
                     container_id: r.container_id,
                 }
@@ -124,7 +124,7 @@ impl Spawner {
                     source,
                 })?;
         }
-        self.remove_server_networks(user).await;
+        self.remove_stopped_server_networks(user).await;
         let container_id = record.container_id.clone();
         record.state = ServerState::Stopped;
         record.address = None;
