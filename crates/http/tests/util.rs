@@ -487,6 +487,37 @@ impl TestHub {
         )
     }
 
+    /// A session cookie header for `user` and the form token of that session.
+    pub fn session(&self, user: &str) -> (String, String) {
+        let issued = u64::try_from(now()).unwrap();
+        let cookie = format!(
+            "lticontainer-session={}",
+            self.key.sign(user, issued, issued + 3600)
+        );
+        let claim = lticontainer_http::session::SessionClaim {
+            user: user.to_owned(),
+            issued,
+        };
+        (cookie, self.key.form_token(&claim))
+    }
+
+    /// A form POST to `path` as `user`'s session, with `token` as its `_xsrf` field: `Some("")`
+    /// sends the session's own token, `None` no field at all.
+    pub fn form_as(&self, path: &str, user: &str, token: Option<&str>) -> Request<Body> {
+        let (cookie, own) = self.session(user);
+        let body = match token {
+            Some("") => format!("_xsrf={own}"),
+            Some(t) => format!("_xsrf={t}"),
+            None => String::new(),
+        };
+        Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
     pub fn get_as(&self, path: &str, user: Option<&str>) -> Request<Body> {
         let mut b = Request::get(path).header(header::HOST, HOST);
         if let Some(u) = user {

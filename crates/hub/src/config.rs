@@ -108,6 +108,10 @@ pub struct HubConfig {
     pub http_timeout_secs: u64,
     /// Seconds a hub session lasts; a new launch from the LMS renews it. Default: 86400 (one day).
     pub session_max_age_secs: u64,
+    /// Stop the user's server when they log out (`/hub/logout`, JupyterLab's "Log Out"), as
+    /// JupyterHub's `shutdown_on_logout`; their files are kept. Default: false (the server
+    /// keeps running until its limits or a stop).
+    pub shutdown_on_logout: bool,
     /// The command the container runs; empty keeps the image's own (`jupyterhub-singleuser` or
     /// `start-notebook.sh`). Default: empty.
     pub cmd: Vec<String>,
@@ -192,6 +196,7 @@ impl Default for HubConfig {
             start_timeout_secs: 120,
             http_timeout_secs: 300,
             session_max_age_secs: 86_400,
+            shutdown_on_logout: false,
             cmd: Vec::new(),
             failure_log_lines: 30,
             server_bind_host: None,

@@ -31,6 +31,7 @@ use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
+mod cancel;
 mod failure;
 mod network;
 mod ready;
@@ -42,6 +43,7 @@ mod vouch;
 mod watch;
 
 pub use adopt::AdoptReport;
+pub use cancel::CANCELLED_MESSAGE;
 pub use request::SpawnRequest;
 pub use steps::SpawnStep;
 pub use stop::{StopError, StopOutcome};
@@ -83,6 +85,8 @@ struct UserSlot {
     state: Mutex<SlotState>,
     /// Unix seconds of the last activity written to the store for this user.
     last_touch: AtomicU64,
+    /// Cancels the spawn under way (see `cancel`); set while the slot is spawning.
+    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl UserSlot {
@@ -199,6 +203,7 @@ impl Spawner {
                 Arc::new(UserSlot {
                     state: Mutex::new(SlotState::Idle { last: None }),
                     last_touch: AtomicU64::new(0),
+                    cancel: Mutex::default(),
                 })
             })
             .clone()
@@ -237,10 +242,13 @@ impl Spawner {
             self.mark_stopped(&user, &r.container_id).await;
         }
         let progress = SpawnProgress::new();
+        let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel();
         let joined = slot.update(|state| match state {
             SlotState::Spawning(p) => Some(p.clone()),
             SlotState::Running(r) => Some(ready_progress(r)),
             SlotState::Idle { .. } => {
+                // Set before the state says spawning, so whoever sees the spawn can cancel it.
+                *slot.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel_tx);
                 *state = SlotState::Spawning(progress.clone());
                 None
             }
@@ -250,7 +258,7 @@ impl Spawner {
         }
         let this = Arc::clone(self);
         let p = progress.clone();
-        tokio::spawn(async move { this.run(request, p, slot).await });
+        tokio::spawn(async move { this.run(request, p, slot, cancel_rx).await });
         progress
     }
 

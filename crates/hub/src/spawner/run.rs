@@ -103,11 +103,14 @@ impl Spawner {
             .map_err(|e| SpawnFailure::engine(step.admin_text(), &e))
     }
 
+    /// Runs one spawn to its end: ready, failed, or cancelled by `cancel` (see
+    /// [`Spawner::stop`]), whichever comes first; the slot and the progress say which.
     pub(super) async fn run(
         self: Arc<Self>,
         request: SpawnRequest,
         progress: SpawnProgress,
         slot: Arc<UserSlot>,
+        mut cancel: tokio::sync::oneshot::Receiver<()>,
     ) {
         let user = request.user().to_owned();
         let started = Instant::now();
@@ -117,15 +120,27 @@ impl Spawner {
             done: false,
         };
         let mut port = None;
-        match self.spawn_steps(&request, &progress, &mut port).await {
-            Ok(server) => {
-                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), "server ready");
+        let outcome = tokio::select! {
+            outcome = self.spawn_steps(&request, &progress, &mut port) => Some(outcome),
+            Ok(()) = &mut cancel => None,
+        };
+        slot.cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match outcome {
+            Some(Ok(server)) => {
+                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), outcome = "ready", "spawn ended");
                 self.succeed(&slot, &progress, server);
             }
-            Err(f) => {
-                tracing::error!(%user, cause = %f.admin, "spawn failed");
+            Some(Err(f)) => {
+                tracing::error!(%user, cause = %f.admin, secs = started.elapsed().as_secs_f32(), outcome = "failed", "spawn failed");
                 self.remove_server_networks(&user).await;
                 self.fail(&user, &slot, &progress, f, port).await;
+            }
+            None => {
+                tracing::info!(%user, secs = started.elapsed().as_secs_f32(), outcome = "cancelled", "spawn cancelled");
+                self.clean_up_cancelled(&user, &slot, &progress, port).await;
             }
         }
         finish.done = true;

@@ -44,6 +44,12 @@ pub(super) fn user_model(
                 "stopped": false,
                 "url": url,
                 "user_options": {},
+                // DockerSpawner's state (LTIContainerSpawner is one), which JupyterHub shows
+                // to a token with admin:server_state, as the admin service's is.
+                "state": server.map_or_else(|| json!({}), |s| match &s.container_id {
+                    Some(id) => json!({"object_id": id, "object_name": s.container_name}),
+                    None => json!({}),
+                }),
                 "progress_url": format!(
                     "{}api/users/{}/server/progress",
                     api.config().hub_prefix, user.name
