@@ -26,9 +26,9 @@ use crate::{home, hubapi, launch, logout, pages, pending, user_proxy};
 /// | `GET /hub/spawn-pending/<name>` | progress page (follows the event stream, then opens the server) |
 /// | `GET /hub/api/users/<name>/server/progress` | JupyterHub's progress event stream (SSE) |
 /// | `POST /hub/spawn/<name>` | start again with the last launch's parameters (form token) |
-/// | `GET /hub/home` | the student's server: status, open, stop, start, restart, log out ([`home`]) |
+/// | `GET /hub/home` | the student's server: status, open, stop, start, restart, log out |
 /// | `POST /hub/stop/<name>`, `POST /hub/restart/<name>` | stop (or cancel the start), restart (form token) |
-/// | `GET`/`POST /hub/logout` | end the session; with `[hub] shutdown_on_logout`, stop the server ([`logout`]) |
+/// | `GET`/`POST /hub/logout` | end the session; with `[hub] shutdown_on_logout`, stop the server |
 /// | `/hub/api/…` | the JupyterHub hub API single-user servers call ([`hubapi`]) |
 /// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |

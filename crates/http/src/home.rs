@@ -15,7 +15,7 @@ use lticontainer_hub::spawner::{SlotState, Spawner, StopError};
 use crate::error::PageError;
 use crate::extract::Session;
 use crate::pages::{self, HomeStatus, HomeView};
-use crate::pending::{no_launch_to_start, start_last_launch, to_progress};
+use crate::pending::start_and_follow;
 
 /// `GET /hub/home`: the signed-in student's server — running (open, stop, restart), starting
 /// (follow, cancel), failed (the reason, try again) or stopped (start).
@@ -70,19 +70,11 @@ pub(crate) async fn restart(
     session.may_use(&name)?;
     session.check_form(&body)?;
     stop_server(&spawner, &session, &name).await?;
-    if start_last_launch(&spawner, store.as_ref(), &name)
-        .await
-        .map_err(|e| PageError::internal("reading the user", e))?
-        .is_none()
-    {
-        return Ok(no_launch_to_start());
-    }
-    tracing::info!(user = %session.user, server = %name, "restarted from the hub's page");
-    Ok(to_progress(&name))
+    start_and_follow(&spawner, store.as_ref(), &session, &name, "restarted").await
 }
 
 /// Stops `name`'s server for `session`'s user with [`Spawner::stop`], logging what happened.
-pub(crate) async fn stop_server(
+async fn stop_server(
     spawner: &Spawner,
     session: &Session,
     name: &str,

@@ -82,19 +82,32 @@ pub(crate) async fn start(
 ) -> Result<Response, PageError> {
     session.may_use(&name)?;
     session.check_form(&body)?;
-    if start_last_launch(&spawner, store.as_ref(), &name)
+    start_and_follow(&spawner, store.as_ref(), &session, &name, "started again").await
+}
+
+/// Starts `name`'s server with the last launch ([`start_last_launch`]) and sends the browser to
+/// its progress page; `what` names the action in the log. A page asking to use the course when
+/// the hub has no launch of theirs.
+pub(crate) async fn start_and_follow(
+    spawner: &Arc<Spawner>,
+    store: &dyn Store,
+    session: &Session,
+    name: &str,
+    what: &str,
+) -> Result<Response, PageError> {
+    if start_last_launch(spawner, store, name)
         .await
         .map_err(|e| PageError::internal("reading the user", e))?
         .is_none()
     {
         return Ok(no_launch_to_start());
     }
-    tracing::info!(user = %session.user, server = %name, "started again from the hub's page");
-    Ok(to_progress(&name))
+    tracing::info!(user = %session.user, server = %name, "{what} from the hub's page");
+    Ok(to_progress(name))
 }
 
 /// 303 to `name`'s progress page.
-pub(crate) fn to_progress(name: &str) -> Response {
+fn to_progress(name: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(LOCATION, format!("/hub/spawn-pending/{name}"))],
@@ -103,7 +116,7 @@ pub(crate) fn to_progress(name: &str) -> Response {
 }
 
 /// The page for a start asked without a launch to start from.
-pub(crate) fn no_launch_to_start() -> Response {
+fn no_launch_to_start() -> Response {
     pages::message(
         StatusCode::CONFLICT,
         "Please start from your course",
