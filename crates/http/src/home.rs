@@ -1,4 +1,5 @@
-//! The student's own server, from the hub's pages: `GET /hub/home` (its status and buttons),
+//! The student's own server, from the hub's pages: `GET /hub/home` (its status, how long it may
+//! still run under its activity limit, why the hub stopped it, and buttons),
 //! `POST /hub/stop/<name>` (stop it, or cancel its start) and `POST /hub/restart/<name>` (stop,
 //! then start again with the last launch). Stopping goes through [`Spawner::stop`], the same
 //! path as the admin API; every button posts the session's form token.
@@ -27,15 +28,22 @@ pub(crate) async fn page(
     let user = session.user.as_str();
     let can_start = matches!(store.user(user).await, Ok(Some(u)) if u.last_launch.is_some());
     let slot = spawner.state(user);
-    let failed = match &slot {
+    let last = match &slot {
         SlotState::Idle { last: Some(p) } => p.outcome().filter(|e| e.failed),
         _ => None,
     };
-    let status = match (&slot, &failed) {
-        (SlotState::Running(r), _) => HomeStatus::Running { url: &r.url },
+    let status = match (&slot, &last) {
+        (SlotState::Running(r), _) => HomeStatus::Running {
+            url: &r.url,
+            time_left: spawner.time_left(user),
+        },
         (SlotState::Spawning(_), _) => HomeStatus::Starting,
+        // A note the hub left when it stopped the server (a limit), not a failed start.
+        (SlotState::Idle { .. }, Some(e)) if e.idle => HomeStatus::Stopped {
+            note: Some(&e.message),
+        },
         (SlotState::Idle { .. }, Some(e)) => HomeStatus::Failed { reason: &e.message },
-        (SlotState::Idle { .. }, None) => HomeStatus::Stopped,
+        (SlotState::Idle { .. }, None) => HomeStatus::Stopped { note: None },
     };
     Ok(pages::home(&HomeView {
         user,
@@ -74,11 +82,7 @@ pub(crate) async fn restart(
 }
 
 /// Stops `name`'s server for `session`'s user with [`Spawner::stop`], logging what happened.
-async fn stop_server(
-    spawner: &Spawner,
-    session: &Session,
-    name: &str,
-) -> Result<(), PageError> {
+async fn stop_server(spawner: &Spawner, session: &Session, name: &str) -> Result<(), PageError> {
     match spawner.stop(name).await {
         Ok((outcome, revoked)) => {
             tracing::info!(user = %session.user, server = %name, outcome = ?outcome, revoked, "stopped from the hub's page");

@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use lticontainer_hub::spawner::TimeLeft;
 
 pub(crate) use lticontainer_hub::html::escape;
 
@@ -82,6 +83,8 @@ pub(crate) enum HomeStatus<'a> {
     Running {
         /// The server's URL (`/user/<name>/lab`).
         url: &'a str,
+        /// How long it may still run, when an activity limit applies.
+        time_left: Option<TimeLeft>,
     },
     /// A spawn is under way.
     Starting,
@@ -90,8 +93,11 @@ pub(crate) enum HomeStatus<'a> {
         /// Why, for the student.
         reason: &'a str,
     },
-    /// No server.
-    Stopped,
+    /// No server; `note` says why the hub stopped it (a limit), when it did.
+    Stopped {
+        /// Why the hub stopped it, for the student.
+        note: Option<&'a str>,
+    },
 }
 
 /// What the home page of `user` shows.
@@ -127,11 +133,12 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
         }
     };
     let (state, text, actions) = match view.status {
-        HomeStatus::Running { url } => (
+        HomeStatus::Running { url, time_left } => (
             "running",
             "Your server is running.".to_owned(),
             format!(
-                "<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                "{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                time_left.map_or_else(String::new, time_left_text),
                 escape(url),
                 button("stop", format!("/hub/stop/{user}"), "Stop my server"),
                 button(
@@ -151,9 +158,12 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
             ),
         ),
         HomeStatus::Failed { reason } => ("failed", reason.to_owned(), start("Try again")),
-        HomeStatus::Stopped => (
+        HomeStatus::Stopped { note } => (
             "stopped",
-            "Your server is not running. Your files are kept.".to_owned(),
+            note.map_or_else(
+                || "Your server is not running. Your files are kept.".to_owned(),
+                str::to_owned,
+            ),
             start("Start my server"),
         ),
     };
@@ -169,6 +179,37 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
         escape(&text),
     );
     html(StatusCode::OK, "Your Jupyter server", &body)
+}
+
+/// The time-limit paragraph of the home page: how long the server may still run, or, past the
+/// warning share of the limit, a warning (`#limit-warning`) that it stops soon.
+///
+/// The page reloads itself at the next change (the warning, the stop), at most a minute apart,
+/// so a student who keeps it open sees the warning and then why the server stopped.
+fn time_left_text(left: TimeLeft) -> String {
+    let minutes = left.secs.div_ceil(60);
+    let limit = left.limit.as_secs().div_ceil(60);
+    let next = if left.warn {
+        left.secs + 2
+    } else {
+        left.warn_in_secs + 1
+    };
+    let reload = format!(
+        "<script>setTimeout(function(){{location.reload();}},{});</script>",
+        next.clamp(2, 60) * 1000
+    );
+    if left.warn {
+        format!(
+            "<p id=\"limit-warning\" class=\"failed\"><b>Your server stops in about {minutes} \
+             minute(s)</b>: it reaches its time limit of {limit} minutes. Save your work now; your \
+             files are kept and you can start the server again.</p>{reload}"
+        )
+    } else {
+        format!(
+            "<p id=\"time-left\">Your server may run for about {minutes} more minute(s) \
+             (time limit: {limit} minutes).</p>{reload}"
+        )
+    }
 }
 
 /// The page after logging out; `still_running` says whether the user's server keeps running.

@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod cross_site;
+mod cull;
 mod home;
 mod hubapi;
 mod hubapi_singleuser;

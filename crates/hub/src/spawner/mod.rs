@@ -32,6 +32,7 @@ use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
 mod cancel;
+mod cull;
 mod failure;
 mod network;
 mod ready;
@@ -44,6 +45,7 @@ mod watch;
 
 pub use adopt::AdoptReport;
 pub use cancel::CANCELLED_MESSAGE;
+pub use cull::{CullReason, TimeLeft};
 pub use request::SpawnRequest;
 pub use steps::SpawnStep;
 pub use stop::{StopError, StopOutcome};
@@ -61,6 +63,10 @@ pub struct RunningServer {
     pub port: u16,
     /// Where the browser goes: `/user/<name>/lab`.
     pub url: String,
+    /// When the server started (unix seconds): its activity limit and maximum age count from here.
+    pub started_at: u64,
+    /// Its activity limit (`lms_actlimit` / `spec.act_limit`), when one applies.
+    pub act_limit: Option<Duration>,
     /// The listening sockets last vouched for as the container's (see
     /// [`Spawner::vouch_for_connection`]); `None` until checked (a re-adopted server).
     pub(crate) listener: Option<Sockets>,

@@ -19,7 +19,7 @@ use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
 use crate::host_dirs::ensure_dirs;
 use crate::progress::{ProgressEvent, SpawnProgress};
-use crate::server_spec::{HubAdditions, server_spec, server_url};
+use crate::server_spec::{HubAdditions, parse_act_limit, server_spec, server_url};
 
 /// Sets the slot back to idle and reports a failure if the spawn task ends without a result
 /// (a panic), so no user is left waiting forever.
@@ -274,6 +274,12 @@ impl Spawner {
             addr,
             port,
             url: server_url(user, &plan.default_url),
+            started_at: self.clock.now_secs(),
+            act_limit: plan
+                .container
+                .env
+                .get("NB_ACTLIMIT")
+                .and_then(parse_act_limit),
             listener: Some(listener),
         })
     }
