@@ -32,15 +32,16 @@ pub(crate) async fn page(
         SlotState::Idle { last: Some(p) } => p.outcome().filter(|e| e.failed),
         _ => None,
     };
+    let note = spawner.stop_note(user);
     let status = match (&slot, &last) {
         (SlotState::Running(r), _) => HomeStatus::Running {
             url: &r.url,
             time_left: spawner.time_left(user),
         },
         (SlotState::Spawning(_), _) => HomeStatus::Starting,
-        // A note the hub left when it stopped the server (a limit), not a failed start.
-        (SlotState::Idle { .. }, Some(e)) if e.idle => HomeStatus::Stopped {
-            note: Some(&e.message),
+        // The hub stopped the server (a limit): say why.
+        (SlotState::Idle { .. }, _) if note.is_some() => HomeStatus::Stopped {
+            note: note.as_deref(),
         },
         (SlotState::Idle { .. }, Some(e)) => HomeStatus::Failed { reason: &e.message },
         (SlotState::Idle { .. }, None) => HomeStatus::Stopped { note: None },

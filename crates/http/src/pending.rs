@@ -65,7 +65,10 @@ pub(crate) async fn progress(
             "Your server is running.",
         )])),
         SlotState::Idle { last: None } => sse(futures_util::stream::iter([ProgressEvent::idle(
-            "Your server is not running. Open the Jupyter activity in your course to start it.",
+            spawner.stop_note(&name).unwrap_or_else(|| {
+                "Your server is not running. Open the Jupyter activity in your course to start it."
+                    .to_owned()
+            }),
         )])),
     };
     Ok(resp)

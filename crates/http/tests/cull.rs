@@ -75,6 +75,11 @@ async fn the_activity_limit_warns_then_stops_the_server_and_keeps_the_files() {
     assert!(page.contains("data-state=\"stopped\""), "{page}");
     assert!(page.contains("time limit of 10 minutes"), "{page}");
     assert!(page.contains("Your files are kept"), "{page}");
+    // The progress page's stream says it too (with the button to start again).
+    let resp = hub
+        .send(hub.get_as("/hub/api/users/alice/server/progress", Some("alice")))
+        .await;
+    assert!(body_string(resp).await.contains("time limit of 10 minutes"));
     // The home directory on the host is left alone.
     let homes: Vec<_> = walk(hub.home.path());
     assert!(homes.iter().any(|p| p.ends_with("alice")), "{homes:?}");

@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{RunningServer, SlotState, Spawner};
-use crate::progress::{ProgressEvent, SpawnProgress};
+use std::sync::PoisonError;
+
+use super::{RunningServer, Spawner};
 
 /// Why the culler stopped a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,12 +100,12 @@ impl Spawner {
                 continue;
             };
             tracing::info!(%user, container = %server.container_id, reason = reason.name(), limit_secs = limit.as_secs(), ran_secs = now.saturating_sub(server.started_at), idle_secs = now.saturating_sub(last_active), "culler: stopping the server");
+            // The note is there before the server stops, so no page shows the stop without it.
+            self.set_stop_note(&user, Some(reason.student_text(limit)));
             match self.stop(&user).await {
-                Ok(_) => {
-                    self.leave_note(&user, &reason.student_text(limit));
-                    culled.push((user, reason));
-                }
+                Ok(_) => culled.push((user, reason)),
                 Err(e) => {
+                    self.set_stop_note(&user, None);
                     tracing::error!(%user, error = %e, cause = ?std::error::Error::source(&e), "culler: cannot stop the server; trying again next round");
                 }
             }
@@ -136,15 +137,21 @@ impl Spawner {
         None
     }
 
-    /// Leaves `text` for `user`'s pages (home and progress) while no new server starts.
-    fn leave_note(&self, user: &str, text: &str) {
-        let note = SpawnProgress::new();
-        note.push(ProgressEvent::idle(text));
-        self.slot(user).update(|state| {
-            if let SlotState::Idle { last } = state {
-                *last = Some(note);
-            }
-        });
+    /// Why the hub stopped `user`'s server (a limit), until a new start; `None` when it did not.
+    pub fn stop_note(&self, user: &str) -> Option<String> {
+        self.slot(user)
+            .stop_note
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_stop_note(&self, user: &str, note: Option<String>) {
+        *self
+            .slot(user)
+            .stop_note
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = note;
     }
 
     /// Checks the running servers every `hub.cull_every_secs`, for as long as the hub runs

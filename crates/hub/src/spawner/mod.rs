@@ -93,6 +93,8 @@ struct UserSlot {
     last_touch: AtomicU64,
     /// Cancels the spawn under way (see `cancel`); set while the slot is spawning.
     cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// Why the hub stopped the server (a limit), for the student's pages until the next start.
+    stop_note: Mutex<Option<String>>,
 }
 
 impl UserSlot {
@@ -210,6 +212,7 @@ impl Spawner {
                     state: Mutex::new(SlotState::Idle { last: None }),
                     last_touch: AtomicU64::new(0),
                     cancel: Mutex::default(),
+                    stop_note: Mutex::default(),
                 })
             })
             .clone()
@@ -255,6 +258,10 @@ impl Spawner {
             SlotState::Idle { .. } => {
                 // Set before the state says spawning, so whoever sees the spawn can cancel it.
                 *slot.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel_tx);
+                slot.stop_note
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
                 *state = SlotState::Spawning(progress.clone());
                 None
             }
