@@ -576,3 +576,39 @@ async fn the_list_filters_by_name_and_state_and_sorts() {
         "sort must be 'id', 'name', or 'last_activity', not 'created'"
     );
 }
+
+#[tokio::test]
+async fn a_start_still_waiting_for_its_turn_is_cancelled_before_it_makes_anything() {
+    let (mut cfg, spec) = hub_config();
+    cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
+    cfg.max_concurrent_spawns = 1;
+    let runtime = FakeJupyter::new();
+    *runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::from_secs(60);
+    let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
+    spawning(&hub, "alice", 101).await;
+    // Bob's start waits for alice's to end (one at a time).
+    spawning(&hub, "bob", 102).await;
+    let resp = hub.send(admin("DELETE", "/hub/api/users/bob/server")).await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    let ev = hub.wait_spawn("bob").await;
+    assert_eq!(ev.message, lticontainer_hub::spawner::CANCELLED_MESSAGE);
+    assert!(
+        hub.runtime
+            .created
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| !s.name.contains("bob")),
+        "bob's start made no container"
+    );
+    assert!(matches!(
+        hub.state.spawner.state("alice"),
+        lticontainer_hub::spawner::SlotState::Spawning(_)
+    ));
+    let resp = hub
+        .send(admin("DELETE", "/hub/api/users/alice/server"))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert_eq!(hub.runtime.count().await, 0);
+    assert!(hub.runtime.list_networks_now().await.is_empty());
+}
