@@ -612,3 +612,50 @@ async fn a_start_still_waiting_for_its_turn_is_cancelled_before_it_makes_anythin
     assert_eq!(hub.runtime.count().await, 0);
     assert!(hub.runtime.list_networks_now().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_stop_during_the_engines_container_creation_waits_for_its_answer() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    let gate = CreateGate::closed();
+    *hub.runtime.behaviour.create_gate.lock().unwrap() = Some(gate.clone());
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    // The spawn is in the engine's container creation, which has not answered yet.
+    gate.entered.notified().await;
+    let mut stop = {
+        let app = lticontainer_http::app(hub.state.clone());
+        tokio::spawn(async move {
+            use tower::ServiceExt;
+            app.oneshot(admin("DELETE", "/hub/api/users/alice/server"))
+                .await
+                .unwrap()
+        })
+    };
+    // JupyterHub's pending stop, for as long as the creation holds up the cleanup.
+    loop {
+        assert!(
+            !stop.is_finished(),
+            "the stop ended before the engine answered"
+        );
+        let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+        if u["pending"] == "stop" {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    // The stop waits for the engine's answer, so that the cleanup sees every container the
+    // spawn made: it does not end while the creation is unanswered (a stop that did not wait
+    // would end here within milliseconds).
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut stop).await;
+    assert!(early.is_err(), "the stop ended before the engine answered");
+    // Now the engine answers; the cleanup goes on and the stop ends.
+    gate.release.add_permits(1);
+    let resp = stop.await.unwrap();
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    let ev = hub.wait_spawn("alice").await;
+    assert_eq!(ev.message, lticontainer_hub::spawner::CANCELLED_MESSAGE);
+    // Once the creation has ended, whenever that was, its container is not left behind.
+    gate.done.notified().await;
+    assert_eq!(hub.runtime.count().await, 0, "no container left behind");
+    let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+    assert_eq!(u["pending"], Value::Null);
+}

@@ -65,11 +65,36 @@ pub struct Behaviour {
     pub port_taken_for: Mutex<HashMap<String, usize>>,
     /// The log of each container that died that way, by id.
     pub died_logs: Mutex<HashMap<String, String>>,
+    /// When set, container creation waits at this gate, and goes on like an engine's even when
+    /// the hub stops waiting for the answer.
+    pub create_gate: Mutex<Option<CreateGate>>,
+}
+
+/// A gate in the fake engine's container creation.
+#[derive(Debug, Clone)]
+pub struct CreateGate {
+    /// Notified when a creation reaches the gate.
+    pub entered: Arc<tokio::sync::Notify>,
+    /// Notified when a creation that passed the gate has ended.
+    pub done: Arc<tokio::sync::Notify>,
+    /// One permit lets one creation through.
+    pub release: Arc<tokio::sync::Semaphore>,
+}
+
+impl CreateGate {
+    /// A closed gate.
+    pub fn closed() -> Self {
+        Self {
+            entered: Arc::default(),
+            done: Arc::default(),
+            release: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
 }
 
 /// An in-memory engine whose running containers serve HTTP on 127.0.0.1:<spec.port>.
 pub struct FakeJupyter {
-    inner: InMemoryRuntime,
+    inner: Arc<InMemoryRuntime>,
     pub behaviour: Behaviour,
     servers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
     pub created: Mutex<Vec<ContainerSpec>>,
@@ -84,7 +109,7 @@ impl fmt::Debug for FakeJupyter {
 impl FakeJupyter {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            inner: InMemoryRuntime::pulling(),
+            inner: Arc::new(InMemoryRuntime::pulling()),
             behaviour: Behaviour::default(),
             servers: Mutex::default(),
             created: Mutex::default(),
@@ -207,7 +232,24 @@ impl Runtime for FakeJupyter {
                 "connection refused on /run/fake.sock",
             ));
         }
-        let info = on_loopback(self.inner.create_and_start(spec).await?);
+        let gate = self.behaviour.create_gate.lock().unwrap().clone();
+        let created = if let Some(gate) = gate {
+            // Like an engine, the creation goes on when the caller stops waiting for it.
+            let inner = Arc::clone(&self.inner);
+            let spec = spec.clone();
+            tokio::spawn(async move {
+                gate.entered.notify_one();
+                let _pass = gate.release.acquire().await;
+                let created = inner.create_and_start(&spec).await;
+                gate.done.notify_one();
+                created
+            })
+            .await
+            .unwrap()?
+        } else {
+            self.inner.create_and_start(spec).await?
+        };
+        let info = on_loopback(created);
         self.created.lock().unwrap().push(spec.clone());
         let port_taken = match self.behaviour.port_taken_for.lock().unwrap().get_mut(&user) {
             Some(left) if *left > 0 => {

@@ -1,8 +1,10 @@
 //! Cancelling a spawn under way: [`Spawner::stop`] asks, the spawn task drops its steps at the
 //! next await and cleans up what they made (container, network, port, record).
 
-use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
+use lticontainer_core::container::{ContainerInfo, ContainerSpec};
 use lticontainer_core::store::ServerState;
 
 use super::{SlotState, Spawner, UserSlot};
@@ -25,10 +27,44 @@ impl Spawner {
             .take();
         if let Some(tx) = sender {
             tracing::info!(%user, "cancelling the spawn under way");
+            let slot = self.slot(user);
+            slot.stopping.store(true, Ordering::SeqCst);
             // A spawn that ended meanwhile dropped its receiver: nothing to cancel then.
-            let _ = tx.send(());
+            if tx.send(()).is_err() {
+                slot.stopping.store(false, Ordering::SeqCst);
+            }
         }
         progress.finished().await;
+    }
+
+    /// True while a cancelled spawn of `user` is being cleaned up (JupyterHub's pending stop).
+    pub fn is_stopping(&self, user: &str) -> bool {
+        self.slot(user).stopping.load(Ordering::SeqCst)
+    }
+
+    /// Creates and starts `spec` for `user` in a task of its own: a cancelled spawn stops
+    /// waiting for it, but the engine's answer is still awaited (holding the user's
+    /// `creating` lock), so the cleanup knows about every container the spawn made.
+    pub(super) async fn create_uncut(
+        &self,
+        user: &str,
+        spec: &ContainerSpec,
+    ) -> lticontainer_core::Result<ContainerInfo> {
+        let held = Arc::clone(&self.slot(user).creating).lock_owned().await;
+        let runtime = Arc::clone(&self.runtime);
+        let spec = spec.clone();
+        tokio::spawn(async move {
+            let result = runtime.create_and_start(&spec).await;
+            drop(held);
+            result
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(lticontainer_core::Error::unavailable(
+                "hub",
+                format!("the container start task ended: {e}"),
+            ))
+        })
     }
 
     /// After a cancelled spawn: removes the containers and networks the spawn made (found by
@@ -41,6 +77,9 @@ impl Spawner {
         progress: &SpawnProgress,
         port: Option<u16>,
     ) {
+        // A container the engine is still creating for this spawn is waited for, then removed.
+        let creating = Arc::clone(&slot.creating);
+        let _created = creating.lock().await;
         match self.runtime.list(&self.user_labels(user)).await {
             Ok(containers) => {
                 for c in containers {
@@ -66,6 +105,7 @@ impl Spawner {
             .await;
         let p = progress.clone();
         slot.update(|s| *s = SlotState::Idle { last: Some(p) });
+        slot.stopping.store(false, Ordering::SeqCst);
         progress.push(ProgressEvent::failed(CANCELLED_MESSAGE));
     }
 }

@@ -95,6 +95,12 @@ struct UserSlot {
     cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// Why the hub stopped the server (a limit), for the student's pages until the next start.
     stop_note: Mutex<Option<String>>,
+    /// Held while the engine creates the user's container, in a task of its own that a
+    /// cancelled spawn does not cut: the cleanup after a cancel waits for it, so a container
+    /// the engine creates after the cancel is removed too (see `cancel`).
+    creating: Arc<tokio::sync::Mutex<()>>,
+    /// True from a cancel's request until its cleanup is done (the user model's `pending: "stop"`).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl UserSlot {
@@ -213,6 +219,8 @@ impl Spawner {
                     last_touch: AtomicU64::new(0),
                     cancel: Mutex::default(),
                     stop_note: Mutex::default(),
+                    creating: Arc::default(),
+                    stopping: std::sync::atomic::AtomicBool::new(false),
                 })
             })
             .clone()

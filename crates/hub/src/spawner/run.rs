@@ -143,6 +143,9 @@ impl Spawner {
                 self.clean_up_cancelled(&user, &slot, &progress, port).await;
             }
         }
+        // A cancel that came as the spawn ended on its own found nothing to clean up.
+        slot.stopping
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         finish.done = true;
     }
 
@@ -456,7 +459,7 @@ impl Spawner {
         spec: &ContainerSpec,
     ) -> Result<ContainerInfo, SpawnFailure> {
         let starting = SpawnStep::Container.admin_text();
-        match self.runtime.create_and_start(spec).await {
+        match self.create_uncut(user, spec).await {
             Ok(info) => return Ok(info),
             Err(Error::AlreadyExists { .. }) => {}
             Err(e) => return Err(SpawnFailure::engine(starting, &e)),
@@ -482,8 +485,7 @@ impl Spawner {
             .remove(&old.id)
             .await
             .map_err(|e| SpawnFailure::engine("removing a leftover container", &e))?;
-        self.runtime
-            .create_and_start(spec)
+        self.create_uncut(user, spec)
             .await
             .map_err(|e| SpawnFailure::engine(starting, &e))
     }

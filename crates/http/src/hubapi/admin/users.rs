@@ -77,7 +77,13 @@ pub(super) async fn list(
                 return None;
             }
             let server = servers.iter().find(|s| s.user == u.name);
-            Some(user_model(&state.api, u, server, &slot))
+            Some(user_model(
+                &state.api,
+                u,
+                server,
+                &slot,
+                state.spawner.is_stopping(&u.name),
+            ))
         })
         .collect::<Vec<_>>();
     tracing::info!(
@@ -140,6 +146,7 @@ pub(super) async fn get_user(
         &user,
         server.as_ref(),
         &state.spawner.state(&name),
+        state.spawner.is_stopping(&name),
     )))
 }
 
