@@ -16,6 +16,7 @@ IFS=, read -r -a engine_list <<<"$engines"
 scripts/setup-engines.sh "${engine_list[@]}"
 scripts/build-jupyter-image.sh "${engine_list[@]}"
 cargo build --release --locked -p lticontainer >&2
-export LTICONTAINER_BIN=${CARGO_TARGET_DIR:-target}/release/lticontainer
+target=$(realpath "${CARGO_TARGET_DIR:-target}")
+export LTICONTAINER_BIN="$target/release/lticontainer"
 venv=$(tests/e2e/run --print-venv)
 exec "$venv/bin/python" benches/hub_launch.py --command "benches/hub-launch.sh${*:+ $*}" "$@"

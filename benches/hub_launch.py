@@ -134,8 +134,18 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
     other work on the machine hits both alike."""
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hub-launch-") as tmp:
-        # The hub's default timeouts; `network` as asked (the hub's default: isolated).
-        hub = Hub(engine=engine, workdir=Path(tmp) / "hub", patient=False, network=network)
+        # The hub's default timeouts; `network` as asked (the hub's default: isolated). Ports from
+        # the start of the hub's default range (20000), as many as the launches need, and a pool
+        # with a /28 for each (outside the e2e suite's 10.213.0.0/14).
+        ports = (20000, 20000 + max(63, n + repeats + 3))
+        hub = Hub(
+            engine=engine,
+            workdir=Path(tmp) / "hub",
+            patient=False,
+            network=network,
+            port_range=ports,
+            network_pool="10.212.0.0/20",
+        )
         consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
         hub.start()
         try:
@@ -187,6 +197,15 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
     return rows
 
 
+def source_commit() -> str:
+    """The checkout's commit, marked when the work tree has uncommitted changes."""
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    commit = head.stdout.strip() or "unknown"
+    return commit + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     """Runs the benchmark and prints a Markdown section for BENCHMARKS.md."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -203,7 +222,7 @@ def main() -> None:
     )
     mem = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))) // 1024
     header = [
-        f"Command: `{args.command}`  ",
+        f"Command: `{args.command}` at commit {source_commit()}  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
         f"{mem} MiB RAM, {platform.system()} {platform.release()}; load average at start "
         f"{os.getloadavg()[0]:.1f} (other work shares the machine)  ",
@@ -222,7 +241,8 @@ def main() -> None:
     for engine in engines:
         print(f"measuring {engine} …", file=sys.stderr)
         rows += run_engine(engine, args.students, args.repeats, args.network)
-    print("\n".join(header + rows))
+    footer = ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
+    print("\n".join(header + rows + footer))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ Everything the hub creates is labelled `lticontainer.hub=<instance>`, with an in
 the test, so the suite counts and removes exactly its own containers, volumes and networks and never
 touches others.
 
-Hubs run with the default networking, "isolated": each server on a private network of its own. Each
-hub gets its own block of server ports and the matching /22 of 10.213.0.0/14 (10.213.224.0/19 left
-to the cargo tests) for its networks, and its own two ports (31000 + 2 x block: the hub, then the
-servers' hub API), all below the kernel's ephemeral range. Blocks are handed
-out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
+Hubs run with the default networking, "isolated": each server on a private network of its own.
+Each hub gets one of 400 blocks: 25 server ports (21000 + 25 x block), a /22 of
+10.213.0.0-10.220.255.255 for its networks (10.213.224.0/19 is left to the cargo tests), and its
+own two ports (31000 + 2 x block: the hub, then the servers' hub API), all below the kernel's
+ephemeral range. Blocks are handed out in turn, so no two hubs of one run share ports, subnets or bridge names (with blocks picked
 by chance, two hubs of a run met on one block, and a network left over by the first clashed with
 the second's). `LTICONTAINER_E2E_NETWORK=host` runs every hub with
 `network = "host"` instead (to show what the isolation tests catch there);
@@ -108,7 +108,7 @@ def remove_labelled(engine: str, instance: str) -> None:
 # Port and network blocks, handed out in turn from a random start (see the module docs).
 # `LTICONTAINER_E2E_BLOCK_START` fixes the start, so runs side by side (two worktrees on one
 # machine) can be given disjoint blocks.
-BLOCKS = 200
+BLOCKS = 400
 _next_block = itertools.count(int(os.environ.get("LTICONTAINER_E2E_BLOCK_START", random.randrange(BLOCKS))))
 # Every hub instance of this run is named with this prefix; the leftovers the suite removes at its
 # start are those with the same prefix. `LTICONTAINER_E2E_PREFIX` (e.g. `e2eb-`, not under `e2e-`) keeps a run side
@@ -146,6 +146,14 @@ class Hub:
     extra_config: str = ""
     # Lines added to the [hub] table (extra_config lands after the engine's table).
     hub_config: str = ""
+    # Lines added to the [spec] table.
+    spec_config: str = ""
+    # The default image (`[spec] default_image`).
+    image: str = IMAGE
+    # False (a stock image runs its CMD as the student's uid) writes `run_as_root = false`; True
+    # keeps the shipped default (the container starts as root, the image's start.sh creates the
+    # user, sets the volume rights and drops to the user).
+    run_as_root: bool = False
     # Raise the spawn timeouts for a shared, loaded test machine; benchmarks keep the defaults.
     patient: bool = True
     # The hub's own port and the servers' hub API port (isolated networking, at each server
@@ -155,6 +163,10 @@ class Hub:
     network: str = NETWORK
     instance: str = field(default_factory=lambda: INSTANCE_PREFIX + uuid.uuid4().hex[:10])
     block: int = field(default_factory=lambda: next(_next_block) % BLOCKS)
+    # Overrides of the block's server ports and network pool, for a benchmark's lone hub that
+    # needs more than a block's 50 servers (`(port_min, port_max)`; a pool with a /28 per port).
+    port_range: tuple[int, int] | None = None
+    network_pool: str | None = None
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -171,6 +183,14 @@ class Hub:
     def url(self) -> str:
         """The hub's public base URL (what Moodle's tool URL points at)."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def server_ports(self) -> tuple[int, int]:
+        """The first and last port of the hub's server port range (`port_min`, `port_max`)."""
+        if self.port_range is not None:
+            return self.port_range
+        port_min = 21000 + self.block * 25
+        return port_min, port_min + 24
 
     @property
     def launch_url(self) -> str:
@@ -196,15 +216,21 @@ class Hub:
         # The ports lie below the kernel's ephemeral ones (32768 and up), where kernels and
         # outgoing connections take theirs, as the hub's default range does.
         block = self.block
-        port_min = 21000 + block * 50
+        port_min, port_max = self.server_ports
         if self.network == "host":
             networking = 'network = "host"\n'
         elif self.network == "unset":
             networking = ""
         else:
-            pool = f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
+            pool = self.network_pool or f"10.{213 + block // 56}.{block % 56 * 4}.0/22"
             networking = f'network_pool = "{pool}"\ncontainer_api_port = {self.api_port}\n'
 
+        root = (
+            ""
+            if self.run_as_root
+            else "# A stock image runs its CMD (jupyterhub-singleuser) as the student's uid, not as root.\n"
+            "run_as_root = false\n"
+        )
         timeouts = (
             "# The test machine is shared (2 cores, other builds): Jupyter servers may start slowly.\n"
             "start_timeout_secs = 300\nhttp_timeout_secs = 180\n"
@@ -219,7 +245,7 @@ engine = "{self.engine}"
 bind = "127.0.0.1:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
-port_max = {port_min + 49}
+port_max = {port_max}
 {networking}{timeouts}{self.hub_config}
 
 [public_url]
@@ -229,13 +255,12 @@ base_url = "{self.url}"
 consumers = {{ "{CONSUMER_KEY}" = "{CONSUMER_SECRET}" }}
 
 [spec]
-default_image = "{IMAGE}"
+default_image = "{self.image}"
 hub_instance = "{self.instance}"
 container_prefix = "{self.instance}-"
 home_template = "{home}/{{group}}/{{user}}"
 group_home_template = "{home}/{{group}}"
-# A stock image runs its CMD (jupyterhub-singleuser) as the student's uid, not as root.
-run_as_root = false
+{root}{self.spec_config}
 
 {engine_table}pull = false
 {self.extra_config}

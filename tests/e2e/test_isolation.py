@@ -22,6 +22,7 @@ import json
 import time
 import uuid
 
+import pytest
 import requests
 from hub import Hub, engine_cli
 
@@ -217,3 +218,78 @@ def test_each_server_has_its_own_network_and_it_goes_with_the_server(make_hub, s
     )
     assert r.status_code in (202, 204), (r.status_code, r.text)
     assert hub.networks() == [f"{hub.instance}-bob-net"]
+
+
+# Run in Bob's kernel: hold many connections to the hub API at his network's gateway without
+# sending a byte, then see which the hub refused at once (503) and which it closed at its deadline.
+HOLD = r"""
+import json, socket, time, urllib.request
+_socks, _connect_errors = [], []
+for _ in range(__COUNT__):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(2)
+    try:
+        s.connect((__GW__, __PORT__))
+        _socks.append(s)
+    except OSError as e:
+        _connect_errors.append(str(e))
+time.sleep(1)
+_busy, _held, _closed_early = 0, [], 0
+for s in _socks:
+    s.setblocking(False)
+    try:
+        data = s.recv(64)
+    except BlockingIOError:
+        _held.append(s)
+        continue
+    except OSError:
+        data = b""
+    if data.startswith(b"HTTP/1.1 503"):
+        _busy += 1
+    else:
+        _closed_early += 1
+time.sleep(__WAIT__)
+_closed = 0
+for s in _held:
+    s.setblocking(True)
+    s.settimeout(0.5)
+    try:
+        _closed += s.recv(64) == b""
+    except socket.timeout:
+        pass
+    except OSError:
+        _closed += 1
+for s in _socks:
+    s.close()
+with urllib.request.urlopen(__API__ + "/", timeout=10) as r:
+    _after = r.status
+json.dumps({"opened": len(_socks), "connect_errors": _connect_errors[:3], "busy": _busy,
+            "closed_early": _closed_early, "held": len(_held), "closed_at_deadline": _closed, "api_after": _after})
+"""
+
+
+def test_a_students_code_cannot_tie_up_the_hub_api_at_its_gateway(make_hub, student):
+    # Before: the servers' hub API listener had no connection cap and no header deadline, so code
+    # in a notebook could hold any number of idle connections open for ever.
+    header_timeout = 3
+    hub = make_hub(hub_config=f"header_timeout_secs = {header_timeout}\n")
+    if hub.network == "host":
+        pytest.skip("host networking has no gateway listener (LTICONTAINER_E2E_NETWORK=host)")
+    bob = student(hub, "bob")
+    bob.launch()
+    bob.wait_ready()
+    bob.open_lab()
+    b_api = _env(_container(hub, "bob"))["JUPYTERHUB_API_URL"]
+    gw = b_api.split("//", 1)[1].split(":")[0]
+    count = 48
+    seen = json.loads(
+        ast.literal_eval(
+            bob.execute(_cell(HOLD, COUNT=count, GW=gw, PORT=hub.api_port, WAIT=header_timeout + 3, API=b_api), timeout=120)
+        )
+    )
+    print(seen)
+    assert seen["opened"] == count, seen
+    # At most 32 (CONNECTIONS_PER_SERVER) are kept from one server; the rest are refused at once.
+    assert seen["busy"] >= count - 32 and seen["held"] <= 32 and seen["closed_early"] == 0, seen
+    assert seen["closed_at_deadline"] == seen["held"], f"idle connections outlived the header deadline: {seen}"
+    assert seen["api_after"] == 200, seen

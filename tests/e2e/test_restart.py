@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
@@ -39,19 +40,32 @@ def test_restart_keeps_running_servers(hub, student, sig):
     assert len(hub.containers()) == 3
 
 
-def test_hub_killed_mid_spawn_finishes_or_cleans_up(hub, student):
-    """Nothing is lost when the hub dies while a spawn runs: the next start finishes that spawn
-    (or cleans it up so the next launch starts afresh); never two containers for one student."""
+# The server's command waits for a gate file in the student's home (bind-mounted from the host)
+# before it runs jupyterhub-singleuser: the spawn is held in "waiting for the server" with its
+# container running until the test opens the gate.
+GATE = ".e2e-gate"
+GATED_CMD = f'cmd = ["sh", "-c", "until [ -e \\"$NB_DIR/{GATE}\\" ]; do sleep 0.2; done; exec jupyterhub-singleuser"]\n'
+
+
+def test_hub_killed_mid_spawn_finishes_the_adopted_spawn(make_hub, student):
+    """The hub dies while a spawn waits for its server, whose container runs: the next start
+    adopts that container and finishes the spawn (same container, ready, usable); never a
+    second container."""
+    hub = make_hub(hub_config=GATED_CMD)
     nina = student(hub, "nina")
     nina.launch()  # the spawn now runs in the background
+    deadline = time.monotonic() + 120
+    while not (running := hub.containers("nina", running_only=True)):
+        assert time.monotonic() < deadline, f"the spawn never started a container:\n{hub.log_tail()}"
+        time.sleep(0.2)
     hub.stop(signal.SIGKILL)
+    assert hub.containers("nina", running_only=True) == running, "killing the hub stopped the container"
     hub.start()
-    try:
-        nina.wait_ready(timeout=400)
-    except AssertionError:
-        # The previous spawn was cleaned up instead of finished: a new launch must work.
-        nina.launch()
-        nina.wait_ready()
+    homes = list((hub.workdir / "home").glob("*/nina"))
+    assert len(homes) == 1, homes
+    (homes[0] / GATE).touch()
+    nina.wait_ready(timeout=400)
+    assert "finished a spawn the previous hub started" in hub.log_path.read_text(errors="replace"), hub.log_tail()
     nina.open_lab()
     assert nina.execute("1+1") == "2"
-    assert len(hub.containers("nina")) == 1, hub.containers("nina")
+    assert hub.containers("nina") == running, "the adopted spawn was not finished in its own container"

@@ -68,7 +68,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     tokio::spawn(Arc::clone(&state.spawner).run_culler());
 
     if state.config.network == Networking::Isolated {
-        serve_container_api(&state).await?;
+        serve_container_api(&state, limits.clone().for_servers()).await?;
     }
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -88,8 +88,10 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
 
 /// With isolated networking: serves the hub API the single-user servers call on
 /// `0.0.0.0:<hub.container_api_port>`, answering only connections from a server's network to its
-/// gateway (`lticontainer_http::container_api`). It runs until the process ends.
-async fn serve_container_api(state: &AppState) -> Result<(), String> {
+/// gateway (`lticontainer_http::container_api`), with the same connection limits and deadlines as
+/// the browser-facing listener (a student's code can open connections to its gateway). It runs
+/// until the process ends.
+async fn serve_container_api(state: &AppState, limits: ServeLimits) -> Result<(), String> {
     if let Err(e) = ProcSysForwarding::default().check_writable() {
         tracing::error!(error = %e, "isolated networking needs root in the host's network namespace to turn off forwarding on each server's bridge; every spawn will fail until it runs so (or set hub.network = \"host\", see docs/security.md)");
     }
@@ -108,7 +110,9 @@ async fn serve_container_api(state: &AppState) -> Result<(), String> {
     );
     let app = container_api(state);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) =
+            lticontainer_http::serve::serve(listener, app, limits, std::future::pending()).await
+        {
             tracing::error!(error = %e, "the servers' hub API listener stopped");
         }
     });

@@ -84,6 +84,11 @@ impl InMemoryRuntime {
         self.lock().volumes.keys().cloned().collect()
     }
 
+    /// The labels volume `name` was created with; `None` when there is no such volume.
+    pub fn volume_labels(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        self.lock().volumes.get(name).cloned()
+    }
+
     /// The main process of container `id` (by id or name) exits with `code`, as when a student
     /// shuts their server down from inside: the container is exited and subscribers get `Died`.
     ///

@@ -151,18 +151,140 @@ pub async fn list_by_labels(rt: &dyn Runtime, image: &str, prefix: &str) {
     cleanup(rt, prefix).await;
 }
 
+/// Capability bits of `/proc/self/status` ([`never_privileged`]).
+const CAP_CHOWN: u32 = 0;
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_FOWNER: u32 = 3;
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_SYS_MODULE: u32 = 16;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// A container started as root is never privileged: it keeps the engine's default capabilities
+/// (those the image's `start.sh` needs to create the user: CHOWN, DAC_OVERRIDE, FOWNER, SETGID,
+/// SETUID) and none of a privileged container's (NET_ADMIN, SYS_MODULE, SYS_ADMIN), and
+/// `no-new-privileges` is unset (sudo needs setuid). Needs a real engine: `image` must run
+/// `sh -c 'cat /proc/self/status'`.
+pub async fn never_privileged(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let mut spec = sleeper(prefix, "caps", image);
+    spec.user = Some("root".into());
+    spec.cmd = vec!["sh".into(), "-c".into(), "cat /proc/self/status".into()];
+    let info = rt.create_and_start(&spec).await.unwrap();
+    // The engine's state is read until the process is done (no event stream is needed here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        match rt.inspect(&info.id).await.unwrap().state {
+            crate::container::ContainerState::Exited { code } => break code,
+            other => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} still {other:?} after 60 s",
+                    spec.name
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let status = rt.logs(&info.id, 1000).await.unwrap();
+    cleanup(rt, prefix).await;
+    assert_eq!(code, Some(0), "{status}");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    let caps = u64::from_str_radix(field("CapEff"), 16).expect("hex capability set");
+    let has = |bit: u32| caps & (1 << bit) != 0;
+    for (name, bit) in [
+        ("CHOWN", CAP_CHOWN),
+        ("DAC_OVERRIDE", CAP_DAC_OVERRIDE),
+        ("FOWNER", CAP_FOWNER),
+        ("SETGID", CAP_SETGID),
+        ("SETUID", CAP_SETUID),
+    ] {
+        assert!(has(bit), "start.sh needs CAP_{name}: {caps:#x}");
+    }
+    for (name, bit) in [
+        ("NET_ADMIN", CAP_NET_ADMIN),
+        ("SYS_MODULE", CAP_SYS_MODULE),
+        ("SYS_ADMIN", CAP_SYS_ADMIN),
+    ] {
+        assert!(
+            !has(bit),
+            "a privileged capability CAP_{name} is set: {caps:#x}"
+        );
+    }
+    assert_eq!(field("NoNewPrivs"), "0", "sudo needs setuid to work");
+}
+
 /// The name of the volume [`ensure_volume_is_idempotent`] creates for `prefix` (for a backend's
 /// cleanup afterwards: the [`Runtime`] trait never deletes volumes).
 pub fn volume_name(prefix: &str) -> String {
     format!("{prefix}-vol")
 }
 
-/// Volumes are created once and reused.
-pub async fn ensure_volume_is_idempotent(rt: &dyn Runtime, prefix: &str) {
+/// Volumes are created once, with their labels, and reused: `volume_labels` reads the labels of
+/// a volume from the engine itself (`None` when there is no such volume), so a backend whose
+/// `ensure_volume` does nothing, or drops the labels, fails.
+pub async fn ensure_volume_is_idempotent(
+    rt: &dyn Runtime,
+    prefix: &str,
+    volume_labels: impl Fn(&str) -> Option<BTreeMap<String, String>>,
+) {
     let name = volume_name(prefix);
     let labels = BTreeMap::from([(TESTKIT_LABEL.to_owned(), prefix.to_owned())]);
+    assert_eq!(
+        volume_labels(&name),
+        None,
+        "volume {name} exists before the test"
+    );
     rt.ensure_volume(&name, &labels).await.unwrap();
+    let created = volume_labels(&name)
+        .unwrap_or_else(|| panic!("ensure_volume({name:?}) returned Ok but made no volume"));
+    for (k, v) in &labels {
+        assert_eq!(
+            created.get(k),
+            Some(v),
+            "volume {name} lacks the label {k}={v}: {created:?}"
+        );
+    }
     rt.ensure_volume(&name, &labels).await.unwrap();
+    assert_eq!(
+        volume_labels(&name),
+        Some(created),
+        "a second ensure_volume changed volume {name}"
+    );
+}
+
+/// The labels of volume `name` as the engine's command-line client `cli` (`docker` or `podman`)
+/// reports them; `None` when it has no such volume. For the `volume_labels` argument of
+/// [`ensure_volume_is_idempotent`] on a real engine.
+pub fn volume_labels_from_cli(cli: &str, name: &str) -> Option<BTreeMap<String, String>> {
+    let out = std::process::Command::new(cli)
+        .args(["volume", "inspect", "--format"])
+        .arg("{{range $k, $v := .Labels}}{{$k}}={{$v}}\n{{end}}")
+        .arg(name)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cli}: {e}"));
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.to_lowercase().contains("no such volume"),
+            "{cli} volume inspect {name}: {err}"
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
 }
 
 /// How long [`events_report_stop_and_remove`] waits for each event.
@@ -376,10 +498,14 @@ async fn futures_join_all<F: std::future::Future>(
 /// * `prefix`: a function or closure turning a short scenario key (`"lifecycle"`, `"dup"`,
 ///   `"noimage"`, `"list"`, `"vol"`, `"events"`, `"net"`, `"nonet"`, `"conc"`) into the prefix
 ///   of the containers and networks it makes.
+/// * `volume_labels`: a function or closure `|rt: &R, name: &str| -> Option<BTreeMap<String,
+///   String>>` reading a volume's labels from the engine itself (`None`: no such volume), for
+///   `ensure_volume_is_idempotent`; [`volume_labels_from_cli`] for Docker and Podman.
 /// * `ignore` (optional): every test is `#[ignore = <reason>]`, e.g. for tests that need an
 ///   engine `cargo test` does not start.
 /// * `remove_volume` (optional): a function or closure called with the name of the volume
-///   `ensure_volume_is_idempotent` created, to remove it afterwards.
+///   `ensure_volume_is_idempotent` creates, to remove a leftover before and the volume after it
+///   (it must accept a missing volume); `volume_labels` must then find none.
 /// * `subnet` (optional): the IPv4 subnet `network_lifecycle` creates its network on (default
 ///   [`DEFAULT_SUBNET`]); give each backend its own when their suites may run at once.
 ///
@@ -391,6 +517,7 @@ async fn futures_join_all<F: std::future::Future>(
 ///     runtime: InMemoryRuntime::new().with_image("busybox:latest"),
 ///     image: "busybox:latest",
 ///     prefix: |key: &str| format!("mem-{key}"),
+///     volume_labels: |rt: &InMemoryRuntime, name: &str| rt.volume_labels(name),
 /// }
 /// # fn main() {}
 /// ```
@@ -406,8 +533,11 @@ async fn futures_join_all<F: std::future::Future>(
 ///     runtime: runtime(),
 ///     image: IMAGE,
 ///     prefix: prefix,
+///     volume_labels: |_: &InMemoryRuntime, name: &str| {
+///         lticontainer_core::testkit::volume_labels_from_cli("docker", name)
+///     },
 ///     ignore: "needs Docker (scripts/test-all starts it)",
-///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", name]); },
+///     remove_volume: |name: &str| { docker_cli(&["volume", "rm", "--force", name]); },
 ///     subnet: "10.213.254.0/28",
 /// }
 /// # fn main() {}
@@ -417,7 +547,8 @@ macro_rules! runtime_conformance {
     (
         runtime: $runtime:expr,
         image: $image:expr,
-        prefix: $prefix:expr
+        prefix: $prefix:expr,
+        volume_labels: $volume_labels:expr
         $(, ignore: $reason:literal)?
         $(, remove_volume: $remove_volume:expr)?
         $(, subnet: $subnet:expr)?
@@ -467,8 +598,15 @@ macro_rules! runtime_conformance {
         async fn ensure_volume_is_idempotent() {
             let rt = $runtime;
             let prefix: ::std::string::String = ($prefix)("vol");
-            $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix).await;
-            $(($remove_volume)(&$crate::testkit::volume_name(&prefix));)?
+            let name = $crate::testkit::volume_name(&prefix);
+            let labels_of = $volume_labels;
+            // A volume left by an earlier, interrupted run.
+            $(($remove_volume)(&name);)?
+            $crate::testkit::ensure_volume_is_idempotent(&rt, &prefix, |n: &str| labels_of(&rt, n)).await;
+            $(
+                ($remove_volume)(&name);
+                assert_eq!(labels_of(&rt, &name), None, "volume {name} is still there after its removal");
+            )?
         }
 
         #[::tokio::test]

@@ -12,4 +12,5 @@ lticontainer_core::runtime_conformance! {
     runtime: rt(),
     image: IMAGE,
     prefix: |key: &str| format!("mem-{key}"),
+    volume_labels: |rt: &InMemoryRuntime, name: &str| rt.volume_labels(name),
 }

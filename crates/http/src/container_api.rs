@@ -22,6 +22,7 @@ use lticontainer_hub::HubConfig;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::hubapi::server_router;
+use crate::serve::AcceptTcp;
 use crate::state::AppState;
 
 /// The router of the containers' listener: the hub API routes a single-user server calls
@@ -56,6 +57,38 @@ impl ServerNetworkListener {
     }
 }
 
+impl ServerNetworkListener {
+    /// Whether a connection the inner listener accepted may be handed on (logs why not).
+    fn admits(&self, stream: &TcpStream, peer: SocketAddr) -> bool {
+        match stream.local_addr() {
+            Ok(local) if self.hub.is_from_server_network(local, peer) => true,
+            Ok(local) => {
+                tracing::debug!(%peer, %local, "container API: closed a connection that does not come from a server's network");
+                false
+            }
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "container API: closed a connection without a local address");
+                false
+            }
+        }
+    }
+}
+
+/// What the hub serves it with: [`crate::serve::serve`], with the same connection limits and
+/// deadlines as the browser-facing listener (a student's code can open connections to its
+/// gateway).
+impl AcceptTcp for ServerNetworkListener {
+    async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            let (stream, peer) = self.inner.accept().await?;
+            if self.admits(&stream, peer) {
+                return Ok((stream, peer));
+            }
+        }
+    }
+}
+
+/// For embedding with `axum::serve` (no connection limits of its own).
 impl Listener for ServerNetworkListener {
     type Io = TcpStream;
     type Addr = SocketAddr;
@@ -63,16 +96,8 @@ impl Listener for ServerNetworkListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             let (stream, peer) = Listener::accept(&mut self.inner).await;
-            match stream.local_addr() {
-                Ok(local) if self.hub.is_from_server_network(local, peer) => {
-                    return (stream, peer);
-                }
-                Ok(local) => {
-                    tracing::debug!(%peer, %local, "container API: closed a connection that does not come from a server's network");
-                }
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "container API: closed a connection without a local address");
-                }
+            if self.admits(&stream, peer) {
+                return (stream, peer);
             }
         }
     }

@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -87,9 +87,41 @@ impl ServeLimits {
     }
 }
 
+/// Connections one single-user server may hold open at once to the servers' hub API at its
+/// network's gateway. A server makes a few at a time (token checks, activity reports); code in a
+/// student's notebook could open thousands, each costing the hub memory until its deadline.
+pub const CONNECTIONS_PER_SERVER: usize = 32;
+
+impl ServeLimits {
+    /// The limits of the servers' hub API listener (isolated networking): these, with at most
+    /// [`CONNECTIONS_PER_SERVER`] connections from one server and no peer exempt.
+    #[must_use]
+    pub fn for_servers(self) -> Self {
+        Self {
+            max_connections_per_ip: self.max_connections_per_ip.min(CONNECTIONS_PER_SERVER),
+            exempt: Vec::new(),
+            ..self
+        }
+    }
+}
+
 impl Default for ServeLimits {
     fn default() -> Self {
         Self::from_config(&HubConfig::default(), &PublicUrlConfig::default())
+    }
+}
+
+/// Where [`serve`] takes its connections from: a [`TcpListener`], or a listener that hands on only
+/// some of the connections it accepts ([`crate::ServerNetworkListener`]).
+pub trait AcceptTcp: Send {
+    /// The next connection and its peer's address; an error is the listener's (e.g. out of file
+    /// descriptors), never one connection's refusal.
+    fn accept_tcp(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl AcceptTcp for TcpListener {
+    fn accept_tcp(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        self.accept()
     }
 }
 
@@ -112,13 +144,14 @@ impl Default for ServeLimits {
 /// .await
 /// # }
 /// ```
-pub async fn serve<F>(
-    listener: TcpListener,
+pub async fn serve<L, F>(
+    mut listener: L,
     router: Router,
     limits: ServeLimits,
     shutdown: F,
 ) -> io::Result<()>
 where
+    L: AcceptTcp,
     F: Future<Output = ()> + Send,
 {
     let slots = Slots::new(&limits);
@@ -137,7 +170,7 @@ where
         let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept_tcp() => match accepted {
                 Ok(a) => a,
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {

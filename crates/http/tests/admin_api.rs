@@ -376,7 +376,7 @@ fn slow_hub() -> TestHub {
     let (mut cfg, spec) = hub_config();
     cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
     let runtime = FakeJupyter::new();
-    *runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::from_secs(60);
+    runtime.hold_servers();
     test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()))
 }
 
@@ -419,7 +419,7 @@ async fn stopping_a_server_still_starting_cancels_the_start() {
     assert_eq!(u["pending"], Value::Null);
     assert_eq!(u["servers"], serde_json::json!({}));
     // The student can start again at once.
-    *hub.runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::ZERO;
+    hub.runtime.release_servers();
     running(&hub, "alice", 101).await;
 }
 
@@ -583,7 +583,7 @@ async fn a_start_still_waiting_for_its_turn_is_cancelled_before_it_makes_anythin
     cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
     cfg.max_concurrent_spawns = 1;
     let runtime = FakeJupyter::new();
-    *runtime.behaviour.serve_delay.lock().unwrap() = std::time::Duration::from_secs(60);
+    runtime.hold_servers();
     let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
     spawning(&hub, "alice", 101).await;
     // Bob's start waits for alice's to end (one at a time).

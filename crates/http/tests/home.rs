@@ -166,7 +166,7 @@ async fn a_failed_start_shows_the_reason_and_a_retry() {
 #[tokio::test]
 async fn a_start_under_way_can_be_cancelled_from_the_home_page() {
     let hub = test_hub();
-    *hub.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_secs(60);
+    hub.runtime.hold_servers();
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     spawning(&hub, "alice").await;
     let page = home_of(&hub, "alice").await;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
+use futures_util::StreamExt;
 
 use crate::util::*;
 
@@ -66,8 +67,9 @@ async fn progress_stream_reports_steps_and_the_server_url() {
 async fn progress_and_page_belong_to_their_owner() {
     let hub = test_hub();
     // Keep the spawn pending while the page is checked.
-    *hub.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(500);
+    hub.runtime.hold_servers();
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    hub.runtime.wait_starting(1).await;
     let other = hub
         .send(hub.get_as("/hub/api/users/alice/server/progress", Some("bob")))
         .await;
@@ -89,6 +91,7 @@ async fn progress_and_page_belong_to_their_owner() {
         .await;
     assert_status(&admin, StatusCode::OK);
     // Once the server runs, the page sends the browser straight to it.
+    hub.runtime.release_servers();
     assert!(hub.wait_spawn("alice").await.ready);
     let ready = hub
         .send(hub.get_as("/hub/spawn-pending/alice", Some("alice")))
@@ -117,7 +120,8 @@ async fn spawns_beyond_the_limit_wait_and_say_busy() {
     let (mut cfg, spec) = hub_config();
     cfg.max_concurrent_spawns = 1;
     let runtime = FakeJupyter::new();
-    *runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(300);
+    // Alice's spawn holds the one turn until the test lets her server listen.
+    runtime.hold_servers();
     let hub = test_hub_with(
         cfg,
         spec,
@@ -125,19 +129,33 @@ async fn spawns_beyond_the_limit_wait_and_say_busy() {
         std::sync::Arc::new(lticontainer_core::store::InMemoryStore::new()),
     );
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    hub.runtime.wait_starting(1).await;
     assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
     let resp = hub
         .send(hub.get_as("/hub/api/users/bob/server/progress", Some("bob")))
         .await;
-    let body = tokio::time::timeout(Duration::from_secs(15), body_string(resp))
-        .await
-        .unwrap();
-    assert!(body.contains("busy"), "{body}");
-    assert!(
-        body.contains("\"ready\":true"),
-        "bob's spawn went on after alice's: {body}"
+    let mut stream = resp.into_body().into_data_stream();
+    let mut body = String::new();
+    let mut read_until = async |needle: &str| {
+        while !body.contains(needle) {
+            let chunk = tokio::time::timeout(Duration::from_secs(30), stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in the progress stream: {body}"))
+                .unwrap_or_else(|| panic!("the stream ended without {needle:?}: {body}"))
+                .unwrap();
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        body.clone()
+    };
+    let busy = read_until("busy").await;
+    assert_eq!(
+        hub.runtime.count().await,
+        1,
+        "bob's container was created while alice held the only turn: {busy}"
     );
+    hub.runtime.release_servers();
+    let done = read_until("\"ready\":true").await;
+    assert!(!done.contains("\"failed\":true"), "{done}");
     assert!(hub.wait_spawn("alice").await.ready);
 }
 
@@ -145,7 +163,8 @@ async fn spawns_beyond_the_limit_wait_and_say_busy() {
 async fn spawns_of_different_users_run_side_by_side() {
     let (cfg, spec) = hub_config();
     let runtime = FakeJupyter::new();
-    *runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(400);
+    // No server listens until every spawn has created its container.
+    runtime.hold_servers();
     let hub = test_hub_with(
         cfg,
         spec,
@@ -156,17 +175,10 @@ async fn spawns_of_different_users_run_side_by_side() {
     for (u, id) in &users {
         assert_status(&hub.launch(u, *id).await, StatusCode::FOUND);
     }
+    // Every spawn is under way at once (no global lock): all eight wait for their server.
+    hub.runtime.wait_starting(users.len()).await;
+    hub.runtime.release_servers();
     for (u, _) in &users {
         assert!(hub.wait_spawn(u).await.ready, "{u}");
     }
-    let overlap = hub
-        .runtime
-        .behaviour
-        .max_starting
-        .load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(
-        overlap,
-        users.len(),
-        "every spawn was under way at once: no global lock"
-    );
 }

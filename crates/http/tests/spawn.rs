@@ -63,6 +63,56 @@ async fn engine_failure_fails_one_spawn_and_others_go_on() {
 }
 
 #[tokio::test]
+async fn an_engine_hiccup_is_tried_once_more_and_a_second_one_is_the_students_failure() {
+    let hub = test_hub();
+    hub.runtime
+        .behaviour
+        .engine_hiccup_for
+        .lock()
+        .unwrap()
+        .extend([("alice".to_owned(), 1), ("bob".to_owned(), 2)]);
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+
+    // Alice's first start met the hiccup; the second went through, and she read one message.
+    let progress = hub.spawn_progress("alice").await;
+    let alice = tokio::time::timeout(Duration::from_secs(30), progress.finished())
+        .await
+        .unwrap();
+    assert!(alice.ready, "{alice:?}");
+    let retries = progress
+        .events()
+        .into_iter()
+        .filter(|e| e.message == "The container engine did not answer; trying once more")
+        .count();
+    assert_eq!(retries, 1, "{:?}", progress.events());
+    assert_eq!(
+        hub.runtime
+            .created
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.labels.get(labels::USER).map(String::as_str) == Some("alice"))
+            .count(),
+        1,
+        "one container was created for alice (the first attempt created none)"
+    );
+
+    // Bob's engine failed twice: one retry only, then the failure page.
+    let bob = hub.wait_spawn("bob").await;
+    assert!(bob.failed, "{bob:?}");
+    assert!(
+        bob.message.contains("container engine is not reachable"),
+        "{}",
+        bob.message
+    );
+    assert_eq!(
+        hub.runtime.behaviour.engine_hiccup_for.lock().unwrap()["bob"],
+        0
+    );
+}
+
+#[tokio::test]
 async fn server_that_never_answers_times_out_and_is_removed() {
     let (mut cfg, spec) = hub_config();
     cfg.http_timeout_secs = 1;
@@ -173,14 +223,23 @@ async fn restarted_hub_readopts_running_servers() {
 #[tokio::test]
 async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     let first = test_hub();
-    // The server takes a while to listen, and the "hub" is replaced before it does.
-    *first.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(600);
+    // The server does not listen until the test lets it, and the "hub" is replaced before.
+    first.runtime.hold_servers();
     assert_status(&first.launch("alice", 101).await, StatusCode::FOUND);
-    for _ in 0..200 {
-        let rec = first.store.server("alice").await.unwrap();
-        if rec.is_some_and(|r| r.container_id.is_some()) {
-            break;
-        }
+    first.runtime.wait_starting(1).await;
+    // The first hub records the container once the engine has created it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while first
+        .store
+        .server("alice")
+        .await
+        .unwrap()
+        .is_none_or(|r| r.container_id.is_none())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container was never recorded"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rec = first.store.server("alice").await.unwrap().unwrap();
@@ -195,6 +254,7 @@ async fn restarted_hub_finishes_a_spawn_the_previous_hub_started() {
     let report = second.state.spawner.adopt().await.unwrap();
     assert_eq!(report.finishing, vec!["lticontainer-alice"]);
     assert!(report.adopted.is_empty());
+    second.runtime.release_servers();
     let done = second.wait_spawn("alice").await;
     assert!(done.ready, "{done:?}");
     assert_eq!(
@@ -221,21 +281,7 @@ async fn a_server_whose_port_was_taken_starts_again_on_another_port() {
         .unwrap()
         .insert("alice".into(), 1);
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    let progress = loop {
-        match hub.state.spawner.state("alice") {
-            lticontainer_hub::spawner::SlotState::Spawning(p) => break p,
-            other => {
-                assert!(
-                    matches!(
-                        other,
-                        lticontainer_hub::spawner::SlotState::Idle { last: None }
-                    ),
-                    "{other:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
+    let progress = hub.spawn_progress("alice").await;
     let last = tokio::time::timeout(Duration::from_secs(30), progress.finished())
         .await
         .unwrap();

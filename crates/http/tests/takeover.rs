@@ -148,23 +148,17 @@ async fn the_watcher_rechecks_running_servers_when_it_subscribes() {
 async fn readiness_does_not_trust_a_listener_outside_the_container() {
     let ownership = Arc::new(Ownership::default());
     let hub = hub_with(&ownership, 1);
-    // Every container of this hub finds its port held by a host process.
-    let fake = Arc::clone(&ownership);
-    let runtime = Arc::clone(&hub.runtime);
-    let marking = tokio::spawn(async move {
-        loop {
-            for id in runtime.running_ids() {
-                fake.foreign.lock().unwrap().insert(id);
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    });
-    *hub.runtime.behaviour.serve_delay.lock().unwrap() = Duration::from_millis(100);
+    // Bob's container finds its port held by a host process before its server listens.
+    hub.runtime.hold_servers();
     assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
-    let ev = tokio::time::timeout(Duration::from_secs(10), hub.wait_spawn("bob"))
+    hub.runtime.wait_starting(1).await;
+    for id in hub.runtime.running_ids() {
+        ownership.foreign.lock().unwrap().insert(id);
+    }
+    hub.runtime.release_servers();
+    let ev = tokio::time::timeout(Duration::from_secs(30), hub.wait_spawn("bob"))
         .await
         .unwrap();
-    marking.abort();
     assert!(
         ev.failed,
         "an answer from outside the container is not ready: {ev:?}"

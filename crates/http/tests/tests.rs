@@ -14,6 +14,7 @@ mod networks;
 mod progress;
 mod proxy;
 mod serve;
+mod session_cookies;
 mod spawn;
 mod takeover;
 mod util;

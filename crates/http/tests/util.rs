@@ -52,14 +52,16 @@ pub const SERVED_BY: &str = "x-fake-server-port";
 pub struct Behaviour {
     /// Users whose container creation fails as if the engine were down.
     pub engine_down_for: Mutex<HashSet<String>>,
-    /// Wait this long before the fake server starts listening.
-    pub serve_delay: Mutex<Duration>,
+    /// Users whose next container creations fail as if the engine did not answer, with how
+    /// many of them do (a hiccup, then the engine answers again).
+    pub engine_hiccup_for: Mutex<HashMap<String, usize>>,
+    /// While true, the fake servers wait before they listen, so every spawn stays at "waiting
+    /// for the server" ([`FakeJupyter::hold_servers`], [`FakeJupyter::release_servers`]).
+    pub servers_held: tokio::sync::watch::Sender<bool>,
     /// When false, containers start but nothing listens.
     pub no_server: std::sync::atomic::AtomicBool,
-    /// Containers created whose server does not listen yet.
-    pub starting: Arc<std::sync::atomic::AtomicUsize>,
-    /// The most containers that were starting at the same moment.
-    pub max_starting: std::sync::atomic::AtomicUsize,
+    /// Containers created whose server does not listen yet ([`FakeJupyter::wait_starting`]).
+    pub starting: tokio::sync::watch::Sender<usize>,
     /// Users whose next containers die at once as a Jupyter server does when its port was
     /// taken, with how many of their containers do.
     pub port_taken_for: Mutex<HashMap<String, usize>>,
@@ -121,6 +123,42 @@ impl FakeJupyter {
         if let Some(h) = self.servers.lock().unwrap().remove(id) {
             h.abort();
         }
+    }
+
+    /// [`Self::kill_server`], returning once the server's task has ended and its port is closed.
+    pub async fn kill_server_and_wait(&self, id: &str) {
+        let handle = self.servers.lock().unwrap().remove(id);
+        if let Some(h) = handle {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    /// Holds every fake server that has not listened yet, and the ones created from now on,
+    /// until [`Self::release_servers`]: their spawns wait for the server as long as the test
+    /// needs them to.
+    pub fn hold_servers(&self) {
+        self.behaviour.servers_held.send_replace(true);
+    }
+
+    /// Lets the held fake servers listen.
+    pub fn release_servers(&self) {
+        self.behaviour.servers_held.send_replace(false);
+    }
+
+    /// Returns once at least `n` containers are created and their servers not listening yet
+    /// (with [`Self::hold_servers`]: `n` spawns are under way at the same time).
+    pub async fn wait_starting(&self, n: usize) {
+        let mut starting = self.behaviour.starting.subscribe();
+        tokio::time::timeout(Duration::from_secs(60), starting.wait_for(|s| *s >= n))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{n} servers were never starting at once (now {})",
+                    *self.behaviour.starting.borrow()
+                )
+            })
+            .unwrap();
     }
 
     /// The server of a container ends from inside (a student's "Shut Down"): its fake server
@@ -220,12 +258,22 @@ impl Runtime for FakeJupyter {
     }
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();
-        if self
+        let hiccup = self
             .behaviour
-            .engine_down_for
+            .engine_hiccup_for
             .lock()
             .unwrap()
-            .contains(&user)
+            .get_mut(&user)
+            .filter(|left| **left > 0)
+            .map(|left| *left -= 1)
+            .is_some();
+        if hiccup
+            || self
+                .behaviour
+                .engine_down_for
+                .lock()
+                .unwrap()
+                .contains(&user)
         {
             return Err(Error::unavailable(
                 "fake-jupyter",
@@ -272,19 +320,20 @@ impl Runtime for FakeJupyter {
             return Ok(info);
         }
         if !self.behaviour.no_server.load(Ordering::SeqCst) {
-            let delay = *self.behaviour.serve_delay.lock().unwrap();
+            let mut held = self.behaviour.servers_held.subscribe();
             let port = spec.port;
-            let now_starting = self.behaviour.starting.fetch_add(1, Ordering::SeqCst) + 1;
-            self.behaviour
-                .max_starting
-                .fetch_max(now_starting, Ordering::SeqCst);
-            let starting = Arc::clone(&self.behaviour.starting);
+            // Counted before the task can end its wait, under the servers' lock, so a test that
+            // saw the count finds the container among the servers.
+            let mut servers = self.servers.lock().unwrap();
+            self.behaviour.starting.send_modify(|n| *n += 1);
+            let starting = self.behaviour.starting.clone();
             let handle = tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
+                // The sender lives in the engine, which outlives its servers.
+                let _ = held.wait_for(|held| !*held).await;
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                     .await
                     .unwrap();
-                starting.fetch_sub(1, Ordering::SeqCst);
+                starting.send_modify(|n| *n -= 1);
                 // Every answer names the fake server that gave it, so tests can tell whose
                 // server a request reached.
                 let app = jupyter_router().layer(axum::middleware::map_response(
@@ -296,7 +345,7 @@ impl Runtime for FakeJupyter {
                 ));
                 axum::serve(listener, app).await.unwrap();
             });
-            self.servers.lock().unwrap().insert(info.id.clone(), handle);
+            servers.insert(info.id.clone(), handle);
         }
         Ok(info)
     }
@@ -566,6 +615,21 @@ impl TestHub {
             b = b.header(header::COOKIE, self.cookie(u));
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    /// The progress of `user`'s spawn, once the launch has started it (a spawn that has already
+    /// ended, or a running server, fails the test: its step events are gone).
+    pub async fn spawn_progress(&self, user: &str) -> lticontainer_hub::progress::SpawnProgress {
+        use lticontainer_hub::spawner::SlotState;
+        loop {
+            match self.state.spawner.state(user) {
+                SlotState::Spawning(p) => return p,
+                SlotState::Idle { last: None } => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => panic!("{user}'s spawn ended before the test watched it: {other:?}"),
+            }
+        }
     }
 
     /// Waits until `user`'s spawn has ended and returns the final progress event.

@@ -12,4 +12,5 @@ mod engine;
 mod engine_down;
 mod libpod_mock;
 mod mocked;
+mod security;
 mod util;

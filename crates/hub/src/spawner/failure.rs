@@ -9,15 +9,18 @@ pub(crate) struct SpawnFailure {
     pub(crate) student: String,
     /// For the admin's log: the cause.
     pub(crate) admin: String,
-    /// Set when the hub can fix the cause itself by starting again on another port.
+    /// Set when the hub may fix the cause itself by starting again (on another port).
     pub(crate) retry: Option<Retry>,
 }
 
-/// A cause the hub fixes itself by starting the server again on a fresh port.
+/// A cause the hub may fix itself by starting the server once more (on a fresh port).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Retry {
     /// Something else took the server's port before the server could listen on it.
     PortTaken,
+    /// The engine did not answer (a refused or reset connection, a request that timed out):
+    /// often a moment's hiccup (a restarting daemon, a burst of load); tried again after a pause.
+    EngineUnavailable,
 }
 
 impl SpawnFailure {
@@ -58,7 +61,10 @@ impl SpawnFailure {
                 "Your server could not start ({step}). Please try again; if it keeps failing, tell your teacher."
             ),
         };
-        Self::new(student, format!("{step}: {e}{}", source_suffix(e)))
+        Self {
+            retry: matches!(e, Error::Unavailable { .. }).then_some(Retry::EngineUnavailable),
+            ..Self::new(student, format!("{step}: {e}{}", source_suffix(e)))
+        }
     }
 }
 

@@ -455,6 +455,8 @@ impl Spawner {
 
     /// How long to wait between checks of a waiting spawn's turn.
     const BUSY_RETRY: Duration = Duration::from_secs(5);
+    /// How long a spawn waits before trying again after the engine did not answer.
+    const ENGINE_RETRY_PAUSE: Duration = Duration::from_secs(1);
 }
 
 /// A progress log that says the server is ready at once.

@@ -189,20 +189,26 @@ impl Spawner {
         Self::enter(progress, &SpawnStep::Requested);
         let _permit = self.wait_for_turn(progress).await;
 
-        // A start that failed for a cause the hub fixes itself (the port was taken) is tried
-        // once more on a fresh port; the taken port stays held until the spawn is over.
+        // A start that failed for a cause the hub may fix itself (the port was taken, the engine
+        // did not answer) is tried once more, on a fresh port; the first port stays held until
+        // the spawn is over. One retry in all: a cause that persists is the student's failure.
         let mut taken = None;
         let outcome = loop {
             let port = self.allocate_port(user).await?;
             *port_out = Some(port);
-            match self.start_on(request, port, progress).await {
-                Err(f) if taken.is_none() && f.retry == Some(Retry::PortTaken) => {
-                    tracing::warn!(%user, port, cause = %f.admin, "the server's port was taken before it could listen; starting it again on another port");
-                    Self::enter(progress, &SpawnStep::RetryingOnAnotherPort);
-                    taken = Some(port);
-                }
+            let failure = match self.start_on(request, port, progress).await {
+                Err(f) if taken.is_none() && f.retry.is_some() => f,
                 other => break other,
+            };
+            if failure.retry == Some(Retry::EngineUnavailable) {
+                tracing::warn!(%user, port, cause = %failure.admin, "the engine did not answer; starting the server once more");
+                Self::enter(progress, &SpawnStep::RetryingAfterEngineError);
+                tokio::time::sleep(Self::ENGINE_RETRY_PAUSE).await;
+            } else {
+                tracing::warn!(%user, port, cause = %failure.admin, "the server's port was taken before it could listen; starting it again on another port");
+                Self::enter(progress, &SpawnStep::RetryingOnAnotherPort);
             }
+            taken = Some(port);
         };
         if let Some(port) = taken {
             self.ports.release(port);

@@ -50,6 +50,8 @@ pub enum SpawnStep {
     RecordingRunning,
     /// The server's port was taken before it listened; starting again on another port.
     RetryingOnAnotherPort,
+    /// The engine did not answer a step; trying the start once more after a pause.
+    RetryingAfterEngineError,
 }
 
 impl SpawnStep {
@@ -62,7 +64,9 @@ impl SpawnStep {
             Self::Image { .. } => Some(10),
             Self::Volumes => Some(45),
             Self::Network => Some(50),
-            Self::Container | Self::RetryingOnAnotherPort => Some(60),
+            Self::Container | Self::RetryingOnAnotherPort | Self::RetryingAfterEngineError => {
+                Some(60)
+            }
             Self::WaitingForServer => Some(75),
             Self::ReadingRecords
             | Self::AllocatingPort
@@ -94,6 +98,9 @@ impl SpawnStep {
                 "Another program took your server's network port as it started; starting it \
                  again on another port"
                     .to_owned()
+            }
+            Self::RetryingAfterEngineError => {
+                "The container engine did not answer; trying once more".to_owned()
             }
             Self::ReadingRecords
             | Self::AllocatingPort
@@ -127,6 +134,7 @@ impl SpawnStep {
             Self::WaitingForServer => "waiting for the server to answer",
             Self::RecordingRunning => "recording the running server",
             Self::RetryingOnAnotherPort => "starting again on another port",
+            Self::RetryingAfterEngineError => "starting again after an engine error",
         }
     }
 
@@ -150,6 +158,7 @@ impl SpawnStep {
             Self::WaitingForServer => "wait_ready",
             Self::RecordingRunning => "record_running",
             Self::RetryingOnAnotherPort => "retry_port",
+            Self::RetryingAfterEngineError => "retry_engine",
         }
     }
 
