@@ -104,6 +104,17 @@ where
 }
 
 impl Session {
+    /// The check of a hub form acting on `target`'s server: the user may use it
+    /// ([`Session::may_use`]) and the form carries this session's token
+    /// ([`Session::check_form`]).
+    ///
+    /// # Errors
+    /// [`PageError::Forbidden`] or [`PageError::StaleForm`].
+    pub(crate) fn check_post_for(&self, target: &str, body: &[u8]) -> Result<(), PageError> {
+        self.may_use(target)?;
+        self.check_form(body)
+    }
+
     /// Succeeds when the posted form `body` carries this session's form token, so the form
     /// came from one of the hub's own pages for this session, not from a page elsewhere that
     /// the browser was sent to (cross-site request forgery).

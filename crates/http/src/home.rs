@@ -61,8 +61,7 @@ pub(crate) async fn stop(
     session: Session,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    session.may_use(&name)?;
-    session.check_form(&body)?;
+    session.check_post_for(&name, &body)?;
     stop_server(&spawner, &session, &name).await?;
     Ok((StatusCode::SEE_OTHER, [(LOCATION, "/hub/home")]).into_response())
 }
@@ -76,8 +75,7 @@ pub(crate) async fn restart(
     session: Session,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    session.may_use(&name)?;
-    session.check_form(&body)?;
+    session.check_post_for(&name, &body)?;
     stop_server(&spawner, &session, &name).await?;
     start_and_follow(&spawner, store.as_ref(), &session, &name, "restarted").await
 }

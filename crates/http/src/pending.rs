@@ -83,8 +83,7 @@ pub(crate) async fn start(
     session: Session,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    session.may_use(&name)?;
-    session.check_form(&body)?;
+    session.check_post_for(&name, &body)?;
     start_and_follow(&spawner, store.as_ref(), &session, &name, "started again").await
 }
 
