@@ -64,6 +64,8 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     // From now on a server whose container stops is no longer routed to (the one place the
     // watcher starts; it re-checks the adopted servers once subscribed).
     tokio::spawn(Arc::clone(&state.spawner).watch_engine());
+    // Activity limits, idle time and maximum age, checked every hub.cull_every_secs.
+    tokio::spawn(Arc::clone(&state.spawner).run_culler());
 
     if state.config.network == Networking::Isolated {
         serve_container_api(&state, limits.clone().for_servers()).await?;

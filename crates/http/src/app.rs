@@ -16,7 +16,7 @@ use crate::frame::frame_ancestors_layer;
 use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
-use crate::{hubapi, launch, pages, pending, user_proxy};
+use crate::{home, hubapi, launch, logout, pages, pending, user_proxy};
 
 /// The hub's whole HTTP surface for `state`.
 ///
@@ -25,7 +25,10 @@ use crate::{hubapi, launch, pages, pending, user_proxy};
 /// | `POST /hub/lti/launch` | LTI 1.1 launch → session cookie, background spawn, 302 to the progress page |
 /// | `GET /hub/spawn-pending/<name>` | progress page (follows the event stream, then opens the server) |
 /// | `GET /hub/api/users/<name>/server/progress` | JupyterHub's progress event stream (SSE) |
-/// | `POST /hub/spawn/<name>` | start again with the last launch's parameters |
+/// | `POST /hub/spawn/<name>` | start again with the last launch's parameters (form token) |
+/// | `GET /hub/home` | the student's server: status, open, stop, start, restart, log out |
+/// | `POST /hub/stop/<name>`, `POST /hub/restart/<name>` | stop (or cancel the start), restart (form token) |
+/// | `GET`/`POST /hub/logout` | end the session; with `[hub] shutdown_on_logout`, stop the server |
 /// | `/hub/api/…` | the JupyterHub hub API single-user servers call ([`hubapi`]) |
 /// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
@@ -47,6 +50,9 @@ pub fn app(state: AppState) -> Router {
         .route("/hub/lti/launch", post(launch::launch))
         .route("/hub/spawn-pending/{name}", get(pending::page))
         .route("/hub/spawn/{name}", post(pending::start))
+        .route("/hub/stop/{name}", post(home::stop))
+        .route("/hub/restart/{name}", post(home::restart))
+        .route("/hub/logout", get(logout::get).post(logout::post))
         .route(
             "/hub/api/users/{name}/server/progress",
             get(pending::progress),
@@ -54,10 +60,10 @@ pub fn app(state: AppState) -> Router {
         .route("/user/{*rest}", any(user_proxy::user_proxy))
         .route("/hub/user-redirect/{*rest}", get(user_redirect))
         .route("/hub/health", get(|| async { "ok" }))
-        .route("/", get(home))
-        .route("/hub", get(home))
-        .route("/hub/", get(home))
-        .route("/hub/home", get(home))
+        .route("/", get(to_server))
+        .route("/hub", get(to_server))
+        .route("/hub/", get(to_server))
+        .route("/hub/home", get(home::page))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))
@@ -65,6 +71,7 @@ pub fn app(state: AppState) -> Router {
             state.spawner.clone(),
             state.hubapi.clone(),
             state.sessions.clone(),
+            state.public_url.clone(),
         )))
         .layer(axum::middleware::from_fn_with_state(limits, body_gate))
         .layer(axum::middleware::from_fn_with_state(
@@ -73,7 +80,7 @@ pub fn app(state: AppState) -> Router {
         ))
 }
 
-async fn home(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+async fn to_server(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
     match sessions.user(&headers) {
         Some(user) => (
             StatusCode::FOUND,

@@ -47,6 +47,15 @@ pub(crate) enum PageError {
         #[source]
         source: lticontainer_core::Error,
     },
+    /// A form was posted without this session's form token: from a page elsewhere (cross-site
+    /// request forgery), or from a page of an older session.
+    #[error("form without a valid token from {user:?}")]
+    StaleForm {
+        /// The signed-in user the browser's cookie names.
+        user: String,
+        /// Whether a (wrong) token was sent at all.
+        token_given: bool,
+    },
     /// The request itself is unusable.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -72,6 +81,7 @@ impl PageError {
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::StaleForm { .. } => StatusCode::FORBIDDEN,
             Self::AccountConflict(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -118,6 +128,10 @@ impl IntoResponse for PageError {
                      of your course site (or of another site). You were not let in, so nobody's work is \
                      at risk. Please tell your teacher; the hub's administrator has the details.",
                 )
+            }
+            Self::StaleForm { user, token_given } => {
+                tracing::warn!(%user, token_given, "refused a form without this session's token (sent from another page or site, or from before a new launch)");
+                pages::stale_form()
             }
             Self::BadRequest(why) => {
                 if let Admit::Log { .. } = LAUNCH_REFUSALS.admit() {

@@ -10,7 +10,8 @@ use lticontainer_core::clock::Clock;
 use lticontainer_hub::HubConfig;
 
 use crate::error::PageError;
-use crate::session::SessionKey;
+use crate::form_token;
+use crate::session::{SessionClaim, SessionKey};
 use crate::session_revocations::SessionRevocations;
 
 /// Reads and writes hub sessions: the signing key, the clock that expires them, and the
@@ -38,10 +39,14 @@ impl Sessions {
 
     /// The user the request's session cookie names, if it is valid and not revoked.
     pub(crate) fn user(&self, headers: &HeaderMap) -> Option<String> {
+        self.claim(headers).map(|c| c.user)
+    }
+
+    /// The request's valid, unrevoked session, if any.
+    pub(crate) fn claim(&self, headers: &HeaderMap) -> Option<SessionClaim> {
         self.key
             .claims_from_headers(headers, self.clock.now_secs())
             .find(|c| !self.revoked.is_revoked(&c.user, c.issued))
-            .map(|c| c.user)
     }
 
     /// A signed session cookie value for `user`, valid for `max_age_secs` from now.
@@ -74,6 +79,8 @@ pub(crate) struct Session {
     pub user: String,
     /// Whether the user is an admin (may open every server).
     pub is_admin: bool,
+    /// The token the hub's forms carry for this session (see [`Session::check_form`]).
+    pub form_token: String,
 }
 
 impl<S> FromRequestParts<S> for Session
@@ -86,16 +93,44 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
         let sessions = Sessions::from_ref(state);
         sessions
-            .user(&parts.headers)
-            .map(|user| Self {
-                is_admin: sessions.is_admin(&user),
-                user,
+            .claim(&parts.headers)
+            .map(|claim| Self {
+                is_admin: sessions.is_admin(&claim.user),
+                form_token: sessions.key.form_token(&claim),
+                user: claim.user,
             })
             .ok_or(PageError::NotSignedIn)
     }
 }
 
 impl Session {
+    /// The check of a hub form acting on `target`'s server: the user may use it
+    /// ([`Session::may_use`]) and the form carries this session's token
+    /// ([`Session::check_form`]).
+    ///
+    /// # Errors
+    /// [`PageError::Forbidden`] or [`PageError::StaleForm`].
+    pub(crate) fn check_post_for(&self, target: &str, body: &[u8]) -> Result<(), PageError> {
+        self.may_use(target)?;
+        self.check_form(body)
+    }
+
+    /// Succeeds when the posted form `body` carries this session's form token, so the form
+    /// came from one of the hub's own pages for this session, not from a page elsewhere that
+    /// the browser was sent to (cross-site request forgery).
+    ///
+    /// # Errors
+    /// [`PageError::StaleForm`] when the token is missing or belongs to another session.
+    pub(crate) fn check_form(&self, body: &[u8]) -> Result<(), PageError> {
+        match form_token::from_body(body) {
+            Some(t) if constant_time_eq(t.as_bytes(), self.form_token.as_bytes()) => Ok(()),
+            given => Err(PageError::StaleForm {
+                user: self.user.clone(),
+                token_given: given.is_some(),
+            }),
+        }
+    }
+
     /// Succeeds when the user may act on `target`'s server: they are its owner or an admin.
     ///
     /// # Errors
@@ -110,4 +145,9 @@ impl Session {
             })
         }
     }
+}
+
+/// `a == b` without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

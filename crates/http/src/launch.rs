@@ -4,10 +4,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, HOST, LOCATION, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lticontainer_core::auth::{LaunchRequest, RequestOrigin, public_launch_url};
+use lticontainer_core::auth::LaunchRequest;
 use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
 use lticontainer_core::store::UserRecord;
 use lticontainer_hub::accounts::check_owner;
@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::error::PageError;
 use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
 use crate::limits::MAX_LAUNCH_BODY;
+use crate::public_url::public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
 
@@ -44,19 +45,7 @@ pub(crate) async fn launch(
         .await
         .map_err(|e| PageError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
     let headers = &parts.headers;
-    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
-    let origin = RequestOrigin {
-        peer,
-        tls: false,
-        host: header(headers, HOST.as_str()).or(authority.as_deref()),
-        forwarded_proto: header(headers, "x-forwarded-proto"),
-        forwarded_host: header(headers, "x-forwarded-host"),
-        path_and_query: parts
-            .uri
-            .path_and_query()
-            .map_or("/hub/lti/launch", |p| p.as_str()),
-    };
-    let url = public_launch_url(&state.public_url, &origin)?;
+    let url = public_url(&state.public_url, peer, &parts.headers, &parts.uri, None)?;
     let https = url.starts_with("https://");
     let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
     let request = LaunchRequest::from_body(url, &body, authorization)?;

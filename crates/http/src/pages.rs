@@ -1,17 +1,20 @@
-//! The few HTML pages the hub shows: errors, "launch from your course", and the spawn progress page.
+//! The few HTML pages the hub shows: errors, "launch from your course", the student's home page
+//! (their server's status, stop, start, restart, log out), the logout pages, and the spawn
+//! progress page.
 //!
 //! Pages are small, self-contained (no external assets) and escape every value they show.
 
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use lticontainer_hub::spawner::TimeLeft;
 
 pub(crate) use lticontainer_hub::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em;\
 color:#222}h1{font-size:1.4em}.bar{height:1em;background:#eee;border-radius:.5em;overflow:hidden}\
 .bar>div{height:100%;width:0;background:#f37726;transition:width .3s}#log{color:#555;font-size:.9em}\
-.failed{color:#a00}";
+.failed{color:#a00}form{display:inline-block;margin:0 .5em .5em 0}button{font-size:1em;padding:.3em .8em}";
 
 /// A complete HTML document with `title` and an already-escaped `body`.
 pub(crate) fn document(title: &str, body: &str) -> String {
@@ -63,6 +66,183 @@ pub(crate) fn forbidden(user: &str) -> Response {
     )
 }
 
+/// The page for a form posted without the session's form token.
+pub(crate) fn stale_form() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "This request was not sent from your hub page",
+        "The hub did nothing: the button you used was not on a page the hub gave you in this \
+         session (an old page, or a page of another site). Open your hub page again and use its buttons.",
+    )
+}
+
+/// Where a student's server is, as their home page shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HomeStatus<'a> {
+    /// The server runs at `url`.
+    Running {
+        /// The server's URL (`/user/<name>/lab`).
+        url: &'a str,
+        /// How long it may still run, when an activity limit applies.
+        time_left: Option<TimeLeft>,
+    },
+    /// A spawn is under way.
+    Starting,
+    /// The last start failed, for `reason` (the student's words).
+    Failed {
+        /// Why, for the student.
+        reason: &'a str,
+    },
+    /// No server; `note` says why the hub stopped it (a limit), when it did.
+    Stopped {
+        /// Why the hub stopped it, for the student.
+        note: Option<&'a str>,
+    },
+}
+
+/// What the home page of `user` shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HomeView<'a> {
+    /// Whose page.
+    pub(crate) user: &'a str,
+    /// Their server.
+    pub(crate) status: HomeStatus<'a>,
+    /// True when the hub has a launch of theirs to start a server from.
+    pub(crate) can_start: bool,
+    /// The session's form token, for the buttons.
+    pub(crate) form_token: &'a str,
+}
+
+/// `/hub/home`: the student's server, with buttons to stop, start or restart it, and to log out.
+/// Works without JavaScript: every button is a plain form posting the session's form token.
+pub(crate) fn home(view: &HomeView<'_>) -> Response {
+    let user = view.user;
+    let button = |id: &str, action: String, label: &str| {
+        format!(
+            "<form id=\"{id}\" method=\"post\" action=\"{}\">{}<button type=\"submit\">{}</button></form>",
+            escape(&action),
+            crate::form_token::hidden_input(view.form_token),
+            escape(label)
+        )
+    };
+    let start = |label: &str| {
+        if view.can_start {
+            button("start", format!("/hub/spawn/{user}"), label)
+        } else {
+            "<p>Open the Jupyter activity in your course to start it.</p>".to_owned()
+        }
+    };
+    let (state, text, actions) = match view.status {
+        HomeStatus::Running { url, time_left } => (
+            "running",
+            "Your server is running.".to_owned(),
+            format!(
+                "{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                time_left.map_or_else(String::new, time_left_text),
+                escape(url),
+                button("stop", format!("/hub/stop/{user}"), "Stop my server"),
+                button(
+                    "restart",
+                    format!("/hub/restart/{user}"),
+                    "Restart my server"
+                ),
+            ),
+        ),
+        HomeStatus::Starting => (
+            "starting",
+            "Your server is starting.".to_owned(),
+            format!(
+                "<p><a id=\"progress\" href=\"/hub/spawn-pending/{}\">Follow its start</a></p>{}",
+                escape(user),
+                button("stop", format!("/hub/stop/{user}"), "Cancel the start")
+            ),
+        ),
+        HomeStatus::Failed { reason } => ("failed", reason.to_owned(), start("Try again")),
+        HomeStatus::Stopped { note } => (
+            "stopped",
+            note.map_or_else(
+                || "Your server is not running. Your files are kept.".to_owned(),
+                str::to_owned,
+            ),
+            start("Start my server"),
+        ),
+    };
+    let class = if state == "failed" {
+        " class=\"failed\""
+    } else {
+        ""
+    };
+    let body = format!(
+        "<p>Signed in as <b>{}</b>.</p><p id=\"status\" data-state=\"{state}\"{class}>{}</p>{actions}\
+         <p><a id=\"logout\" href=\"/hub/logout\">Log out</a></p>",
+        escape(user),
+        escape(&text),
+    );
+    html(StatusCode::OK, "Your Jupyter server", &body)
+}
+
+/// The time-limit paragraph of the home page: how long the server may still run, or, past the
+/// warning share of the limit, a warning (`#limit-warning`) that it stops soon.
+///
+/// The page reloads itself at the next change (the warning, the stop), at most a minute apart,
+/// so a student who keeps it open sees the warning and then why the server stopped.
+fn time_left_text(left: TimeLeft) -> String {
+    let minutes = left.secs.div_ceil(60);
+    let limit = left.limit.as_secs().div_ceil(60);
+    let next = if left.warn {
+        left.secs + 2
+    } else {
+        left.warn_in_secs + 1
+    };
+    let reload = format!(
+        "<script>setTimeout(function(){{location.reload();}},{});</script>",
+        next.clamp(2, 60) * 1000
+    );
+    if left.warn {
+        format!(
+            "<p id=\"limit-warning\" class=\"failed\"><b>Your server stops in about {minutes} \
+             minute(s)</b>: it reaches its time limit of {limit} minutes. Save your work now; your \
+             files are kept and you can start the server again.</p>{reload}"
+        )
+    } else {
+        format!(
+            "<p id=\"time-left\">Your server may run for about {minutes} more minute(s) \
+             (time limit: {limit} minutes).</p>{reload}"
+        )
+    }
+}
+
+/// The page after logging out; `still_running` says whether the user's server keeps running.
+pub(crate) fn logged_out(still_running: bool) -> Response {
+    let server = if still_running {
+        " Your server keeps running; it stops by itself at its time limit, or from your hub page."
+    } else {
+        ""
+    };
+    message(
+        StatusCode::OK,
+        "You are logged out",
+        &format!(
+            "You have left the Jupyter hub.{server} To come back, open the Jupyter activity in your course."
+        ),
+    )
+}
+
+/// Asks before logging out, for a logout link followed from another site: the button posts the
+/// session's form token, which that site does not have.
+pub(crate) fn confirm_logout(form_token: &str) -> Response {
+    html(
+        StatusCode::OK,
+        "Log out?",
+        &format!(
+            "<p>Do you want to leave the Jupyter hub?</p><form id=\"logout\" method=\"post\" \
+             action=\"/hub/logout\">{}<button type=\"submit\">Log out</button></form>\
+             <p><a href=\"/hub/home\">Back to my server</a></p>",
+            crate::form_token::hidden_input(form_token)
+        ),
+    )
+}
+
 /// The spawn progress page for `user`: follows the progress stream and moves on when ready.
 ///
 /// `next` (a same-site path, already checked with [`safe_next`]) replaces the server's URL as the
@@ -72,16 +252,18 @@ pub(crate) fn spawn_pending(
     progress_url: &str,
     start_url: Option<&str>,
     next: Option<&str>,
+    form_token: &str,
 ) -> Response {
     let start_form = start_url.map_or_else(String::new, |u| {
         format!(
-            "<form id=\"start\" method=\"post\" action=\"{}\" hidden><button>Start my server</button></form>",
-            escape(u)
+            "<form id=\"start\" method=\"post\" action=\"{}\" hidden>{}<button>Start my server</button></form>",
+            escape(u),
+            crate::form_token::hidden_input(form_token)
         )
     });
     let body = format!(
         "<p id=\"msg\">Your Jupyter server is starting…</p><div class=\"bar\"><div id=\"bar\"></div></div>\
-         <ul id=\"log\"></ul>{start_form}\
+         <ul id=\"log\"></ul>{start_form}<p><a href=\"/hub/home\">My hub page</a></p>\
          <noscript>This page needs JavaScript to follow the start of your server.</noscript>\
          <script>{script}</script>",
         script = PENDING_SCRIPT
@@ -172,7 +354,13 @@ mod tests {
 
     #[test]
     fn pending_page_points_at_the_progress_stream() {
-        let resp = spawn_pending("alice", "/hub/api/users/alice/server/progress", None, None);
+        let resp = spawn_pending(
+            "alice",
+            "/hub/api/users/alice/server/progress",
+            None,
+            None,
+            "t",
+        );
         assert_eq!(resp.status(), StatusCode::OK);
     }
 }

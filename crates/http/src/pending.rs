@@ -47,6 +47,7 @@ pub(crate) async fn page(
         &format!("/hub/api/users/{name}/server/progress"),
         can_restart.then_some(start.as_str()),
         next,
+        &session.form_token,
     ))
 }
 
@@ -64,39 +65,85 @@ pub(crate) async fn progress(
             "Your server is running.",
         )])),
         SlotState::Idle { last: None } => sse(futures_util::stream::iter([ProgressEvent::idle(
-            "Your server is not running. Open the Jupyter activity in your course to start it.",
+            spawner.stop_note(&name).unwrap_or_else(|| {
+                "Your server is not running. Open the Jupyter activity in your course to start it."
+                    .to_owned()
+            }),
         )])),
     };
     Ok(resp)
 }
 
-/// `POST /hub/spawn/<name>`: starts the server again with the parameters of the last launch.
+/// `POST /hub/spawn/<name>`: starts the server again with the parameters of the last launch
+/// (the progress page's and the home page's button, with the session's form token).
 pub(crate) async fn start(
     State(spawner): State<Arc<Spawner>>,
     State(store): State<Arc<dyn Store>>,
     Path(name): Path<String>,
     session: Session,
+    body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    session.may_use(&name)?;
-    let user = store
-        .user(&name)
+    session.check_post_for(&name, &body)?;
+    start_and_follow(&spawner, store.as_ref(), &session, &name, "started again").await
+}
+
+/// Starts `name`'s server with the last launch ([`start_last_launch`]) and sends the browser to
+/// its progress page; `what` names the action in the log. A page asking to use the course when
+/// the hub has no launch of theirs.
+pub(crate) async fn start_and_follow(
+    spawner: &Arc<Spawner>,
+    store: &dyn Store,
+    session: &Session,
+    name: &str,
+    what: &str,
+) -> Result<Response, PageError> {
+    if start_last_launch(spawner, store, name)
         .await
-        .map_err(|e| PageError::internal("reading the user", e))?;
+        .map_err(|e| PageError::internal("reading the user", e))?
+        .is_none()
+    {
+        return Ok(no_launch_to_start());
+    }
+    tracing::info!(user = %session.user, server = %name, "{what} from the hub's page");
+    Ok(to_progress(name))
+}
+
+/// 303 to `name`'s progress page.
+fn to_progress(name: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(LOCATION, format!("/hub/spawn-pending/{name}"))],
+    )
+        .into_response()
+}
+
+/// The page for a start asked without a launch to start from.
+fn no_launch_to_start() -> Response {
+    pages::message(
+        StatusCode::CONFLICT,
+        "Please start from your course",
+        "The hub has no launch of yours to start a server from. Open the Jupyter activity in your course.",
+    )
+}
+
+/// Starts `name`'s server with the parameters of their last launch (or joins the spawn under
+/// way, or finds the server running): the one way the hub's pages and the admin API start a
+/// server without a new launch. `None` when the hub has no usable launch of theirs.
+///
+/// # Errors
+/// The store cannot be read.
+pub(crate) async fn start_last_launch(
+    spawner: &Arc<Spawner>,
+    store: &dyn Store,
+    name: &str,
+) -> Result<Option<lticontainer_hub::progress::SpawnProgress>, lticontainer_core::Error> {
+    let user = store.user(name).await?;
     let Some(launch) = user
         .and_then(|u| u.last_launch)
         .as_ref()
         .and_then(launch_from_json)
     else {
-        return Ok(pages::message(
-            StatusCode::CONFLICT,
-            "Please start from your course",
-            "The hub has no launch of yours to start a server from. Open the Jupyter activity in your course.",
-        ));
+        return Ok(None);
     };
-    spawner.request(SpawnRequest::new(launch)).await;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(LOCATION, format!("/hub/spawn-pending/{name}"))],
-    )
-        .into_response())
+    Ok(Some(spawner.request(SpawnRequest::new(launch)).await))
 }

@@ -133,6 +133,18 @@ impl SessionKey {
         Some(SessionClaim { user, issued })
     }
 
+    /// The form token of the session `claim`: what the hub's own pages put in every form they
+    /// post (`_xsrf`), so a page elsewhere cannot make a signed-in browser act. It is bound to
+    /// the session (user and issue time) and signed with the session key.
+    pub fn form_token(&self, claim: &SessionClaim) -> String {
+        let payload = format!(
+            "form.{}.{}",
+            claim.issued,
+            URL_SAFE_NO_PAD.encode(&claim.user)
+        );
+        URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes())
+    }
+
     /// Every valid session cookie in `headers` (a browser may hold more than one).
     pub fn claims_from_headers<'a>(
         &'a self,
@@ -203,6 +215,33 @@ mod tests {
 
     fn key() -> SessionKey {
         SessionKey::from_bytes([7; KEY_LEN])
+    }
+
+    #[test]
+    fn form_tokens_belong_to_one_session() {
+        let k = key();
+        let claim = SessionClaim {
+            user: "alice".into(),
+            issued: 100,
+        };
+        let token = k.form_token(&claim);
+        assert_eq!(k.form_token(&claim), token, "stable for the session");
+        let later = SessionClaim {
+            issued: 101,
+            ..claim.clone()
+        };
+        let bob = SessionClaim {
+            user: "bob".into(),
+            ..claim.clone()
+        };
+        assert_ne!(k.form_token(&later), token);
+        assert_ne!(k.form_token(&bob), token);
+        assert_ne!(SessionKey::random().form_token(&claim), token);
+        // A form token is no cookie signature, and the reverse.
+        assert!(
+            k.verify(&format!("v2.100.999.YWxpY2U.{token}"), 0)
+                .is_none()
+        );
     }
 
     #[test]

@@ -47,8 +47,10 @@ pub struct AppParts {
     pub session_key: SessionKey,
     /// Turns off the host's forwarding on the servers' network bridges (isolated networking).
     pub forwarding: Arc<dyn Forwarding>,
-    /// Where the time comes from.
-    pub(crate) clock: Arc<dyn Clock>,
+    /// Where the time comes from: sessions, credentials, the spawner's activity limits and
+    /// culling. Default: the system clock; tests set a
+    /// [`ManualClock`](lticontainer_core::clock::ManualClock).
+    pub clock: Arc<dyn Clock>,
     /// Tells whether the listener at a host-network server's address is the container's.
     /// Default: [`ProcListeners`] (the host's `/proc`); an engine whose "containers" are not
     /// processes (the in-memory test fakes) needs

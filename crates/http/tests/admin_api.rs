@@ -188,6 +188,46 @@ async fn user_model_has_jupyterhubs_fields() {
         "/hub/api/users/alice/server/progress"
     );
     assert!(server["started"].as_str().unwrap().ends_with('Z'));
+    let container = hub.state.spawner.running("alice").unwrap().container_id;
+    assert_eq!(server["state"]["object_id"], container.as_str());
+    // Field by field, the properties of JupyterHub 5's REST API description (rest-api.yml,
+    // components/schemas/User and Server; `created` is in JupyterHub's user_model too).
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let mut user_fields = [
+        "name",
+        "kind",
+        "admin",
+        "roles",
+        "groups",
+        "server",
+        "pending",
+        "created",
+        "last_activity",
+        "servers",
+        "auth_state",
+    ];
+    user_fields.sort_unstable();
+    assert_eq!(keys(&u), user_fields);
+    let mut server_fields = [
+        "name",
+        "ready",
+        "stopped",
+        "pending",
+        "url",
+        "progress_url",
+        "full_url",
+        "full_progress_url",
+        "started",
+        "last_activity",
+        "state",
+        "user_options",
+    ];
+    server_fields.sort_unstable();
+    assert_eq!(keys(server), server_fields);
 
     // A stopped server: no URL, no servers.
     assert_status(
@@ -218,6 +258,10 @@ async fn unknown_users_are_jupyterhubs_404() {
     }
     let resp = hub
         .send(admin("POST", "/hub/api/users/nobody/server"))
+        .await;
+    assert_status(&resp, StatusCode::NOT_FOUND);
+    let resp = hub
+        .send(admin("PATCH", "/hub/api/users/nobody/server"))
         .await;
     assert_status(&resp, StatusCode::METHOD_NOT_ALLOWED);
 }
@@ -327,28 +371,291 @@ async fn deleting_a_user_stops_the_server_and_forgets_the_user() {
     assert!(hub.store.user("alice").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn a_server_still_starting_is_not_stopped() {
+/// A hub with the admin token whose fake servers take a minute to answer: spawns stay under way.
+fn slow_hub() -> TestHub {
     let (mut cfg, spec) = hub_config();
     cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
     let runtime = FakeJupyter::new();
-    // The spawn stays at "waiting for the server" until the test releases it.
     runtime.hold_servers();
-    let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
-    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    hub.runtime.wait_starting(1).await;
+    test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()))
+}
+
+/// Launches `user` and waits until the spawn is under way.
+async fn spawning(hub: &TestHub, user: &str, id: u32) {
+    assert_status(&hub.launch(user, id).await, StatusCode::FOUND);
+    for _ in 0..400 {
+        if matches!(
+            hub.state.spawner.state(user),
+            lticontainer_hub::spawner::SlotState::Spawning(_)
+        ) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("{user}'s spawn did not begin");
+}
+
+#[tokio::test]
+async fn stopping_a_server_still_starting_cancels_the_start() {
+    let hub = slow_hub();
+    spawning(&hub, "alice", 101).await;
     let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
     assert_eq!(u["pending"], "spawn");
     assert_eq!(u["servers"][""]["ready"], false);
-    for path in ["/hub/api/users/alice/server", "/hub/api/users/alice"] {
-        let resp = hub.send(admin("DELETE", path)).await;
-        assert_status(&resp, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            json(resp).await["message"],
-            "alice is pending spawn, please wait"
-        );
-    }
+    // JupyterHub interrupts a pending spawn and answers 204 once the server is stopped.
+    let resp = hub
+        .send(admin("DELETE", "/hub/api/users/alice/server"))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert_eq!(header_str(&resp, header::CONTENT_TYPE), "text/plain");
+    let ev = hub.wait_spawn("alice").await;
+    assert!(ev.failed, "{ev:?}");
+    assert_eq!(ev.message, lticontainer_hub::spawner::CANCELLED_MESSAGE);
+    assert_eq!(hub.runtime.count().await, 0, "the container is gone");
+    assert!(hub.runtime.list_networks_now().await.is_empty());
+    let rec = hub.store.server("alice").await.unwrap().unwrap();
+    assert_eq!(rec.state, ServerState::Stopped);
+    let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+    assert_eq!(u["pending"], Value::Null);
+    assert_eq!(u["servers"], serde_json::json!({}));
+    // The student can start again at once.
     hub.runtime.release_servers();
-    assert!(hub.wait_spawn("alice").await.ready);
-    assert!(hub.store.user("alice").await.unwrap().is_some());
+    running(&hub, "alice", 101).await;
+}
+
+#[tokio::test]
+async fn deleting_a_user_whose_server_is_starting_cancels_the_start() {
+    let hub = slow_hub();
+    spawning(&hub, "alice", 101).await;
+    let resp = hub.send(admin("DELETE", "/hub/api/users/alice")).await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert!(hub.store.user("alice").await.unwrap().is_none());
+    assert_eq!(hub.runtime.count().await, 0);
+    assert!(hub.runtime.list_networks_now().await.is_empty());
+}
+
+#[tokio::test]
+async fn starting_a_server_answers_as_jupyterhub() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    let resp = hub.send(admin("POST", "/hub/api/users/alice/server")).await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(resp).await,
+        serde_json::json!({"status": 400, "message": "alice is already running"})
+    );
+    hub.state.spawner.stop("alice").await.unwrap();
+    let resp = hub.send(admin("POST", "/hub/api/users/alice/server")).await;
+    assert_status(&resp, StatusCode::CREATED);
+    assert_eq!(header_str(&resp, header::CONTENT_TYPE), "text/plain");
+    assert!(hub.state.spawner.running("alice").is_some());
+    assert_eq!(hub.runtime.count().await, 1);
+}
+
+#[tokio::test]
+async fn starting_a_server_that_is_already_starting_is_202() {
+    let hub = slow_hub();
+    spawning(&hub, "alice", 101).await;
+    let resp = hub.send(admin("POST", "/hub/api/users/alice/server")).await;
+    assert_status(&resp, StatusCode::ACCEPTED);
+    assert!(
+        matches!(
+            hub.state.spawner.state("alice"),
+            lticontainer_hub::spawner::SlotState::Spawning(_)
+        ),
+        "the start goes on"
+    );
+    assert!(
+        hub.runtime.created.lock().unwrap().len() <= 1,
+        "no second container"
+    );
+}
+
+const PAGINATION: &str = "application/jupyterhub-pagination+json";
+
+fn paginated(path: &str) -> Request<Body> {
+    let mut req = admin("GET", path);
+    req.headers_mut()
+        .insert(header::ACCEPT, PAGINATION.parse().unwrap());
+    req
+}
+
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_is_paginated_in_jupyterhubs_envelope_when_asked() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    for (i, name) in ["alice", "bob", "carol"].into_iter().enumerate() {
+        running(&hub, name, 101 + u32::try_from(i).unwrap()).await;
+    }
+    let page = json(hub.send(paginated("/hub/api/users?limit=2")).await).await;
+    assert_eq!(names(&page["items"]), ["alice", "bob"]);
+    assert_eq!(
+        page["_pagination"],
+        serde_json::json!({
+            "offset": 0, "limit": 2, "total": 3,
+            "next": {"offset": 2, "limit": 2, "url": "http://hub.test/hub/api/users?offset=2&limit=2"},
+        })
+    );
+    let page = json(hub.send(paginated("/hub/api/users?offset=2&limit=2")).await).await;
+    assert_eq!(names(&page["items"]), ["carol"]);
+    assert_eq!(page["_pagination"]["next"], Value::Null);
+    // The envelope's default page is JupyterHub's 50.
+    let page = json(hub.send(paginated("/hub/api/users")).await).await;
+    assert_eq!(
+        page["_pagination"],
+        serde_json::json!({"offset": 0, "limit": 50, "total": 3, "next": null})
+    );
+    // Without the Accept header: the plain list, everyone (mod_lticontainer's call).
+    let list = json(hub.send(admin("GET", "/hub/api/users")).await).await;
+    assert_eq!(names(&list), ["alice", "bob", "carol"]);
+    let list = json(
+        hub.send(admin("GET", "/hub/api/users?offset=-1&limit=0"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        names(&list),
+        ["bob"],
+        "JupyterHub takes |offset| and at least 1"
+    );
+    let resp = hub.send(admin("GET", "/hub/api/users?limit=all")).await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(resp).await["message"],
+        "Invalid argument type, offset and limit must be integers"
+    );
+}
+
+#[tokio::test]
+async fn the_list_filters_by_name_and_state_and_sorts() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    running(&hub, "alice", 101).await;
+    running(&hub, "bob", 102).await;
+    running(&hub, "malik", 103).await;
+    hub.state.spawner.stop("bob").await.unwrap();
+    let get = |q: &str| admin("GET", &format!("/hub/api/users?{q}"));
+    assert_eq!(
+        names(&json(hub.send(get("state=ready")).await).await),
+        ["alice", "malik"]
+    );
+    assert_eq!(
+        names(&json(hub.send(get("state=active")).await).await),
+        ["alice", "malik"]
+    );
+    assert_eq!(
+        names(&json(hub.send(get("state=inactive")).await).await),
+        ["bob"]
+    );
+    assert_eq!(
+        names(&json(hub.send(get("name_filter=LI")).await).await),
+        ["alice", "malik"]
+    );
+    assert_eq!(
+        names(&json(hub.send(get("name_filter=li&state=ready&sort=-name")).await).await),
+        ["malik", "alice"]
+    );
+    let page = json(hub.send(paginated("/hub/api/users?state=inactive")).await).await;
+    assert_eq!(page["_pagination"]["total"], 1);
+    let resp = hub.send(get("state=running")).await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(resp).await,
+        serde_json::json!({"status": 400, "message": "Unrecognized state filter: 'running'"})
+    );
+    let resp = hub.send(get("sort=created")).await;
+    assert_status(&resp, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(resp).await["message"],
+        "sort must be 'id', 'name', or 'last_activity', not 'created'"
+    );
+}
+
+#[tokio::test]
+async fn a_start_still_waiting_for_its_turn_is_cancelled_before_it_makes_anything() {
+    let (mut cfg, spec) = hub_config();
+    cfg.api_token = Some(AdminToken::new(ADMIN_TOKEN).unwrap());
+    cfg.max_concurrent_spawns = 1;
+    let runtime = FakeJupyter::new();
+    runtime.hold_servers();
+    let hub = test_hub_with(cfg, spec, runtime, Arc::new(InMemoryStore::new()));
+    spawning(&hub, "alice", 101).await;
+    // Bob's start waits for alice's to end (one at a time).
+    spawning(&hub, "bob", 102).await;
+    let resp = hub.send(admin("DELETE", "/hub/api/users/bob/server")).await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    let ev = hub.wait_spawn("bob").await;
+    assert_eq!(ev.message, lticontainer_hub::spawner::CANCELLED_MESSAGE);
+    assert!(
+        hub.runtime
+            .created
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| !s.name.contains("bob")),
+        "bob's start made no container"
+    );
+    assert!(matches!(
+        hub.state.spawner.state("alice"),
+        lticontainer_hub::spawner::SlotState::Spawning(_)
+    ));
+    let resp = hub
+        .send(admin("DELETE", "/hub/api/users/alice/server"))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert_eq!(hub.runtime.count().await, 0);
+    assert!(hub.runtime.list_networks_now().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_during_the_engines_container_creation_waits_for_its_answer() {
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    let gate = CreateGate::closed();
+    *hub.runtime.behaviour.create_gate.lock().unwrap() = Some(gate.clone());
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    // The spawn is in the engine's container creation, which has not answered yet.
+    gate.entered.notified().await;
+    let mut stop = {
+        let app = lticontainer_http::app(hub.state.clone());
+        tokio::spawn(async move {
+            use tower::ServiceExt;
+            app.oneshot(admin("DELETE", "/hub/api/users/alice/server"))
+                .await
+                .unwrap()
+        })
+    };
+    // JupyterHub's pending stop, for as long as the creation holds up the cleanup.
+    loop {
+        assert!(
+            !stop.is_finished(),
+            "the stop ended before the engine answered"
+        );
+        let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+        if u["pending"] == "stop" {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    // The stop waits for the engine's answer, so that the cleanup sees every container the
+    // spawn made: it does not end while the creation is unanswered (a stop that did not wait
+    // would end here within milliseconds).
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut stop).await;
+    assert!(early.is_err(), "the stop ended before the engine answered");
+    // Now the engine answers; the cleanup goes on and the stop ends.
+    gate.release.add_permits(1);
+    let resp = stop.await.unwrap();
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    let ev = hub.wait_spawn("alice").await;
+    assert_eq!(ev.message, lticontainer_hub::spawner::CANCELLED_MESSAGE);
+    // Once the creation has ended, whenever that was, its container is not left behind.
+    gate.done.notified().await;
+    assert_eq!(hub.runtime.count().await, 0, "no container left behind");
+    let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
+    assert_eq!(u["pending"], Value::Null);
 }

@@ -197,11 +197,17 @@ async fn start_again_uses_the_last_launch() {
     assert!(hub.wait_spawn("alice").await.ready);
     hub.state.spawner.stop("alice").await.unwrap();
     assert_eq!(hub.runtime.count().await, 0);
-    let req = axum::http::Request::post("/hub/spawn/alice")
-        .header(header::COOKIE, hub.cookie("alice"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let resp = hub.send(req).await;
+    // Without the session's form token (a page elsewhere posting the form), nothing starts.
+    for token in [None, Some("forged")] {
+        let resp = hub
+            .send(hub.form_as("/hub/spawn/alice", "alice", token))
+            .await;
+        assert_status(&resp, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(hub.runtime.count().await, 0);
+    let resp = hub
+        .send(hub.form_as("/hub/spawn/alice", "alice", Some("")))
+        .await;
     assert_status(&resp, StatusCode::SEE_OTHER);
     assert!(hub.wait_spawn("alice").await.ready);
     assert_eq!(hub.runtime.count().await, 1);
@@ -210,19 +216,14 @@ async fn start_again_uses_the_last_launch() {
 #[tokio::test]
 async fn start_again_without_a_launch_asks_to_use_the_course() {
     let hub = test_hub();
-    let req = axum::http::Request::post("/hub/spawn/alice")
-        .header(header::COOKIE, hub.cookie("alice"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let resp = hub.send(req).await;
+    let resp = hub
+        .send(hub.form_as("/hub/spawn/alice", "alice", Some("")))
+        .await;
     assert_status(&resp, StatusCode::CONFLICT);
     assert!(body_string(resp).await.contains("course"));
     assert_eq!(hub.runtime.count().await, 0);
     // And nobody may start someone else's server.
-    let req = axum::http::Request::post("/hub/spawn/alice")
-        .header(header::COOKIE, hub.cookie("bob"))
-        .body(axum::body::Body::empty())
-        .unwrap();
+    let req = hub.form_as("/hub/spawn/alice", "bob", Some(""));
     assert_status(&hub.send(req).await, StatusCode::FORBIDDEN);
 }
 

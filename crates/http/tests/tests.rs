@@ -4,6 +4,8 @@
 
 mod admin_api;
 mod cross_site;
+mod cull;
+mod home;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;

@@ -67,11 +67,36 @@ pub struct Behaviour {
     pub port_taken_for: Mutex<HashMap<String, usize>>,
     /// The log of each container that died that way, by id.
     pub died_logs: Mutex<HashMap<String, String>>,
+    /// When set, container creation waits at this gate, and goes on like an engine's even when
+    /// the hub stops waiting for the answer.
+    pub create_gate: Mutex<Option<CreateGate>>,
+}
+
+/// A gate in the fake engine's container creation.
+#[derive(Debug, Clone)]
+pub struct CreateGate {
+    /// Notified when a creation reaches the gate.
+    pub entered: Arc<tokio::sync::Notify>,
+    /// Notified when a creation that passed the gate has ended.
+    pub done: Arc<tokio::sync::Notify>,
+    /// One permit lets one creation through.
+    pub release: Arc<tokio::sync::Semaphore>,
+}
+
+impl CreateGate {
+    /// A closed gate.
+    pub fn closed() -> Self {
+        Self {
+            entered: Arc::default(),
+            done: Arc::default(),
+            release: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
 }
 
 /// An in-memory engine whose running containers serve HTTP on 127.0.0.1:<spec.port>.
 pub struct FakeJupyter {
-    inner: InMemoryRuntime,
+    inner: Arc<InMemoryRuntime>,
     pub behaviour: Behaviour,
     servers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
     pub created: Mutex<Vec<ContainerSpec>>,
@@ -86,7 +111,7 @@ impl fmt::Debug for FakeJupyter {
 impl FakeJupyter {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            inner: InMemoryRuntime::pulling(),
+            inner: Arc::new(InMemoryRuntime::pulling()),
             behaviour: Behaviour::default(),
             servers: Mutex::default(),
             created: Mutex::default(),
@@ -255,7 +280,24 @@ impl Runtime for FakeJupyter {
                 "connection refused on /run/fake.sock",
             ));
         }
-        let info = on_loopback(self.inner.create_and_start(spec).await?);
+        let gate = self.behaviour.create_gate.lock().unwrap().clone();
+        let created = if let Some(gate) = gate {
+            // Like an engine, the creation goes on when the caller stops waiting for it.
+            let inner = Arc::clone(&self.inner);
+            let spec = spec.clone();
+            tokio::spawn(async move {
+                gate.entered.notify_one();
+                let _pass = gate.release.acquire().await;
+                let created = inner.create_and_start(&spec).await;
+                gate.done.notify_one();
+                created
+            })
+            .await
+            .unwrap()?
+        } else {
+            self.inner.create_and_start(spec).await?
+        };
+        let info = on_loopback(created);
         self.created.lock().unwrap().push(spec.clone());
         let port_taken = match self.behaviour.port_taken_for.lock().unwrap().get_mut(&user) {
             Some(left) if *left > 0 => {
@@ -534,6 +576,37 @@ impl TestHub {
                 u64::try_from(now()).unwrap() + 3600,
             )
         )
+    }
+
+    /// A session cookie header for `user` and the form token of that session.
+    pub fn session(&self, user: &str) -> (String, String) {
+        let issued = u64::try_from(now()).unwrap();
+        let cookie = format!(
+            "lticontainer-session={}",
+            self.key.sign(user, issued, issued + 3600)
+        );
+        let claim = lticontainer_http::session::SessionClaim {
+            user: user.to_owned(),
+            issued,
+        };
+        (cookie, self.key.form_token(&claim))
+    }
+
+    /// A form POST to `path` as `user`'s session, with `token` as its `_xsrf` field: `Some("")`
+    /// sends the session's own token, `None` no field at all.
+    pub fn form_as(&self, path: &str, user: &str, token: Option<&str>) -> Request<Body> {
+        let (cookie, own) = self.session(user);
+        let body = match token {
+            Some("") => format!("_xsrf={own}"),
+            Some(t) => format!("_xsrf={t}"),
+            None => String::new(),
+        };
+        Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
     }
 
     pub fn get_as(&self, path: &str, user: Option<&str>) -> Request<Body> {

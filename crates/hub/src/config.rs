@@ -108,6 +108,24 @@ pub struct HubConfig {
     pub http_timeout_secs: u64,
     /// Seconds a hub session lasts; a new launch from the LMS renews it. Default: 86400 (one day).
     pub session_max_age_secs: u64,
+    /// Stop the user's server when they log out (`/hub/logout`, JupyterLab's "Log Out"), as
+    /// JupyterHub's `shutdown_on_logout`; their files are kept. Default: false (the server
+    /// keeps running until its limits or a stop).
+    pub shutdown_on_logout: bool,
+    /// Stop a server whose last activity (proxied traffic, or the server's own activity
+    /// reports: kernels busy, terminals) is this many seconds old, as JupyterHub's idle culler
+    /// (`--timeout`); its files are kept. Default: 0 (off).
+    pub cull_idle_secs: u64,
+    /// Stop a server this many seconds after it started, however busy (the culler's
+    /// `--max-age`). Default: 0 (off). The activity limit (`spec.act_limit`, `lms_actlimit`)
+    /// applies besides.
+    pub cull_max_age_secs: u64,
+    /// Seconds between two checks of the running servers against the activity limit, idle
+    /// time and maximum age. Default: 30.
+    pub cull_every_secs: u64,
+    /// The share of a server's activity limit (percent) after which the student's pages warn
+    /// that the server will stop soon. Default: 90 (as the original's health check).
+    pub act_limit_warn_percent: u8,
     /// The command the container runs; empty keeps the image's own (`jupyterhub-singleuser` or
     /// `start-notebook.sh`). Default: empty.
     pub cmd: Vec<String>,
@@ -192,6 +210,11 @@ impl Default for HubConfig {
             start_timeout_secs: 120,
             http_timeout_secs: 300,
             session_max_age_secs: 86_400,
+            shutdown_on_logout: false,
+            cull_idle_secs: 0,
+            cull_max_age_secs: 0,
+            cull_every_secs: 30,
+            act_limit_warn_percent: 90,
             cmd: Vec::new(),
             failure_log_lines: 30,
             server_bind_host: None,
@@ -229,6 +252,11 @@ impl HubConfig {
         if self.start_timeout_secs == 0 || self.http_timeout_secs == 0 {
             return Err(Error::invalid(
                 "hub.start_timeout_secs and hub.http_timeout_secs must be at least 1",
+            ));
+        }
+        if self.cull_every_secs == 0 || !(1..=100).contains(&self.act_limit_warn_percent) {
+            return Err(Error::invalid(
+                "hub.cull_every_secs must be at least 1 and hub.act_limit_warn_percent 1 to 100",
             ));
         }
         if self.session_max_age_secs < 60 {

@@ -16,6 +16,27 @@ use crate::cross_site;
 /// keeps it.
 pub const DEFAULT_URL_LABEL: &str = "lticontainer.default_url";
 
+/// The label that records the server's activity limit in seconds (`NB_ACTLIMIT`, `0` for none),
+/// so the hub enforces it on a re-adopted server too.
+pub const ACT_LIMIT_LABEL: &str = "lticontainer.act_limit";
+
+/// The activity limit the [`ACT_LIMIT_LABEL`] in `labels` records; `None` for none (missing, `0`
+/// or unreadable).
+pub fn act_limit_of(
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Option<std::time::Duration> {
+    labels.get(ACT_LIMIT_LABEL).and_then(|v| parse_act_limit(v))
+}
+
+/// An activity limit as `NB_ACTLIMIT` writes it (seconds); `None` for `0` or unreadable.
+pub fn parse_act_limit(value: &str) -> Option<std::time::Duration> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|&secs| secs > 0)
+        .map(std::time::Duration::from_secs)
+}
+
 /// What the hub adds to a [`SpawnPlan`]'s container.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -61,7 +82,8 @@ impl<'a> HubAdditions<'a> {
 ///   `JUPYTERHUB_ROOT_DIR` (the working directory, when there is one);
 /// * `hub.cmd` instead of the image's command, when configured;
 /// * the network it joins (its own network with isolated networking, else the host's);
-/// * the [`DEFAULT_URL_LABEL`] label, so a re-adopted server opens where it did;
+/// * the [`DEFAULT_URL_LABEL`] label, so a re-adopted server opens where it did, and the
+///   [`ACT_LIMIT_LABEL`] (the plan's `NB_ACTLIMIT`), so its activity limit holds after a restart;
 /// * the cross-site Jupyter config mounted read-only with `JUPYTER_CONFIG_PATH`, when given.
 pub fn server_spec(plan: &SpawnPlan, additions: HubAdditions<'_>) -> ContainerSpec {
     let HubAdditions {
@@ -84,6 +106,10 @@ pub fn server_spec(plan: &SpawnPlan, additions: HubAdditions<'_>) -> ContainerSp
     spec.network = network;
     spec.labels
         .insert(DEFAULT_URL_LABEL.to_owned(), plan.default_url.clone());
+    if let Some(limit) = plan.container.env.get("NB_ACTLIMIT") {
+        spec.labels
+            .insert(ACT_LIMIT_LABEL.to_owned(), limit.to_owned());
+    }
     if let Some(dir) = cross_site_config {
         cross_site::apply(&mut spec, dir);
     }

@@ -10,6 +10,7 @@ use lticontainer_core::store::ServerState;
 
 use super::{DEFAULT_URL_LABEL, RunningServer, SlotState, Spawner, server_url};
 use crate::progress::{ProgressEvent, SpawnProgress};
+use crate::server_spec::act_limit_of;
 
 /// What [`Spawner::adopt`] found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -97,6 +98,13 @@ impl Spawner {
                 addr,
                 port,
                 url: server_url(user, default_url),
+                started_at: records
+                    .iter()
+                    .find(|r| &r.user == user)
+                    .and_then(|r| r.started)
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or_else(|| self.clock.now_secs(), |d| d.as_secs()),
+                act_limit: act_limit_of(&c.labels),
                 // Not vouched for by this hub yet: the proxy's first connection checks it.
                 listener: None,
             };

@@ -31,6 +31,8 @@ use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
 mod adopt;
+mod cancel;
+mod cull;
 mod failure;
 mod network;
 mod ready;
@@ -42,6 +44,8 @@ mod vouch;
 mod watch;
 
 pub use adopt::AdoptReport;
+pub use cancel::CANCELLED_MESSAGE;
+pub use cull::{CullReason, TimeLeft};
 pub use request::SpawnRequest;
 pub use steps::SpawnStep;
 pub use stop::{StopError, StopOutcome};
@@ -59,6 +63,10 @@ pub struct RunningServer {
     pub port: u16,
     /// Where the browser goes: `/user/<name>/lab`.
     pub url: String,
+    /// When the server started (unix seconds): its activity limit and maximum age count from here.
+    pub started_at: u64,
+    /// Its activity limit (`lms_actlimit` / `spec.act_limit`), when one applies.
+    pub act_limit: Option<Duration>,
     /// The listening sockets last vouched for as the container's (see
     /// [`Spawner::vouch_for_connection`]); `None` until checked (a re-adopted server).
     pub(crate) listener: Option<Sockets>,
@@ -87,6 +95,16 @@ struct UserSlot {
     /// by the clean-up after a server stopped while it removes the user's networks, so a late
     /// clean-up never removes the network of a server that has just been started again.
     networks: tokio::sync::Mutex<()>,
+    /// Cancels the spawn under way (see `cancel`); set while the slot is spawning.
+    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// Why the hub stopped the server (a limit), for the student's pages until the next start.
+    stop_note: Mutex<Option<String>>,
+    /// Held while the engine creates the user's container, in a task of its own that a
+    /// cancelled spawn does not cut: the cleanup after a cancel waits for it, so a container
+    /// the engine creates after the cancel is removed too (see `cancel`).
+    creating: Arc<tokio::sync::Mutex<()>>,
+    /// True from a cancel's request until its cleanup is done (the user model's `pending: "stop"`).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl UserSlot {
@@ -204,6 +222,10 @@ impl Spawner {
                     state: Mutex::new(SlotState::Idle { last: None }),
                     last_touch: AtomicU64::new(0),
                     networks: tokio::sync::Mutex::new(()),
+                    cancel: Mutex::default(),
+                    stop_note: Mutex::default(),
+                    creating: Arc::default(),
+                    stopping: std::sync::atomic::AtomicBool::new(false),
                 })
             })
             .clone()
@@ -242,10 +264,17 @@ impl Spawner {
             self.mark_stopped(&user, &r.container_id).await;
         }
         let progress = SpawnProgress::new();
+        let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel();
         let joined = slot.update(|state| match state {
             SlotState::Spawning(p) => Some(p.clone()),
             SlotState::Running(r) => Some(ready_progress(r)),
             SlotState::Idle { .. } => {
+                // Set before the state says spawning, so whoever sees the spawn can cancel it.
+                *slot.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel_tx);
+                slot.stop_note
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
                 *state = SlotState::Spawning(progress.clone());
                 None
             }
@@ -255,7 +284,7 @@ impl Spawner {
         }
         let this = Arc::clone(self);
         let p = progress.clone();
-        tokio::spawn(async move { this.run(request, p, slot).await });
+        tokio::spawn(async move { this.run(request, p, slot, cancel_rx).await });
         progress
     }
 

@@ -37,7 +37,7 @@ impl Spawner {
         server_api_url(&self.hub, net)
     }
 
-    fn user_labels(&self, user: &str) -> BTreeMap<String, String> {
+    pub(super) fn user_labels(&self, user: &str) -> BTreeMap<String, String> {
         user_labels(&self.spec.hub_instance, user)
     }
 

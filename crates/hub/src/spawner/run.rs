@@ -19,7 +19,7 @@ use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
 use crate::host_dirs::ensure_dirs;
 use crate::progress::{ProgressEvent, SpawnProgress};
-use crate::server_spec::{HubAdditions, server_spec, server_url};
+use crate::server_spec::{HubAdditions, parse_act_limit, server_spec, server_url};
 
 /// Sets the slot back to idle and reports a failure if the spawn task ends without a result
 /// (a panic), so no user is left waiting forever.
@@ -103,11 +103,14 @@ impl Spawner {
             .map_err(|e| SpawnFailure::engine(step.admin_text(), &e))
     }
 
+    /// Runs one spawn to its end: ready, failed, or cancelled by `cancel` (see
+    /// [`Spawner::stop`]), whichever comes first; the slot and the progress say which.
     pub(super) async fn run(
         self: Arc<Self>,
         request: SpawnRequest,
         progress: SpawnProgress,
         slot: Arc<UserSlot>,
+        mut cancel: tokio::sync::oneshot::Receiver<()>,
     ) {
         let user = request.user().to_owned();
         let started = Instant::now();
@@ -117,17 +120,32 @@ impl Spawner {
             done: false,
         };
         let mut port = None;
-        match self.spawn_steps(&request, &progress, &mut port).await {
-            Ok(server) => {
-                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), "server ready");
+        let outcome = tokio::select! {
+            outcome = self.spawn_steps(&request, &progress, &mut port) => Some(outcome),
+            Ok(()) = &mut cancel => None,
+        };
+        slot.cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match outcome {
+            Some(Ok(server)) => {
+                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), outcome = "ready", "spawn ended");
                 self.succeed(&slot, &progress, server);
             }
-            Err(f) => {
-                tracing::error!(%user, cause = %f.admin, "spawn failed");
+            Some(Err(f)) => {
+                tracing::error!(%user, cause = %f.admin, secs = started.elapsed().as_secs_f32(), outcome = "failed", "spawn failed");
                 self.remove_server_networks(&user).await;
                 self.fail(&user, &slot, &progress, f, port).await;
             }
+            None => {
+                tracing::info!(%user, secs = started.elapsed().as_secs_f32(), outcome = "cancelled", "spawn cancelled");
+                self.clean_up_cancelled(&user, &slot, &progress, port).await;
+            }
         }
+        // A cancel that came as the spawn ended on its own found nothing to clean up.
+        slot.stopping
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         finish.done = true;
     }
 
@@ -265,6 +283,12 @@ impl Spawner {
             addr,
             port,
             url: server_url(user, &plan.default_url),
+            started_at: self.clock.now_secs(),
+            act_limit: plan
+                .container
+                .env
+                .get("NB_ACTLIMIT")
+                .and_then(parse_act_limit),
             listener: Some(listener),
         })
     }
@@ -448,7 +472,7 @@ impl Spawner {
         spec: &ContainerSpec,
     ) -> Result<ContainerInfo, SpawnFailure> {
         let starting = SpawnStep::Container.admin_text();
-        match self.runtime.create_and_start(spec).await {
+        match self.create_uncut(user, spec).await {
             Ok(info) => return Ok(info),
             Err(Error::AlreadyExists { .. }) => {}
             Err(e) => return Err(SpawnFailure::engine(starting, &e)),
@@ -474,8 +498,7 @@ impl Spawner {
             .remove(&old.id)
             .await
             .map_err(|e| SpawnFailure::engine("removing a leftover container", &e))?;
-        self.runtime
-            .create_and_start(spec)
+        self.create_uncut(user, spec)
             .await
             .map_err(|e| SpawnFailure::engine(starting, &e))
     }

@@ -1,5 +1,5 @@
-//! [`Spawner::stop`]: stopping a user's server — the one way the admin API (and any later
-//! culler) ends a server.
+//! [`Spawner::stop`]: stopping a user's server — the one way the admin API, the student's own
+//! pages (and any later culler) end a server, or cancel its start.
 
 use lticontainer_core::store::ServerState;
 
@@ -20,6 +20,8 @@ pub enum StopOutcome {
         /// The removed container, when the record named one.
         container_id: Option<String>,
     },
+    /// A spawn was under way: it was cancelled, and what it had made was removed.
+    Cancelled,
     /// No server ran.
     NotRunning,
 }
@@ -28,12 +30,6 @@ pub enum StopOutcome {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StopError {
-    /// The server is still starting; a spawn cannot be interrupted (ask again once it is done).
-    #[error("{user}'s server is still starting")]
-    StillStarting {
-        /// Whose server.
-        user: String,
-    },
     /// The engine refused to remove the container.
     #[error("the engine did not remove container {container_id}")]
     Engine {
@@ -56,37 +52,44 @@ pub enum StopError {
 
 impl Spawner {
     /// Stops `user`'s server: its container and network are removed, the store records it
-    /// stopped, and the server's hub tokens are revoked (as JupyterHub does when a server stops). Returns what
-    /// was stopped and how many tokens were revoked.
+    /// stopped, and the server's hub tokens are revoked (as JupyterHub does when a server stops).
+    /// A spawn under way is cancelled first (JupyterHub's "interrupting a pending start"): it
+    /// ends at its next step, and what it made is removed. Returns what was stopped and how
+    /// many tokens were revoked.
     ///
     /// # Errors
-    /// [`StopError::StillStarting`] during a spawn; [`StopError::Engine`] when the engine refuses
-    /// to remove the container (nothing is recorded then); [`StopError::Store`].
+    /// [`StopError::Engine`] when the engine refuses to remove the container (nothing is
+    /// recorded then); [`StopError::Store`].
     pub async fn stop(&self, user: &str) -> Result<(StopOutcome, u64), StopError> {
-        let outcome = match self.state(user) {
-            SlotState::Spawning(_) => {
-                return Err(StopError::StillStarting {
-                    user: user.to_owned(),
-                });
-            }
-            SlotState::Running(r) => {
-                self.runtime
-                    .remove(&r.container_id)
-                    .await
-                    .map_err(|source| StopError::Engine {
-                        container_id: r.container_id.clone(),
-                        source,
-                    })?;
-                self.mark_stopped(user, &r.container_id).await;
-                // mark_stopped removes the network too, unless the engine watcher marked the
-                // server stopped first, when the container's "die" event came in while it was
-                // still being removed (and still held its network): now it is gone for sure.
-                self.remove_stopped_server_networks(user).await;
-                StopOutcome::Stopped {
-                    container_id: r.container_id,
+        let mut cancelled = false;
+        let outcome = loop {
+            match self.state(user) {
+                SlotState::Spawning(progress) => {
+                    self.cancel_spawn(user, &progress).await;
+                    cancelled = true;
                 }
+                SlotState::Running(r) => {
+                    self.runtime
+                        .remove(&r.container_id)
+                        .await
+                        .map_err(|source| StopError::Engine {
+                            container_id: r.container_id.clone(),
+                            source,
+                        })?;
+                    self.mark_stopped(user, &r.container_id).await;
+                    // mark_stopped removes the network too, unless the engine watcher marked
+                    // the server stopped first, when the container's "die" event came in while
+                    // it was still being removed (and still held its network): now it is gone.
+                    self.remove_stopped_server_networks(user).await;
+                    break StopOutcome::Stopped {
+                        container_id: r.container_id,
+                    };
+                }
+                SlotState::Idle { .. } => match self.stop_recorded_leftover(user).await? {
+                    StopOutcome::NotRunning if cancelled => break StopOutcome::Cancelled,
+                    other => break other,
+                },
             }
-            SlotState::Idle { .. } => self.stop_recorded_leftover(user).await?,
         };
         let revoked = self
             .credentials

@@ -4,9 +4,10 @@
 //!
 //! | endpoint | what |
 //! |---|---|
-//! | `GET /hub/api/users` | every user's model (optional `offset`, `limit`) |
-//! | `GET /hub/api/users/<name>` | one user's model; 404 for an unknown user |
-//! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container, revokes its tokens; 204 |
+//! | `GET /hub/api/users` | the users' models: `offset`, `limit`, `name_filter`, `state` (`active`, `ready`, `inactive`), `sort` (`id`, `name`, `last_activity`, `-` for descending); the pagination envelope with `Accept: application/jupyterhub-pagination+json` |
+//! | `GET /hub/api/users/<name>` | one user's model, with `servers`; 404 for an unknown user |
+//! | `POST /hub/api/users/<name>/server` | starts the server with the user's last launch: 201 ready, 202 still starting, 400 already running |
+//! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container (a start under way is cancelled), revokes its tokens; 204, or 202 while it is still stopping |
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
@@ -18,7 +19,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use axum::routing::{delete, get};
+use axum::routing::get;
+use lticontainer_core::auth::PublicUrlConfig;
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
@@ -27,6 +29,7 @@ use crate::extract::Sessions;
 
 mod auth;
 mod model;
+mod query;
 mod users;
 
 pub use lticontainer_hub::admin_token::{AdminToken, MIN_ADMIN_TOKEN_LEN};
@@ -39,15 +42,23 @@ pub(crate) struct AdminState {
     spawner: Arc<Spawner>,
     api: Arc<HubApi>,
     sessions: Sessions,
+    public_url: Arc<PublicUrlConfig>,
 }
 
 impl AdminState {
-    /// The admin API over `spawner`, `api` and `sessions`.
-    pub(crate) fn new(spawner: Arc<Spawner>, api: Arc<HubApi>, sessions: Sessions) -> Self {
+    /// The admin API over `spawner`, `api` and `sessions`; `public_url` builds the absolute
+    /// URLs of the pagination envelope.
+    pub(crate) fn new(
+        spawner: Arc<Spawner>,
+        api: Arc<HubApi>,
+        sessions: Sessions,
+        public_url: Arc<PublicUrlConfig>,
+    ) -> Self {
         Self {
             spawner,
             api,
             sessions,
+            public_url,
         }
     }
 }
@@ -72,7 +83,9 @@ pub(crate) fn router(state: AdminState) -> Router {
         )
         .route(
             &format!("{base}/users/{{name}}/server"),
-            delete(users::delete_server).fallback(method_not_allowed),
+            axum::routing::post(users::post_server)
+                .delete(users::delete_server)
+                .fallback(method_not_allowed),
         )
         .with_state(state)
         .layer(axum::middleware::map_response(move |mut res: Response| {

@@ -9,17 +9,20 @@ use lticontainer_hub::spawner::SlotState;
 
 /// One user as JupyterHub's `user_model` writes it: `kind`, `name`, `admin`, `roles`, `groups`,
 /// `server` (the URL path while the server runs, else `null`), `pending` (`"spawn"` while it
-/// starts), `created`, `last_activity`, `auth_state` (always `null`: the hub keeps none) and
+/// starts, `"stop"` while its start is being cancelled), `created`, `last_activity`, `auth_state` (always `null`: the hub keeps none) and
 /// `servers` (the active servers by name: `""` for the one server a user has).
 pub(super) fn user_model(
     api: &HubApi,
     user: &UserRecord,
     server: Option<&ServerRecord>,
     slot: &SlotState,
+    stopping: bool,
 ) -> Value {
     let url = api.config().server_prefix(&user.name);
     let (running, pending) = match slot {
         SlotState::Running(_) => (true, None),
+        // A start being cancelled is JupyterHub's pending stop.
+        SlotState::Spawning(_) if stopping => (false, Some("stop")),
         SlotState::Spawning(_) => (false, Some("spawn")),
         SlotState::Idle { .. } => (false, None),
     };
@@ -44,6 +47,12 @@ pub(super) fn user_model(
                 "stopped": false,
                 "url": url,
                 "user_options": {},
+                // DockerSpawner's state (LTIContainerSpawner is one), which JupyterHub shows
+                // to a token with admin:server_state, as the admin service's is.
+                "state": server.map_or_else(|| json!({}), |s| match &s.container_id {
+                    Some(id) => json!({"object_id": id, "object_name": s.container_name}),
+                    None => json!({}),
+                }),
                 "progress_url": format!(
                     "{}api/users/{}/server/progress",
                     api.config().hub_prefix, user.name

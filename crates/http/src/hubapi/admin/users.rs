@@ -1,87 +1,124 @@
-//! The handlers: list and read users, stop a user's server, delete a user.
+//! The handlers: list and read users, start and stop a user's server, delete a user.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use lticontainer_hub::spawner::{StopError, StopOutcome};
-use serde_json::Value;
+use lticontainer_hub::spawner::{SlotState, StopError, StopOutcome};
+use serde_json::{Value, json};
 
 use super::super::error::JsonError;
 use super::AdminState;
 use super::auth::AdminCaller;
 use super::model::user_model;
+use super::query::{DEFAULT_LIMIT, ListQuery, SortKey, StateFilter};
+use crate::launch::peer_ip;
+use crate::pending::start_last_launch;
+use crate::public_url::public_url;
 
-/// `offset` and `limit` of `GET /hub/api/users`.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Page {
-    offset: usize,
-    limit: Option<usize>,
-}
-
-impl Page {
-    /// Reads `offset` and `limit` from the query; other parameters are ignored. JupyterHub's
-    /// default limit (50) is not applied: mod_lticontainer asks without paging and must see
-    /// every student.
-    fn parse(query: Option<&str>) -> Result<Self, JsonError> {
-        let mut page = Self::default();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            let number = || {
-                v.parse::<usize>().map_err(|_| {
-                    JsonError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!(
-                            "Invalid argument type, {k} must be a non-negative integer, not {v:?}"
-                        ),
-                    )
-                })
-            };
-            match k.as_ref() {
-                "offset" => page.offset = number()?,
-                "limit" => page.limit = Some(number()?),
-                _ => {}
-            }
-        }
-        Ok(page)
-    }
-}
-
-/// `GET /hub/api/users`: every user, oldest first (JupyterHub's default order, by id).
+/// `GET /hub/api/users`: the users JupyterHub 5 would list for the query ([`ListQuery`]):
+/// filtered by `name_filter` and `state`, sorted, a page of them; a plain list, or the
+/// pagination envelope (`items`, `_pagination` with `offset`, `limit`, `total`, `next`) for a
+/// caller that accepts it.
 pub(super) async fn list(
     _caller: AdminCaller,
     State(state): State<AdminState>,
-    RawQuery(query): RawQuery,
+    request: Request,
 ) -> Result<Json<Value>, JsonError> {
-    let page = Page::parse(query.as_deref())?;
+    let raw_query = request.uri().query().map(str::to_owned);
+    let query = ListQuery::parse(raw_query.as_deref(), request.headers())?;
     let mut users = state
         .api
         .store()
         .users()
         .await
         .map_err(|e| JsonError::internal("listing users", &e))?;
-    users.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
     let servers = state
         .api
         .store()
         .servers()
         .await
         .map_err(|e| JsonError::internal("listing servers", &e))?;
+    let slot = |name: &str| state.spawner.state(name);
+    let active = |s: &SlotState| !matches!(s, SlotState::Idle { .. });
+    if let Some(part) = &query.name_filter {
+        let part = part.to_lowercase();
+        users.retain(|u| u.name.to_lowercase().contains(&part));
+    }
+    match query.state {
+        Some(StateFilter::Active | StateFilter::Ready) => users.retain(|u| active(&slot(&u.name))),
+        Some(StateFilter::Inactive) => users.retain(|u| !active(&slot(&u.name))),
+        None => {}
+    }
+    users.sort_by(|a, b| {
+        let by_id = || a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name));
+        let order = match query.sort {
+            SortKey::Id => by_id(),
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::LastActivity => a.last_activity.cmp(&b.last_activity).then_with(by_id),
+        };
+        if query.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    // As in JupyterHub, the total counts the filtered query before "ready" is told apart from
+    // "active", and "ready" is applied to the page.
+    let total = users.len();
     let models = users
         .iter()
-        .skip(page.offset)
-        .take(page.limit.unwrap_or(usize::MAX))
-        .map(|u| {
+        .skip(query.offset)
+        .take(query.limit.unwrap_or(usize::MAX))
+        .filter_map(|u| {
+            let slot = slot(&u.name);
+            if query.state == Some(StateFilter::Ready) && !matches!(slot, SlotState::Running(_)) {
+                return None;
+            }
             let server = servers.iter().find(|s| s.user == u.name);
-            user_model(&state.api, u, server, &state.spawner.state(&u.name))
+            Some(user_model(
+                &state.api,
+                u,
+                server,
+                &slot,
+                state.spawner.is_stopping(&u.name),
+            ))
         })
         .collect::<Vec<_>>();
     tracing::info!(
         caller = AdminCaller::NAME,
         listed = models.len(),
+        total,
         "admin API: listed users"
     );
-    Ok(Json(Value::Array(models)))
+    if !query.envelope {
+        return Ok(Json(Value::Array(models)));
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    let next_offset = query.offset.saturating_add(limit);
+    let next = if next_offset < total {
+        let path = format!(
+            "{}?{}",
+            request.uri().path(),
+            ListQuery::next_query(raw_query.as_deref(), next_offset, limit)
+        );
+        let url = public_url(
+            &state.public_url,
+            peer_ip(&request),
+            request.headers(),
+            request.uri(),
+            Some(&path),
+        )
+        .unwrap_or(path);
+        json!({"offset": next_offset, "limit": limit, "url": url})
+    } else {
+        Value::Null
+    };
+    Ok(Json(json!({
+        "items": models,
+        "_pagination": {"offset": query.offset, "limit": limit, "total": total, "next": next},
+    })))
 }
 
 /// `GET /hub/api/users/<name>`: one user, or JupyterHub's 404.
@@ -109,19 +146,85 @@ pub(super) async fn get_user(
         &user,
         server.as_ref(),
         &state.spawner.state(&name),
+        state.spawner.is_stopping(&name),
     )))
 }
 
-/// `DELETE /hub/api/users/<name>/server`: stops and removes the user's container, revokes its
-/// tokens and records the server stopped; 204 (also when no server ran, as in JupyterHub).
+/// `DELETE /hub/api/users/<name>/server`: stops and removes the user's container (a start
+/// under way is cancelled first, as JupyterHub interrupts a pending spawn), revokes its tokens
+/// and records the server stopped; 204 once stopped (also when no server ran), 202 when the
+/// stop is still under way after [`STOP_WAIT`] (it goes on; the user model says so).
 pub(super) async fn delete_server(
     _caller: AdminCaller,
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> Result<Response, JsonError> {
     known_user(&state, &name).await?;
-    stop_server(&state, &name).await?;
-    Ok(no_content())
+    let stop = {
+        let state = state.clone();
+        let name = name.clone();
+        tokio::spawn(async move { stop_server(&state, &name).await })
+    };
+    match tokio::time::timeout(STOP_WAIT, stop).await {
+        Ok(Ok(result)) => result.map(|()| no_content()),
+        Ok(Err(join)) => {
+            tracing::error!(caller = AdminCaller::NAME, user = %name, error = %join, "admin API: the stop task ended abnormally");
+            Err(JsonError::bare(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        Err(_) => {
+            tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: the server is still stopping; answered 202");
+            Ok(text_status(StatusCode::ACCEPTED))
+        }
+    }
+}
+
+/// How long `DELETE …/server` waits for the stop before answering 202 (JupyterHub waits for
+/// its spawner's stop the same way, and answers 202 while it is pending).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long `POST …/server` waits for the spawn before answering 202 (JupyterHub's
+/// `slow_spawn_timeout`, 10 s).
+const SLOW_SPAWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `POST /hub/api/users/<name>/server`: starts the user's server with the parameters of their
+/// last launch, as JupyterHub answers: 201 when it is ready within [`SLOW_SPAWN_TIMEOUT`],
+/// 202 while it is still starting (also when a start was already under way), 400 when it
+/// already runs or the hub has no launch of theirs to start from; 500 with the student's
+/// reason when it failed.
+pub(super) async fn post_server(
+    _caller: AdminCaller,
+    State(state): State<AdminState>,
+    Path(name): Path<String>,
+) -> Result<Response, JsonError> {
+    known_user(&state, &name).await?;
+    match state.spawner.state(&name) {
+        SlotState::Spawning(_) => return Ok(text_status(StatusCode::ACCEPTED)),
+        SlotState::Running(_) => {
+            return Err(JsonError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{name} is already running"),
+            ));
+        }
+        SlotState::Idle { .. } => {}
+    }
+    let progress = start_last_launch(&state.spawner, state.api.store().as_ref(), &name)
+        .await
+        .map_err(|e| JsonError::internal("reading a user", &e))?
+        .ok_or_else(|| {
+            JsonError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{name} has no launch to start a server from; they open the activity in Moodle once"),
+            )
+        })?;
+    tracing::info!(caller = AdminCaller::NAME, user = %name, "admin API: started the server");
+    match tokio::time::timeout(SLOW_SPAWN_TIMEOUT, progress.finished()).await {
+        Ok(ev) if ev.ready => Ok(text_status(StatusCode::CREATED)),
+        Ok(ev) => Err(JsonError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Spawner failed to start: {}", ev.message),
+        )),
+        Err(_) => Ok(text_status(StatusCode::ACCEPTED)),
+    }
 }
 
 /// `DELETE /hub/api/users/<name>`: stops the user's server as above, then forgets the user with
@@ -162,7 +265,7 @@ async fn known_user(state: &AdminState, name: &str) -> Result<(), JsonError> {
 
 /// Stops `name`'s server with [`Spawner::stop`](lticontainer_hub::spawner::Spawner::stop): the
 /// container goes, the server's tokens are revoked and the store says stopped. A spawn under way
-/// is 400 (it cannot be interrupted; ask again once it is done).
+/// is cancelled first.
 async fn stop_server(state: &AdminState, name: &str) -> Result<(), JsonError> {
     let caller = AdminCaller::NAME;
     match state.spawner.stop(name).await {
@@ -170,6 +273,9 @@ async fn stop_server(state: &AdminState, name: &str) -> Result<(), JsonError> {
             match outcome {
                 StopOutcome::Stopped { container_id } => {
                     tracing::info!(caller, user = %name, container = %container_id, "admin API: stopped and removed the server");
+                }
+                StopOutcome::Cancelled => {
+                    tracing::info!(caller, user = %name, "admin API: cancelled the server's start and removed what it made");
                 }
                 StopOutcome::LeftoverRemoved {
                     container_id: Some(id),
@@ -182,13 +288,6 @@ async fn stop_server(state: &AdminState, name: &str) -> Result<(), JsonError> {
                 tracing::info!(caller, user = %name, revoked, "admin API: revoked the server's tokens");
             }
             Ok(())
-        }
-        Err(StopError::StillStarting { .. }) => {
-            tracing::info!(caller, user = %name, "admin API: cannot stop a server that is still starting");
-            Err(JsonError::new(
-                StatusCode::BAD_REQUEST,
-                format!("{name} is pending spawn, please wait"),
-            ))
         }
         Err(StopError::Engine {
             container_id,
@@ -212,27 +311,10 @@ async fn stop_server(state: &AdminState, name: &str) -> Result<(), JsonError> {
 
 /// JupyterHub's empty 204 reply.
 fn no_content() -> Response {
-    (StatusCode::NO_CONTENT, [(CONTENT_TYPE, "text/plain")]).into_response()
+    text_status(StatusCode::NO_CONTENT)
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paging_parameters() {
-        assert_eq!(Page::parse(None).unwrap(), Page::default());
-        assert_eq!(
-            Page::parse(Some("offset=2&limit=3&sort=name")).unwrap(),
-            Page {
-                offset: 2,
-                limit: Some(3)
-            }
-        );
-        for bad in ["offset=-1", "limit=ten", "offset="] {
-            let e = Page::parse(Some(bad)).unwrap_err();
-            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad}");
-        }
-    }
+/// JupyterHub's empty reply with `status` (`Content-Type: text/plain`).
+fn text_status(status: StatusCode) -> Response {
+    (status, [(CONTENT_TYPE, "text/plain")]).into_response()
 }
