@@ -1,0 +1,69 @@
+//! [`KernelTap`]: the capture of one kernel channel WebSocket, fed by the proxy with the bytes
+//! it has forwarded.
+
+use std::sync::Arc;
+
+use lticontainer_core::analytics::{Direction, KernelCapture, KernelProtocol, LmsTarget, NbLog};
+use lticontainer_core::params::SessionInfo;
+use lticontainer_core::store::OutboxItem;
+
+use super::Analytics;
+
+/// Reads one kernel channel connection and queues its records; see [`super`].
+#[derive(Debug)]
+pub struct KernelTap {
+    analytics: Arc<Analytics>,
+    user: String,
+    target: LmsTarget,
+    capture: KernelCapture,
+    events: Vec<lticontainer_core::analytics::KernelEvent>,
+}
+
+impl KernelTap {
+    pub(crate) fn new(
+        analytics: Arc<Analytics>,
+        user: String,
+        target: LmsTarget,
+        protocol: KernelProtocol,
+    ) -> Self {
+        Self {
+            analytics,
+            user,
+            target,
+            capture: KernelCapture::new(protocol),
+            events: Vec::new(),
+        }
+    }
+
+    pub(crate) fn session_info(&self) -> SessionInfo {
+        self.target.session
+    }
+
+    pub(crate) fn queue(&self, log: NbLog) {
+        self.analytics.enqueue(OutboxItem {
+            user: self.user.clone(),
+            endpoint: self.target.endpoint.clone(),
+            token: self.target.token.clone(),
+            log,
+            captured: self.analytics.now(),
+        });
+    }
+
+    /// Reads `bytes` that were just forwarded the way `direction` says. Never blocks.
+    pub fn inspect(&mut self, direction: Direction, bytes: &[u8]) {
+        self.capture.feed(direction, bytes, &mut self.events);
+        for event in std::mem::take(&mut self.events) {
+            self.queue(NbLog::from_event(event));
+        }
+    }
+}
+
+impl Drop for KernelTap {
+    fn drop(&mut self) {
+        let c = self.capture.counters();
+        if c.unparsed() > 0 {
+            tracing::info!(user = %self.user, malformed = c.malformed, oversized = c.oversized, compressed = c.compressed, broken = c.broken, "analytics: kernel messages passed without being read");
+        }
+        self.analytics.counters.add_capture(c);
+    }
+}
