@@ -3,7 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod analytics;
 mod cross_site;
+mod fake_kernel;
+mod fake_moodle;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;

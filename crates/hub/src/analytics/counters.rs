@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lticontainer_core::analytics::CaptureCounters;
 use serde::Serialize;
 
 /// A snapshot of the counters since the hub started.
@@ -42,11 +41,6 @@ pub(crate) struct AnalyticsCounters {
 impl AnalyticsCounters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Folds a finished connection's capture counters in.
-    pub(crate) fn add_capture(&self, c: CaptureCounters) {
-        Self::add(&self.unparsed, c.unparsed());
     }
 
     pub(crate) fn snapshot(&self) -> AnalyticsSnapshot {

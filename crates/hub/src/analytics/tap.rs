@@ -8,6 +8,7 @@ use lticontainer_core::params::SessionInfo;
 use lticontainer_core::store::OutboxItem;
 
 use super::Analytics;
+use super::counters::AnalyticsCounters;
 
 /// Reads one kernel channel connection and queues its records; see [`super`].
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub struct KernelTap {
     target: LmsTarget,
     capture: KernelCapture,
     events: Vec<lticontainer_core::analytics::KernelEvent>,
+    /// What of the capture's unparsed count is in the hub's counters already.
+    counted_unparsed: u64,
 }
 
 impl KernelTap {
@@ -32,6 +35,7 @@ impl KernelTap {
             target,
             capture: KernelCapture::new(protocol),
             events: Vec::new(),
+            counted_unparsed: 0,
         }
     }
 
@@ -55,6 +59,14 @@ impl KernelTap {
         for event in std::mem::take(&mut self.events) {
             self.queue(NbLog::from_event(event));
         }
+        let unparsed = self.capture.counters().unparsed();
+        if unparsed > self.counted_unparsed {
+            AnalyticsCounters::add(
+                &self.analytics.counters.unparsed,
+                unparsed - self.counted_unparsed,
+            );
+            self.counted_unparsed = unparsed;
+        }
     }
 }
 
@@ -64,6 +76,5 @@ impl Drop for KernelTap {
         if c.unparsed() > 0 {
             tracing::info!(user = %self.user, malformed = c.malformed, oversized = c.oversized, compressed = c.compressed, broken = c.broken, "analytics: kernel messages passed without being read");
         }
-        self.analytics.counters.add_capture(c);
     }
 }
