@@ -11,7 +11,6 @@ does for a notebook cell, and returns the `execute_reply`'s status.
 
 from __future__ import annotations
 
-import datetime
 import json
 import struct
 import time
@@ -19,7 +18,7 @@ import uuid
 
 import websocket
 
-from client import Browser
+from client import Browser, execute_request
 
 V1 = "v1.kernel.websocket.jupyter.org"
 
@@ -76,29 +75,12 @@ class KernelChannel:
 
     def run_cell(self, code: str, cell_id: str, tags: list[str], timeout: float = 120) -> tuple[str, str]:
         """Runs `code` as the notebook cell `cell_id` with `tags`; returns (msg_id, reply status)."""
-        msg_id = uuid.uuid4().hex
-        msg = {
-            "header": {
-                "msg_id": msg_id,
-                "msg_type": "execute_request",
-                "username": "",
-                "session": self.session_id,
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
-                "version": "5.2",
-            },
-            "parent_header": {},
-            "metadata": {"deletedCells": [], "recordTiming": False, "cellId": cell_id, "tags": tags},
-            "content": {
-                "code": code,
-                "silent": False,
-                "store_history": True,
-                "user_expressions": {},
-                "allow_stdin": False,
-                "stop_on_error": True,
-            },
-            "channel": "shell",
-            "buffers": [],
-        }
+        msg = execute_request(
+            self.session_id,
+            code,
+            metadata={"deletedCells": [], "recordTiming": False, "cellId": cell_id, "tags": tags},
+        )
+        msg_id = msg["header"]["msg_id"]
         if self.v1:
             self.ws.send_binary(encode_v1("shell", msg))
         else:

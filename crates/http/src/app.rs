@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
             state.spawner.clone(),
             state.hubapi.clone(),
             state.sessions.clone(),
+            state.analytics.clone(),
         )))
         .layer(axum::middleware::from_fn_with_state(limits, body_gate))
         .layer(axum::middleware::from_fn_with_state(

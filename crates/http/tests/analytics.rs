@@ -24,6 +24,7 @@ use crate::fake_moodle::FakeMoodle;
 use crate::util::*;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const ADMIN_TOKEN: &str = "admin-token-0123456789";
 
 struct AnalyticsHub {
     hub: TestHub,
@@ -43,7 +44,8 @@ impl Drop for AnalyticsHub {
 /// A hub with analytics over `outbox`, delivering, served on a real socket.
 async fn analytics_hub(outbox: Arc<dyn AnalyticsStore>) -> AnalyticsHub {
     let analytics = Analytics::start(outbox, Arc::new(SystemClock));
-    let (cfg, spec) = hub_config();
+    let (mut cfg, spec) = hub_config();
+    cfg.api_token = Some(lticontainer_hub::admin_token::AdminToken::new(ADMIN_TOKEN).unwrap());
     let a = Arc::clone(&analytics);
     let hub = test_hub_parts(
         cfg,
@@ -365,6 +367,27 @@ async fn a_bad_token_is_reported_and_not_retried() {
     }
     let s = h.analytics.snapshot();
     assert_eq!((s.refused, s.delivered, s.retries), (3, 0, 0));
+    // The admin sees it in the counters (with the admin token only).
+    let counters = h
+        .hub
+        .send(
+            axum::http::Request::get("/hub/api/analytics")
+                .header(header::AUTHORIZATION, format!("token {ADMIN_TOKEN}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_status(&counters, StatusCode::OK);
+    let counters: Value = serde_json::from_str(&body_string(counters).await).unwrap();
+    assert_eq!(
+        (counters["refused"].as_u64(), counters["outbox"].as_u64()),
+        (Some(3), Some(0))
+    );
+    let student = h
+        .hub
+        .send(h.hub.get_as("/hub/api/analytics", Some("dave")))
+        .await;
+    assert_status(&student, StatusCode::FORBIDDEN);
     assert_eq!(h.analytics.store().outbox_len().await.unwrap(), 0);
     assert_eq!(*moodle.requests.borrow(), 3);
     assert_eq!(*moodle.rows.borrow(), 0);

@@ -8,6 +8,7 @@
 //! | `GET /hub/api/users/<name>` | one user's model; 404 for an unknown user |
 //! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container, revokes its tokens; 204 |
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
+//! | `GET /hub/api/analytics` | lticontainer's own: the learning-analytics counters and the outbox's length; 404 when analytics are off |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
 //! the admin API is off: every call is JupyterHub's 403 (Moodle shows "Missmatch api token").
@@ -19,12 +20,14 @@ use axum::Router;
 use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::{delete, get};
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
 use super::error::method_not_allowed;
 use crate::extract::Sessions;
 
+mod analytics;
 mod auth;
 mod model;
 mod users;
@@ -39,15 +42,22 @@ pub(crate) struct AdminState {
     spawner: Arc<Spawner>,
     api: Arc<HubApi>,
     sessions: Sessions,
+    analytics: Option<Arc<Analytics>>,
 }
 
 impl AdminState {
-    /// The admin API over `spawner`, `api` and `sessions`.
-    pub(crate) fn new(spawner: Arc<Spawner>, api: Arc<HubApi>, sessions: Sessions) -> Self {
+    /// The admin API over `spawner`, `api`, `sessions` and, when on, the learning analytics.
+    pub(crate) fn new(
+        spawner: Arc<Spawner>,
+        api: Arc<HubApi>,
+        sessions: Sessions,
+        analytics: Option<Arc<Analytics>>,
+    ) -> Self {
         Self {
             spawner,
             api,
             sessions,
+            analytics,
         }
     }
 }
@@ -73,6 +83,10 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route(
             &format!("{base}/users/{{name}}/server"),
             delete(users::delete_server).fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/analytics"),
+            get(analytics::counters).fallback(method_not_allowed),
         )
         .with_state(state)
         .layer(axum::middleware::map_response(move |mut res: Response| {
