@@ -96,6 +96,7 @@ class FakeMoodle:
                 if m:
                     rec[m.group(1)] = v
             host = rec.get("host", "ltictr")
+            rec["_at"] = time.monotonic()  # when it was stored (benchmarks: the delivery's lag)
             if host == "server":
                 paired = any(c["session"] == rec.get("session") and c["message"] == rec.get("message") for c in self.client)
                 if not paired:

@@ -82,7 +82,7 @@ fn reply(user: &str, request: &Value) -> Vec<(&'static str, Value)> {
     let parent = request["header"].clone();
     let header = |t: &str| {
         json!({"msg_id": format!("k-{}", rand_id()), "msg_type": t, "session": "kernel-session",
-               "username": user, "date": "2026-12-01T10:00:01.000000Z", "version": "5.3"})
+               "username": format!("kernel-of-{user}"), "date": "2026-12-01T10:00:01.000000Z", "version": "5.3"})
     };
     vec![
         (

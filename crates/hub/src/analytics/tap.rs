@@ -1,9 +1,18 @@
 //! [`KernelTap`]: the capture of one kernel channel WebSocket, fed by the proxy with the bytes
 //! it has forwarded.
+//!
+//! **Whose records.** A server record's `username` is the hub user whose server the connection
+//! goes to (the proxy routed it after checking the session), not the `header.username` the kernel
+//! wrote: that is whatever the student's container says (a stock image's kernel says `username`,
+//! and a student can start a kernel under any name), and mod_lticontainer's dashboard files the
+//! row under that name. The original got the student's login there only because its `start.sh`
+//! ran the kernel as a Unix account of that name.
 
 use std::sync::Arc;
 
-use lticontainer_core::analytics::{Direction, KernelCapture, KernelProtocol, LmsTarget, NbLog};
+use lticontainer_core::analytics::{
+    Direction, KernelCapture, KernelProtocol, LmsTarget, NbHost, NbLog,
+};
 use lticontainer_core::params::SessionInfo;
 use lticontainer_core::store::OutboxItem;
 
@@ -57,7 +66,11 @@ impl KernelTap {
     pub fn inspect(&mut self, direction: Direction, bytes: &[u8]) {
         self.capture.feed(direction, bytes, &mut self.events);
         for event in std::mem::take(&mut self.events) {
-            self.queue(NbLog::from_event(event));
+            let mut log = NbLog::from_event(event);
+            if log.host == NbHost::Server {
+                log.username.clone_from(&self.user);
+            }
+            self.queue(log);
         }
         let unparsed = self.capture.counters().unparsed();
         if unparsed > self.counted_unparsed {
