@@ -119,8 +119,17 @@ impl Analytics {
     pub(crate) fn enqueue(&self, item: OutboxItem) {
         AnalyticsCounters::add(&self.counters.captured, 1);
         if self.queue.try_send(item).is_err() {
-            AnalyticsCounters::add(&self.counters.dropped, 1);
-            tracing::warn!("analytics: the outbox writer is behind; a record was dropped");
+            let before = self
+                .counters
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // The first drop and every thousandth after it: a flood must not flood the log too.
+            if before % 1000 == 0 {
+                tracing::warn!(
+                    dropped = before + 1,
+                    "analytics: the outbox writer is behind (the store is slow); records are dropped"
+                );
+            }
         }
     }
 
