@@ -444,3 +444,39 @@ async fn moodle_down_then_a_hub_restart_then_moodle_up_stores_every_record_once(
     assert_eq!(h2.analytics.snapshot().delivered, 11);
     assert_eq!(h2.analytics.store().outbox_len().await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_stops_mid_frame_ends_quietly_and_the_next_one_is_captured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let h = analytics_hub(Arc::new(InMemoryStore::new())).await;
+    launch(&h.hub, "fred", 106, Some((&moodle, TOKEN))).await;
+    // A raw upgrade, then half of a masked frame that announces 1000 bytes, then the socket ends.
+    let mut tcp = TcpStream::connect(h.addr).await.unwrap();
+    let head = format!(
+        "GET /user/fred/api/kernels/k-1/channels?session_id=cut HTTP/1.1\r\nHost: {HOST}\r\n\
+         Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {}\r\n\r\n",
+        h.hub.cookie("fred")
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let mut frame = vec![0x81, 0x80 | 126, 0x03, 0xe8, 1, 2, 3, 4];
+    frame.extend(std::iter::repeat_n(b'x', 300));
+    tcp.write_all(&frame).await.unwrap();
+    drop(tcp);
+    // The binding of the cut session was captured; nothing else; the next connection works.
+    let mut ws = open_channels(&h, "fred", "sess-f", true).await;
+    let req = execute_request("sess-f", "m0", "c1", 1, "1");
+    assert_eq!(run_cell(&mut ws, true, &req).await, "ok");
+    let t = moodle.wait_rows(4).await;
+    assert_eq!(t.session.len(), 2);
+    assert_eq!((t.client.len(), t.server.len()), (1, 1));
+    assert_eq!(h.analytics.snapshot().dropped, 0);
+}
