@@ -21,14 +21,18 @@ import subprocess
 import time
 import uuid
 
+import pytest
 import requests
 
 from client import Browser
 from hub import REPO, Hub
 from kernel_channel import KernelChannel
 from lti_consumer import MoodleConsumer, Student
-from moodle import MoodleUser, configure
-from test_moodle import launch_from_moodle, moodle_hub, moodle_site, people, run_cell  # noqa: F401 (fixtures)
+
+# Until the Moodle tier is merged, this module shows as skipped, saying why.
+pytest.importorskip("moodle", reason="the Moodle tier (tests/e2e/moodle.py, branch wt-moodle) is not in this tree")
+from moodle import MoodleUser, configure  # noqa: E402
+from test_moodle import launch_from_moodle, moodle_hub, moodle_site, people, run_cell  # noqa: E402, F401 (fixtures)
 
 DB = "lticontainer_moodle"
 TAGS = lambda n: ["filename: ex1.ipynb", f"codenum: {n}"]  # noqa: E731
