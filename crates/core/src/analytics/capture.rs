@@ -97,3 +97,92 @@ impl KernelCapture {
         add(self.from_client.counters(), self.from_kernel.counters())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::analytics::kernel::encode_v1;
+    use crate::analytics::ws::tests::frame;
+
+    fn request_v1() -> Vec<u8> {
+        encode_v1(
+            "shell",
+            &[
+                br#"{"msg_id":"m1","msg_type":"execute_request","session":"s1","date":"d1"}"#,
+                b"{}",
+                br#"{"cellId":"c1","tags":["codenum: 1"]}"#,
+                br#"{"code":"1/0"}"#,
+            ],
+        )
+    }
+
+    fn reply_v1() -> Vec<u8> {
+        encode_v1(
+            "shell",
+            &[
+                br#"{"msg_id":"r1","msg_type":"execute_reply","username":"u","date":"d2"}"#,
+                br#"{"msg_id":"m1","msg_type":"execute_request","session":"s1"}"#,
+                b"{}",
+                br#"{"status":"error"}"#,
+            ],
+        )
+    }
+
+    #[test]
+    fn both_directions_in_fragments_and_odd_chunks_yield_the_request_then_the_reply() {
+        let mut c = KernelCapture::new(KernelProtocol::V1);
+        let req = request_v1();
+        // The client's message in two masked fragments, fed three bytes at a time.
+        let mut client = frame(0x02, &req[..40], Some([1, 2, 3, 4]));
+        client.extend(frame(0x80, &req[40..], Some([5, 6, 7, 8])));
+        let mut out = Vec::new();
+        for chunk in client.chunks(3) {
+            c.feed(Direction::FromClient, chunk, &mut out);
+        }
+        // Output on iopub, then the reply, from the kernel (unmasked).
+        let iopub = encode_v1("iopub", &[br#"{"msg_type":"stream"}"#, b"{}", b"{}", b"{}"]);
+        let mut kernel = frame(0x82, &iopub, None);
+        kernel.extend(frame(0x82, &reply_v1(), None));
+        c.feed(Direction::FromKernel, &kernel, &mut out);
+        let kinds: Vec<&str> = out
+            .iter()
+            .map(|e| match e {
+                KernelEvent::Request(r) => r.cell_id.as_str(),
+                KernelEvent::Reply(r) => r.status.as_str(),
+            })
+            .collect();
+        assert_eq!(kinds, ["c1", "error"]);
+        let counters = c.counters();
+        assert_eq!(
+            (counters.messages, counters.events, counters.unparsed()),
+            (3, 2, 0)
+        );
+    }
+
+    #[test]
+    fn unparsable_and_oversized_messages_are_counted_and_memory_stays_bounded() {
+        let mut c = KernelCapture::with_limit(KernelProtocol::V1, 1024);
+        let mut out = Vec::new();
+        let mut truncated = request_v1();
+        truncated.truncate(truncated.len() - 5);
+        c.feed(
+            Direction::FromClient,
+            &frame(0x82, &truncated, None),
+            &mut out,
+        );
+        let huge = vec![b'x'; 10_000];
+        c.feed(Direction::FromClient, &frame(0x82, &huge, None), &mut out);
+        c.feed(
+            Direction::FromClient,
+            &frame(0x82, &request_v1(), None),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        let counters = c.counters();
+        assert_eq!(
+            (counters.malformed, counters.oversized, counters.unparsed()),
+            (1, 1, 2)
+        );
+    }
+}
