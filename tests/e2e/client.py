@@ -21,6 +21,32 @@ from hub import Hub
 from lti_consumer import MoodleConsumer, Student
 
 
+def execute_request(session_id: str, code: str, *, username: str = "", metadata: dict | None = None) -> dict:
+    """A kernel `execute_request` on the shell channel, as JupyterLab sends it (a fresh msg_id)."""
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "username": username,
+            "session": session_id,
+            "msg_type": "execute_request",
+            "version": "5.3",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        },
+        "parent_header": {},
+        "metadata": metadata or {},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+        "channel": "shell",
+        "buffers": [],
+    }
+
+
 class FlowError(AssertionError):
     """A step of the student's flow did not do what a browser would need."""
 
@@ -145,33 +171,9 @@ class Browser:
             timeout=timeout,
         )
         try:
-            msg_id = uuid.uuid4().hex
-            ws.send(
-                json.dumps(
-                    {
-                        "header": {
-                            "msg_id": msg_id,
-                            "username": self.name,
-                            "session": session_id,
-                            "msg_type": "execute_request",
-                            "version": "5.3",
-                            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                        },
-                        "parent_header": {},
-                        "metadata": {},
-                        "content": {
-                            "code": code,
-                            "silent": False,
-                            "store_history": True,
-                            "user_expressions": {},
-                            "allow_stdin": False,
-                            "stop_on_error": True,
-                        },
-                        "channel": "shell",
-                        "buffers": [],
-                    }
-                )
-            )
+            request = execute_request(session_id, code, username=self.name)
+            msg_id = request["header"]["msg_id"]
+            ws.send(json.dumps(request))
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 frame = ws.recv()

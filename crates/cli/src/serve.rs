@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use lticontainer_core::auth::Lti11Authenticator;
+use lticontainer_core::clock::SystemClock;
 use lticontainer_core::store::Store;
 use lticontainer_http::serve::ServeLimits;
 use lticontainer_http::session::SessionKey;
 use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
 use lticontainer_hub::Networking;
+use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
 use lticontainer_store::SqliteStore;
@@ -27,11 +29,11 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     let key = SessionKey::load_or_create(&state_dir)
         .map_err(|e| format!("session key in {}: {e}", state_dir.display()))?;
     let store_path = cfg.store_path();
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&store_path)
-            .await
-            .map_err(|e| format!("cannot open the store {}: {e}", store_path.display()))?,
-    );
+    let sqlite = SqliteStore::open(&store_path)
+        .await
+        .map_err(|e| format!("cannot open the store {}: {e}", store_path.display()))?;
+    let analytics = start_analytics(&cfg, &sqlite)?;
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     let runtime = build_runtime(&cfg)?;
     let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
 
@@ -46,6 +48,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     parts.spec = cfg.spec;
     parts.public_url = cfg.public_url;
     parts.session_key = key;
+    parts.analytics = analytics;
     let state = AppState::new(parts);
     // Only host networking shares the host's ports; the default range is outside the kernel's
     // ephemeral ports, so this speaks only when an admin moved the range into them.
@@ -84,6 +87,24 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         );
     }
     serve_until_stopped(listener, state, limits).await
+}
+
+/// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the
+/// LMS running (records left in the outbox before a restart go first).
+fn start_analytics(cfg: &Config, store: &SqliteStore) -> Result<Option<Arc<Analytics>>, String> {
+    if !cfg.hub.analytics {
+        tracing::info!(
+            "learning analytics off (hub.analytics = false): no notebook logs reach the LMS"
+        );
+        return Ok(None);
+    }
+    let client = LmsClient::new(cfg.hub.analytics_ca_file.as_deref()).map_err(|e| e.to_string())?;
+    let analytics = Analytics::start(Arc::new(store.clone()), Arc::new(SystemClock));
+    tokio::spawn(delivery::run(Arc::clone(&analytics), client));
+    tracing::info!(
+        "learning analytics on: kernel WebSockets of students launched with lms_sessioninfo, lms_serverurl and lms_rpctoken are captured and sent to mod_lticontainer"
+    );
+    Ok(Some(analytics))
 }
 
 /// With isolated networking: serves the hub API the single-user servers call on

@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::Result;
 
+mod analytics;
 mod memory;
 
+pub use analytics::{AnalyticsStore, OutboxEntry, OutboxItem};
 pub use memory::InMemoryStore;
 
 /// A user the hub knows, recorded at every LTI launch.

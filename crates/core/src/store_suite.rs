@@ -558,3 +558,72 @@ pub async fn oauth_codes_are_single_use(store: &dyn Store) {
             .is_none()
     );
 }
+
+/// The [`AnalyticsStore`](crate::store::AnalyticsStore) contract: targets are replaced and
+/// forgotten, the outbox keeps its order, ids only grow (also past removals), removing a missing
+/// entry succeeds. Run it on an empty store: it counts the outbox.
+pub async fn analytics_outbox(store: &dyn crate::store::AnalyticsStore) {
+    use crate::analytics::{LmsTarget, NbLog};
+    use crate::params::SessionInfo;
+    use crate::store::OutboxItem;
+
+    let target = |token: &str| LmsTarget {
+        session: SessionInfo {
+            ltictr_id: 3,
+            lti_id: 76,
+        },
+        endpoint: "https://m.example/webservice/rest/server.php".into(),
+        token: token.into(),
+    };
+    assert_eq!(store.lms_target("suite-a").await.unwrap(), None);
+    store
+        .put_lms_target("suite-a", Some(target("t1")))
+        .await
+        .unwrap();
+    store
+        .put_lms_target("suite-a", Some(target("t2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.lms_target("suite-a").await.unwrap(),
+        Some(target("t2"))
+    );
+    store.put_lms_target("suite-a", None).await.unwrap();
+    assert_eq!(store.lms_target("suite-a").await.unwrap(), None);
+
+    let item = |n: u32| OutboxItem {
+        user: "suite-a".into(),
+        endpoint: "https://m.example/webservice/rest/server.php".into(),
+        token: "t1".into(),
+        log: NbLog::session_binding(
+            SessionInfo {
+                ltictr_id: 1,
+                lti_id: u64::from(n),
+            },
+            &format!("s{n}"),
+        ),
+        captured: at(1_700_000_000 + u64::from(n), n),
+    };
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+    store.outbox_push((0..5).map(item).collect()).await.unwrap();
+    let pending = store.outbox_pending(3).await.unwrap();
+    assert_eq!(pending.len(), 3);
+    assert!(pending.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(pending[0].item, item(0));
+    assert_eq!(pending[2].item, item(2));
+    store.outbox_remove(pending[1].id).await.unwrap();
+    store.outbox_remove(pending[1].id).await.unwrap();
+    let all = store.outbox_pending(100).await.unwrap();
+    let items: Vec<OutboxItem> = all.iter().map(|e| e.item.clone()).collect();
+    assert_eq!(items, vec![item(0), item(2), item(3), item(4)]);
+    let last = all.last().unwrap().id;
+    store.outbox_remove(last).await.unwrap();
+    store.outbox_push(vec![item(9)]).await.unwrap();
+    let newest = store.outbox_pending(100).await.unwrap();
+    assert!(newest.last().unwrap().id > last, "ids are never reused");
+    assert_eq!(store.outbox_len().await.unwrap(), 4);
+    for e in newest {
+        store.outbox_remove(e.id).await.unwrap();
+    }
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+}

@@ -17,3 +17,8 @@ async fn a_shared_store_through_arc_passes_the_suite() {
     let store: Arc<dyn Store> = Arc::new(InMemoryStore::new());
     store_suite::run_all(&store).await;
 }
+
+#[tokio::test]
+async fn in_memory_store_passes_the_analytics_suite() {
+    store_suite::analytics_outbox(&InMemoryStore::new()).await;
+}

@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
             state.hubapi.clone(),
             state.sessions.clone(),
             state.public_url.clone(),
+            state.analytics.clone(),
         )))
         .layer(axum::middleware::from_fn_with_state(limits, body_gate))
         .layer(axum::middleware::from_fn_with_state(

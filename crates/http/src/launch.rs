@@ -76,6 +76,12 @@ pub(crate) async fn launch(
         .map_err(|e| PageError::internal("recording the launch", e))?;
 
     let request = SpawnRequest::new(launch);
+    if let Some(analytics) = &state.analytics {
+        // Where this student's notebook logs go; a failure costs the logs, never the launch.
+        if let Err(e) = analytics.note_launch(&user, request.params()).await {
+            tracing::error!(%user, error = %e, "analytics: cannot record where this user's notebook logs go");
+        }
+    }
     let launch = request.launch();
     let iframe = request.params().iframe;
     // The LMS origin comes from what the LMS signed, never from the unsigned Origin/Referer.
@@ -113,8 +119,9 @@ pub(crate) async fn launch(
         .into_response())
 }
 
-/// Launch parameters that are secrets of the LMS and never stored: `lms_rpctoken` is a Moodle
-/// web-service token (what the notebook logs would be sent with).
+/// Launch parameters that are secrets of the LMS and not stored with the launch: `lms_rpctoken`
+/// is a Moodle web-service token, kept only as the user's analytics target
+/// (`lticontainer_hub::analytics`), for delivery.
 const NOT_STORED: [&str; 1] = ["custom_lms_rpctoken"];
 
 /// What the store keeps of a launch: enough to spawn again with the same parameters, without

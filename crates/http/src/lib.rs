@@ -22,6 +22,7 @@ pub mod session;
 mod session_revocations;
 pub mod state;
 mod user_proxy;
+mod ws_tap;
 
 pub use app::app;
 pub use container_api::{ServerNetworkListener, container_api};

@@ -26,6 +26,7 @@ use lticontainer_hub::spawner::Spawner;
 use tokio::net::TcpStream;
 
 use crate::session::strip_session_cookie;
+use crate::ws_tap::{self, CaptureRequest};
 
 /// The pooled HTTP client the proxy uses.
 pub(crate) type ProxyClient = Client<VouchedConnector, Body>;
@@ -165,7 +166,8 @@ pub(crate) struct Forwarded {
     pub proto: String,
 }
 
-/// Forwards `req` to the server at `upstream` and returns its response, streaming.
+/// Forwards `req` to the server at `upstream` and returns its response, streaming. A WebSocket
+/// upgrade with `capture` is bridged with learning-analytics capture ([`ws_tap`]).
 ///
 /// # Errors
 /// [`ProxyError::Unreachable`] when nothing accepts the connection (the caller answers 503 and
@@ -175,8 +177,13 @@ pub(crate) async fn forward(
     upstream: SocketAddr,
     mut req: Request,
     fwd: &Forwarded,
+    capture: Option<CaptureRequest>,
 ) -> Result<Response, ProxyError> {
     let websocket = is_websocket_upgrade(req.headers());
+    let capture = capture.filter(|_| websocket);
+    if capture.is_some() {
+        ws_tap::prepare_request(req.headers_mut());
+    }
     let client_upgrade = if websocket {
         req.extensions_mut().remove::<OnUpgrade>()
     } else {
@@ -231,14 +238,19 @@ pub(crate) async fn forward(
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client_upgrade) = client_upgrade {
             let upstream_upgrade = hyper::upgrade::on(&mut resp);
+            let protocol = ws_tap::chosen_protocol(resp.headers());
             tokio::spawn(async move {
                 match tokio::try_join!(client_upgrade, upstream_upgrade) {
                     Ok((browser, server)) => {
                         let mut browser = TokioIo::new(browser);
                         let mut server = TokioIo::new(server);
-                        if let Err(e) =
-                            tokio::io::copy_bidirectional(&mut browser, &mut server).await
-                        {
+                        let bridged = match capture {
+                            Some(c) => ws_tap::bridge(browser, server, c, protocol).await,
+                            None => tokio::io::copy_bidirectional(&mut browser, &mut server)
+                                .await
+                                .map(|_| ()),
+                        };
+                        if let Err(e) = bridged {
                             tracing::debug!(%upstream, error = %e, "websocket bridge closed with an error");
                         }
                     }

@@ -13,6 +13,7 @@ use lticontainer_core::clock::{Clock, SystemClock};
 use lticontainer_core::spec::{IdentityLookup, SpecConfig};
 use lticontainer_core::store::Store;
 use lticontainer_hub::HubConfig;
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
 use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
 use lticontainer_hub::host_accounts::EtcIdentity;
@@ -56,6 +57,9 @@ pub struct AppParts {
     /// processes (the in-memory test fakes) needs
     /// [`AssumeContainer`](lticontainer_hub::listener_owner::AssumeContainer).
     pub listeners: Arc<dyn ListenerOwnership>,
+    /// Learning analytics ([`Analytics`]); `None` captures nothing. Default: `None`
+    /// (`lticontainer serve` starts them when `hub.analytics` is on).
+    pub analytics: Option<Arc<Analytics>>,
 }
 
 impl AppParts {
@@ -78,6 +82,7 @@ impl AppParts {
             forwarding: Arc::new(ProcSysForwarding::default()),
             clock: Arc::new(SystemClock),
             listeners: Arc::new(ProcListeners::default()),
+            analytics: None,
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct AppState {
     pub(crate) client: ProxyClient,
     /// Where the time comes from.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Learning analytics, when on.
+    pub analytics: Option<Arc<Analytics>>,
 }
 
 impl fmt::Debug for AppState {
@@ -130,6 +137,7 @@ impl AppState {
             forwarding,
             clock,
             listeners,
+            analytics,
         } = parts;
         let hub = Arc::new(hub);
         let sessions = Sessions::new(session_key, Arc::clone(&clock), Arc::clone(&hub));
@@ -172,6 +180,7 @@ impl AppState {
             sessions,
             client,
             clock,
+            analytics,
         }
     }
 

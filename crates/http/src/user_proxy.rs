@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, LOCATION};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::{PublicUrlConfig, RequestOrigin, public_scheme};
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
@@ -16,6 +17,7 @@ use crate::extract::Sessions;
 use crate::launch::peer_ip;
 use crate::pages;
 use crate::proxy::{Forwarded, ProxyClient, ProxyError, forward};
+use crate::ws_tap::{CaptureRequest, kernel_channel_session};
 
 /// The handler of every request under `/user/`.
 pub(crate) async fn user_proxy(
@@ -23,6 +25,7 @@ pub(crate) async fn user_proxy(
     State(spawner): State<Arc<Spawner>>,
     State(public_url): State<Arc<PublicUrlConfig>>,
     State(client): State<ProxyClient>,
+    State(analytics): State<Option<Arc<Analytics>>>,
     mut req: Request,
 ) -> Response {
     let path = req.uri().path().to_owned();
@@ -106,7 +109,15 @@ pub(crate) async fn user_proxy(
         client_ip: (!peer.is_unspecified()).then_some(peer),
         proto,
     };
-    match forward(&client, server.addr, req, &fwd).await {
+    let capture = analytics.and_then(|analytics| {
+        let session_id = kernel_channel_session(req.uri().path(), req.uri().query())?;
+        Some(CaptureRequest {
+            analytics,
+            user: owner.clone(),
+            session_id,
+        })
+    });
+    match forward(&client, server.addr, req, &fwd, capture).await {
         Ok(resp) => {
             spawner.note_activity(&owner);
             resp

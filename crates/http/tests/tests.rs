@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod analytics;
 mod cross_site;
 mod cull;
 mod home;
+mod fake_kernel;
+mod fake_moodle;
 mod hubapi;
 mod hubapi_singleuser;
 mod launch;

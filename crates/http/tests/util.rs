@@ -220,6 +220,10 @@ pub fn jupyter_router() -> Router {
             }),
         )
         .route(
+            "/user/{name}/api/kernels/{kid}/channels",
+            any(crate::fake_kernel::channels),
+        )
+        .route(
             "/user/{name}/ws",
             any(|ws: WebSocketUpgrade| async move {
                 ws.on_upgrade(|mut socket| async move {

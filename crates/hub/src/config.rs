@@ -192,6 +192,15 @@ pub struct HubConfig {
     /// are exempt: behind a TLS proxy every client has the proxy's address (limit per client at
     /// the proxy instead, e.g. nginx `limit_conn`). Default: 2048.
     pub max_connections_per_ip: usize,
+    /// Learning analytics: read the cells students run off their kernel WebSockets and send
+    /// them to mod_lticontainer's web service (`lms_sessioninfo`, `lms_serverurl`,
+    /// `lms_serverpath`, `lms_rpctoken` of each student's latest launch; a launch without them
+    /// is not captured). Default: `true`.
+    pub analytics: bool,
+    /// A PEM file of CA certificates the delivery to the LMS trusts besides the system's (for
+    /// an LMS whose certificate a private CA signed). The LMS's certificate is always verified.
+    /// Default: none.
+    pub analytics_ca_file: Option<PathBuf>,
 }
 
 impl Default for HubConfig {
@@ -227,6 +236,8 @@ impl Default for HubConfig {
             max_proxy_body_bytes: 512 * 1024 * 1024,
             max_connections: 4096,
             max_connections_per_ip: 2048,
+            analytics: true,
+            analytics_ca_file: None,
         }
     }
 }

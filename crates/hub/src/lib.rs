@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin_token;
+pub mod analytics;
 pub mod config;
 pub mod credentials;
 pub mod cross_site;

@@ -1,4 +1,5 @@
 //! Integration tests of lticontainer-hub's public API.
 
+mod analytics_tls;
 mod listener_owner;
 mod server_spec;

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 /// The statements that take a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -51,6 +51,22 @@ const MIGRATIONS: &[&str] = &[
         user         TEXT NOT NULL,
         redirect_uri TEXT NOT NULL,
         expires      INTEGER NOT NULL
+    );",
+    // 1 → 2: learning analytics: each user's LMS target and the outbox of notebook logs.
+    "CREATE TABLE lms_targets (
+        user     TEXT PRIMARY KEY NOT NULL,
+        inst_id  INTEGER NOT NULL,
+        lti_id   INTEGER NOT NULL,
+        endpoint TEXT NOT NULL,
+        token    TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        user     TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        token    TEXT NOT NULL,
+        log      TEXT NOT NULL,
+        captured INTEGER NOT NULL
     );",
 ];
 

@@ -121,6 +121,7 @@ impl SqliteStore {
         }
         let sql = |e| error::map(&path, e);
         let mut conn = Connection::open(&path).map_err(sql)?;
+        owner_only(&path)?;
         conn.busy_timeout(options.busy_timeout).map_err(sql)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
@@ -150,7 +151,7 @@ impl SqliteStore {
 
     /// Runs `f` on the connection on the blocking pool. `f` returns SQLite failures in the
     /// outer result and semantic outcomes (already exists, not found) in the inner one.
-    async fn call<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<Result<T>> + Send + 'static,
@@ -166,7 +167,20 @@ impl SqliteStore {
     }
 }
 
-fn join_error(e: tokio::task::JoinError) -> Error {
+/// Makes the database readable by its owner only: it holds the LMS's web-service tokens (the
+/// analytics outbox). SQLite gives its `-wal` and `-shm` files the database's permissions.
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+        let detail = format!(
+            "{}: cannot make the file private (mode 0600): {e}",
+            path.display()
+        );
+        Error::unavailable_because(BACKEND, detail, e)
+    })
+}
+
+pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
     Error::Backend {
         backend: BACKEND,
         source: Box::new(e),

@@ -36,7 +36,7 @@ async fn creates_missing_directories_and_uses_wal_and_schema_version() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +107,7 @@ async fn everything_survives_a_reopen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_database_is_a_clear_error_and_keeps_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_with(db(&dir), SqliteOptions::new().max_pages(16))
+    let store = SqliteStore::open_with(db(&dir), SqliteOptions::new().max_pages(24))
         .await
         .unwrap();
     store.upsert_user(store_suite::user("dave")).await.unwrap();
@@ -120,7 +120,7 @@ async fn a_full_database_is_a_clear_error_and_keeps_what_was_written() {
             break;
         }
     }
-    let err = failure.expect("a 16-page database must fill up");
+    let err = failure.expect("a 24-page database must fill up");
     assert!(
         matches!(
             err,
@@ -258,4 +258,52 @@ async fn a_hub_killed_without_closing_loses_no_committed_write() {
     let reopened = SqliteStore::open(db(&copy)).await.unwrap();
     assert_eq!(reopened.servers().await.unwrap().len(), 50);
     assert!(reopened.user("k49").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_analytics_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    store_suite::analytics_outbox(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_and_targets_survive_a_reopen_in_a_private_file() {
+    use lticontainer_core::analytics::{LmsTarget, NbLog};
+    use lticontainer_core::params::SessionInfo;
+    use lticontainer_core::store::{AnalyticsStore, OutboxItem};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let info = SessionInfo {
+        ltictr_id: 1,
+        lti_id: 2,
+    };
+    let target = LmsTarget {
+        session: info,
+        endpoint: "http://127.0.0.1:1//webservice/rest/server.php".into(),
+        token: "0123abcd".into(),
+    };
+    let item = OutboxItem {
+        user: "carol".into(),
+        endpoint: target.endpoint.clone(),
+        token: target.token.clone(),
+        log: NbLog::session_binding(info, "sess"),
+        captured: at(1_700_000_000, 42),
+    };
+    {
+        let store = SqliteStore::open(db(&dir)).await.unwrap();
+        store
+            .put_lms_target("carol", Some(target.clone()))
+            .await
+            .unwrap();
+        store.outbox_push(vec![item.clone()]).await.unwrap();
+    }
+    let mode = std::fs::metadata(db(&dir)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    assert_eq!(store.lms_target("carol").await.unwrap(), Some(target));
+    let pending = store.outbox_pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].item, item);
 }

@@ -6,7 +6,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{OAuthClient, OAuthCode, ServerRecord, Store, TokenRecord, UserRecord};
+use super::{
+    AnalyticsStore, OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store,
+    TokenRecord, UserRecord,
+};
+use crate::analytics::LmsTarget;
 use crate::{Error, Result};
 
 /// A [`Store`] in memory: everything is lost when it is dropped.
@@ -22,6 +26,9 @@ struct State {
     tokens: BTreeMap<String, TokenRecord>,
     clients: BTreeMap<String, OAuthClient>,
     codes: BTreeMap<String, OAuthCode>,
+    targets: BTreeMap<String, LmsTarget>,
+    outbox: BTreeMap<u64, OutboxItem>,
+    next_id: u64,
 }
 
 impl InMemoryStore {
@@ -175,5 +182,53 @@ impl Store for InMemoryStore {
         s.tokens.retain(|_, t| !t.is_expired(now));
         s.codes.retain(|_, c| c.expires > now);
         Ok((before - s.tokens.len() - s.codes.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for InMemoryStore {
+    async fn put_lms_target(&self, user: &str, target: Option<LmsTarget>) -> Result<()> {
+        let mut s = self.lock();
+        match target {
+            Some(t) => s.targets.insert(user.to_owned(), t),
+            None => s.targets.remove(user),
+        };
+        Ok(())
+    }
+
+    async fn lms_target(&self, user: &str) -> Result<Option<LmsTarget>> {
+        Ok(self.lock().targets.get(user).cloned())
+    }
+
+    async fn outbox_push(&self, items: Vec<OutboxItem>) -> Result<()> {
+        let mut s = self.lock();
+        for item in items {
+            s.next_id += 1;
+            let id = s.next_id;
+            s.outbox.insert(id, item);
+        }
+        Ok(())
+    }
+
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .take(limit)
+            .map(|(id, item)| OutboxEntry {
+                id: *id,
+                item: item.clone(),
+            })
+            .collect())
+    }
+
+    async fn outbox_remove(&self, id: u64) -> Result<()> {
+        self.lock().outbox.remove(&id);
+        Ok(())
+    }
+
+    async fn outbox_len(&self) -> Result<u64> {
+        Ok(self.lock().outbox.len() as u64)
     }
 }

@@ -9,6 +9,7 @@
 //! | `POST /hub/api/users/<name>/server` | starts the server with the user's last launch: 201 ready, 202 still starting, 400 already running |
 //! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container (a start under way is cancelled), revokes its tokens; 204, or 202 while it is still stopping |
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
+//! | `GET /hub/api/analytics` | lticontainer's own: the learning-analytics counters and the outbox's length; 404 when analytics are off |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
 //! the admin API is off: every call is JupyterHub's 403 (Moodle shows "Missmatch api token").
@@ -21,12 +22,14 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::get;
 use lticontainer_core::auth::PublicUrlConfig;
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
 use super::error::method_not_allowed;
 use crate::extract::Sessions;
 
+mod analytics;
 mod auth;
 mod model;
 mod query;
@@ -43,22 +46,25 @@ pub(crate) struct AdminState {
     api: Arc<HubApi>,
     sessions: Sessions,
     public_url: Arc<PublicUrlConfig>,
+    analytics: Option<Arc<Analytics>>,
 }
 
 impl AdminState {
-    /// The admin API over `spawner`, `api` and `sessions`; `public_url` builds the absolute
-    /// URLs of the pagination envelope.
+    /// The admin API over `spawner`, `api`, `sessions` and, when on, the learning analytics;
+    /// `public_url` builds the absolute URLs of the pagination envelope.
     pub(crate) fn new(
         spawner: Arc<Spawner>,
         api: Arc<HubApi>,
         sessions: Sessions,
         public_url: Arc<PublicUrlConfig>,
+        analytics: Option<Arc<Analytics>>,
     ) -> Self {
         Self {
             spawner,
             api,
             sessions,
             public_url,
+            analytics,
         }
     }
 }
@@ -86,6 +92,10 @@ pub(crate) fn router(state: AdminState) -> Router {
             axum::routing::post(users::post_server)
                 .delete(users::delete_server)
                 .fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/analytics"),
+            get(analytics::counters).fallback(method_not_allowed),
         )
         .with_state(state)
         .layer(axum::middleware::map_response(move |mut res: Response| {

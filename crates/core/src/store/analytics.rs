@@ -1,0 +1,104 @@
+//! [`AnalyticsStore`]: the durable part of learning analytics: each user's [`LmsTarget`] and
+//! the outbox of records waiting to be delivered to the LMS.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::analytics::{LmsTarget, NbLog};
+
+/// A record waiting to be delivered, with where it goes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The hub user whose notebook produced it.
+    pub user: String,
+    /// The REST endpoint ([`LmsTarget::endpoint`]).
+    pub endpoint: String,
+    /// The web-service token, a secret ([`LmsTarget::token`]).
+    pub token: String,
+    /// The record.
+    pub log: NbLog,
+    /// When it was captured.
+    pub captured: SystemTime,
+}
+
+impl Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("user", &self.user)
+            .field("endpoint", &self.endpoint)
+            .field("token", &"<hidden>")
+            .field("log", &self.log)
+            .field("captured", &self.captured)
+            .finish()
+    }
+}
+
+/// An [`OutboxItem`] as stored, with its place in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Increases with every item pushed; the delivery order.
+    pub id: u64,
+    /// The item.
+    pub item: OutboxItem,
+}
+
+/// Where learning analytics keep what must survive a restart, used as
+/// `Arc<dyn AnalyticsStore>`.
+///
+/// # Contract
+/// * Safe to call concurrently; each call is atomic.
+/// * Tokens are stored as given (they must be sent to the LMS); an implementation keeps its
+///   file readable by its owner only.
+/// * [`Unavailable`](crate::Error::Unavailable) when the store cannot be read or written; the
+///   call changes nothing.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync + Debug + 'static {
+    /// Records where `user`'s records go from now on; `None` forgets it (a launch without the
+    /// analytics parameters).
+    async fn put_lms_target(&self, user: &str, target: Option<LmsTarget>) -> Result<()>;
+
+    /// Where `user`'s records go, if their latest launch said so.
+    async fn lms_target(&self, user: &str) -> Result<Option<LmsTarget>>;
+
+    /// Appends `items` to the outbox in one step, in their order.
+    ///
+    /// # Behavior
+    /// * Ids are larger than every id pushed before, even across restarts and after removals.
+    async fn outbox_push(&self, items: Vec<OutboxItem>) -> Result<()>;
+
+    /// At most `limit` entries, oldest (smallest id) first.
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
+
+    /// Removes the entry `id` (delivered or given up). Removing a missing entry succeeds.
+    async fn outbox_remove(&self, id: u64) -> Result<()>;
+
+    /// How many entries wait.
+    async fn outbox_len(&self) -> Result<u64>;
+}
+
+#[deny(clippy::missing_trait_methods)]
+#[async_trait]
+impl<T: AnalyticsStore + ?Sized> AnalyticsStore for Arc<T> {
+    async fn put_lms_target(&self, user: &str, target: Option<LmsTarget>) -> Result<()> {
+        (**self).put_lms_target(user, target).await
+    }
+    async fn lms_target(&self, user: &str) -> Result<Option<LmsTarget>> {
+        (**self).lms_target(user).await
+    }
+    async fn outbox_push(&self, items: Vec<OutboxItem>) -> Result<()> {
+        (**self).outbox_push(items).await
+    }
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        (**self).outbox_pending(limit).await
+    }
+    async fn outbox_remove(&self, id: u64) -> Result<()> {
+        (**self).outbox_remove(id).await
+    }
+    async fn outbox_len(&self) -> Result<u64> {
+        (**self).outbox_len().await
+    }
+}

@@ -1,0 +1,168 @@
+//! Learning analytics: the cells students run reach mod_lticontainer's tables in Moodle.
+//!
+//! * A launch records where the student's records go ([`Analytics::note_launch`]: the
+//!   [`LmsTarget`] of `lms_sessioninfo`, `lms_serverurl`, `lms_serverpath`, `lms_rpctoken`,
+//!   kept in the [`AnalyticsStore`], never in a container, never logged).
+//! * The proxy opens a [`KernelTap`] on each kernel channel WebSocket of a student with a target
+//!   ([`Analytics::open_kernel_channel`]): the `ltictr` record binding the notebook session to
+//!   the activity, then one record per `execute_request` and `execute_reply`, read from bytes
+//!   already forwarded.
+//! * Records go through a bounded queue into the durable outbox (one writer task), and from
+//!   there to the LMS ([`delivery`]), one record per request, in capture order per session.
+//!
+//! Nothing here stands in a student's way: capture never blocks the proxy (a full queue drops
+//! and counts), a launch without the parameters simply has no capture.
+
+mod client;
+mod counters;
+pub mod delivery;
+mod tap;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lticontainer_core::analytics::{KernelProtocol, LmsTarget, NbLog};
+use lticontainer_core::clock::Clock;
+use lticontainer_core::params::LmsParams;
+use lticontainer_core::store::{AnalyticsStore, OutboxItem};
+use tokio::sync::{Notify, mpsc};
+
+pub use client::{ClientError, LmsClient};
+pub use counters::AnalyticsSnapshot;
+pub use tap::KernelTap;
+
+use counters::AnalyticsCounters;
+
+/// How many captured records may wait for the outbox writer before new ones are dropped.
+const QUEUE: usize = 16 * 1024;
+
+/// The most records the writer stores in one transaction.
+const WRITE_BATCH: usize = 512;
+
+/// The analytics of one hub; see the module docs. Shared as `Arc<Analytics>`.
+#[derive(Debug)]
+pub struct Analytics {
+    store: Arc<dyn AnalyticsStore>,
+    clock: Arc<dyn Clock>,
+    queue: mpsc::Sender<OutboxItem>,
+    pub(crate) counters: AnalyticsCounters,
+    /// Woken when records reach the outbox.
+    pub(crate) stored: Notify,
+}
+
+impl Analytics {
+    /// Analytics over `store`, with the outbox writer running as a task (call from within a
+    /// Tokio runtime). Delivery is started separately ([`delivery::run`]).
+    pub fn start(store: Arc<dyn AnalyticsStore>, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let this = Arc::new(Self {
+            store,
+            clock,
+            queue,
+            counters: AnalyticsCounters::default(),
+            stored: Notify::new(),
+        });
+        tokio::spawn(write_outbox(Arc::downgrade(&this), rx));
+        this
+    }
+
+    /// The store the outbox is in.
+    pub fn store(&self) -> &Arc<dyn AnalyticsStore> {
+        &self.store
+    }
+
+    /// What analytics counted since the hub started.
+    pub fn snapshot(&self) -> AnalyticsSnapshot {
+        self.counters.snapshot()
+    }
+
+    /// Records where `user`'s records go, from the parameters of their launch; a launch without
+    /// them turns capture off for the user.
+    ///
+    /// # Errors
+    /// The store's error (the caller logs it; the launch goes on).
+    pub async fn note_launch(
+        &self,
+        user: &str,
+        params: &LmsParams,
+    ) -> lticontainer_core::Result<()> {
+        let target = LmsTarget::from_params(params);
+        if target.is_none() && (params.rpc_token.is_some() || params.session.is_some()) {
+            tracing::info!(%user, "analytics: the launch names no complete destination (lms_sessioninfo, lms_serverurl, lms_rpctoken): nothing is captured for this user");
+        }
+        self.store.put_lms_target(user, target).await
+    }
+
+    /// A tap for a kernel channel connection of `user` with notebook session `session_id`
+    /// speaking `protocol`, or `None` when the user's latest launch named no destination (or
+    /// the store cannot tell). Queues the session's `ltictr` binding record.
+    pub async fn open_kernel_channel(
+        self: &Arc<Self>,
+        user: &str,
+        session_id: &str,
+        protocol: KernelProtocol,
+    ) -> Option<KernelTap> {
+        let target = match self.store.lms_target(user).await {
+            Ok(t) => t?,
+            Err(e) => {
+                tracing::warn!(%user, error = %e, "analytics: cannot read the user's LMS target; this connection is not captured");
+                return None;
+            }
+        };
+        AnalyticsCounters::add(&self.counters.connections, 1);
+        let tap = KernelTap::new(Arc::clone(self), user.to_owned(), target, protocol);
+        tap.queue(NbLog::session_binding(tap.session_info(), session_id));
+        Some(tap)
+    }
+
+    /// Queues `item` for the outbox without waiting; a full queue drops it and counts.
+    pub(crate) fn enqueue(&self, item: OutboxItem) {
+        AnalyticsCounters::add(&self.counters.captured, 1);
+        if self.queue.try_send(item).is_err() {
+            let before = self
+                .counters
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // The first drop and every thousandth after it: a flood must not flood the log too.
+            if before % 1000 == 0 {
+                tracing::warn!(
+                    dropped = before + 1,
+                    "analytics: the outbox writer is behind (the store is slow); records are dropped"
+                );
+            }
+        }
+    }
+
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+}
+
+/// Moves queued records into the outbox, in batches, until the analytics are dropped.
+async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Receiver<OutboxItem>) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+        let Some(a) = analytics.upgrade() else { return };
+        let items = std::mem::take(&mut batch);
+        let n = items.len();
+        let mut attempt = 0u32;
+        loop {
+            match a.store.outbox_push(items.clone()).await {
+                Ok(()) => {
+                    a.stored.notify_one();
+                    break;
+                }
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, records = n, attempt, "analytics: cannot write the outbox; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+                Err(e) => {
+                    AnalyticsCounters::add(&a.counters.dropped, n as u64);
+                    tracing::error!(error = %e, records = n, "analytics: cannot write the outbox; these records are lost");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+"""Learning analytics against the real Moodle (the Moodle tier: Moodle 5.1 with mod_lticontainer,
+scripts/setup-moodle.sh). The course fixture's LTI activity carries what the plugin's LTI Edit tab
+writes, the web-service token among it, so every launch from Moodle names the destination.
+
+* Three students log in to Moodle and click the activity; JupyterLab opens (Chromium). One runs a
+  cell in JupyterLab itself (JupyterLab 4's own kernel client: the v1 protocol); all three run
+  tagged cells over the JSON and the v1 protocol with their browser's cookies, some failing. The
+  rows appear in mod_lticontainer's tables (read with psql) with the right sessions, cells, tags,
+  statuses and users, and the teacher opens the Dashboard and Chart pages (screenshots:
+  `moodle-dashboard-<engine>.png`, `moodle-chart-<engine>.png`). mod_lticontainer 1.6.3's query
+  for those pages is MySQL-only (`CLIENT.filename = ""`): on the tier's PostgreSQL they answer
+  "Error reading from database", and the test ends as an expected failure saying so.
+* Moodle's web server stopped while a student keeps running cells, the hub restarted meanwhile,
+  Moodle started again: every record is in Moodle's tables exactly once.
+
+Needs the Moodle tier of branch wt-moodle: tests/e2e/moodle.py and tests/e2e/test_moodle.py (its
+fixtures and helpers), scripts/setup-moodle.sh and scripts/moodle/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from client import Browser
+from hub import REPO, Hub
+from kernel_channel import KernelChannel
+from lti_consumer import MoodleConsumer, Student
+
+# Until the Moodle tier is merged, this module shows as skipped, saying why.
+pytest.importorskip("moodle", reason="the Moodle tier (tests/e2e/moodle.py, branch wt-moodle) is not in this tree")
+from moodle import MoodleUser, configure  # noqa: E402
+from test_moodle import launch_from_moodle, moodle_hub, moodle_site, people, run_cell  # noqa: E402, F401 (fixtures)
+
+DB = "lticontainer_moodle"
+TAGS = lambda n: ["filename: ex1.ipynb", f"codenum: {n}"]  # noqa: E731
+CELLS = [("a = 6 * 7", "ok"), ("1/0", "error"), ("a + 1", "ok")]
+
+
+def psql(sql: str) -> list[list[str]]:
+    """Rows of `sql` in Moodle's database (tab-separated, as psql -At prints them)."""
+    out = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-d", DB, "-qAtX", "-F", "\t", "-c", sql],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def rows_for(sessions: list[str]) -> dict[str, list[list[str]]]:
+    s = ",".join(f"'{x}'" for x in sessions)
+    return {
+        "session": psql(f"SELECT session, inst_id, lti_id, course FROM mdl_lticontainer_session WHERE session IN ({s}) ORDER BY id"),
+        "client": psql(f"SELECT session, message, cell_id, filename FROM mdl_lticontainer_client_data WHERE session IN ({s}) ORDER BY id"),
+        "server": psql(f"SELECT session, message, status, username FROM mdl_lticontainer_server_data WHERE session IN ({s}) ORDER BY id"),
+    }
+
+
+def wait_rows(sessions: list[str], n: int, timeout: float = 120) -> dict[str, list[list[str]]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = rows_for(sessions)
+        if sum(len(v) for v in got.values()) >= n:
+            return got
+        assert time.monotonic() < deadline, f"only {got} of {n} rows in Moodle"
+        time.sleep(0.5)
+
+
+def as_client(hub: Hub, person: MoodleUser) -> Browser:
+    """A scripted client with the hub session the launch from Moodle gave `person`'s Chromium;
+    it opens JupyterLab itself (the single-user OAuth round trip gives it Jupyter's cookies)."""
+    b = Browser(hub, Student(person.username), MoodleConsumer("", "", hub.launch_url))
+    for c in person.browser.cookies(f"{hub.url}/hub/home"):
+        if c["path"] == "/":
+            b.session.cookies.set(c["name"], c["value"], domain="127.0.0.1", path="/")
+    b.open_lab()
+    return b
+
+
+def run_cells(b: Browser, kernel: str, v1: bool, codenum0: int, session: str | None = None) -> tuple[str, list]:
+    ch = KernelChannel(b, kernel, v1=v1, session_id=session)
+    sent = []
+    for i, (code, want) in enumerate(CELLS):
+        msg_id, status = ch.run_cell(code, f"cell-{codenum0 + i}", TAGS(codenum0 + i))
+        assert status == want, (code, status)
+        sent.append((msg_id, f"cell-{codenum0 + i}", want))
+    ch.close()
+    return ch.session_id, sent
+
+
+def test_cells_students_run_reach_mod_lticontainers_tables(moodle_hub, people, engine, artifacts):
+    hub = moodle_hub
+    fixture = configure(hub)
+    names = ["student1", "student2", "kenji"]
+    sessions, expected = [], {}
+    for i, name in enumerate(names):
+        person = people(fixture, name)
+        person.log_in()
+        launch_from_moodle(person, hub)
+        if i == 0:
+            run_cell(person.browser, "6 * 7", "42")  # JupyterLab's own client (v1)
+        b = as_client(hub, person)
+        kernel = b.start_kernel()
+        session, sent = run_cells(b, kernel, v1=i % 2 == 1, codenum0=10 * (i + 1))
+        sessions.append(session)
+        expected[session] = (name, sent)
+
+    got = wait_rows(sessions, len(sessions) * (1 + 2 * len(CELLS)))
+    lti = str(fixture["lti"]["id"])
+    inst = str(fixture["lticontainer"]["id"])
+    assert sorted(r[0] for r in got["session"]) == sorted(sessions), got["session"]
+    assert all(r[1:3] == [inst, lti] and r[3] == str(fixture["course"]["id"]) for r in got["session"]), got["session"]
+    for session, (name, sent) in expected.items():
+        client = [r[1:] for r in got["client"] if r[0] == session]
+        assert [(m, c) for m, c, _ in client] == [(m, c) for m, c, _ in sent], client
+        assert all(f == "ex1.ipynb" for _, _, f in client), client
+        server = [r[1:] for r in got["server"] if r[0] == session]
+        assert [(m, s) for m, s, _ in server] == [(m, s) for m, _, s in sent], server
+        assert all(u == name for _, _, u in server), (name, server)
+    tags = psql("SELECT cell_id, tags, filename, codenum FROM mdl_lticontainer_tags WHERE cell_id LIKE 'cell-%' ORDER BY id")
+    assert ["cell-21", '["filename: ex1.ipynb","codenum: 21"]', "ex1.ipynb", "21"] in tags, tags
+
+    teacher = people(fixture, "teacher1")
+    teacher.log_in()
+    tb = teacher.browser
+    cmid = fixture["lticontainer"]["cmid"]
+    broken = []
+    for page, shot in [("dashboard_view", "dashboard"), ("chart_view", "chart")]:
+        tb.navigate(f"{fixture['moodle_url']}/mod/lticontainer/actions/{page}.php?id={cmid}")
+        tb.wait_for("document.readyState === 'complete' && !!document.querySelector('#region-main')", timeout=120)
+        time.sleep(2)  # the charts draw after load
+        tb.screenshot(artifacts / f"moodle-{shot}-{engine}.png")
+        text = tb.evaluate("document.querySelector('#region-main').innerText")
+        if "Error reading from database" in text:
+            broken.append(page)
+        else:
+            assert "exception" not in text.lower(), text[:2000]
+    if broken:
+        # mod_lticontainer 1.6.3 builds these pages' query with `CLIENT.filename = ""` (locallib_db.php,
+        # get_base_sql): a string in MySQL, a zero-length identifier in PostgreSQL, which the Moodle
+        # tier runs on. The rows above are right; the plugin cannot show them on PostgreSQL.
+        pytest.xfail(f"mod_lticontainer's {broken} pages cannot query PostgreSQL (CLIENT.filename = \"\")")
+
+
+def test_moodle_stopped_and_the_hub_restarted_lose_and_repeat_nothing(moodle_hub, people, engine):
+    hub = moodle_hub
+    fixture = configure(hub)
+    person = people(fixture, "student2")
+    person.log_in()
+    launch_from_moodle(person, hub)
+    b = as_client(hub, person)
+    kernel = b.start_kernel()
+    session = uuid.uuid4().hex
+    setup = str(REPO / "scripts" / "setup-moodle.sh")
+    subprocess.run([setup, "stop"], check=True, timeout=60)
+    try:
+        run_cells(b, kernel, v1=True, codenum0=1, session=session)
+        hub.restart()
+        run_cells(b, kernel, v1=False, codenum0=4, session=session)
+        assert rows_for([session]) == {"session": [], "client": [], "server": []}
+    finally:
+        subprocess.run([setup, "status"], timeout=60)
+        configure(hub)  # serves Moodle again
+    got = wait_rows([session], 1 + 2 * 2 * len(CELLS))
+    time.sleep(3)
+    got = rows_for([session])
+    assert (len(got["session"]), len(got["client"]), len(got["server"])) == (1, 6, 6), got
+    assert not any(r[2].endswith("/nc") for r in got["server"]), got["server"]
+    assert requests.get(f"{fixture['moodle_url']}/login/index.php", timeout=30).status_code == 200
