@@ -3,7 +3,7 @@
 //! ([`SessionKey::form_token`](crate::session::SessionKey::form_token),
 //! [`Session::check_form`](crate::extract::Session::check_form)).
 
-use crate::pages::escape;
+use lticontainer_hub::html::escape;
 
 /// The form field that carries the token.
 pub(crate) const FIELD: &str = "_xsrf";
