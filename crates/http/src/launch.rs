@@ -1,9 +1,7 @@
 //! `POST /hub/lti/launch`: verify the launch, record the user, set the session cookie, start the
 //! spawn in the background and send the browser to the progress page at once.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,16 +15,10 @@ use serde_json::json;
 use crate::error::PageError;
 use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
 use crate::limits::MAX_LAUNCH_BODY;
+use crate::peer::peer_ip;
 use crate::public_url::public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
-
-/// The peer address of a request, or `0.0.0.0` when the server did not record it (tests).
-pub(crate) fn peer_ip(req: &Request) -> IpAddr {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

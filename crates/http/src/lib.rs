@@ -13,6 +13,7 @@ mod limits;
 mod log_limit;
 mod logout;
 mod pages;
+mod peer;
 mod pending;
 mod progress_stream;
 mod proxy;

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::PageError;
 use crate::extract::Session;
-use crate::launch::peer_ip;
 use crate::pages;
+use crate::peer::peer_ip;
 use crate::public_url::public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;

@@ -14,8 +14,8 @@ use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
 use crate::extract::Sessions;
-use crate::launch::peer_ip;
 use crate::pages;
+use crate::peer::peer_ip;
 use crate::proxy::{Forwarded, ProxyClient, ProxyError, forward};
 use crate::ws_tap::{CaptureRequest, kernel_channel_session};
 

@@ -13,7 +13,7 @@ use super::AdminState;
 use super::auth::AdminCaller;
 use super::model::user_model;
 use super::query::{DEFAULT_LIMIT, ListQuery, SortKey, StateFilter};
-use crate::launch::peer_ip;
+use crate::peer::peer_ip;
 use crate::pending::start_last_launch;
 use crate::public_url::public_url;
 
