@@ -1,0 +1,233 @@
+"""The Moodle tier (issue 11): a real Moodle 5.1 with mod_lticontainer (scripts/setup-moodle.sh)
+launches students into the hub, and the teacher manages them from the plugin's tabs — all through
+Moodle's own pages in headless Chromium, on each engine.
+
+Screenshots: `moodle-lab-<engine>.png` (the student's JupyterLab opened from Moodle),
+`moodle-iframe-<engine>.png` (JupyterLab inside Moodle's page), `moodle-users-<engine>.png` (the
+teacher's "JupyterHub User" tab), `moodle-wrong-secret-<engine>.png` (the student's error page).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cdp import Chromium
+from hub import Hub
+from moodle import ADMIN_TOKEN, MoodleUser, configure, run_setup
+
+LAB_RENDERED = (
+    "location.pathname.endsWith('/lab') && "
+    "!!document.querySelector('#jp-main-dock-panel') && "
+    "!!document.querySelector('.jp-LauncherCard, .jp-NotebookPanel')"
+)
+# The code cell a student runs: it leaves a file in their home and answers 42.
+CELL = "import pathlib; pathlib.Path('kept.txt').write_text('written from Moodle'); 6 * 7"
+
+# Reads kept.txt through Jupyter's contents API as JupyterLab does (its XSRF cookie as a header).
+READ_KEPT = (
+    "fetch(location.pathname.replace(/\\/lab.*$/, '/api/contents/kept.txt'), {headers: {'X-XSRFToken': "
+    "(document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || ''}}).then(r => r.ok ? r.json() : {content: 'HTTP ' + r.status})"
+    ".then(j => j.content)"
+)
+
+
+@pytest.fixture(scope="module")
+def moodle_site() -> dict:
+    """The installed, served Moodle (installed once; each test points it at its own hub)."""
+    return run_setup()
+
+
+@pytest.fixture
+def moodle_hub(make_hub, moodle_site) -> Hub:
+    """A hub with the admin token mod_lticontainer is given."""
+    return make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\n')
+
+
+@pytest.fixture
+def people(tmp_path: Path, artifacts: Path, engine: str, request: pytest.FixtureRequest):
+    """Opens people (each in their own Chromium) on a fixture; closes them at the end."""
+    opened: list[MoodleUser] = []
+
+    def open_person(fixture: dict, username: str) -> MoodleUser:
+        log = artifacts / f"chromium-moodle-{engine}-{len(opened)}.log"
+        person = MoodleUser.open(fixture, username, tmp_path, log)
+        opened.append(person)
+        return person
+
+    yield open_person
+    for person in opened:
+        person.close()
+
+
+def launch_from_moodle(person: MoodleUser, hub: Hub) -> str:
+    """The student opens the course and clicks the Jupyter activity; Moodle opens the launch in a
+    new window, which ends in JupyterLab. Drives that window from then on; returns its id."""
+    b = person.browser
+    known = frozenset(t["id"] for t in b.pages())
+    person.open_course()
+    person.click_activity(person.fixture["lti"]["cmid"], "lti")
+    window = b.attach(f"{hub.url}/", timeout=60, exclude=known)
+    b.wait_for(LAB_RENDERED, timeout=400)
+    return window
+
+
+def run_cell(b: Chromium, code: str, expected: str) -> None:
+    """Opens a new notebook from JupyterLab's launcher, waits for its kernel, types `code` into its
+    first cell, runs it with Shift+Enter, and waits for `expected` in the output."""
+    b.evaluate("document.querySelector('.jp-LauncherCard[data-category=Notebook]').click()")
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    b.wait_for("document.body.innerText.includes('Python 3 (ipykernel) | Idle')", timeout=240)
+    editor = f"{panel} .jp-Cell .cm-content"
+    b.wait_for(f"!!document.querySelector({json.dumps(editor)})", timeout=120)
+    b.evaluate(f"document.querySelector({json.dumps(editor)}).focus()")
+    b.type_text(code)
+    b.wait_for(f"document.querySelector({json.dumps(editor)}).innerText.includes({json.dumps(code[-5:])})", timeout=30)
+    b.press("Enter", "Enter", 13, modifiers=8)
+    output = f"{panel} .jp-OutputArea-output"
+    b.wait_for(
+        f"[...document.querySelectorAll({json.dumps(output)})].some(e => e.innerText.trim() === {json.dumps(expected)})",
+        timeout=240,
+    )
+
+
+def users_tab(person: MoodleUser) -> list[dict]:
+    """The teacher opens the LTIContainer activity and its "JupyterHub User" tab; returns its rows."""
+    b = person.browser
+    person.open_course()
+    person.click_activity(person.fixture["lticontainer"]["cmid"], "lticontainer")
+    b.wait_for("location.pathname === '/mod/lticontainer/view.php'", timeout=60)
+    tab = "a[href*='/mod/lticontainer/actions/jupyterhub_user.php']"
+    b.wait_for(f"!!document.querySelector({json.dumps(tab)})", timeout=60)
+    b.evaluate(f"document.querySelector({json.dumps(tab)}).click()")
+    return user_rows(b)
+
+
+def user_rows(b: Chromium) -> list[dict]:
+    """The rows of the "JupyterHub User" table (Moodle's username, full name, status, last activity)."""
+    b.wait_for("location.pathname.endsWith('/jupyterhub_user.php') && !!document.querySelector('form[name=gsess] table')",
+               timeout=120)
+    rows = b.evaluate(
+        "[...document.querySelectorAll('form[name=gsess] table tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.innerText.trim()))"
+    )
+    return [
+        {"username": r[2], "fullname": r[3], "status": r[4], "last_activity": r[6]}
+        for r in rows
+        if len(r) >= 8
+    ]
+
+
+def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_hub, people, engine, artifacts):
+    hub = moodle_hub
+    fixture = configure(hub)
+    student = people(fixture, "student1")
+    student.log_in()
+
+    # First click: a new window, JupyterLab, a cell runs.
+    window = launch_from_moodle(student, hub)
+    b = student.browser
+    assert b.evaluate("location.href") == f"{hub.url}/user/student1/lab"
+    shot = artifacts / f"moodle-lab-{engine}.png"
+    b.screenshot(shot)
+    run_cell(b, CELL, "42")
+    first = hub.containers("student1", running_only=True)
+    assert len(first) == 1, first
+
+    # Second click (the student closed the window): the running server is reused.
+    b.attach(fixture["moodle_url"], timeout=10)
+    b.close_page(window)
+    window = launch_from_moodle(student, hub)
+    assert hub.containers("student1", running_only=True) == first
+    assert hub.containers("student1") == first
+
+    # The teacher's "JupyterHub User" tab lists the student with a last activity.
+    teacher = people(fixture, "teacher1")
+    teacher.log_in()
+    rows = users_tab(teacher)
+    teacher.browser.screenshot(artifacts / f"moodle-users-{engine}.png")
+    listed = {r["username"]: r for r in rows}
+    assert "student1" in listed, rows
+    assert listed["student1"]["status"] == "OK"
+    assert listed["student1"]["fullname"].replace(" ", "") in ("HanakoStudent", "StudentHanako"), listed["student1"]
+    assert listed["student1"]["last_activity"] not in ("", "-"), listed["student1"]
+
+    # The teacher deletes the student's server from the tab (select, Delete, confirm Delete).
+    tb = teacher.browser
+    tb.evaluate("document.querySelector('input[name=\"delete[student1]\"]').checked = true")
+    tb.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
+    tb.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
+    tb.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
+    user_rows(tb)
+    assert hub.containers("student1") == [], "the deleted student's container is still there"
+
+    # The student's next click starts a fresh server that still has their file.
+    b.attach(fixture["moodle_url"], timeout=10)
+    b.close_page(window)
+    launch_from_moodle(student, hub)
+    second = hub.containers("student1", running_only=True)
+    assert len(second) == 1 and second != first, (first, second)
+    b.wait_for("[...document.querySelectorAll('.jp-DirListing-item')].some(e => e.innerText.includes('kept.txt'))",
+               timeout=60)
+    kept = b.evaluate(READ_KEPT, awaited=True)
+    assert kept == "written from Moodle"
+
+
+def test_wrong_shared_secret_shows_a_page_logs_the_cause_and_starts_nothing(moodle_hub, people, engine, artifacts):
+    hub = moodle_hub
+    fixture = configure(hub, secret="not-the-hubs-secret")
+    student = people(fixture, "student1")
+    student.log_in()
+    b = student.browser
+    known = frozenset(t["id"] for t in b.pages())
+    student.open_course()
+    student.click_activity(fixture["lti"]["cmid"], "lti")
+    b.attach(f"{hub.url}/", timeout=60, exclude=known)
+    b.wait_for("document.body && document.body.innerText.includes('could not verify')", timeout=60)
+    b.screenshot(artifacts / f"moodle-wrong-secret-{engine}.png")
+    text = b.evaluate("document.body.innerText")
+    assert "tell your teacher" in text.lower(), text
+    assert "oauth" not in text.lower(), f"the student's page shows technical detail: {text}"
+    log = hub.log_path.read_text(errors="replace")
+    assert "LTI launch refused" in log and "invalid oauth_signature for consumer key" in log, hub.log_tail()
+    assert "not-the-hubs-secret" not in log, "the hub logged a secret"
+    assert hub.containers() == [], "a refused launch started a container"
+
+
+def test_embedded_launch_runs_jupyterlab_inside_moodles_page(moodle_hub, people, engine, artifacts):
+    hub = moodle_hub
+    fixture = configure(hub, launch_container="embed")
+    assert "lms_iframe=1" in fixture["lti"]["custom_parameters"]
+    student = people(fixture, "student1")
+    student.log_in()
+    b = student.browser
+    student.open_course()
+    student.click_activity(fixture["lti"]["cmid"], "lti")
+    b.wait_for("location.pathname === '/mod/lti/view.php' && !!document.querySelector('#contentframe')", timeout=60)
+    # Moodle's page stays; JupyterLab loads in its iframe (another origin: read through CDP frames).
+    lab = f"{hub.url}/user/student1/lab"
+    inside = b.in_frame(b.frame_at(lab, timeout=400))
+    inside.wait_for(LAB_RENDERED, timeout=400)
+    b.evaluate("document.querySelector('#contentframe').focus()")
+    run_cell(inside, CELL, "42")
+    assert b.evaluate("location.pathname") == "/mod/lti/view.php"
+    b.screenshot(artifacts / f"moodle-iframe-{engine}.png")
+    assert len(hub.containers("student1", running_only=True)) == 1
+
+
+@pytest.mark.parametrize("username", ["student1", "hanako.yamada@example.com", "kenji"])
+def test_moodle_usernames_launch_and_appear_on_the_user_tab(moodle_hub, people, engine, username):
+    hub = moodle_hub
+    fixture = configure(hub)
+    student = people(fixture, username)
+    student.log_in()
+    launch_from_moodle(student, hub)
+    teacher = people(fixture, "teacher1")
+    teacher.log_in()
+    rows = {r["username"]: r for r in users_tab(teacher)}
+    assert username in rows, f"{username} is not on the JupyterHub User tab: {sorted(rows)}"
+    assert rows[username]["status"] == "OK"
+    shown = fixture["users"][username]["fullname"]
+    assert rows[username]["fullname"].replace(" ", "") == shown.replace(" ", ""), (rows[username], shown)
