@@ -140,6 +140,7 @@ pub(crate) fn launch_to_json(launch: &LtiLaunch) -> serde_json::Value {
     json!({
         "consumer_key": launch.consumer_key,
         "username": launch.username,
+        "lms_login": launch.lms_login,
         "params": params,
     })
 }
@@ -156,6 +157,9 @@ pub(crate) fn launch_from_json(value: &serde_json::Value) -> Option<LtiLaunch> {
         .collect();
     let mut launch = LtiLaunch::from_params(consumer, &params, DEFAULT_USERNAME_KEY).ok()?;
     launch.username = username.to_owned();
+    if let Some(login) = value.get("lms_login") {
+        launch.lms_login = login.as_str().map(str::to_owned);
+    }
     Some(launch)
 }
 

@@ -359,3 +359,53 @@ async fn a_server_still_starting_is_not_stopped() {
     assert!(hub.wait_spawn("alice").await.ready);
     assert!(hub.store.user("alice").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_mapped_login_is_listed_and_deleted_under_the_lms_login() {
+    // mod_lticontainer's user tab matches `name` to Moodle's username and deletes by it; the
+    // hub runs an e-mail-style login under its mapped name.
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    let login = "hanako.yamada@example.com";
+    let mapped = lticontainer_core::launch::normalize_username(login).unwrap();
+    assert_ne!(mapped, login);
+    assert_status(
+        &hub.launch("Hanako.Yamada@Example.com", 103).await,
+        StatusCode::FOUND,
+    );
+    assert!(hub.wait_spawn(&mapped).await.ready);
+    running(&hub, "bob", 102).await;
+
+    let list = json(hub.send(admin("GET", "/hub/api/users")).await).await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [login, "bob"]);
+    assert_eq!(list[0]["server"], format!("/user/{mapped}/"));
+    let one = json(
+        hub.send(admin("GET", &format!("/hub/api/users/{login}")))
+            .await,
+    )
+    .await;
+    assert_eq!(one["name"], login);
+
+    let resp = hub
+        .send(admin("DELETE", &format!("/hub/api/users/{login}/server")))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert!(hub.state.spawner.running(&mapped).is_none());
+    assert_eq!(hub.runtime.count().await, 1);
+    let resp = hub
+        .send(admin("DELETE", &format!("/hub/api/users/{login}")))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert!(hub.store.user(&mapped).await.unwrap().is_none());
+    // An unknown login is 404.
+    assert_status(
+        &hub.send(admin("GET", "/hub/api/users/nobody@example.com"))
+            .await,
+        StatusCode::NOT_FOUND,
+    );
+}
