@@ -79,7 +79,13 @@ def run_cell(b: Chromium, code: str, expected: str) -> None:
     first cell, runs it with Shift+Enter, and waits for `expected` in the output."""
     b.evaluate("document.querySelector('.jp-LauncherCard[data-category=Notebook]').click()")
     panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-    b.wait_for("document.body.innerText.includes('Python 3 (ipykernel) | Idle')", timeout=240)
+    # The kernel is up: the status bar says so, or (in a narrow iframe, without the status bar's
+    # text) the toolbar's execution indicator does.
+    b.wait_for(
+        "document.body.innerText.includes('Python 3 (ipykernel) | Idle') || "
+        f"!!document.querySelector('{panel} .jp-Notebook-ExecutionIndicator[data-status=idle]')",
+        timeout=240,
+    )
     editor = f"{panel} .jp-Cell .cm-content"
     b.wait_for(f"!!document.querySelector({json.dumps(editor)})", timeout=120)
     b.evaluate(f"document.querySelector({json.dumps(editor)}).focus()")
@@ -130,9 +136,8 @@ def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_h
     window = launch_from_moodle(student, hub)
     b = student.browser
     assert b.evaluate("location.href") == f"{hub.url}/user/student1/lab"
-    shot = artifacts / f"moodle-lab-{engine}.png"
-    b.screenshot(shot)
     run_cell(b, CELL, "42")
+    b.screenshot(artifacts / f"moodle-lab-{engine}.png")
     first = hub.containers("student1", running_only=True)
     assert len(first) == 1, first
 
