@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cdp import Chromium
-from hub import Hub
+from hub import Hub, engine_cli
 from moodle import ADMIN_TOKEN, MoodleUser, configure, run_setup
 
 LAB_RENDERED = (
@@ -236,3 +236,87 @@ def test_moodle_usernames_launch_and_appear_on_the_user_tab(moodle_hub, people, 
     assert rows[username]["status"] == "OK"
     shown = fixture["users"][username]["fullname"]
     assert rows[username]["fullname"].replace(" ", "") == shown.replace(" ", ""), (rows[username], shown)
+
+
+# What the teacher sets on mod_lticontainer's "LTI Edit" tab (the fixture saves it as the tab's
+# Update does, with the plugin's own function): limits, teachers, image, Notebook instead of Lab,
+# a task volume, an open and a closed submit volume and a personal one, with display names.
+LTI_EDIT = {
+    "lms_image": "lticontainer-test/jupyter:latest",
+    "lms_teachers": "teacher1",
+    "lms_cpulimit": "0.5",
+    "lms_memlimit": "536870912",
+    "lms_defurl": "/tree",
+    "lms_vol_task": "Task",
+    "lms_sub_open": "Report",
+    "lms_sub_open_close": "2099-01-01 00:00",
+    "lms_sub_closed": "Old report",
+    "lms_sub_closed_close": "2020-01-01 00:00",
+    "lms_prs_mine": "Mine",
+}
+# Read inside the container: its environment, its limits (cgroup v2 or v1) and its mounts.
+INSIDE = (
+    "env | grep -E '^(NB_|CPU_LIMIT|MEM_LIMIT|JUPYTERHUB_DEFAULT_URL)' | sort; "
+    "echo CPU=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || "
+    "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)); "
+    "echo MEM=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
+    "grep -F /.volumes/ /proc/mounts | awk '{print \"MOUNT=\" $2 \" \" substr($4, 1, 2)}'"
+)
+
+
+def inside(hub: Hub, user: str) -> tuple[dict[str, str], list[str]]:
+    """The `KEY=value` lines INSIDE prints in `user`'s running container, and its volume mounts."""
+    (container,) = hub.containers(user, running_only=True)
+    out = engine_cli(hub.engine, "exec", container, "sh", "-c", INSIDE)
+    lines = out.splitlines()
+    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("MOUNT="))
+    return values, [line.removeprefix("MOUNT=") for line in lines if line.startswith("MOUNT=")]
+
+
+def test_lti_edit_settings_reach_the_students_container(moodle_hub, people, engine):
+    hub = moodle_hub
+    fixture = configure(hub, lms=LTI_EDIT)
+    custom = fixture["lti"]["custom_parameters"]
+    assert "lms_sub_closed_close=1577836800" in custom, custom
+
+    student = people(fixture, "student1")
+    student.log_in()
+    b = student.browser
+    known = frozenset(t["id"] for t in b.pages())
+    student.open_course()
+    student.click_activity(fixture["lti"]["cmid"], "lti")
+    b.attach(f"{hub.url}/", timeout=60, exclude=known)
+    # Notebook, not Lab: the browser lands on the default URL the teacher chose.
+    b.wait_for("location.pathname.startsWith('/user/student1/tree')", timeout=400)
+
+    env, mounts = inside(hub, "student1")
+    assert env["JUPYTERHUB_DEFAULT_URL"] == "/tree"
+    assert env["CPU_LIMIT"] == "0.5" and env["CPU"] == "50000 100000", env
+    assert env["MEM_LIMIT"] == "536870912" and env["MEM"] == "536870912", env
+    assert env["NB_TEACHER"] == "", env
+    assert "lms_vol_task" in env["NB_VOLUMES"] and ":Task" in env["NB_VOLUMES"], env
+    assert "lms_sub_open" in env["NB_SUBMITS"] and ":Report" in env["NB_SUBMITS"], env
+    assert "lms_sub_closed" not in env["NB_SUBMITS"], "a closed submit volume is offered to a student"
+    assert "lms_prs_mine" in env["NB_PRSNALS"] and ":Mine" in env["NB_PRSNALS"], env
+    task = [m for m in mounts if "/lms_vol_task" in m]
+    opened = [m for m in mounts if "/lms_sub_open" in m]
+    assert len(task) == 1 and task[0].endswith(" ro"), mounts
+    assert len(opened) == 1 and opened[0].endswith(" rw"), mounts
+    assert not [m for m in mounts if "/lms_sub_closed" in m], mounts
+    image = engine_cli(hub.engine, "inspect", "--format", "{{.Config.Image}}", hub.containers("student1")[0])
+    assert image.strip().endswith(LTI_EDIT["lms_image"]), image
+
+    # teacher1, named in the teachers, gets the teacher's view of the same volumes.
+    teacher = people(fixture, "teacher1")
+    teacher.log_in()
+    tb = teacher.browser
+    known = frozenset(t["id"] for t in tb.pages())
+    teacher.open_course()
+    teacher.click_activity(fixture["lti"]["cmid"], "lti")
+    tb.attach(f"{hub.url}/", timeout=60, exclude=known)
+    tb.wait_for("location.pathname.startsWith('/user/teacher1/tree')", timeout=400)
+    env, mounts = inside(hub, "teacher1")
+    assert env["NB_TEACHER"] == "teacher1", env
+    task = [m for m in mounts if "/lms_vol_task" in m]
+    assert len(task) == 1 and task[0].endswith(" rw"), mounts
+    assert [m for m in mounts if "/lms_sub_closed" in m], f"the teacher lacks the closed submit volume: {mounts}"
