@@ -78,7 +78,7 @@ php_ok() {
   have=$(php -m 2>/dev/null | tr '[:upper:]' '[:lower:]')
   for m in "${PHP_MODULES[@]}"; do grep -qx "$m" <<<"$have" || return 1; done
 }
-if ! php_ok || ! command -v pg_ctlcluster >/dev/null || ! command -v zstd >/dev/null; then
+if ! php_ok || ! command -v pg_ctlcluster >/dev/null || ! command -v zstd >/dev/null || ! command -v curl >/dev/null; then
   log "installing PHP 8.2, PostgreSQL and zstd from Debian"
   apt-get -o DPkg::Lock::Timeout=900 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
