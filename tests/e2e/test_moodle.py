@@ -62,15 +62,20 @@ def people(tmp_path: Path, artifacts: Path, engine: str, request: pytest.Fixture
         person.close()
 
 
-def launch_from_moodle(person: MoodleUser, hub: Hub) -> str:
-    """The student opens the course and clicks the Jupyter activity; Moodle opens the launch in a
-    new window, which ends in JupyterLab. Drives that window from then on; returns its id."""
+def open_launch_window(person: MoodleUser, hub: Hub) -> str:
+    """The person opens the course and clicks the Jupyter activity; Moodle opens the launch in a
+    new window, which goes to the hub. Drives that window from then on; returns its id."""
     b = person.browser
     known = frozenset(t["id"] for t in b.pages())
     person.open_course()
     person.click_activity(person.fixture["lti"]["cmid"], "lti")
-    window = b.attach(f"{hub.url}/", timeout=60, exclude=known)
-    b.wait_for(LAB_RENDERED, timeout=400)
+    return b.attach(f"{hub.url}/", timeout=60, exclude=known)
+
+
+def launch_from_moodle(person: MoodleUser, hub: Hub) -> str:
+    """`open_launch_window`, until JupyterLab shows in it; returns the window's id."""
+    window = open_launch_window(person, hub)
+    person.browser.wait_for(LAB_RENDERED, timeout=400)
     return window
 
 
@@ -186,10 +191,7 @@ def test_wrong_shared_secret_shows_a_page_logs_the_cause_and_starts_nothing(mood
     student = people(fixture, "student1")
     student.log_in()
     b = student.browser
-    known = frozenset(t["id"] for t in b.pages())
-    student.open_course()
-    student.click_activity(fixture["lti"]["cmid"], "lti")
-    b.attach(f"{hub.url}/", timeout=60, exclude=known)
+    open_launch_window(student, hub)
     b.wait_for("document.body && document.body.innerText.includes('could not verify')", timeout=60)
     b.screenshot(artifacts / f"moodle-wrong-secret-{engine}.png")
     text = b.evaluate("document.body.innerText")
@@ -282,10 +284,7 @@ def test_lti_edit_settings_reach_the_students_container(moodle_hub, people, engi
     student = people(fixture, "student1")
     student.log_in()
     b = student.browser
-    known = frozenset(t["id"] for t in b.pages())
-    student.open_course()
-    student.click_activity(fixture["lti"]["cmid"], "lti")
-    b.attach(f"{hub.url}/", timeout=60, exclude=known)
+    open_launch_window(student, hub)
     # Notebook, not Lab: the browser lands on the default URL the teacher chose.
     b.wait_for("location.pathname.startsWith('/user/student1/tree')", timeout=400)
 
@@ -309,12 +308,8 @@ def test_lti_edit_settings_reach_the_students_container(moodle_hub, people, engi
     # teacher1, named in the teachers, gets the teacher's view of the same volumes.
     teacher = people(fixture, "teacher1")
     teacher.log_in()
-    tb = teacher.browser
-    known = frozenset(t["id"] for t in tb.pages())
-    teacher.open_course()
-    teacher.click_activity(fixture["lti"]["cmid"], "lti")
-    tb.attach(f"{hub.url}/", timeout=60, exclude=known)
-    tb.wait_for("location.pathname.startsWith('/user/teacher1/tree')", timeout=400)
+    open_launch_window(teacher, hub)
+    teacher.browser.wait_for("location.pathname.startsWith('/user/teacher1/tree')", timeout=400)
     env, mounts = inside(hub, "teacher1")
     assert env["NB_TEACHER"] == "teacher1", env
     task = [m for m in mounts if "/lms_vol_task" in m]

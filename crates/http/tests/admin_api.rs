@@ -44,6 +44,15 @@ async fn json(resp: axum::response::Response) -> Value {
     serde_json::from_str(&body_string(resp).await).unwrap()
 }
 
+/// The `name` of each user model in a `GET /hub/api/users` answer.
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect()
+}
+
 /// Launches `user` and waits until the server runs.
 async fn running(hub: &TestHub, user: &str, id: u32) {
     assert_status(&hub.launch(user, id).await, StatusCode::FOUND);
@@ -87,13 +96,7 @@ async fn lists_users_with_the_admin_token_in_either_scheme() {
         assert_status(&resp, StatusCode::OK);
         assert!(!header_str(&resp, "x-jupyterhub-version".parse().unwrap()).is_empty());
         let list = json(resp).await;
-        let names: Vec<&str> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["alice", "bob"], "{auth}");
+        assert_eq!(names(&list), ["alice", "bob"], "{auth}");
     }
     let page = json(
         hub.send(admin("GET", "/hub/api/users?offset=1&limit=5"))
@@ -376,13 +379,7 @@ async fn a_mapped_login_is_listed_and_deleted_under_the_lms_login() {
     running(&hub, "bob", 102).await;
 
     let list = json(hub.send(admin("GET", "/hub/api/users")).await).await;
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, [login, "bob"]);
+    assert_eq!(names(&list), [login, "bob"]);
     assert_eq!(list[0]["server"], format!("/user/{mapped}/"));
     let one = json(
         hub.send(admin("GET", &format!("/hub/api/users/{login}")))
