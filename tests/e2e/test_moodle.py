@@ -10,11 +10,13 @@ teacher's "JupyterHub User" tab), `moodle-wrong-secret-<engine>.png` (the studen
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cdp import Chromium
+from cdp import CdpError, Chromium, JsError
 from hub import Hub, engine_cli
 from moodle import ADMIN_TOKEN, MoodleUser, configure, run_setup
 
@@ -79,29 +81,69 @@ def launch_from_moodle(person: MoodleUser, hub: Hub) -> str:
     return window
 
 
-def run_cell(b: Chromium, code: str, expected: str) -> None:
+# JupyterLab's dialog when its theme's stylesheet did not load in time (seen with the test
+# machine's load average above 10): the page then never starts a kernel.
+THEME_FAILED = "document.body.innerText.includes('Error Loading Theme')"
+
+
+def run_cell(b: Chromium, code: str, expected: str, reload_lab: Callable[[], Chromium] | None = None) -> None:
     """Opens a new notebook from JupyterLab's launcher, waits for its kernel, types `code` into its
-    first cell, runs it with Shift+Enter, and waits for `expected` in the output."""
-    b.evaluate("document.querySelector('.jp-LauncherCard[data-category=Notebook]').click()")
+    first cell, runs it with Shift+Enter, and waits for `expected` in the output.
+
+    What a person would do when the page goes wrong is done at most twice: JupyterLab showing
+    "Error Loading Theme" is reloaded (`reload_lab` reloads it and returns the view to go on
+    with; by default the page is reloaded), and code that vanished from the cell (JupyterLab re-rendered the
+    new notebook while it was typed) is typed again. Either only under load; a third time fails."""
     panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    editor = f"{panel} .jp-Cell .cm-content"
+    output = f"{panel} .jp-OutputArea-output"
+    answered = f"[...document.querySelectorAll({json.dumps(output)})].some(e => e.innerText.trim() === {json.dumps(expected)})"
     # The kernel is up: the status bar says so, or (in a narrow iframe, without the status bar's
     # text) the toolbar's execution indicator does.
-    b.wait_for(
+    kernel_idle = (
         "document.body.innerText.includes('Python 3 (ipykernel) | Idle') || "
-        f"!!document.querySelector('{panel} .jp-Notebook-ExecutionIndicator[data-status=idle]')",
-        timeout=240,
+        f"!!document.querySelector('{panel} .jp-Notebook-ExecutionIndicator[data-status=idle]')"
     )
-    editor = f"{panel} .jp-Cell .cm-content"
-    b.wait_for(f"!!document.querySelector({json.dumps(editor)})", timeout=120)
-    b.evaluate(f"document.querySelector({json.dumps(editor)}).focus()")
-    b.type_text(code)
-    b.wait_for(f"document.querySelector({json.dumps(editor)}).innerText.includes({json.dumps(code[-5:])})", timeout=30)
-    b.press("Enter", "Enter", 13, modifiers=8)
-    output = f"{panel} .jp-OutputArea-output"
-    b.wait_for(
-        f"[...document.querySelectorAll({json.dumps(output)})].some(e => e.innerText.trim() === {json.dumps(expected)})",
-        timeout=240,
-    )
+    for attempt in range(3):
+        last = attempt == 2
+        if not last and b.evaluate(THEME_FAILED):
+            if reload_lab is None:
+                b.call("Page.reload")
+                b.wait_for(LAB_RENDERED, timeout=400)
+            else:
+                b = reload_lab()
+        if not b.evaluate(f"!!document.querySelector({json.dumps(panel)})"):
+            b.evaluate("document.querySelector('.jp-LauncherCard[data-category=Notebook]').click()")
+        try:
+            b.wait_for(kernel_idle, timeout=240 if last else 90)
+            # The notebook's last cell: the first one, or the empty one a run added below it.
+            cell = f"[...document.querySelectorAll({json.dumps(editor)})].pop()"
+            b.wait_for(f"!!{cell}", timeout=60)
+            b.evaluate(f"{cell}.focus()")
+            b.type_text(code)
+            b.wait_for(f"{cell}.innerText.includes({json.dumps(code[-5:])})", timeout=30)
+            b.press("Enter", "Enter", 13, modifiers=8)
+            b.wait_for(answered, timeout=240 if last else 90)
+            return
+        except TimeoutError:
+            if last:
+                raise
+
+
+def lab_in_frame(b: Chromium, lab: str, timeout: float = 400) -> Chromium:
+    """A view of the frame showing JupyterLab at `lab` once it has rendered (a new isolated world
+    each try: the frame navigates through the launch and its sign-in first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            view = b.in_frame(b.frame_at(lab, timeout=max(1, deadline - time.monotonic())))
+            if view.evaluate(f"!document.documentElement.dataset.e2eOld && {LAB_RENDERED}"):
+                return view
+        except (CdpError, JsError):
+            pass  # the frame navigated meanwhile
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"JupyterLab did not render in the frame at {lab} within {timeout}s")
+        time.sleep(0.5)
 
 
 def users_tab(person: MoodleUser) -> list[dict]:
@@ -170,6 +212,8 @@ def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_h
     tb.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
     tb.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
     tb.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
+    # The confirmation page has the same address and table: wait for the page after it.
+    tb.wait_for("!document.querySelector('input[name=submit_jhuser_delete]')", timeout=120)
     user_rows(tb)
     assert hub.containers("student1") == [], "the deleted student's container is still there"
 
@@ -215,10 +259,16 @@ def test_embedded_launch_runs_jupyterlab_inside_moodles_page(moodle_hub, people,
     b.wait_for("location.pathname === '/mod/lti/view.php' && !!document.querySelector('#contentframe')", timeout=60)
     # Moodle's page stays; JupyterLab loads in its iframe (another origin: read through CDP frames).
     lab = f"{hub.url}/user/student1/lab"
-    inside = b.in_frame(b.frame_at(lab, timeout=400))
-    inside.wait_for(LAB_RENDERED, timeout=400)
+    inside = lab_in_frame(b, lab)
     b.evaluate("document.querySelector('#contentframe').focus()")
-    run_cell(inside, CELL, "42")
+
+    def reload_frame() -> Chromium:
+        # The old document is marked (the DOM is shared by every world of the frame), so the
+        # view returned is the reloaded one's.
+        lab_in_frame(b, lab).evaluate("document.documentElement.dataset.e2eOld = '1'; location.reload()")
+        return lab_in_frame(b, lab)
+
+    run_cell(inside, CELL, "42", reload_lab=reload_frame)
     assert b.evaluate("location.pathname") == "/mod/lti/view.php"
     b.screenshot(artifacts / f"moodle-iframe-{engine}.png")
     assert len(hub.containers("student1", running_only=True)) == 1
