@@ -188,6 +188,7 @@ mod tests {
         let back = launch_from_json(&launch_to_json(&l)).unwrap();
         assert_eq!(back, l);
         assert_eq!(back.username, "alice");
+        assert_eq!(back.lms_login.as_deref(), Some("alice"));
         assert!(
             !back.params.contains_key("oauth_nonce"),
             "OAuth parameters are never stored"

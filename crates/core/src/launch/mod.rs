@@ -395,6 +395,26 @@ mod tests {
         assert_eq!(l.custom("x"), Some("2"));
         assert!(!l.params.contains_key("oauth_nonce"));
         assert_eq!(l.username, user_id_username("7"));
+        assert_eq!(l.lms_login, None, "no login was sent");
         assert_eq!(l.customs().collect::<Vec<_>>(), vec![("x", "2")]);
+    }
+
+    #[test]
+    fn the_lms_login_is_kept_beside_a_mapped_name() {
+        let l = LtiLaunch::from_params(
+            "moodle",
+            &p(&[
+                ("user_id", "6"),
+                ("resource_link_id", "r"),
+                ("ext_user_username", " Hanako.Yamada@Example.com "),
+            ]),
+            DEFAULT_USERNAME_KEY,
+        )
+        .expect("valid");
+        assert_eq!(l.lms_login.as_deref(), Some("hanako.yamada@example.com"));
+        assert_eq!(
+            Some(l.username),
+            normalize_username("hanako.yamada@example.com")
+        );
     }
 }
