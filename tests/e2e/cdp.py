@@ -4,6 +4,7 @@ no browser download: Debian's /usr/bin/chromium)."""
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import http.server
 import itertools
@@ -46,14 +47,21 @@ class CdpError(RuntimeError):
         self.code = error.get("code")
 
 
+class JsError(RuntimeError):
+    """An expression evaluated in the page threw."""
+
+
 class Chromium:
     """One headless Chromium process and a CDP connection to its first page."""
 
-    def __init__(self, profile: Path, log: Path):
+    # The execution context expressions run in (`in_frame`); None: the page's main frame.
+    _context: int | None = None
+
+    def __init__(self, profile: Path, log: Path, extra_flags: tuple[str, ...] = ()):
         profile.mkdir(parents=True, exist_ok=True)
         self.log = log
         self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [CHROMIUM, *FLAGS, *extra_flags, f"--user-data-dir={profile}", "about:blank"],
             stdout=open(log, "wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -64,11 +72,40 @@ class Chromium:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"chromium did not start its DevTools endpoint; log:\n{log.read_text()[-2000:]}")
             time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        pages = [t for t in requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json() if t["type"] == "page"]
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.port = int(port_file.read_text().split()[0])
         self._ids = itertools.count(1)
         self.console: list[str] = []
+        self._connect(self.pages()[0])
+
+    def _connect(self, target: dict) -> None:
+        self.ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
+        self.target_id: str = target["id"]
+
+    def pages(self) -> list[dict]:
+        """The browser's pages (tabs and windows): DevTools targets with `id`, `url`, `title`."""
+        targets = requests.get(f"http://127.0.0.1:{self.port}/json/list", timeout=10).json()
+        return [t for t in targets if t["type"] == "page"]
+
+    def attach(self, url_prefix: str, timeout: float, exclude: frozenset[str] = frozenset()) -> str:
+        """Drives, from now on, the page whose URL starts with `url_prefix` and whose target id is
+        not in `exclude` (e.g. the window a launch opened), once there is one; returns its id."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [t for t in self.pages() if t["url"].startswith(url_prefix) and t["id"] not in exclude]
+            if found:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no page at {url_prefix}… within {timeout}s; pages: {[t['url'] for t in self.pages()]}")
+            time.sleep(0.2)
+        self.ws.close()
+        self._connect(found[0])
+        self.call("Page.enable")
+        self.call("Runtime.enable")
+        return self.target_id
+
+    def close_page(self, target_id: str) -> None:
+        """Closes one page (tab or window), as a person closes a window."""
+        requests.get(f"http://127.0.0.1:{self.port}/json/close/{target_id}", timeout=10)
 
     def call(self, method: str, **params) -> dict:
         """Sends one CDP command and returns its result (events that arrive meanwhile are recorded)."""
@@ -90,10 +127,55 @@ class Chromium:
         self.call("Runtime.enable")
         self.call("Page.navigate", url=url)
 
-    def evaluate(self, expression: str):
-        """Evaluates a JavaScript expression in the page and returns its value."""
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    def evaluate(self, expression: str, awaited: bool = False):
+        """Evaluates a JavaScript expression in the page (as if the user acted: clicks count as
+        user gestures) and returns its value (with `awaited`, the value its promise resolves
+        to); a thrown exception raises `JsError`."""
+        params = {"contextId": self._context} if self._context is not None else {}
+        result = self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            userGesture=True,
+            awaitPromise=awaited,
+            **params,
+        )
+        if "exceptionDetails" in result:
+            raise JsError(f"{expression!r} threw: {result['exceptionDetails'].get('exception', {}).get('description')}")
         return result.get("result", {}).get("value")
+
+    def frame_at(self, url_prefix: str, timeout: float) -> str:
+        """Waits until a frame of the page (an iframe, at any depth) shows a URL starting with
+        `url_prefix`; returns its frame id."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stack = [self.call("Page.getFrameTree")["frameTree"]]
+            while stack:
+                node = stack.pop()
+                if node["frame"]["url"].startswith(url_prefix):
+                    return node["frame"]["id"]
+                stack.extend(node.get("childFrames", []))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no frame at {url_prefix}… within {timeout}s")
+            time.sleep(0.5)
+
+    def in_frame(self, frame_id: str) -> Chromium:
+        """A view of this browser whose expressions run in the frame `frame_id` (an isolated
+        world of it: the frame's DOM and location, another origin's iframe included); it shares
+        the connection, so input goes to the page as before."""
+        view = copy.copy(self)
+        view._context = self.call("Page.createIsolatedWorld", frameId=frame_id, worldName="e2e")["executionContextId"]
+        return view
+
+    def type_text(self, text: str) -> None:
+        """Types `text` into the focused element, as a keyboard would."""
+        self.call("Input.insertText", text=text)
+
+    def press(self, key: str, code: str, key_code: int, modifiers: int = 0) -> None:
+        """Presses and releases one key (`modifiers`: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift)."""
+        for kind in ("rawKeyDown", "keyUp"):
+            self.call("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=key_code,
+                      nativeVirtualKeyCode=key_code, modifiers=modifiers)
 
     def wait_for(self, expression: str, timeout: float) -> None:
         """Polls until the expression is truthy in the page."""
@@ -107,6 +189,8 @@ class Chromium:
                 # the hub redirects); evaluate again in the new document.
                 if e.code != -32000:
                     raise
+            except JsError:
+                pass  # the document is still loading (no body, no element yet)
             time.sleep(0.5)
         raise TimeoutError(
             f"{expression!r} stayed false for {timeout}s at {self.evaluate('location.href')}; "

@@ -128,6 +128,7 @@ pub(crate) fn launch_to_json(launch: &LtiLaunch) -> serde_json::Value {
     json!({
         "consumer_key": launch.consumer_key,
         "username": launch.username,
+        "lms_login": launch.lms_login,
         "params": params,
     })
 }
@@ -144,6 +145,9 @@ pub(crate) fn launch_from_json(value: &serde_json::Value) -> Option<LtiLaunch> {
         .collect();
     let mut launch = LtiLaunch::from_params(consumer, &params, DEFAULT_USERNAME_KEY).ok()?;
     launch.username = username.to_owned();
+    if let Some(login) = value.get("lms_login") {
+        launch.lms_login = login.as_str().map(str::to_owned);
+    }
     Some(launch)
 }
 
@@ -172,6 +176,7 @@ mod tests {
         let back = launch_from_json(&launch_to_json(&l)).unwrap();
         assert_eq!(back, l);
         assert_eq!(back.username, "alice");
+        assert_eq!(back.lms_login.as_deref(), Some("alice"));
         assert!(
             !back.params.contains_key("oauth_nonce"),
             "OAuth parameters are never stored"

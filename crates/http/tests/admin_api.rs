@@ -44,6 +44,15 @@ async fn json(resp: axum::response::Response) -> Value {
     serde_json::from_str(&body_string(resp).await).unwrap()
 }
 
+/// The `name` of each user model in a `GET /hub/api/users` answer.
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect()
+}
+
 /// Launches `user` and waits until the server runs.
 async fn running(hub: &TestHub, user: &str, id: u32) {
     assert_status(&hub.launch(user, id).await, StatusCode::FOUND);
@@ -87,13 +96,7 @@ async fn lists_users_with_the_admin_token_in_either_scheme() {
         assert_status(&resp, StatusCode::OK);
         assert!(!header_str(&resp, "x-jupyterhub-version".parse().unwrap()).is_empty());
         let list = json(resp).await;
-        let names: Vec<&str> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["alice", "bob"], "{auth}");
+        assert_eq!(names(&list), ["alice", "bob"], "{auth}");
     }
     let page = json(
         hub.send(admin("GET", "/hub/api/users?offset=1&limit=5"))
@@ -658,4 +661,48 @@ async fn a_stop_during_the_engines_container_creation_waits_for_its_answer() {
     assert_eq!(hub.runtime.count().await, 0, "no container left behind");
     let u = json(hub.send(admin("GET", "/hub/api/users/alice")).await).await;
     assert_eq!(u["pending"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_mapped_login_is_listed_and_deleted_under_the_lms_login() {
+    // mod_lticontainer's user tab matches `name` to Moodle's username and deletes by it; the
+    // hub runs an e-mail-style login under its mapped name.
+    let hub = admin_hub(Some(ADMIN_TOKEN));
+    let login = "hanako.yamada@example.com";
+    let mapped = lticontainer_core::launch::normalize_username(login).unwrap();
+    assert_ne!(mapped, login);
+    assert_status(
+        &hub.launch("Hanako.Yamada@Example.com", 103).await,
+        StatusCode::FOUND,
+    );
+    assert!(hub.wait_spawn(&mapped).await.ready);
+    running(&hub, "bob", 102).await;
+
+    let list = json(hub.send(admin("GET", "/hub/api/users")).await).await;
+    assert_eq!(names(&list), [login, "bob"]);
+    assert_eq!(list[0]["server"], format!("/user/{mapped}/"));
+    let one = json(
+        hub.send(admin("GET", &format!("/hub/api/users/{login}")))
+            .await,
+    )
+    .await;
+    assert_eq!(one["name"], login);
+
+    let resp = hub
+        .send(admin("DELETE", &format!("/hub/api/users/{login}/server")))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert!(hub.state.spawner.running(&mapped).is_none());
+    assert_eq!(hub.runtime.count().await, 1);
+    let resp = hub
+        .send(admin("DELETE", &format!("/hub/api/users/{login}")))
+        .await;
+    assert_status(&resp, StatusCode::NO_CONTENT);
+    assert!(hub.store.user(&mapped).await.unwrap().is_none());
+    // An unknown login is 404.
+    assert_status(
+        &hub.send(admin("GET", "/hub/api/users/nobody@example.com"))
+            .await,
+        StatusCode::NOT_FOUND,
+    );
 }

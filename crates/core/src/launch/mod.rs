@@ -33,6 +33,14 @@
 //!     Japanese characters) the launch is refused with [`LaunchModelError::UnusableUsername`]:
 //!     a name made of a hash alone would tell the admin nothing.
 //!   - Purely numeric names (student numbers) are accepted; Debian's `useradd` accepts them.
+//!   - The LMS's login itself is kept beside the hub name ([`LtiLaunch::lms_login`]): Moodle's
+//!     mod_lticontainer lists the course's users on its "JupyterHub User" tab by matching
+//!     Moodle's `username` to the `name` of the hub's admin API, and deletes servers by it. The
+//!     admin API therefore names users by their LMS login and accepts it in its paths
+//!     (`http::hubapi::admin`), so an e-mail-style login (`hanako.yamada@example.com`, hub name
+//!     `hanako.yamada-e-<hash>`) appears on the tab under the name Moodle shows and can be
+//!     deleted there; only the student's URL (`/user/<hub name>/`) and container show the
+//!     mapped name.
 //! * **Roles**: `roles` is split on commas; each entry is trimmed. Short names (`Instructor`),
 //!   LTI 1.1 URNs (`urn:lti:role:ims/lis/Instructor`, `urn:lti:instrole:ims/lis/Administrator`,
 //!   `urn:lti:sysrole:ims/lis/Administrator`, sub-roles such as
@@ -94,6 +102,11 @@ pub struct LtiLaunch {
     pub consumer_key: String,
     /// The normalised username (see [`normalize_username`]): Unix login, home and container name.
     pub username: String,
+    /// The LMS's login as the LMS writes it (the `username_key` parameter, trimmed and
+    /// ASCII-lowercased like Moodle's logins), also when [`LtiLaunch::username`] is its mapped
+    /// form; `None` when the launch had none and the username came from `user_id`. The admin API
+    /// names users by it, as mod_lticontainer matches them to Moodle's `username`.
+    pub lms_login: Option<String>,
     /// The LMS's opaque user id (`user_id`); Moodle sends its numeric user id.
     pub user_id: String,
     /// The roles of the user in this context, split on commas, trimmed, empties dropped.
@@ -147,6 +160,7 @@ impl LtiLaunch {
             }
             None => user_id_username(user_id),
         };
+        let lms_login = text(username_key).map(str::to_ascii_lowercase);
         let roles = map
             .get("roles")
             .map(|r| {
@@ -160,6 +174,7 @@ impl LtiLaunch {
         Ok(Self {
             consumer_key: consumer_key.to_owned(),
             username,
+            lms_login,
             user_id: user_id.to_owned(),
             roles,
             context_id: get("context_id"),
@@ -380,6 +395,26 @@ mod tests {
         assert_eq!(l.custom("x"), Some("2"));
         assert!(!l.params.contains_key("oauth_nonce"));
         assert_eq!(l.username, user_id_username("7"));
+        assert_eq!(l.lms_login, None, "no login was sent");
         assert_eq!(l.customs().collect::<Vec<_>>(), vec![("x", "2")]);
+    }
+
+    #[test]
+    fn the_lms_login_is_kept_beside_a_mapped_name() {
+        let l = LtiLaunch::from_params(
+            "moodle",
+            &p(&[
+                ("user_id", "6"),
+                ("resource_link_id", "r"),
+                ("ext_user_username", " Hanako.Yamada@Example.com "),
+            ]),
+            DEFAULT_USERNAME_KEY,
+        )
+        .expect("valid");
+        assert_eq!(l.lms_login.as_deref(), Some("hanako.yamada@example.com"));
+        assert_eq!(
+            Some(l.username),
+            normalize_username("hanako.yamada@example.com")
+        );
     }
 }

@@ -14,6 +14,12 @@
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
 //! the admin API is off: every call is JupyterHub's 403 (Moodle shows "Missmatch api token").
 //! Every action is logged with its caller and user.
+//!
+//! **Names.** The plugin matches each Moodle user's `username` to a model's `name` and deletes
+//! by it, so a user's `name` here is the LMS login of their last launch, also when the hub runs
+//! them under a mapped name (an e-mail-style login; `core::launch` says why it maps), and
+//! `<name>` in a path may be either the LMS login or the hub name. The model's `server` URL
+//! keeps the hub name, as the browser sees it.
 
 use std::sync::Arc;
 

@@ -7,7 +7,19 @@ use serde_json::{Map, Value, json};
 use super::super::{HubApi, time};
 use lticontainer_hub::spawner::SlotState;
 
-/// One user as JupyterHub's `user_model` writes it: `kind`, `name`, `admin`, `roles`, `groups`,
+/// The name the admin API gives `user`: the LMS's login of their last launch (Moodle's
+/// `username`, which mod_lticontainer's user tab matches `name` against), also when the hub
+/// name is its mapped form (`hanako.yamada@example.com` runs as `hanako.yamada-e-<hash>`);
+/// the hub name for a user with no recorded login.
+pub(super) fn api_name(user: &UserRecord) -> &str {
+    user.last_launch
+        .as_ref()
+        .and_then(|l| l.get("lms_login"))
+        .and_then(Value::as_str)
+        .unwrap_or(&user.name)
+}
+
+/// One user as JupyterHub's `user_model` writes it: `kind`, `name` ([`api_name`]), `admin`, `roles`, `groups`,
 /// `server` (the URL path while the server runs, else `null`), `pending` (`"spawn"` while it
 /// starts, `"stop"` while its start is being cancelled), `created`, `last_activity`, `auth_state` (always `null`: the hub keeps none) and
 /// `servers` (the active servers by name: `""` for the one server a user has).
@@ -64,7 +76,7 @@ pub(super) fn user_model(
     }
     json!({
         "kind": "user",
-        "name": user.name,
+        "name": api_name(user),
         "admin": user.is_admin,
         "roles": roles,
         "groups": [],

@@ -5,6 +5,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use lticontainer_core::launch::normalize_username;
+use lticontainer_core::store::UserRecord;
 use lticontainer_hub::spawner::{SlotState, StopError, StopOutcome};
 use serde_json::{Value, json};
 
@@ -127,13 +129,8 @@ pub(super) async fn get_user(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, JsonError> {
-    let user = state
-        .api
-        .store()
-        .user(&name)
-        .await
-        .map_err(|e| JsonError::internal("reading a user", &e))?
-        .ok_or_else(|| JsonError::bare(StatusCode::NOT_FOUND))?;
+    let user = known_user(&state, &name).await?;
+    let name = user.name.clone();
     let server = state
         .api
         .store()
@@ -159,7 +156,7 @@ pub(super) async fn delete_server(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> Result<Response, JsonError> {
-    known_user(&state, &name).await?;
+    let name = known_user(&state, &name).await?.name;
     let stop = {
         let state = state.clone();
         let name = name.clone();
@@ -196,7 +193,7 @@ pub(super) async fn post_server(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> Result<Response, JsonError> {
-    known_user(&state, &name).await?;
+    let name = known_user(&state, &name).await?.name;
     match state.spawner.state(&name) {
         SlotState::Spawning(_) => return Ok(text_status(StatusCode::ACCEPTED)),
         SlotState::Running(_) => {
@@ -234,7 +231,7 @@ pub(super) async fn delete_user(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> Result<Response, JsonError> {
-    known_user(&state, &name).await?;
+    let name = known_user(&state, &name).await?.name;
     stop_server(&state, &name).await?;
     state
         .api
@@ -251,16 +248,20 @@ pub(super) async fn delete_user(
     Ok(no_content())
 }
 
-/// 404 unless `name` is a recorded user.
-async fn known_user(state: &AdminState, name: &str) -> Result<(), JsonError> {
-    let user = state
-        .api
-        .store()
-        .user(name)
-        .await
-        .map_err(|e| JsonError::internal("reading a user", &e))?;
-    user.map(|_| ())
-        .ok_or_else(|| JsonError::bare(StatusCode::NOT_FOUND))
+/// The recorded user `name` names: a hub name, or an LMS login the hub maps to its hub name
+/// (the names [`api_name`](super::model::api_name) lists: mod_lticontainer deletes users by the
+/// Moodle username it matched); 404 when neither is recorded.
+async fn known_user(state: &AdminState, name: &str) -> Result<UserRecord, JsonError> {
+    let store = state.api.store();
+    let read = |e| JsonError::internal("reading a user", &e);
+    if let Some(user) = store.user(name).await.map_err(read)? {
+        return Ok(user);
+    }
+    match normalize_username(name) {
+        Some(mapped) if mapped != name => store.user(&mapped).await.map_err(read)?,
+        _ => None,
+    }
+    .ok_or_else(|| JsonError::bare(StatusCode::NOT_FOUND))
 }
 
 /// Stops `name`'s server with [`Spawner::stop`](lticontainer_hub::spawner::Spawner::stop): the

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# A real Moodle 5.1 with mod_lticontainer for the end-to-end Moodle tier (tests/e2e/test_moodle.py),
+# installed offline from $LTICONTAINER_MOODLE_DIR (default ../shared/moodle beside the repository:
+# moodle-5.1.tar.zst, mod_lticontainer-1.6.3.tar.zst) on Debian's PHP 8.2 and PostgreSQL, served
+# by PHP's built-in server on http://127.0.0.1:$LTICONTAINER_MOODLE_PORT (30080), with the course
+# fixture of scripts/moodle/fixture.php. Needs root.
+#
+# Cached under $LTICONTAINER_CACHE_DIR/moodle (default /var/cache/lticontainer/moodle): the
+# unpacked source, the data directory and the database are reused while they were made from the
+# same two archives for the same port (a first run takes ~3 minutes, the next a few seconds).
+#
+# Usage: scripts/setup-moodle.sh [--option=value …]
+#                                           install when needed, serve, make the course fixture
+#                                           (scripts/moodle/fixture.php: options there); prints it as JSON
+#        scripts/setup-moodle.sh stop       stop the server this script started
+#        scripts/setup-moodle.sh status     exit 0 when Moodle answers
+# Exit status 3: the Moodle archives are missing and CI is not set (the tier is skipped); under
+# CI=true a missing archive is an error (1), like any other failure.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+src=${LTICONTAINER_MOODLE_DIR:-$repo/../shared/moodle}
+cache=${LTICONTAINER_CACHE_DIR:-/var/cache/lticontainer}/moodle
+port=${LTICONTAINER_MOODLE_PORT:-30080}
+www="$cache/www"
+data="$cache/data"
+pidfile="$cache/php-server.pid"
+serverlog="$cache/php-server.log"
+url="http://127.0.0.1:$port"
+db=lticontainer_moodle
+dbuser=lticontainer_moodle
+# A test site on loopback only: fixed credentials the tests read back from the fixture's JSON.
+dbpass=lticontainer-moodle
+adminpass=Admin-pass-1
+# What Moodle's installer and pages need from PHP (sodium is built into php8.2-cli).
+PHP_DEBS=(php8.2-cli php8.2-pgsql php8.2-curl php8.2-xml php8.2-mbstring php8.2-zip php8.2-gd php8.2-intl
+  php8.2-soap)
+PHP_MODULES=(pgsql curl xml mbstring zip gd intl soap sodium)
+PHP_INI=(-d max_input_vars=5000 -d memory_limit=512M -d post_max_size=64M -d upload_max_filesize=64M)
+log() { printf 'moodle: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+answers() { [ "$(curl -s -o /dev/null -m 20 -w '%{http_code}' "$url/login/index.php" 2>/dev/null)" = 200 ]; }
+
+stop_server() {
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid=$(cat "$pidfile")
+  # setsid below: the server and its workers form one process group led by $pid.
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+  log "stopped the server on $url"
+}
+
+case "${1:-}" in
+  stop) stop_server; exit 0 ;;
+  status) if answers; then echo "up: $url"; exit 0; else echo "down"; exit 1; fi ;;
+  --* | "") ;;
+  *) echo "usage: $0 [--option=value …] | stop | status" >&2; exit 2 ;;
+esac
+
+moodle_tar="$src/moodle-5.1.tar.zst"
+plugin_tar="$src/mod_lticontainer-1.6.3.tar.zst"
+if [ ! -f "$moodle_tar" ] || [ ! -f "$plugin_tar" ]; then
+  msg="no Moodle archives in $src (moodle-5.1.tar.zst, mod_lticontainer-1.6.3.tar.zst); set LTICONTAINER_MOODLE_DIR to the folder that has them"
+  [ "${CI:-}" = true ] && die "$msg (CI must run the Moodle tier)"
+  log "$msg: the Moodle tier is skipped"
+  exit 3
+fi
+[ "$(id -u)" = 0 ] || die "must run as root (packages, PostgreSQL, $cache)"
+
+# ---- packages
+php_ok() {
+  command -v php >/dev/null || return 1
+  local have m
+  have=$(php -m 2>/dev/null | tr '[:upper:]' '[:lower:]')
+  for m in "${PHP_MODULES[@]}"; do grep -qx "$m" <<<"$have" || return 1; done
+}
+if ! php_ok || ! command -v pg_ctlcluster >/dev/null || ! command -v zstd >/dev/null || ! command -v curl >/dev/null; then
+  log "installing PHP 8.2, PostgreSQL and zstd from Debian"
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
+    "${PHP_DEBS[@]}" postgresql zstd curl >/dev/null
+  php_ok || die "PHP lacks one of: ${PHP_MODULES[*]} after installing ${PHP_DEBS[*]}"
+fi
+
+# ---- PostgreSQL (the distribution's cluster; Moodle answers "error reading from database" without it)
+read -r pgver pgname _ < <(pg_lsclusters -h | head -n1) || die "no PostgreSQL cluster (pg_lsclusters is empty)"
+pg_ctlcluster "$pgver" "$pgname" status >/dev/null 2>&1 || pg_ctlcluster "$pgver" "$pgname" start
+psql_admin() { runuser -u postgres -- env PGOPTIONS='-c client_min_messages=warning' psql -v ON_ERROR_STOP=1 -qAtX "$@"; }
+for _ in $(seq 50); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+psql_admin -c 'select 1' >/dev/null || die "PostgreSQL $pgver/$pgname does not answer"
+
+# ---- source: Moodle with the plugin in public/mod/lticontainer, keyed by the archives' hashes
+mkdir -p "$cache"
+key=$(cat "$moodle_tar" "$plugin_tar" | sha256sum | cut -c1-16)
+if [ "$(cat "$www/.lticontainer-src" 2>/dev/null)" != "$key" ]; then
+  stop_server
+  log "unpacking Moodle and mod_lticontainer into $www"
+  rm -rf "$www" "$cache/.installed"
+  mkdir -p "$www/public/mod/lticontainer"
+  zstd -dc "$moodle_tar" | tar -x -C "$www"
+  zstd -dc "$plugin_tar" | tar -x -C "$www/public/mod/lticontainer"
+  echo "$key" >"$www/.lticontainer-src"
+fi
+
+# ---- install, unless this database and data directory were made from the same source for this URL
+installed="$key $url $db"
+db_exists() { [ "$(psql_admin -c "select 1 from pg_database where datname = '$db'")" = 1 ]; }
+if [ "$(cat "$cache/.installed" 2>/dev/null)" != "$installed" ] || [ ! -f "$www/config.php" ] || ! db_exists; then
+  stop_server
+  log "installing Moodle 5.1 for $url (about 3 minutes)"
+  started=$(date +%s)
+  rm -f "$cache/.installed" "$www/config.php"   # the installer refuses to run over a config.php
+  rm -rf "$data"
+  mkdir -p "$data"
+  psql_admin -c "drop database if exists $db" -c "drop role if exists $dbuser" \
+    -c "create role $dbuser login password '$dbpass'"
+  psql_admin -c "create database $db owner $dbuser encoding 'UTF8' template template0"
+  php "${PHP_INI[@]}" "$www/admin/cli/install.php" --non-interactive --agree-license --lang=en \
+    --wwwroot="$url" --dataroot="$data" --dbtype=pgsql --dbhost=127.0.0.1 --dbname="$db" \
+    --dbuser="$dbuser" --dbpass="$dbpass" --fullname="lticontainer test Moodle" --shortname=lticontainer \
+    --adminuser=admin --adminpass="$adminpass" --adminemail=admin@example.com \
+    --supportemail=admin@example.com >"$cache/install.log" 2>&1 ||
+    { tail -30 "$cache/install.log" >&2; die "Moodle's installer failed (log: $cache/install.log)"; }
+  echo "$installed" >"$cache/.installed"
+  log "installed in $(($(date +%s) - started)) s"
+fi
+
+# ---- serve (PHP's built-in server; several workers, as a launch or a tab calls back into Moodle
+# while Moodle holds the session lock of the request)
+if ! answers; then
+  stop_server
+  if ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
+    die "port $port is taken by something that is not this Moodle; set LTICONTAINER_MOODLE_PORT"
+  fi
+  PHP_CLI_SERVER_WORKERS=4 setsid php "${PHP_INI[@]}" -S "127.0.0.1:$port" -t "$www/public" \
+    >>"$serverlog" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  for _ in $(seq 120); do
+    answers && break
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$serverlog" >&2; die "php -S exited"; }
+    sleep 0.5
+  done
+  answers || { tail -20 "$serverlog" >&2; die "Moodle did not answer on $url within 60 s"; }
+  log "serving $url (pid $(cat "$pidfile"), log $serverlog)"
+fi
+
+# ---- the course fixture (idempotent; the tests run it again with their own hub's URL and secret)
+exec php "${PHP_INI[@]}" "$repo/scripts/moodle/fixture.php" --config="$www/config.php" \
+  --admin-password="$adminpass" "$@"

@@ -1,0 +1,114 @@
+"""The real Moodle of the Moodle tier: `scripts/setup-moodle.sh` installs and serves it (Moodle 5.1
+with mod_lticontainer, from `$LTICONTAINER_MOODLE_DIR`), and points its course fixture at the hub a
+test started; `MoodleUser` is a person in Chromium on Moodle's pages.
+
+When the Moodle archives are missing (a fresh clone without `../shared/moodle`) the script says so
+and exits 3: the tier is skipped with that message, unless `CI=true`, where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cdp import Chromium
+from hub import CONSUMER_KEY, CONSUMER_SECRET, REPO, Hub
+
+SETUP = REPO / "scripts" / "setup-moodle.sh"
+# The hub's admin token in the Moodle tier: mod_lticontainer's "JupyterHub API Token".
+ADMIN_TOKEN = "e2e-admin-" + CONSUMER_SECRET[-24:]
+# setup-moodle.sh: the archives are missing and CI is not set.
+SKIPPED = 3
+
+
+def run_setup(*options: str) -> dict:
+    """Runs `scripts/setup-moodle.sh` (install when needed, serve, the fixture) and returns the
+    fixture as it printed it; skips the test when the Moodle archives are missing outside CI."""
+    out = subprocess.run([str(SETUP), *options], capture_output=True, text=True, timeout=900)
+    if out.returncode == SKIPPED and os.environ.get("CI") != "true":
+        pytest.skip(out.stderr.strip().splitlines()[-1])
+    if out.returncode != 0:
+        pytest.fail(f"scripts/setup-moodle.sh failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)
+
+
+def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str = "window",
+              lms: dict[str, str] | None = None) -> dict:
+    """Points Moodle's LTI tool and mod_lticontainer activity at `hub` (its launch URL, consumer
+    key and `secret`, its admin token, its engine) with the "LTI Edit" settings `lms`; returns
+    the fixture (URLs, users with passwords, course and activity ids)."""
+    options = [
+        f"--tool-url={hub.launch_url}",
+        f"--consumer-key={CONSUMER_KEY}",
+        f"--consumer-secret={secret}",
+        f"--hub-url={hub.url}",
+        f"--api-token={ADMIN_TOKEN}",
+        f"--engine={hub.engine}",
+        f"--launch-container={launch_container}",
+    ]
+    options += [f"--lms={name}={value}" for name, value in (lms or {}).items()]
+    return run_setup(*options)
+
+
+@dataclass
+class MoodleUser:
+    """One person on Moodle's pages in their own headless Chromium."""
+
+    fixture: dict
+    username: str
+    browser: Chromium
+
+    @classmethod
+    def open(cls, fixture: dict, username: str, workdir: Path, log: Path) -> MoodleUser:
+        """Starts a browser for `username` (a fresh profile: no cookies yet) that lets Moodle open
+        windows: Moodle opens a "New window" activity with `window.open` from the activity's page,
+        which Chromium's pop-up blocker stops now and then (no click in that page); people allow
+        pop-ups for their Moodle site."""
+        flags = ("--disable-popup-blocking",)
+        return cls(fixture, username, Chromium(workdir / f"chromium-{username}", log, flags))
+
+    @property
+    def url(self) -> str:
+        """Moodle's base URL."""
+        return self.fixture["moodle_url"]
+
+    def log_in(self) -> None:
+        """Logs in through Moodle's login page, as a person types their name and password."""
+        b = self.browser
+        b.navigate(f"{self.url}/login/index.php")
+        b.wait_for("!!document.querySelector('#username') && !!document.querySelector('#loginbtn')", timeout=60)
+        password = self.fixture["users"][self.username]["password"]
+        b.evaluate(f"document.querySelector('#username').value = {json.dumps(self.username)}")
+        b.evaluate(f"document.querySelector('#password').value = {json.dumps(password)}")
+        b.evaluate("document.querySelector('#loginbtn').click()")
+        b.wait_for("!location.pathname.startsWith('/login/') && !!document.querySelector('.usermenu, #user-menu-toggle')",
+                   timeout=60)
+
+    def open_course(self) -> None:
+        """Opens the course page from Moodle's "My courses"."""
+        b = self.browser
+        b.navigate(f"{self.url}/my/courses.php")
+        course = self.fixture["course"]
+        link = f"a[href$='/course/view.php?id={course['id']}']"
+        b.wait_for(f"!!document.querySelector({json.dumps(link)})", timeout=60)
+        b.evaluate(f"document.querySelector({json.dumps(link)}).click()")
+        b.wait_for(f"location.pathname === '/course/view.php' && document.body.innerText.includes('Jupyter')",
+                   timeout=60)
+
+    def click_activity(self, cmid: int, module: str) -> None:
+        """Clicks the activity `cmid` of `module` (lti, lticontainer) in the course page's content
+        (the course index beside it only scrolls to the activity). An External tool set to open in
+        a new window opens it from the course page (the link's `onclick`), which stays."""
+        b = self.browser
+        link = f"#region-main a[href*='/mod/{module}/view.php?id={cmid}']"
+        b.wait_for(f"!!document.querySelector({json.dumps(link)})", timeout=60)
+        b.evaluate(f"document.querySelector({json.dumps(link)}).click()")
+
+    def close(self) -> None:
+        """Ends this person's browser."""
+        self.browser.close()
