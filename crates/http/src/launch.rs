@@ -6,11 +6,9 @@ use axum::http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchRequest;
-use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
 use lticontainer_core::store::UserRecord;
 use lticontainer_hub::accounts::check_owner;
 use lticontainer_hub::spawner::SpawnRequest;
-use serde_json::json;
 
 use crate::error::PageError;
 use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
@@ -19,6 +17,7 @@ use crate::peer::peer_ip;
 use crate::public_url::public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
+use crate::stored_launch::launch_to_json;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -109,104 +108,4 @@ pub(crate) async fn launch(
         ],
     )
         .into_response())
-}
-
-/// Launch parameters that are secrets of the LMS and not stored with the launch: `lms_rpctoken`
-/// is a Moodle web-service token, kept only as the user's analytics target
-/// (`lticontainer_hub::analytics`), for delivery.
-const NOT_STORED: [&str; 1] = ["custom_lms_rpctoken"];
-
-/// What the store keeps of a launch: enough to spawn again with the same parameters, without
-/// the LMS's secrets ([`NOT_STORED`]).
-pub(crate) fn launch_to_json(launch: &LtiLaunch) -> serde_json::Value {
-    let params: serde_json::Map<String, serde_json::Value> = launch
-        .params
-        .iter()
-        .filter(|(k, _)| !NOT_STORED.contains(k))
-        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
-        .collect();
-    json!({
-        "consumer_key": launch.consumer_key,
-        "username": launch.username,
-        "lms_login": launch.lms_login,
-        "params": params,
-    })
-}
-
-/// Rebuilds a launch stored by [`launch_to_json`]; `None` when the record is unusable.
-pub(crate) fn launch_from_json(value: &serde_json::Value) -> Option<LtiLaunch> {
-    let consumer = value.get("consumer_key")?.as_str()?;
-    let username = value.get("username")?.as_str()?;
-    let params: Vec<(String, String)> = value
-        .get("params")?
-        .as_object()?
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-        .collect();
-    let mut launch = LtiLaunch::from_params(consumer, &params, DEFAULT_USERNAME_KEY).ok()?;
-    launch.username = username.to_owned();
-    if let Some(login) = value.get("lms_login") {
-        launch.lms_login = login.as_str().map(str::to_owned);
-    }
-    Some(launch)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn launch() -> LtiLaunch {
-        let params: Vec<(String, String)> = [
-            ("user_id", "17"),
-            ("resource_link_id", "r1"),
-            ("ext_user_username", "Alice"),
-            ("custom_lms_defurl", "/tree"),
-            ("oauth_nonce", "n"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap()
-    }
-
-    #[test]
-    fn stored_launch_round_trips() {
-        let l = launch();
-        let back = launch_from_json(&launch_to_json(&l)).unwrap();
-        assert_eq!(back, l);
-        assert_eq!(back.username, "alice");
-        assert_eq!(back.lms_login.as_deref(), Some("alice"));
-        assert!(
-            !back.params.contains_key("oauth_nonce"),
-            "OAuth parameters are never stored"
-        );
-    }
-
-    #[test]
-    fn the_lms_web_service_token_is_not_stored() {
-        let mut params: Vec<(String, String)> = launch()
-            .params
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        params.push(("custom_lms_rpctoken".into(), "0123456789abcdef".into()));
-        let l = LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap();
-        let stored = launch_to_json(&l).to_string();
-        assert!(!stored.contains("0123456789abcdef"), "{stored}");
-        assert!(!stored.contains("rpctoken"), "{stored}");
-        let back = launch_from_json(&launch_to_json(&l)).unwrap();
-        assert_eq!(back.params.get("custom_lms_defurl"), Some("/tree"));
-    }
-
-    #[test]
-    fn unusable_stored_launch_is_none() {
-        for v in [
-            json!(null),
-            json!({"consumer_key": "k", "username": "a"}),
-            json!({"consumer_key": "k", "username": "a", "params": {"resource_link_id": "r"}}),
-        ] {
-            assert!(launch_from_json(&v).is_none(), "{v}");
-        }
-    }
 }

@@ -22,6 +22,7 @@ pub mod serve;
 pub mod session;
 mod session_revocations;
 pub mod state;
+mod stored_launch;
 mod user_proxy;
 mod ws_tap;
 

@@ -10,13 +10,13 @@ use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::store::Store;
 use lticontainer_hub::progress::ProgressEvent;
-use lticontainer_hub::spawner::{SlotState, SpawnRequest, Spawner};
+use lticontainer_hub::spawner::{SlotState, Spawner};
 
 use crate::error::PageError;
 use crate::extract::Session;
-use crate::launch::launch_from_json;
 use crate::pages;
 use crate::progress_stream::sse;
+use crate::stored_launch::start_last_launch;
 
 /// The query of the progress page.
 #[derive(Debug, serde::Deserialize)]
@@ -124,26 +124,4 @@ fn no_launch_to_start() -> Response {
         "Please start from your course",
         "The hub has no launch of yours to start a server from. Open the Jupyter activity in your course.",
     )
-}
-
-/// Starts `name`'s server with the parameters of their last launch (or joins the spawn under
-/// way, or finds the server running): the one way the hub's pages and the admin API start a
-/// server without a new launch. `None` when the hub has no usable launch of theirs.
-///
-/// # Errors
-/// The store cannot be read.
-pub(crate) async fn start_last_launch(
-    spawner: &Arc<Spawner>,
-    store: &dyn Store,
-    name: &str,
-) -> Result<Option<lticontainer_hub::progress::SpawnProgress>, lticontainer_core::Error> {
-    let user = store.user(name).await?;
-    let Some(launch) = user
-        .and_then(|u| u.last_launch)
-        .as_ref()
-        .and_then(launch_from_json)
-    else {
-        return Ok(None);
-    };
-    Ok(Some(spawner.request(SpawnRequest::new(launch)).await))
 }

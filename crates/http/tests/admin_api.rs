@@ -45,14 +45,6 @@ async fn json(resp: axum::response::Response) -> Value {
 }
 
 /// The `name` of each user model in a `GET /hub/api/users` answer.
-fn names(list: &Value) -> Vec<&str> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect()
-}
-
 /// Launches `user` and waits until the server runs.
 async fn running(hub: &TestHub, user: &str, id: u32) {
     assert_status(&hub.launch(user, id).await, StatusCode::FOUND);

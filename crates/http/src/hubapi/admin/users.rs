@@ -16,8 +16,8 @@ use super::auth::AdminCaller;
 use super::model::user_model;
 use super::query::{DEFAULT_LIMIT, ListQuery, SortKey, StateFilter};
 use crate::peer::peer_ip;
-use crate::pending::start_last_launch;
 use crate::public_url::public_url;
+use crate::stored_launch::start_last_launch;
 
 /// `GET /hub/api/users`: the users JupyterHub 5 would list for the query ([`ListQuery`]):
 /// filtered by `name_filter` and `state`, sorted, a page of them; a plain list, or the
