@@ -127,12 +127,7 @@ async fn a_page_elsewhere_cannot_stop_restart_or_start_a_students_server() {
 #[tokio::test]
 async fn a_failed_start_shows_the_reason_and_a_retry() {
     let hub = test_hub();
-    hub.runtime
-        .behaviour
-        .engine_down_for
-        .lock()
-        .unwrap()
-        .insert("alice".into());
+    hub.runtime.engine_down_for("alice");
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     let failed = hub.wait_spawn("alice").await;
     assert!(failed.failed, "{failed:?}");

@@ -85,12 +85,7 @@ async fn each_server_runs_on_its_own_network_which_goes_with_it() {
 #[tokio::test]
 async fn a_failed_spawn_leaves_no_network_behind() {
     let hub = test_hub();
-    hub.runtime
-        .behaviour
-        .engine_down_for
-        .lock()
-        .unwrap()
-        .insert("alice".into());
+    hub.runtime.engine_down_for("alice");
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     let ev = hub.wait_spawn("alice").await;
     assert!(ev.failed, "{ev:?}");

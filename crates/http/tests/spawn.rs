@@ -15,12 +15,7 @@ use crate::util::*;
 #[tokio::test]
 async fn engine_failure_fails_one_spawn_and_others_go_on() {
     let hub = test_hub();
-    hub.runtime
-        .behaviour
-        .engine_down_for
-        .lock()
-        .unwrap()
-        .insert("bob".into());
+    hub.runtime.engine_down_for("bob");
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
     let bob = hub.wait_spawn("bob").await;

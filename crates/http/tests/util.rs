@@ -134,6 +134,15 @@ impl FakeJupyter {
         }
     }
 
+    /// From now on, creating `user`'s containers fails as if the engine were down.
+    pub fn engine_down_for(&self, user: &str) {
+        self.behaviour
+            .engine_down_for
+            .lock()
+            .unwrap()
+            .insert(user.to_owned());
+    }
+
     /// Holds every fake server that has not listened yet, and the ones created from now on,
     /// until [`Self::release_servers`]: their spawns wait for the server as long as the test
     /// needs them to.
