@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, LOCATION};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::{PublicUrlConfig, RequestOrigin, public_scheme};
+use lticontainer_core::store::Store;
 use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
@@ -17,6 +18,7 @@ use crate::extract::Sessions;
 use crate::pages;
 use crate::peer::peer_ip;
 use crate::proxy::{Forwarded, ProxyClient, ProxyError, forward};
+use crate::stored_launch::launch_from_json;
 use crate::ws_tap::{CaptureRequest, kernel_channel_session};
 
 /// The handler of every request under `/user/`.
@@ -26,6 +28,7 @@ pub(crate) async fn user_proxy(
     State(public_url): State<Arc<PublicUrlConfig>>,
     State(client): State<ProxyClient>,
     State(analytics): State<Option<Arc<Analytics>>>,
+    State(store): State<Arc<dyn Store>>,
     mut req: Request,
 ) -> Response {
     let path = req.uri().path().to_owned();
@@ -109,14 +112,18 @@ pub(crate) async fn user_proxy(
         client_ip: (!peer.is_unspecified()).then_some(peer),
         proto,
     };
-    let capture = analytics.and_then(|analytics| {
-        let session_id = kernel_channel_session(req.uri().path(), req.uri().query())?;
-        Some(CaptureRequest {
+    let capture = match (
+        analytics,
+        kernel_channel_session(req.uri().path(), req.uri().query()),
+    ) {
+        (Some(analytics), Some(session_id)) => Some(CaptureRequest {
             analytics,
+            report_as: lms_login(store.as_ref(), &owner).await,
             user: owner.clone(),
             session_id,
-        })
-    });
+        }),
+        _ => None,
+    };
     match forward(&client, server.addr, req, &fwd, capture).await {
         Ok(resp) => {
             spawner.note_activity(&owner);
@@ -146,4 +153,21 @@ pub(crate) async fn user_proxy(
         }
         Err(e @ ProxyError::BadRequest(_)) => PageError::BadRequest(e.to_string()).into_response(),
     }
+}
+
+/// `user`'s LMS login, from their stored launch: the name the LMS knows them by where the hub
+/// runs them under another (an e-mail-style login); the hub name when the store has none.
+async fn lms_login(store: &dyn Store, user: &str) -> String {
+    let stored = match store.user(user).await {
+        Ok(record) => record.and_then(|r| r.last_launch),
+        Err(e) => {
+            tracing::warn!(%user, error = %e, "cannot read the user's stored launch; notebook logs carry the hub name");
+            None
+        }
+    };
+    stored
+        .as_ref()
+        .and_then(launch_from_json)
+        .and_then(|launch| launch.lms_login)
+        .unwrap_or_else(|| user.to_owned())
 }

@@ -20,6 +20,8 @@ const BUF: usize = 16 * 1024;
 pub(crate) struct CaptureRequest {
     pub(crate) analytics: Arc<Analytics>,
     pub(crate) user: String,
+    /// The user's LMS login, the name the server records carry.
+    pub(crate) report_as: String,
     pub(crate) session_id: String,
 }
 
@@ -68,7 +70,12 @@ where
 {
     let tap = capture
         .analytics
-        .open_kernel_channel(&capture.user, &capture.session_id, protocol)
+        .open_kernel_channel(
+            &capture.user,
+            &capture.report_as,
+            &capture.session_id,
+            protocol,
+        )
         .await;
     let mut browser = browser;
     let mut server = server;

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use futures_util::{SinkExt, StreamExt};
 use lticontainer_core::analytics::kernel::V1_SUBPROTOCOL;
 use lticontainer_core::clock::SystemClock;
+use lticontainer_core::launch::normalize_username;
 use lticontainer_core::store::{AnalyticsStore, InMemoryStore};
 use lticontainer_http::app;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
@@ -74,9 +75,9 @@ async fn analytics_hub(outbox: Arc<dyn AnalyticsStore>) -> AnalyticsHub {
     }
 }
 
-/// Launches `user` from an activity whose custom parameters name `moodle` (or not) and waits
-/// for the server.
-async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle, &str)>) {
+/// Launches `user` (an LMS login) from an activity whose custom parameters name `moodle` (or
+/// not), waits for the server and returns the hub name it runs under.
+async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle, &str)>) -> String {
     let mut params = launch_params(user, id);
     if let Some((m, token)) = moodle {
         for (k, v) in [
@@ -93,7 +94,9 @@ async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle,
         .send(launch_request(signed_body(params, now(), &nonce)))
         .await;
     assert_status(&resp, StatusCode::FOUND);
-    assert!(hub.wait_spawn(user).await.ready);
+    let name = normalize_username(user).unwrap();
+    assert!(hub.wait_spawn(&name).await.ready);
+    name
 }
 
 /// Waits (5 s at most) until the hub has counted `n` records as delivered: Moodle stores a row
@@ -293,6 +296,24 @@ async fn cells_over_the_json_protocol_reach_moodle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cells_over_the_v1_binary_protocol_reach_moodle() {
     cells_reach_moodle(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_records_of_a_renamed_student_carry_their_lms_login() {
+    // mod_lticontainer files a server record under its `username` and matches it with Moodle's
+    // login; the hub runs an e-mail-style login under a safe name of its own.
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let h = analytics_hub(Arc::new(InMemoryStore::new())).await;
+    let login = "hanako.yamada@example.com";
+    let name = launch(&h.hub, login, 105, Some((&moodle, TOKEN))).await;
+    assert_ne!(name, login, "the hub runs this login under another name");
+    let mut ws = open_channels(&h, &name, "sess-h", false).await;
+    let req = execute_request("sess-h", "m0", "c1", 1, "x = 1");
+    assert_eq!(run_cell(&mut ws, false, &req).await, "ok");
+    let t = moodle.wait_rows(3).await;
+    assert_eq!(t.server.len(), 1, "{:?}", t.server);
+    assert_eq!(t.server[0]["username"].as_str(), login);
+    ws.close(None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,12 +93,14 @@ impl Analytics {
         self.store.put_lms_target(user, target).await
     }
 
-    /// A tap for a kernel channel connection of `user` with notebook session `session_id`
-    /// speaking `protocol`, or `None` when the user's latest launch named no destination (or
-    /// the store cannot tell). Queues the session's `ltictr` binding record.
+    /// A tap for a kernel channel connection of `user` (whose server records carry
+    /// `report_as`, their LMS login) with notebook session `session_id` speaking `protocol`, or
+    /// `None` when the user's latest launch named no destination (or the store cannot tell).
+    /// Queues the session's `ltictr` binding record.
     pub async fn open_kernel_channel(
         self: &Arc<Self>,
         user: &str,
+        report_as: &str,
         session_id: &str,
         protocol: KernelProtocol,
     ) -> Option<KernelTap> {
@@ -110,7 +112,13 @@ impl Analytics {
             }
         };
         AnalyticsCounters::add(&self.counters.connections, 1);
-        let tap = KernelTap::new(Arc::clone(self), user.to_owned(), target, protocol);
+        let tap = KernelTap::new(
+            Arc::clone(self),
+            user.to_owned(),
+            report_as.to_owned(),
+            target,
+            protocol,
+        );
         tap.queue(NbLog::session_binding(tap.session_info(), session_id));
         Some(tap)
     }

@@ -6,7 +6,9 @@
 //! wrote: that is whatever the student's container says (a stock image's kernel says `username`,
 //! and a student can start a kernel under any name), and mod_lticontainer's dashboard files the
 //! row under that name. The original got the student's login there only because its `start.sh`
-//! ran the kernel as a Unix account of that name.
+//! ran the kernel as a Unix account of that name. Where the hub runs a student under another
+//! name than their LMS login (an e-mail-style login, see `LtiLaunch::lms_login`), the record
+//! carries the login ([`KernelTap`]'s `report_as`), which is what the plugin matches.
 
 use std::sync::Arc;
 
@@ -24,6 +26,8 @@ use super::counters::AnalyticsCounters;
 pub struct KernelTap {
     analytics: Arc<Analytics>,
     user: String,
+    /// The name server records carry: the user's LMS login.
+    report_as: String,
     target: LmsTarget,
     capture: KernelCapture,
     events: Vec<lticontainer_core::analytics::KernelEvent>,
@@ -35,12 +39,14 @@ impl KernelTap {
     pub(crate) fn new(
         analytics: Arc<Analytics>,
         user: String,
+        report_as: String,
         target: LmsTarget,
         protocol: KernelProtocol,
     ) -> Self {
         Self {
             analytics,
             user,
+            report_as,
             target,
             capture: KernelCapture::new(protocol),
             events: Vec::new(),
@@ -68,7 +74,7 @@ impl KernelTap {
         for event in std::mem::take(&mut self.events) {
             let mut log = NbLog::from_event(event);
             if log.host == NbHost::Server {
-                log.username.clone_from(&self.user);
+                log.username.clone_from(&self.report_as);
             }
             self.queue(log);
         }
