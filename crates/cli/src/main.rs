@@ -1,4 +1,4 @@
-//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`.
+//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod config;
+mod install;
 mod runtime;
 mod serve;
 
@@ -49,6 +50,16 @@ enum Command {
         /// The consumer's shared secret (e.g. from `openssl rand -hex 32`).
         #[arg(long, requires = "consumer_key")]
         consumer_secret: Option<String>,
+    },
+    /// Installs this binary, a configuration (when there is none: with a new LTI secret, printed
+    /// once), the systemd unit and the state directory.
+    Install {
+        /// Install below this directory instead of `/` (a package build, a test).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// The container engine a new configuration names.
+        #[arg(long, default_value = "docker", value_parser = ["docker", "podman"])]
+        engine: String,
     },
 }
 
@@ -114,6 +125,23 @@ fn main() -> ExitCode {
                 gen_config(consumer_key.as_deref().zip(consumer_secret.as_deref()))
             );
             ExitCode::SUCCESS
+        }
+        Command::Install { root, engine } => {
+            let binary = match std::env::current_exe() {
+                Ok(b) => b,
+                Err(e) => return fail(&format!("cannot tell where this binary is: {e}")),
+            };
+            match install::install(&install::InstallRequest {
+                root,
+                binary,
+                engine,
+            }) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
         }
     }
 }
