@@ -50,6 +50,7 @@ def test_metrics_after_a_real_launch_and_json_logs(make_hub, student):
     spawn_secs = m['jupyterhub_server_spawn_duration_seconds_sum{status="success"}']
     assert 0 < spawn_secs < 400, spawn_secs
     assert m["jupyterhub_running_servers"] == 1
+    assert m["jupyterhub_total_users"] == 1
     assert m['lticontainer_launches_total{outcome="accepted"}'] == 1
     assert m['lticontainer_launches_total{outcome="refused"}'] == 1
     # The kernel's channels: one WebSocket; the lab page, its OAuth return and the kernel calls

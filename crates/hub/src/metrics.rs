@@ -2,8 +2,9 @@
 //! relaxed add — and [`render`], the Prometheus text exposition (format 0.0.4).
 //!
 //! Names follow JupyterHub's `metrics.py` where it has the metric
-//! (`jupyterhub_server_spawn_duration_seconds` with its `status` label and buckets,
-//! `jupyterhub_running_servers`); what JupyterHub lacks is named `lticontainer_…`.
+//! (`jupyterhub_server_spawn_duration_seconds` with its `status` label and JupyterHub 5's
+//! buckets, `jupyterhub_running_servers`, `jupyterhub_total_users`); what JupyterHub lacks is
+//! named `lticontainer_…`.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,6 +187,8 @@ pub struct Gauges {
     pub running_servers: u64,
     /// Spawns under way now.
     pub pending_spawns: u64,
+    /// Users the hub knows; `None` when the store could not say.
+    pub total_users: Option<u64>,
     /// The learning analytics counters, when analytics are on.
     pub analytics: Option<AnalyticsSnapshot>,
 }
@@ -233,9 +236,17 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
         "the number of user servers currently running",
         g.running_servers,
     );
+    if let Some(users) = g.total_users {
+        gauge(
+            &mut out,
+            "jupyterhub_total_users",
+            "total number of users",
+            users,
+        );
+    }
     gauge(
         &mut out,
-        "jupyterhub_pending_spawns",
+        "lticontainer_pending_spawns",
         "the number of user servers currently starting",
         g.pending_spawns,
     );

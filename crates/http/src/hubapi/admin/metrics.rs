@@ -22,9 +22,17 @@ pub(super) async fn scrape(State(state): State<AdminState>, mut parts: Parts) ->
         return refused.into_response();
     }
     let (running_servers, pending_spawns) = state.spawner.server_counts();
+    let total_users = match state.api.store().users().await {
+        Ok(users) => u64::try_from(users.len()).ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot count the users; jupyterhub_total_users left out");
+            None
+        }
+    };
     let gauges = Gauges {
         running_servers,
         pending_spawns,
+        total_users,
         analytics: state.analytics.as_ref().map(|a| a.snapshot()),
     };
     (
