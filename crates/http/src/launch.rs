@@ -1,6 +1,8 @@
 //! `POST /hub/lti/launch`: verify the launch, record the user, set the session cookie, start the
 //! spawn in the background and send the browser to the progress page at once.
 
+use std::time::Instant;
+
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
@@ -8,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchRequest;
 use lticontainer_core::store::UserRecord;
 use lticontainer_hub::accounts::check_owner;
+use lticontainer_hub::metrics::LaunchOutcome;
 use lticontainer_hub::spawner::SpawnRequest;
 
 use crate::error::PageError;
@@ -24,10 +27,20 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The handler of `POST /hub/lti/launch`.
-pub(crate) async fn launch(
-    State(state): State<AppState>,
-    req: Request,
-) -> Result<Response, PageError> {
+/// Every launch is counted by outcome in the hub's metrics; an accepted one is logged here, with
+/// its duration, a refused one by its [`PageError`].
+pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Response {
+    let result = accept(&state, req, Instant::now()).await;
+    let outcome = match &result {
+        Ok(_) => LaunchOutcome::Accepted,
+        Err(PageError::Internal { .. }) => LaunchOutcome::Error,
+        Err(_) => LaunchOutcome::Refused,
+    };
+    state.spawner.metrics().launch(outcome);
+    result.into_response()
+}
+
+async fn accept(state: &AppState, req: Request, started: Instant) -> Result<Response, PageError> {
     let peer = peer_ip(&req);
     let (parts, body) = req.into_parts();
     // The body gate (`crate::limits`) has read the body within its deadline and limit already;
@@ -42,7 +55,6 @@ pub(crate) async fn launch(
     let request = LaunchRequest::from_body(url, &body, authorization)?;
     let launch = state.auth.authenticate(&request).await?;
     let user = launch.username.clone();
-    tracing::info!(%user, consumer = %launch.consumer_key, course = ?launch.context_id, "LTI launch accepted");
 
     let existing = state
         .store
@@ -99,7 +111,9 @@ pub(crate) async fn launch(
             )
         })
         .unwrap_or_default();
+    let (consumer, course) = (launch.consumer_key.clone(), launch.context_id.clone());
     state.spawner.request(request).await;
+    tracing::info!(%user, %consumer, ?course, secs = started.elapsed().as_secs_f32(), outcome = LaunchOutcome::Accepted.label(), "LTI launch accepted");
     Ok((
         StatusCode::FOUND,
         [

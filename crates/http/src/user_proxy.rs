@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::{PublicUrlConfig, RequestOrigin, public_scheme};
 use lticontainer_core::store::Store;
 use lticontainer_hub::analytics::Analytics;
+use lticontainer_hub::metrics::ErrorKind;
 use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
@@ -124,12 +125,15 @@ pub(crate) async fn user_proxy(
         }),
         _ => None,
     };
+    let metrics = spawner.metrics();
     match forward(&client, server.addr, req, &fwd, capture).await {
         Ok(resp) => {
             spawner.note_activity(&owner);
+            metrics.proxied(resp.status() == StatusCode::SWITCHING_PROTOCOLS);
             resp
         }
         Err(e @ ProxyError::Unreachable { .. }) => {
+            metrics.error(ErrorKind::ProxyUnreachable);
             tracing::warn!(user = %owner, container = %server.container_id, error = %e, "the server is gone; marking it stopped");
             spawner.mark_stopped(&owner, &server.container_id).await;
             pages::html(
@@ -144,6 +148,7 @@ pub(crate) async fn user_proxy(
         }
         Err(e @ ProxyError::Failed { .. }) => {
             tracing::warn!(user = %owner, error = %e, "proxy request failed");
+            metrics.error(ErrorKind::ProxyFailed);
             pages::message(
                 StatusCode::BAD_GATEWAY,
                 "The server did not answer",

@@ -14,7 +14,7 @@ use lticontainer_hub::spawner::CullReason;
 use crate::util::*;
 
 /// A hub with `tune`d settings whose spawner, sessions and culler read `clock`.
-fn hub_with_clock(tune: impl FnOnce(&mut HubConfig)) -> (TestHub, Arc<ManualClock>) {
+pub(crate) fn hub_with_clock(tune: impl FnOnce(&mut HubConfig)) -> (TestHub, Arc<ManualClock>) {
     let (mut cfg, spec) = hub_config();
     tune(&mut cfg);
     let clock = Arc::new(ManualClock::new(now()));

@@ -13,6 +13,7 @@ mod hubapi;
 mod hubapi_singleuser;
 mod launch;
 mod limits;
+mod metrics;
 mod networks;
 mod progress;
 mod proxy;

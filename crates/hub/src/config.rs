@@ -7,6 +7,17 @@ use std::time::Duration;
 use lticontainer_core::network::Ipv4Subnet;
 use serde::Deserialize;
 
+/// How the hub writes its log: the `log_format` setting of `[hub]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, with the event's fields, for a log collector.
+    Json,
+}
+
 /// How users' containers are networked: the `network` setting of `[hub]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +159,12 @@ pub struct HubConfig {
     /// admin token never lands in proxy logs, browser history or `Referer` headers. Default:
     /// false.
     pub api_token_in_url: bool,
+    /// Whether `GET /hub/metrics` answers without the admin token (for a Prometheus that scrapes
+    /// over a network only it reaches). Off, the scraper sends `Authorization: token
+    /// <api_token>`, as JupyterHub's `authenticate_prometheus`. Default: false.
+    pub metrics_public: bool,
+    /// How the log is written: `"text"` or `"json"` lines. Default: text.
+    pub log_format: LogFormat,
     /// Lines of the container's log written to the admin log when a server fails to start.
     /// Default: 30.
     pub failure_log_lines: usize,
@@ -230,6 +247,8 @@ impl Default for HubConfig {
             hub_api_url: None,
             api_token: None,
             api_token_in_url: false,
+            metrics_public: false,
+            log_format: LogFormat::Text,
             header_timeout_secs: 10,
             body_timeout_secs: 10,
             proxy_body_idle_secs: 60,

@@ -11,6 +11,7 @@ pub mod host_accounts;
 mod host_dirs;
 pub mod html;
 pub mod listener_owner;
+pub mod metrics;
 pub mod origin;
 mod ports;
 pub mod progress;
@@ -20,4 +21,4 @@ pub mod server_spec;
 pub mod spawner;
 pub mod state_file;
 
-pub use config::{HubConfig, Networking};
+pub use config::{HubConfig, LogFormat, Networking};

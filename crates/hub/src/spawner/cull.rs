@@ -103,9 +103,13 @@ impl Spawner {
             // The note is there before the server stops, so no page shows the stop without it.
             self.set_stop_note(&user, Some(reason.student_text(limit)));
             match self.stop(&user).await {
-                Ok(_) => culled.push((user, reason)),
+                Ok(_) => {
+                    self.metrics.culled(reason.name());
+                    culled.push((user, reason));
+                }
                 Err(e) => {
                     self.set_stop_note(&user, None);
+                    self.metrics.error(crate::metrics::ErrorKind::Cull);
                     tracing::error!(%user, error = %e, cause = ?std::error::Error::source(&e), "culler: cannot stop the server; trying again next round");
                 }
             }

@@ -27,6 +27,7 @@ use crate::config::HubConfig;
 use crate::credentials::ServerCredentials;
 use crate::forwarding::Forwarding;
 use crate::listener_owner::{ListenerCheck, ListenerOwnership, Sockets};
+use crate::metrics::Metrics;
 use crate::ports::PortAllocator;
 use crate::progress::{ProgressEvent, SpawnProgress};
 
@@ -161,6 +162,7 @@ pub struct Spawner {
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
     http: ready::ProbeClient,
+    metrics: Arc<Metrics>,
 }
 
 impl Spawner {
@@ -191,6 +193,7 @@ impl Spawner {
             forwarding,
             slots: Mutex::default(),
             http: ready::probe_client(),
+            metrics: Arc::default(),
         }
     }
 
@@ -206,6 +209,27 @@ impl Spawner {
     /// The `[hub]` settings the spawner runs with.
     pub fn config(&self) -> &HubConfig {
         &self.hub
+    }
+
+    /// The hub's counters for `/hub/metrics`.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Servers running and spawns under way now: `(running, pending)`.
+    pub fn server_counts(&self) -> (u64, u64) {
+        let slots: Vec<_> = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        slots.iter().fold((0, 0), |(r, p), s| match s.get() {
+            SlotState::Running(_) => (r + 1, p),
+            SlotState::Spawning(_) => (r, p + 1),
+            SlotState::Idle { .. } => (r, p),
+        })
     }
 
     /// The credentials the spawner issues to servers.

@@ -18,6 +18,7 @@ use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot
 use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
 use crate::host_dirs::ensure_dirs;
+use crate::metrics::SpawnOutcome;
 use crate::progress::{ProgressEvent, SpawnProgress};
 use crate::server_spec::{HubAdditions, parse_act_limit, server_spec, server_url};
 
@@ -131,15 +132,21 @@ impl Spawner {
         match outcome {
             Some(Ok(server)) => {
                 tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), outcome = "ready", "spawn ended");
+                self.metrics
+                    .spawn_ended(SpawnOutcome::Success, started.elapsed());
                 self.succeed(&slot, &progress, server);
             }
             Some(Err(f)) => {
                 tracing::error!(%user, cause = %f.admin, secs = started.elapsed().as_secs_f32(), outcome = "failed", "spawn failed");
+                self.metrics
+                    .spawn_ended(SpawnOutcome::Failure, started.elapsed());
                 self.remove_server_networks(&user).await;
                 self.fail(&user, &slot, &progress, f, port).await;
             }
             None => {
                 tracing::info!(%user, secs = started.elapsed().as_secs_f32(), outcome = "cancelled", "spawn cancelled");
+                self.metrics
+                    .spawn_ended(SpawnOutcome::Cancelled, started.elapsed());
                 self.clean_up_cancelled(&user, &slot, &progress, port).await;
             }
         }

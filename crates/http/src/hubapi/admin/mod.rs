@@ -9,6 +9,7 @@
 //! | `POST /hub/api/users/<name>/server` | starts the server with the user's last launch: 201 ready, 202 still starting, 400 already running |
 //! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container (a start under way is cancelled), revokes its tokens; 204, or 202 while it is still stopping |
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
+//! | `GET /hub/metrics` | lticontainer's own: the hub's counters in Prometheus text format (JupyterHub's metric names where it has them); without the token only with `[hub] metrics_public = true` |
 //! | `GET /hub/api/analytics` | lticontainer's own: the learning-analytics counters and the outbox's length; 404 when analytics are off |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
@@ -37,6 +38,7 @@ use crate::extract::Sessions;
 
 mod analytics;
 mod auth;
+mod metrics;
 mod model;
 mod query;
 mod users;
@@ -102,6 +104,10 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route(
             &format!("{base}/analytics"),
             get(analytics::counters).fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{}metrics", api.hub_prefix),
+            get(metrics::scrape).fallback(method_not_allowed),
         )
         .with_state(state)
         .layer(axum::middleware::map_response(move |mut res: Response| {
