@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod config;
 mod runtime;
 mod serve;
+mod tls;
 
 /// lticontainer: every student of a Moodle course gets their own Jupyter server.
 #[derive(Debug, Parser)]

@@ -36,7 +36,14 @@ pub(crate) async fn launch(
         .await
         .map_err(|e| PageError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
     let headers = &parts.headers;
-    let url = public_url(&state.public_url, peer, &parts.headers, &parts.uri, None)?;
+    let url = public_url(
+        &state.public_url,
+        peer,
+        crate::peer::served_tls(&parts.extensions),
+        &parts.headers,
+        &parts.uri,
+        None,
+    )?;
     let https = url.starts_with("https://");
     let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
     let request = LaunchRequest::from_body(url, &body, authorization)?;

@@ -92,8 +92,15 @@ fn finish(
     parts: &Parts,
     still_running: bool,
 ) -> Response {
-    let https = public_url(&state.public_url, peer, &parts.headers, &parts.uri, None)
-        .is_ok_and(|u| u.starts_with("https://"));
+    let https = public_url(
+        &state.public_url,
+        peer,
+        crate::peer::served_tls(&parts.extensions),
+        &parts.headers,
+        &parts.uri,
+        None,
+    )
+    .is_ok_and(|u| u.starts_with("https://"));
     let mode = if https {
         CookieMode::CrossSite
     } else {
