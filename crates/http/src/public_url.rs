@@ -38,3 +38,23 @@ pub(crate) fn public_url(
     };
     public_launch_url(config, &origin)
 }
+
+/// [`public_url`] of the request `parts` from `peer`, at its own path (over the hub's own TLS
+/// when the accept loop marked it so).
+///
+/// # Errors
+/// As [`public_url`].
+pub(crate) fn request_public_url(
+    config: &PublicUrlConfig,
+    peer: IpAddr,
+    parts: &axum::http::request::Parts,
+) -> Result<String, LaunchError> {
+    public_url(
+        config,
+        peer,
+        crate::peer::served_tls(&parts.extensions),
+        &parts.headers,
+        &parts.uri,
+        None,
+    )
+}
