@@ -11,8 +11,8 @@
 //! bridges WebSockets to Jupyter). hyper-util's `auto` builder, which would also take h2c, first
 //! sniffs the protocol without any deadline, so a client that connects and says nothing would be
 //! held forever; and HTTP/2 has no header deadline of its own. axum's `serve` also spoke
-//! HTTP/1.1 to every real client (browsers use HTTP/2 only over TLS, which a proxy in front
-//! terminates).
+//! HTTP/1.1 to every real client (browsers use HTTP/2 only over TLS; a proxy in front terminates
+//! it, or [`serve_tls`] does, offering only `http/1.1` by ALPN).
 //!
 //! Memory a stalled client can pin: at most [`MAX_HEAD_BYTES`] of request head plus one read
 //! buffer of the same size, plus what the body gate buffers for the endpoint (256 KiB for a

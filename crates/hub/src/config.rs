@@ -443,6 +443,20 @@ mod tests {
         let cases: Vec<(HubConfig, &str)> = vec![
             (
                 HubConfig {
+                    ssl_cert: Some(PathBuf::from("/etc/lticontainer/hub.crt")),
+                    ..HubConfig::default()
+                },
+                "ssl_key",
+            ),
+            (
+                HubConfig {
+                    ssl_key: Some(PathBuf::from("/etc/lticontainer/hub.key")),
+                    ..HubConfig::default()
+                },
+                "ssl_cert",
+            ),
+            (
+                HubConfig {
                     port_min: 5,
                     port_max: 4,
                     ..HubConfig::default()
