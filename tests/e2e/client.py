@@ -60,6 +60,12 @@ class Browser:
     consumer: MoodleConsumer
     session: requests.Session = field(default_factory=requests.Session)
 
+    def __post_init__(self) -> None:
+        self.session.verify = self.hub.verify
+        # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's `verify`; the hub's
+        # test CA must win (only loopback is reached, so no proxy settings are lost).
+        self.session.trust_env = not self.hub.tls
+
     @property
     def name(self) -> str:
         """The hub user name: Moodle's username (ext_user_username)."""
@@ -165,7 +171,8 @@ class Browser:
         session_id = uuid.uuid4().hex
         path = f"/user/{self.name}/api/kernels/{kernel_id}/channels?session_id={session_id}"
         ws = websocket.create_connection(
-            "ws://127.0.0.1:%d%s" % (self.hub.port, path),
+            "%s://127.0.0.1:%d%s" % ("wss" if self.hub.tls else "ws", self.hub.port, path),
+            sslopt={"ca_certs": str(self.hub.ca_file)} if self.hub.tls else None,
             header=[f"Cookie: {self.cookie_header(self.hub.url + path)}", f"X-XSRFToken: {self.xsrf_token()}"],
             origin=self.hub.url,
             timeout=timeout,

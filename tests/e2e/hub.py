@@ -136,6 +136,26 @@ def remove_suite_leftovers(engine: str) -> list[str]:
     return removed
 
 
+def make_server_certificate(directory: Path) -> None:
+    """Writes `cert.pem`/`key.pem` for 127.0.0.1 to `directory`, signed by the CA there
+    (`ca.pem`/`ca.key`, made on first use), with the openssl CLI."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    if not ca.exists():
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lticontainer e2e CA",
+                "-keyout", str(ca_key), "-out", str(ca))
+    csr, ext = directory / "cert.csr", directory / "cert.ext"
+    ext.write_text("subjectAltName = IP:127.0.0.1\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(directory / "key.pem"), "-out", str(csr))
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "2", "-extfile", str(ext), "-out", str(directory / "cert.pem"))
+
+
 @dataclass
 class Hub:
     """One `lticontainer serve` process with its config, state directory and log."""
@@ -169,6 +189,9 @@ class Hub:
     network_pool: str | None = None
     proc: subprocess.Popen | None = None
     starts: int = 0
+    # True: the hub serves HTTPS itself ([hub] ssl_cert/ssl_key) with a certificate for 127.0.0.1
+    # that a CA made for this hub signs (`make_test_ca`); clients trust `ca_file`.
+    tls: bool = False
 
     def __post_init__(self) -> None:
         # Like the server ports, the hub's two listening ports come from its block and lie below
@@ -182,7 +205,21 @@ class Hub:
     @property
     def url(self) -> str:
         """The hub's public base URL (what Moodle's tool URL points at)."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The test CA's certificate (with `tls`), written by `config_path`."""
+        return self.workdir / "tls" / "ca.pem"
+
+    @property
+    def verify(self) -> str | bool:
+        """What `requests` gets as `verify=`: the test CA with `tls`, else the default."""
+        return str(self.ca_file) if self.tls else True
+
+    def issue_certificate(self) -> None:
+        """With `tls`: (re)writes the hub's certificate and key, signed by the hub's test CA."""
+        make_server_certificate(self.workdir / "tls")
 
     @property
     def server_ports(self) -> tuple[int, int]:
@@ -237,6 +274,10 @@ class Hub:
             if self.patient
             else ""
         )
+        tls = ""
+        if self.tls:
+            self.issue_certificate()
+            tls = f'ssl_cert = "{self.workdir / "tls" / "cert.pem"}"\nssl_key = "{self.workdir / "tls" / "key.pem"}"\n'
         path.write_text(
             f"""# written by tests/e2e/hub.py
 engine = "{self.engine}"
@@ -246,7 +287,7 @@ bind = "127.0.0.1:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
 port_max = {port_max}
-{networking}{timeouts}{self.hub_config}
+{networking}{timeouts}{tls}{self.hub_config}
 
 [public_url]
 base_url = "{self.url}"
@@ -290,7 +331,7 @@ group_home_template = "{home}/{{group}}"
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited with {self.proc.returncode} at start:\n{self.log_tail()}")
             try:
-                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/hub/api/", timeout=2, verify=self.verify).status_code == 200:
                     return
             except requests.ConnectionError:
                 pass

@@ -10,6 +10,7 @@ mod config;
 mod install;
 mod runtime;
 mod serve;
+mod tls;
 
 /// lticontainer: every student of a Moodle course gets their own Jupyter server.
 #[derive(Debug, Parser)]

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use lticontainer_core::auth::Lti11Authenticator;
 use lticontainer_core::clock::SystemClock;
 use lticontainer_core::store::Store;
-use lticontainer_http::serve::ServeLimits;
+use lticontainer_http::serve::{ServeLimits, serve_tls};
 use lticontainer_http::session::SessionKey;
+use lticontainer_http::tls::HubTls;
 use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
 use lticontainer_hub::Networking;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
@@ -73,10 +74,12 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     if state.config.network == Networking::Isolated {
         serve_container_api(&state, limits.clone().for_servers()).await?;
     }
+    let tls = crate::tls::start(&state.config)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    tracing::info!(%bind, engine = runtime.backend(), "lticontainer serving; LTI launch URL path: /hub/lti/launch");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%bind, scheme, engine = runtime.backend(), "lticontainer serving; LTI launch URL path: /hub/lti/launch");
     if state.config.api_token.is_some() {
         tracing::info!(
             "admin API on (hub.api_token): mod_lticontainer's JupyterHub User tab can list, stop and delete users"
@@ -86,7 +89,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
             "admin API off (no hub.api_token): mod_lticontainer's JupyterHub User tab will say \"Missmatch api token\""
         );
     }
-    serve_until_stopped(listener, state, limits).await
+    serve_until_stopped(listener, state, limits, tls).await
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the
@@ -145,17 +148,25 @@ async fn serve_container_api(state: &AppState, limits: ServeLimits) -> Result<()
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves with the hub's limits (`lticontainer_http::serve`) until SIGINT or SIGTERM, then gives
-/// open requests [`SHUTDOWN_GRACE`].
+/// open requests [`SHUTDOWN_GRACE`]. With `tls`, serves HTTPS.
 async fn serve_until_stopped(
     listener: tokio::net::TcpListener,
     state: AppState,
     limits: ServeLimits,
+    tls: Option<HubTls>,
 ) -> Result<(), String> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = lticontainer_http::serve::serve(listener, app(state), limits, async move {
+    let stopped = async move {
         shutdown_signal().await;
         let _ = stopping_tx.send(());
-    });
+    };
+    let router = app(state);
+    let server = async move {
+        match tls {
+            Some(tls) => serve_tls(listener, router, limits, tls, stopped).await,
+            None => lticontainer_http::serve::serve(listener, router, limits, stopped).await,
+        }
+    };
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(SHUTDOWN_GRACE).await;

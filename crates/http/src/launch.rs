@@ -17,7 +17,7 @@ use crate::error::PageError;
 use crate::frame::MAX_LEARNED_ORIGINS_PER_CONSUMER;
 use crate::limits::MAX_LAUNCH_BODY;
 use crate::peer::peer_ip;
-use crate::public_url::public_url;
+use crate::public_url::request_public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
 use crate::stored_launch::launch_to_json;
@@ -49,7 +49,7 @@ async fn accept(state: &AppState, req: Request, started: Instant) -> Result<Resp
         .await
         .map_err(|e| PageError::BadRequest(format!("The launch could not be read ({e}). Go back to your course and click the activity again.")))?;
     let headers = &parts.headers;
-    let url = public_url(&state.public_url, peer, &parts.headers, &parts.uri, None)?;
+    let url = request_public_url(&state.public_url, peer, &parts)?;
     let https = url.starts_with("https://");
     let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
     let request = LaunchRequest::from_body(url, &body, authorization)?;

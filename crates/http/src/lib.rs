@@ -23,6 +23,7 @@ pub mod session;
 mod session_revocations;
 pub mod state;
 mod stored_launch;
+pub mod tls;
 mod user_proxy;
 mod ws_tap;
 

@@ -16,7 +16,7 @@ use crate::error::PageError;
 use crate::extract::Session;
 use crate::pages;
 use crate::peer::peer_ip;
-use crate::public_url::public_url;
+use crate::public_url::request_public_url;
 use crate::session::{CookieMode, set_cookie_header};
 use crate::state::AppState;
 
@@ -92,8 +92,8 @@ fn finish(
     parts: &Parts,
     still_running: bool,
 ) -> Response {
-    let https = public_url(&state.public_url, peer, &parts.headers, &parts.uri, None)
-        .is_ok_and(|u| u.starts_with("https://"));
+    let https =
+        request_public_url(&state.public_url, peer, parts).is_ok_and(|u| u.starts_with("https://"));
     let mode = if https {
         CookieMode::CrossSite
     } else {

@@ -20,6 +20,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub(crate) fn public_url(
     config: &PublicUrlConfig,
     peer: IpAddr,
+    tls: bool,
     headers: &HeaderMap,
     uri: &Uri,
     path_and_query: Option<&str>,
@@ -27,7 +28,7 @@ pub(crate) fn public_url(
     let authority = uri.authority().map(|a| a.as_str().to_owned());
     let origin = RequestOrigin {
         peer,
-        tls: false,
+        tls,
         host: header(headers, HOST.as_str()).or(authority.as_deref()),
         forwarded_proto: header(headers, "x-forwarded-proto"),
         forwarded_host: header(headers, "x-forwarded-host"),
@@ -36,4 +37,24 @@ pub(crate) fn public_url(
             .unwrap_or("/"),
     };
     public_launch_url(config, &origin)
+}
+
+/// [`public_url`] of the request `parts` from `peer`, at its own path (over the hub's own TLS
+/// when the accept loop marked it so).
+///
+/// # Errors
+/// As [`public_url`].
+pub(crate) fn request_public_url(
+    config: &PublicUrlConfig,
+    peer: IpAddr,
+    parts: &axum::http::request::Parts,
+) -> Result<String, LaunchError> {
+    public_url(
+        config,
+        peer,
+        crate::peer::served_tls(&parts.extensions),
+        &parts.headers,
+        &parts.uri,
+        None,
+    )
 }

@@ -11,8 +11,8 @@
 //! bridges WebSockets to Jupyter). hyper-util's `auto` builder, which would also take h2c, first
 //! sniffs the protocol without any deadline, so a client that connects and says nothing would be
 //! held forever; and HTTP/2 has no header deadline of its own. axum's `serve` also spoke
-//! HTTP/1.1 to every real client (browsers use HTTP/2 only over TLS, which a proxy in front
-//! terminates).
+//! HTTP/1.1 to every real client (browsers use HTTP/2 only over TLS; a proxy in front terminates
+//! it, or [`serve_tls`] does, offering only `http/1.1` by ALPN).
 //!
 //! Memory a stalled client can pin: at most [`MAX_HEAD_BYTES`] of request head plus one read
 //! buffer of the same size, plus what the body gate buffers for the endpoint (256 KiB for a
@@ -41,6 +41,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
+
+use crate::peer::ServedOverTls;
+use crate::tls::HubTls;
 
 /// The largest request head (request line and headers) a client may send; more is answered
 /// `431`. It is also hyper's largest read and write buffer per connection. Browsers send a few
@@ -145,9 +148,45 @@ impl AcceptTcp for TcpListener {
 /// # }
 /// ```
 pub async fn serve<L, F>(
+    listener: L,
+    router: Router,
+    limits: ServeLimits,
+    shutdown: F,
+) -> io::Result<()>
+where
+    L: AcceptTcp,
+    F: Future<Output = ()> + Send,
+{
+    serve_with(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve`] over HTTPS: each connection first completes a TLS handshake with the pair `tls`
+/// holds at that moment ([`HubTls::reload`] changes it for the next ones), within
+/// [`ServeLimits::header_timeout`] (a client that stalls it loses its slot then). Requests carry a
+/// mark that they came over TLS, so the public URL's scheme is `https` and the session cookie
+/// `Secure`.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_tls<L, F>(
+    listener: L,
+    router: Router,
+    limits: ServeLimits,
+    tls: HubTls,
+    shutdown: F,
+) -> io::Result<()>
+where
+    L: AcceptTcp,
+    F: Future<Output = ()> + Send,
+{
+    serve_with(listener, router, limits, Some(tls), shutdown).await
+}
+
+async fn serve_with<L, F>(
     mut listener: L,
     router: Router,
     limits: ServeLimits,
+    tls: Option<HubTls>,
     shutdown: F,
 ) -> io::Result<()>
 where
@@ -194,33 +233,29 @@ where
                 continue;
             }
         };
-        let io = TokioIo::new(SlotIo {
+        let io = SlotIo {
             stream,
             _slot: slot,
-        });
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req.map(Body::new))
-        });
-        let conn = builder.serve_connection(io, service).with_upgrades();
-        let mut stop = stop_rx.clone();
+        };
+        let conn = Connection {
+            builder: builder.clone(),
+            router: router.clone(),
+            peer,
+            stop: stop_rx.clone(),
+        };
+        let handshake = tls.as_ref().map(HubTls::acceptor);
+        let handshake_deadline = limits.header_timeout;
         tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let stopping = async {
-                let _ = stop.wait_for(|s| *s).await;
+            let Some(acceptor) = handshake else {
+                return conn.run(io, false).await;
             };
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                () = stopping => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            match tokio::time::timeout(handshake_deadline, acceptor.accept(io)).await {
+                Ok(Ok(tls_io)) => conn.run(tls_io, true).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake not done within hub.header_timeout_secs; closing")
                 }
-            };
-            if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(stop);
         });
     }
     drop(listener);
@@ -237,6 +272,52 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// What one accepted connection is served with.
+struct Connection {
+    builder: hyper::server::conn::http1::Builder,
+    router: Router,
+    peer: SocketAddr,
+    /// Turns `true` at shutdown; held until the connection is done.
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 (with upgrades) on `io` until the client or the shutdown ends it; `tls`
+    /// marks each request as having come over the hub's own TLS.
+    async fn run<I>(mut self, io: I, tls: bool)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (router, peer) = (self.router, self.peer);
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            if tls {
+                req.extensions_mut().insert(ServedOverTls);
+            }
+            router.clone().oneshot(req.map(Body::new))
+        });
+        let conn = self
+            .builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        let mut conn = std::pin::pin!(conn);
+        let stop = &mut self.stop;
+        let stopping = async {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            () = stopping => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+    }
 }
 
 /// Which cap refused a connection.

@@ -16,7 +16,7 @@ use lticontainer_hub::HubConfig;
 use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
 use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
-use lticontainer_hub::host_accounts::EtcIdentity;
+use lticontainer_hub::host_accounts::NssIdentity;
 use lticontainer_hub::listener_owner::{ListenerOwnership, ProcListeners};
 use lticontainer_hub::spawner::{Spawner, SpawnerParts};
 
@@ -42,7 +42,7 @@ pub struct AppParts {
     pub spec: SpecConfig,
     /// How the public launch URL is rebuilt.
     pub public_url: PublicUrlConfig,
-    /// Host accounts (`/etc/passwd`, `/etc/group`).
+    /// Host accounts, through NSS (`getpwnam_r`, `getgrnam_r`).
     pub identity: Arc<dyn IdentityLookup>,
     /// Signs session cookies.
     pub session_key: SessionKey,
@@ -77,7 +77,7 @@ impl AppParts {
             hub: HubConfig::default(),
             spec: SpecConfig::default(),
             public_url: PublicUrlConfig::default(),
-            identity: Arc::new(EtcIdentity::default()),
+            identity: Arc::new(NssIdentity),
             session_key: SessionKey::random(),
             forwarding: Arc::new(ProcSysForwarding::default()),
             clock: Arc::new(SystemClock),

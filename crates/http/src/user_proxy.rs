@@ -88,11 +88,12 @@ pub(crate) async fn user_proxy(
     };
 
     let peer = peer_ip(&req);
+    let tls = crate::peer::served_tls(req.extensions());
     let trusted = public_url.trusts(peer);
     let headers = req.headers_mut();
     let origin = RequestOrigin {
         peer,
-        tls: false,
+        tls,
         host: None,
         forwarded_proto: headers
             .get("x-forwarded-proto")

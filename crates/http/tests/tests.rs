@@ -21,4 +21,5 @@ mod serve;
 mod session_cookies;
 mod spawn;
 mod takeover;
+mod tls;
 mod util;

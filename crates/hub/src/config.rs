@@ -218,6 +218,13 @@ pub struct HubConfig {
     /// an LMS whose certificate a private CA signed). The LMS's certificate is always verified.
     /// Default: none.
     pub analytics_ca_file: Option<PathBuf>,
+    /// The hub's TLS certificate chain, a PEM file (the original's `ssl_cert`): with
+    /// [`HubConfig::ssl_key`], the hub serves HTTPS itself on `bind` and reloads both files on
+    /// SIGHUP. Default: none (plain HTTP, e.g. behind a reverse proxy that terminates TLS).
+    pub ssl_cert: Option<PathBuf>,
+    /// The private key of [`HubConfig::ssl_cert`], a PEM file (PKCS#8, PKCS#1 or SEC1), the
+    /// original's `ssl_key`. Default: none.
+    pub ssl_key: Option<PathBuf>,
 }
 
 impl Default for HubConfig {
@@ -257,6 +264,8 @@ impl Default for HubConfig {
             max_connections_per_ip: 2048,
             analytics: true,
             analytics_ca_file: None,
+            ssl_cert: None,
+            ssl_key: None,
         }
     }
 }
@@ -311,6 +320,11 @@ impl HubConfig {
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {
             return Err(Error::invalid(
                 "hub.max_connections and hub.max_connections_per_ip must be at least 1",
+            ));
+        }
+        if self.ssl_cert.is_some() != self.ssl_key.is_some() {
+            return Err(Error::invalid(
+                "hub.ssl_cert and hub.ssl_key go together: set both (HTTPS) or neither (HTTP)",
             ));
         }
         if self.network == Networking::Isolated {
@@ -446,6 +460,20 @@ mod tests {
     #[test]
     fn bad_values_name_the_field() {
         let cases: Vec<(HubConfig, &str)> = vec![
+            (
+                HubConfig {
+                    ssl_cert: Some(PathBuf::from("/etc/lticontainer/hub.crt")),
+                    ..HubConfig::default()
+                },
+                "ssl_key",
+            ),
+            (
+                HubConfig {
+                    ssl_key: Some(PathBuf::from("/etc/lticontainer/hub.key")),
+                    ..HubConfig::default()
+                },
+                "ssl_cert",
+            ),
             (
                 HubConfig {
                     port_min: 5,

@@ -1,80 +1,55 @@
-//! Host accounts from `/etc/passwd` and `/etc/group`: the real lookup behind the spec's
-//! identity resolution (a host account's uid/gid win over the LMS's values).
+//! Host accounts through the system's name service (NSS: `getpwnam_r`/`getgrnam_r`/`getgrgid_r`):
+//! the real lookup behind the spec's identity resolution (a host account's uid/gid win over the
+//! LMS's values). Every source `/etc/nsswitch.conf` names is asked (`files`, LDAP/SSSD,
+//! `extrausers`, …), so a directory user keeps their uid and home.
 //!
-//! The files are read at each lookup (they are small, and an admin may add accounts while the
-//! hub runs). A file that cannot be read counts as "no such account", with a warning in the log.
-
-use std::path::{Path, PathBuf};
+//! Each lookup asks NSS again (an admin may add accounts while the hub runs; NSS caches, e.g.
+//! `nscd`/`sssd`, apply). A lookup that fails (not "no such account" but an error of the name
+//! service) counts as "no such account", with a warning in the log naming the cause.
 
 use lticontainer_core::spec::IdentityLookup;
+use nix::unistd::{Gid, Group, User};
 
-/// Reads host accounts from passwd/group files (by default `/etc/passwd` and `/etc/group`).
-#[derive(Debug, Clone)]
-pub struct EtcIdentity {
-    passwd: PathBuf,
-    group: PathBuf,
-}
+/// Looks host accounts up through NSS, as `getent passwd`/`getent group` does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NssIdentity;
 
-impl Default for EtcIdentity {
-    fn default() -> Self {
-        Self::new("/etc/passwd", "/etc/group")
-    }
-}
-
-impl EtcIdentity {
-    /// Reads the given passwd and group files (tests point these at temporary files).
-    pub fn new(passwd: impl Into<PathBuf>, group: impl Into<PathBuf>) -> Self {
-        Self {
-            passwd: passwd.into(),
-            group: group.into(),
-        }
-    }
-
+impl NssIdentity {
     /// The uid and primary gid of the host account `name`.
     pub fn user(&self, name: &str) -> Option<(u32, u32)> {
-        read_lines(&self.passwd)?.lines().find_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            (f.len() >= 4 && f[0] == name)
-                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
-        })
+        let user = answer("passwd", name, User::from_name(name))?;
+        Some((user.uid.as_raw(), user.gid.as_raw()))
     }
 
     /// The name of the host group with id `gid`.
     pub fn group_name(&self, gid: u32) -> Option<String> {
-        read_lines(&self.group)?.lines().find_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            (f.len() >= 3 && f[2].parse::<u32>().ok() == Some(gid)).then(|| f[0].to_owned())
-        })
+        let key = gid.to_string();
+        answer("group", &key, Group::from_gid(Gid::from_raw(gid))).map(|g| g.name)
     }
 
     /// The id of the host group called `name`.
     pub fn group_gid(&self, name: &str) -> Option<u32> {
-        read_lines(&self.group)?.lines().find_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok())?
-        })
+        answer("group", name, Group::from_name(name)).map(|g| g.gid.as_raw())
     }
 }
 
-impl IdentityLookup for EtcIdentity {
+/// The entry NSS found, or `None` for no entry or a failed lookup (logged for the admin).
+fn answer<T>(database: &str, key: &str, found: nix::Result<Option<T>>) -> Option<T> {
+    found.unwrap_or_else(|e| {
+        tracing::warn!(database, key, error = %e, "the host's name service (NSS, /etc/nsswitch.conf) failed to look up an account; treating it as unknown");
+        None
+    })
+}
+
+impl IdentityLookup for NssIdentity {
     fn user(&self, name: &str) -> Option<(u32, u32)> {
-        EtcIdentity::user(self, name)
+        NssIdentity::user(self, name)
     }
     fn group_name(&self, gid: u32) -> Option<String> {
-        EtcIdentity::group_name(self, gid)
+        NssIdentity::group_name(self, gid)
     }
     fn group_gid(&self, name: &str) -> Option<u32> {
-        EtcIdentity::group_gid(self, name)
-    }
-}
-
-fn read_lines(path: &Path) -> Option<String> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(file = %path.display(), error = %e, "cannot read the host account file; treating every account as unknown");
-            None
-        }
+        NssIdentity::group_gid(self, name)
     }
 }
 
@@ -83,43 +58,20 @@ fn read_lines(path: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn files() -> (tempfile::TempDir, EtcIdentity) {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("passwd");
-        let g = dir.path().join("group");
-        std::fs::write(
-            &p,
-            "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\nalice:x:1001:100:Alice:/home/alice:/bin/sh\nbad:x:notanumber:1::/:\n",
-        )
-        .unwrap();
-        std::fs::write(&g, "root:x:0:\nusers:x:100:\nothers:x:1500:alice\n").unwrap();
-        let id = EtcIdentity::new(p, g);
-        (dir, id)
-    }
-
     #[test]
-    fn users_and_groups_are_found() {
-        let (_d, id) = files();
-        assert_eq!(id.user("alice"), Some((1001, 100)));
+    fn root_and_its_group_are_found() {
+        let id = NssIdentity;
         assert_eq!(id.user("root"), Some((0, 0)));
-        assert_eq!(id.group_name(100).as_deref(), Some("users"));
-        assert_eq!(id.group_gid("others"), Some(1500));
+        assert_eq!(id.group_name(0).as_deref(), Some("root"));
+        assert_eq!(id.group_gid("root"), Some(0));
     }
 
     #[test]
-    fn unknown_and_malformed_entries_are_none() {
-        let (_d, id) = files();
-        assert_eq!(id.user("bob"), None);
-        assert_eq!(id.user("bad"), None);
-        assert_eq!(id.user("broken line"), None);
-        assert_eq!(id.group_name(4242), None);
-        assert_eq!(id.group_gid("nogroup-here"), None);
-    }
-
-    #[test]
-    fn missing_files_mean_unknown_accounts() {
-        let id = EtcIdentity::new("/nonexistent/passwd", "/nonexistent/group");
-        assert_eq!(id.user("root"), None);
-        assert_eq!(id.group_gid("root"), None);
+    fn unknown_accounts_are_none() {
+        let id = NssIdentity;
+        assert_eq!(id.user("lticontainer-no-such-user"), None);
+        assert_eq!(id.group_gid("lticontainer-no-such-group"), None);
+        assert_eq!(id.group_name(4_000_000_000), None);
+        assert_eq!(id.user("bad:name"), None);
     }
 }

@@ -2,4 +2,5 @@
 
 mod analytics_tls;
 mod listener_owner;
+mod nss_accounts;
 mod server_spec;

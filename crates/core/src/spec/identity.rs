@@ -8,7 +8,7 @@ use crate::launch::{LtiLaunch, is_safe_username};
 use crate::params::LmsParams;
 
 /// Host account lookups, kept behind a trait so the spec builder stays free of I/O.
-/// The hub implements it over `/etc/passwd` and `/etc/group` (or NSS); tests use a map.
+/// The hub implements it through NSS (`/etc/nsswitch.conf`: files, LDAP/SSSD, …); tests use a map.
 pub trait IdentityLookup: Send + Sync + Debug {
     /// The uid and primary gid of the host account `name`, if there is one.
     fn user(&self, name: &str) -> Option<(u32, u32)>;

@@ -108,6 +108,7 @@ pub(super) async fn list(
         let url = public_url(
             &state.public_url,
             peer_ip(&request),
+            crate::peer::served_tls(request.extensions()),
             request.headers(),
             request.uri(),
             Some(&path),
