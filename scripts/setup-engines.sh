@@ -51,7 +51,7 @@ start_podman() {
   apt_install podman runc uidmap
   mkdir -p /etc/containers
   local conf=/etc/containers/containers.conf
-  if ! grep -q 'lticontainer' "$conf" 2>/dev/null; then
+  if ! grep -q 'events_logfile_max_size' "$conf" 2>/dev/null; then
     log "writing $conf (runtime runc, ulimits under the hard limits, host networking)"
     cat >"$conf" <<'CONF'
 # written by lticontainer scripts/setup-engines.sh
@@ -62,6 +62,9 @@ netns = "host"
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+# Rotating the events file (1m by default) ends every open event stream; the hub subscribes
+# again, but a test's stream must not end under it.
+events_logfile_max_size = "256m"
 CONF
   fi
   if curl -sf --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
