@@ -290,11 +290,14 @@ pub fn volume_labels_from_cli(cli: &str, name: &str) -> Option<BTreeMap<String, 
 /// How long [`events_report_stop_and_remove`] waits for each event.
 pub const EVENT_WAIT: Duration = Duration::from_secs(15);
 
-/// The next event on `events` for which `wanted` holds, within [`EVENT_WAIT`]; every event seen
-/// on the way must be about a container in `allowed`.
+/// The next event on `events` for which `wanted` holds, within [`EVENT_WAIT`]; no event seen on
+/// the way may be about a container in `excluded` (one the subscription's label filter leaves
+/// out). Events of other containers may pass: the engine is shared with tests running
+/// alongside, and Podman 4.3 lets some of their `remove` events through its label filter (the
+/// hub's watcher ignores containers it does not know).
 async fn wait_for_event(
     events: &mut EventStream,
-    allowed: &[&str],
+    excluded: &[&str],
     what: &str,
     wanted: impl Fn(&ContainerEvent) -> bool,
 ) -> ContainerEvent {
@@ -305,7 +308,7 @@ async fn wait_for_event(
             match next {
                 Some(Ok(ev)) => {
                     assert!(
-                        allowed.contains(&ev.id.as_str()),
+                        !excluded.contains(&ev.id.as_str()),
                         "an event for a container outside the label filter: {ev:?}"
                     );
                     if wanted(&ev) {
@@ -347,20 +350,21 @@ pub async fn events_report_stop_and_remove(rt: &dyn Runtime, image: &str, prefix
         .unwrap();
 
     rt.stop(&watched.id, Duration::from_secs(1)).await.unwrap();
-    let allowed = [watched.id.as_str()];
-    let ended = wait_for_event(&mut events, &allowed, "Died/Stopped", |ev| {
-        matches!(
-            ev.kind,
-            ContainerEventKind::Died | ContainerEventKind::Stopped
-        )
+    let excluded = [unwatched.id.as_str()];
+    let ended = wait_for_event(&mut events, &excluded, "Died/Stopped", |ev| {
+        ev.id == watched.id
+            && matches!(
+                ev.kind,
+                ContainerEventKind::Died | ContainerEventKind::Stopped
+            )
     })
     .await;
     assert_eq!(ended.id, watched.id);
     assert!(ended.kind.ends_container());
 
     rt.remove(&watched.id).await.unwrap();
-    let removed = wait_for_event(&mut events, &allowed, "Removed", |ev| {
-        ev.kind == ContainerEventKind::Removed
+    let removed = wait_for_event(&mut events, &excluded, "Removed", |ev| {
+        ev.id == watched.id && ev.kind == ContainerEventKind::Removed
     })
     .await;
     assert_eq!(removed.id, watched.id);
