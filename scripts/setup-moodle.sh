@@ -42,15 +42,17 @@ die() { log "ERROR: $*"; exit 1; }
 answers() { [ "$(curl -s -o /dev/null -m 20 -w '%{http_code}' "$url/login/index.php" 2>/dev/null)" = 200 ]; }
 
 stop_server() {
-  [ -f "$pidfile" ] || return 0
   local pid
-  pid=$(cat "$pidfile")
+  pid=$(cat "$pidfile" 2>/dev/null || true)
   # setsid below: the server and its workers form one process group led by $pid.
-  if kill -0 "$pid" 2>/dev/null; then
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -f "$pidfile"
+  # A server an interrupted run left behind (its pidfile gone with a newer run) still answers on
+  # the port and would keep Moodle "up" through a test that stops it: stop that one too.
+  pkill -f -- "-S 127.0.0.1:$port -t $www/public" 2>/dev/null || true
   log "stopped the server on $url"
 }
 

@@ -145,11 +145,6 @@ def test_cells_students_run_reach_mod_lticontainers_tables(moodle_hub, people, e
         pytest.xfail(f"mod_lticontainer's {broken} pages cannot query PostgreSQL (CLIENT.filename = \"\")")
 
 
-@pytest.mark.skip(
-    reason="failed on both engines in the merged tree at the end of stop 10, cause not yet found "
-    "(see the stop's note); the same fault test against the loopback endpoint, "
-    "test_analytics.py, passes"
-)
 def test_moodle_stopped_and_the_hub_restarted_lose_and_repeat_nothing(moodle_hub, people, engine):
     hub = moodle_hub
     fixture = configure(hub)
