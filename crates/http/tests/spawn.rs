@@ -269,12 +269,7 @@ async fn a_server_whose_port_was_taken_starts_again_on_another_port() {
     // hub's check and the server's bind (issue 20): the hub starts it once more on a fresh port,
     // and the student sees one message about it, then their server.
     let hub = test_hub();
-    hub.runtime
-        .behaviour
-        .port_taken_for
-        .lock()
-        .unwrap()
-        .insert("alice".into(), 1);
+    hub.runtime.port_taken_for("alice", 1);
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
     let progress = hub.spawn_progress("alice").await;
     let last = tokio::time::timeout(Duration::from_secs(30), progress.finished())
@@ -318,12 +313,7 @@ async fn a_server_whose_port_was_taken_starts_again_on_another_port() {
 async fn a_second_taken_port_is_a_failure_the_student_reads() {
     // Only one retry: a server that dies the same way twice fails with the usual page.
     let hub = test_hub();
-    hub.runtime
-        .behaviour
-        .port_taken_for
-        .lock()
-        .unwrap()
-        .insert("bob".into(), 2);
+    hub.runtime.port_taken_for("bob", 2);
     assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
     let last = hub.wait_spawn("bob").await;
     assert!(last.failed, "{last:?}");

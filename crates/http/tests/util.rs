@@ -134,6 +134,15 @@ impl FakeJupyter {
         }
     }
 
+    /// `user`'s next `times` containers die at once, as a Jupyter server whose port was taken.
+    pub fn port_taken_for(&self, user: &str, times: usize) {
+        self.behaviour
+            .port_taken_for
+            .lock()
+            .unwrap()
+            .insert(user.to_owned(), times);
+    }
+
     /// From now on, creating `user`'s containers fails as if the engine were down.
     pub fn engine_down_for(&self, user: &str) {
         self.behaviour
