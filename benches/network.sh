@@ -18,7 +18,8 @@ IFS=, read -r -a engine_list <<<"$engines"
 scripts/setup-engines.sh "${engine_list[@]}"
 scripts/build-jupyter-image.sh "${engine_list[@]}"
 cargo build --release --locked -p lticontainer -p lticontainer-benches --bins >&2
-target=${CARGO_TARGET_DIR:-target}/release
+# Absolute: the Python driver runs from another directory (a relative target dir was not found).
+target=$(realpath "${CARGO_TARGET_DIR:-target}")/release
 export LTICONTAINER_BIN="$target/lticontainer"
 
 upstream=lticontainer-bench/upstream:latest

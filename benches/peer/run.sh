@@ -62,7 +62,8 @@ packages=(-p lticontainer-benches)
 case ",$systems," in *,ours,*) packages+=(-p lticontainer) ;; esac
 log "building ${packages[*]} (release)"
 cargo build --release --locked "${packages[@]}" --bins >&2
-target=${CARGO_TARGET_DIR:-target}/release
+# Absolute: the Python driver runs from another directory (a relative target dir was not found).
+target=$(realpath "${CARGO_TARGET_DIR:-target}")/release
 export LTICONTAINER_BIN="$target/lticontainer"
 
 # The upstream image: the Jupyter image (so no registry is needed) with bench-upstream as its command.
