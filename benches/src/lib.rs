@@ -3,3 +3,4 @@
 
 pub mod launch_fixture;
 pub mod load_report;
+pub mod loopback;

@@ -17,6 +17,7 @@ use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use lticontainer_benches::load_report::LoadRun;
+use lticontainer_benches::loopback;
 use tokio::net::TcpStream;
 
 /// What to run.
@@ -130,11 +131,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
 
 /// `127.0.0.1:PORT` (or `[::1]:PORT`) of a loopback `http://` URL; `None` for anything else.
 fn authority(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("http://")?;
-    let auth = rest.split('/').next()?;
-    let (host, port) = auth.rsplit_once(':')?;
-    port.parse::<u16>().ok()?;
-    matches!(host, "127.0.0.1" | "[::1]").then_some(auth)
+    loopback::authority(url, "http")
 }
 
 async fn run(opts: &Options) -> (Vec<ConnResult>, Duration) {

@@ -108,9 +108,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
-    if !(opts.url.starts_with("ws://127.0.0.1:") || opts.url.starts_with("ws://[::1]:")) {
+    if lticontainer_benches::loopback::authority(&opts.url, "ws").is_none() {
         return Err(format!(
-            "--url must be a loopback ws:// URL, got {:?}",
+            "--url must be a loopback ws:// URL with a port, got {:?}",
             opts.url
         ));
     }
