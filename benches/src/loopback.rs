@@ -16,7 +16,10 @@ mod tests {
 
     #[test]
     fn only_loopback_urls_with_a_port_and_the_scheme_asked_for_pass() {
-        assert_eq!(authority("http://127.0.0.1:9/x", "http"), Some("127.0.0.1:9"));
+        assert_eq!(
+            authority("http://127.0.0.1:9/x", "http"),
+            Some("127.0.0.1:9")
+        );
         assert_eq!(authority("http://[::1]:9/x", "http"), Some("[::1]:9"));
         assert_eq!(authority("ws://127.0.0.1:9?a=b", "ws"), Some("127.0.0.1:9"));
         for bad in [

@@ -312,7 +312,10 @@ mod tests {
     #[test]
     fn redirects_are_classed_by_their_first_path_segment() {
         assert_eq!(first_segment("/user/alice/lab"), "/user/");
-        assert_eq!(first_segment("http://127.0.0.1:1/hub/spawn-pending/a"), "/hub/");
+        assert_eq!(
+            first_segment("http://127.0.0.1:1/hub/spawn-pending/a"),
+            "/hub/"
+        );
         assert_eq!(first_segment("http://127.0.0.1:1"), "//");
         assert_eq!(first_segment("/hub?x=1"), "/hub/");
     }
