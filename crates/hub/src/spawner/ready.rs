@@ -21,6 +21,11 @@ use super::Spawner;
 use super::failure::SpawnFailure;
 use crate::listener_owner::{ListenerCheck, Sockets, needs_check};
 
+/// The longest pause between two readiness probes. The student waits for the first probe after
+/// the server listens, so a long pause is time added to every launch (with 500 ms, about 250 ms on
+/// average); a probe of a server not listening yet is one refused loopback or bridge connect.
+const MAX_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
 /// The HTTP client of the readiness probes.
 pub(super) type ProbeClient = Client<HttpConnector, Empty<Bytes>>;
 
@@ -157,7 +162,7 @@ impl Spawner {
                 }
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_millis(500));
+            delay = (delay * 2).min(MAX_PROBE_INTERVAL);
         }
     }
 }
