@@ -4,7 +4,9 @@ Moodle's own pages in headless Chromium, on each engine.
 
 Screenshots: `moodle-lab-<engine>.png` (the student's JupyterLab opened from Moodle),
 `moodle-iframe-<engine>.png` (JupyterLab inside Moodle's page), `moodle-users-<engine>.png` (the
-teacher's "JupyterHub User" tab), `moodle-wrong-secret-<engine>.png` (the student's error page).
+teacher's "JupyterHub User" tab), `moodle-wrong-secret-<engine>.png` (the student's error page),
+`moodle-cancelled-by-teacher-<engine>.png` / `moodle-cancelled-student-<engine>.png` (a start
+cancelled from the tab, and the student's progress page after it).
 """
 
 from __future__ import annotations
@@ -227,6 +229,43 @@ def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_h
                timeout=60)
     kept = b.evaluate(READ_KEPT, awaited=True)
     assert kept == "written from Moodle"
+
+
+def test_teacher_cancels_a_start_under_way_from_the_user_tab(make_hub, moodle_site, people, engine, artifacts):
+    """Issue 14: Moodle's delete click on a student whose server is still starting cancels the
+    start (JupyterHub 5's answer to DELETE during a pending spawn), instead of doing nothing for
+    minutes. The server here never answers (its command sleeps), so the start stays pending until
+    the teacher acts, whatever the machine's load."""
+    hub = make_hub(hub_config=f'api_token = "{ADMIN_TOKEN}"\ncmd = ["sleep", "3600"]\n')
+    fixture = configure(hub)
+    student = people(fixture, "student1")
+    student.log_in()
+    open_launch_window(student, hub)
+    b = student.browser
+    b.wait_for("location.pathname === '/hub/spawn-pending/student1'", timeout=60)
+    deadline = time.monotonic() + 120
+    while not hub.containers("student1", running_only=True):
+        assert time.monotonic() < deadline, "the student's container did not start\n" + hub.log_tail()
+        time.sleep(0.2)
+
+    teacher = people(fixture, "teacher1")
+    teacher.log_in()
+    rows = {r["username"]: r for r in users_tab(teacher)}
+    assert "student1" in rows, rows
+    tb = teacher.browser
+    tb.evaluate("document.querySelector('input[name=\"delete[student1]\"]').checked = true")
+    tb.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
+    tb.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
+    tb.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
+    tb.wait_for("!document.querySelector('input[name=submit_jhuser_delete]')", timeout=120)
+    user_rows(tb)
+    tb.screenshot(artifacts / f"moodle-cancelled-by-teacher-{engine}.png")
+
+    assert hub.containers("student1") == [], "the cancelled start's container is still there"
+    assert "spawn cancelled" in hub.log_tail(300), hub.log_tail()
+    # The student's progress page says so, in words they understand.
+    b.wait_for("document.body.innerText.includes('was cancelled')", timeout=60)
+    b.screenshot(artifacts / f"moodle-cancelled-student-{engine}.png")
 
 
 def test_wrong_shared_secret_shows_a_page_logs_the_cause_and_starts_nothing(moodle_hub, people, engine, artifacts):
