@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -28,13 +29,62 @@ from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, free_port, hub_binary
 from lti_consumer import MoodleConsumer, Student  # noqa: E402
 
 
-def launch_to_ready(browser: Browser) -> float:
-    """Seconds from the launch POST to JupyterLab answering 200 through the proxy."""
+# The phases of one launch as the browser sees them, in order (see `timed_launch`).
+PHASES = ("launch POST → pending page", "pending page → progress says ready", "ready → JupyterLab 200 (OAuth round trip)")
+
+
+def timed_launch(browser: Browser) -> dict[str, float]:
+    """Launch-to-ready split into the phases the browser sees (seconds each, keyed by `PHASES`)."""
     t0 = time.monotonic()
     browser.launch()
+    t1 = time.monotonic()
     browser.wait_ready(timeout=600)
+    t2 = time.monotonic()
     browser.open_lab()
-    return time.monotonic() - t0
+    t3 = time.monotonic()
+    return dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2)))
+
+
+def launch_to_ready(browser: Browser) -> float:
+    """Seconds from the launch POST to JupyterLab answering 200 through the proxy."""
+    return sum(timed_launch(browser).values())
+
+
+STEPS_LINE = re.compile(r"spawn ended user=(?P<user>\S+) .*?steps=(?P<steps>.*)$")
+STEP = re.compile(r"(?P<message>.+?) (?P<secs>\d+\.\d+)s$")
+
+
+def spawn_steps(log: str, user: str) -> dict[str, float]:
+    """The hub's own split of `user`'s last spawn (the `steps` of its "spawn ended" log line):
+    each progress step with its seconds."""
+    steps: dict[str, float] = {}
+    for line in log.splitlines():
+        m = STEPS_LINE.search(line)
+        if m and m["user"] == user:
+            steps = {}
+            for part in m["steps"].split("; "):
+                s = STEP.match(part.strip())
+                if s:
+                    # Steps named after the image or a count are folded under one name.
+                    name = re.sub(r"(Getting the image) .*", r"\1", s["message"])
+                    steps[name] = steps.get(name, 0.0) + float(s["secs"])
+    return steps
+
+
+def breakdown_rows(engine: str, phases: list[dict[str, float]], steps: list[dict[str, float]]) -> list[str]:
+    """Markdown rows: the median of each browser phase over the single launches, and inside the
+    middle one the hub's own steps (median of each)."""
+    rows = []
+    for phase in PHASES:
+        values = [p[phase] for p in phases if phase in p]
+        if values:
+            rows.append(f"| {engine} | {phase} | {statistics.median(values):.3f} s | |")
+        if phase == PHASES[1]:
+            names = list(dict.fromkeys(name for s in steps for name in s))
+            for name in names:
+                vals = [s.get(name, 0.0) for s in steps]
+                rows.append(f"| {engine} | &nbsp;&nbsp;hub step: {name} | {statistics.median(vals):.3f} s | from the hub's log |")
+    return rows
 
 
 def vm_kib(pid: int, field: str) -> int:
@@ -128,11 +178,13 @@ def engine_version(engine: str) -> str:
     return subprocess.run([engine, "version", "--format", fmt], capture_output=True, text=True).stdout.strip()
 
 
-def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> list[str]:
-    """Measures one engine and returns the Markdown rows. Floor and hub runs alternate (single
+def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> tuple[list[str], list[str]]:
+    """Measures one engine and returns the Markdown rows, and those of the single launches'
+    breakdown. Floor and hub runs alternate (single
     launches one after the other, then the floor class right before the hub class), so load from
     other work on the machine hits both alike."""
     rows: list[str] = []
+    breakdown: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hub-launch-") as tmp:
         # The hub's default timeouts; `network` as asked (the hub's default: isolated). Ports from
         # the start of the hub's default range (20000), as many as the launches need, and a pool
@@ -152,10 +204,14 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
             idle_rss = vm_kib(hub.proc.pid, "VmRSS")
             solo: list[float] = []
             singles: list[float] = []
+            phases: list[dict[str, float]] = []
+            steps: list[dict[str, float]] = []
             for i in range(repeats):
                 solo.append(floor_class(engine, 1)[0][0])
                 b = Browser(hub, Student(f"solo{i}", user_id=str(4000 + i)), consumer)
-                singles.append(launch_to_ready(b))
+                phases.append(timed_launch(b))
+                singles.append(sum(phases[-1].values()))
+                steps.append(spawn_steps(hub.log_path.read_text(errors="replace"), f"solo{i}"))
                 print(f"  {engine}: run {i + 1}: floor {solo[-1]:.2f} s, hub {singles[-1]:.2f} s", file=sys.stderr)
             rows.append(
                 f"| {engine} | floor: 1 container, no hub | {len(solo)}/{repeats} | {statistics.median(solo):.2f} s "
@@ -165,6 +221,7 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
                 f"| {engine} | 1 student | {len(singles)}/{repeats} | {statistics.median(singles):.2f} s "
                 f"| – | {max(singles):.2f} s | – | runs: {', '.join(f'{t:.2f}' for t in singles)} s |"
             )
+            breakdown = breakdown_rows(engine, phases, steps)
             # The single-student servers are removed so both classes start from the same state.
             hub.stop()
             remove_labelled(engine, hub.instance)
@@ -194,7 +251,7 @@ def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> 
             )
         finally:
             hub.cleanup()
-    return rows
+    return rows, breakdown
 
 
 def source_commit() -> str:
@@ -238,11 +295,21 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     rows: list[str] = []
+    breakdown = [
+        "",
+        "Where one student's launch-to-ready goes (median of the single launches): the phases the browser sees, "
+        "and inside the wait for `ready` the hub's own steps (the `steps` of its `spawn ended` log line).",
+        "",
+        "| engine | phase | median | |",
+        "|---|---|---|---|",
+    ]
     for engine in engines:
         print(f"measuring {engine} …", file=sys.stderr)
-        rows += run_engine(engine, args.students, args.repeats, args.network)
+        engine_rows, engine_breakdown = run_engine(engine, args.students, args.repeats, args.network)
+        rows += engine_rows
+        breakdown += engine_breakdown
     footer = ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
-    print("\n".join(header + rows + footer))
+    print("\n".join(header + rows + breakdown + footer))
 
 
 if __name__ == "__main__":

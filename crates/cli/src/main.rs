@@ -168,11 +168,14 @@ fn toml_string(s: &str) -> String {
 }
 
 /// The log on stderr, as `[hub] log_format` says; `RUST_LOG` filters it (default `info`).
+/// Colours only on a terminal: a log file or the journal gets plain text an admin can grep.
 fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => log.init(),

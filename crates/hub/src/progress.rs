@@ -2,6 +2,10 @@
 //! JupyterHub's format (`{"progress": 50, "message": "…", "ready": false}`; the HTTP front end
 //! sends them as Server-Sent Events).
 
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use futures_util::Stream;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -93,6 +97,9 @@ impl ProgressEvent {
 #[derive(Debug, Clone)]
 pub struct SpawnProgress {
     tx: watch::Sender<Vec<ProgressEvent>>,
+    /// When the event log was made, and when each event was appended (for [`Self::timeline`]).
+    created: Instant,
+    pushed_at: Arc<Mutex<Vec<Duration>>>,
 }
 
 impl Default for SpawnProgress {
@@ -106,6 +113,8 @@ impl SpawnProgress {
     pub fn new() -> Self {
         Self {
             tx: watch::Sender::new(Vec::new()),
+            created: Instant::now(),
+            pushed_at: Arc::default(),
         }
     }
 
@@ -116,8 +125,34 @@ impl SpawnProgress {
                 return false;
             }
             events.push(event);
+            self.pushed_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(self.created.elapsed());
             true
         });
+    }
+
+    /// Where the time of the spawn went so far: each event's message with the time until the
+    /// next event (the last one's up to now), for the admin's log line at the end of a spawn.
+    pub fn timeline(&self) -> StepTimeline {
+        let now = self.created.elapsed();
+        let events = self.tx.borrow();
+        let at = self
+            .pushed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let steps = events
+            .iter()
+            .zip(at.iter())
+            .enumerate()
+            .filter(|(_, (event, _))| !event.is_final())
+            .map(|(i, (event, start))| {
+                let end = at.get(i + 1).copied().unwrap_or(now);
+                (event.message.clone(), end.saturating_sub(*start))
+            })
+            .collect();
+        StepTimeline(steps)
     }
 
     /// Every event so far.
@@ -161,6 +196,22 @@ impl SpawnProgress {
                 }
             }
         })
+    }
+}
+
+/// The steps of a spawn with how long each took; shown as `Step one 0.012s; Step two 1.503s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTimeline(pub Vec<(String, Duration)>);
+
+impl fmt::Display for StepTimeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (message, took)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{message} {:.3}s", took.as_secs_f64())?;
+        }
+        Ok(())
     }
 }
 
@@ -221,5 +272,22 @@ mod tests {
         });
         let got: Vec<_> = s.collect().await;
         assert_eq!(got.last().map(|e| e.failed), Some(true));
+    }
+
+    #[test]
+    fn the_timeline_gives_each_step_the_time_until_the_next_event() {
+        let p = SpawnProgress::new();
+        p.push(ProgressEvent::step(10, "Server requested"));
+        p.push(ProgressEvent::step(50, "Starting your container"));
+        p.push(ProgressEvent::ready("/user/a/lab", "ready"));
+        let timeline = p.timeline();
+        let messages: Vec<&str> = timeline.0.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(messages, ["Server requested", "Starting your container"]);
+        let at = p.pushed_at.lock().unwrap().clone();
+        assert_eq!(timeline.0[0].1, at[1] - at[0]);
+        assert_eq!(timeline.0[1].1, at[2] - at[1]);
+        let shown = timeline.to_string();
+        assert!(shown.starts_with("Server requested "), "{shown}");
+        assert!(shown.contains("s; Starting your container "), "{shown}");
     }
 }

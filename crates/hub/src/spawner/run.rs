@@ -131,13 +131,13 @@ impl Spawner {
             .take();
         match outcome {
             Some(Ok(server)) => {
-                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), outcome = "ready", "spawn ended");
+                tracing::info!(%user, container = %server.container_id, addr = %server.addr, secs = started.elapsed().as_secs_f32(), outcome = "ready", steps = %progress.timeline(), "spawn ended");
                 self.metrics
                     .spawn_ended(SpawnOutcome::Success, started.elapsed());
                 self.succeed(&slot, &progress, server);
             }
             Some(Err(f)) => {
-                tracing::error!(%user, cause = %f.admin, secs = started.elapsed().as_secs_f32(), outcome = "failed", "spawn failed");
+                tracing::error!(%user, cause = %f.admin, secs = started.elapsed().as_secs_f32(), outcome = "failed", steps = %progress.timeline(), "spawn failed");
                 self.metrics
                     .spawn_ended(SpawnOutcome::Failure, started.elapsed());
                 self.remove_server_networks(&user).await;
