@@ -58,6 +58,60 @@ async fn engine_failure_fails_one_spawn_and_others_go_on() {
 }
 
 #[tokio::test]
+async fn launches_of_a_running_server_together_check_it_once_and_a_dead_one_is_still_replaced() {
+    use std::sync::atomic::Ordering;
+    let hub = test_hub();
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    let first = hub
+        .store
+        .server("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .container_id;
+
+    // Ten clicks at once (a class re-opening the activity): every one is sent on, and the
+    // engine is asked about the server once, not ten times.
+    let inspects = &hub.runtime.behaviour.inspects;
+    let before = inspects.load(Ordering::SeqCst);
+    let launches = futures_util::future::join_all((0..10).map(|_| hub.launch("alice", 101))).await;
+    for resp in &launches {
+        assert_status(resp, StatusCode::FOUND);
+    }
+    let asked = inspects.load(Ordering::SeqCst) - before;
+    assert!(
+        (1..=3).contains(&asked),
+        "{asked} inspections for 10 launches"
+    );
+    assert_eq!(
+        hub.store
+            .server("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .container_id,
+        first
+    );
+
+    // A server whose container is gone is found by the next check and replaced.
+    let id = first.clone().unwrap();
+    hub.runtime.stop(&id, Duration::ZERO).await.unwrap();
+    hub.runtime.remove(&id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
+    let second = hub
+        .store
+        .server("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .container_id;
+    assert!(second.is_some() && second != first, "{first:?} {second:?}");
+}
+
+#[tokio::test]
 async fn an_engine_hiccup_is_tried_once_more_and_a_second_one_is_the_students_failure() {
     let hub = test_hub();
     hub.runtime

@@ -70,6 +70,8 @@ pub struct Behaviour {
     /// When set, container creation waits at this gate, and goes on like an engine's even when
     /// the hub stops waiting for the answer.
     pub create_gate: Mutex<Option<CreateGate>>,
+    /// How many times the hub inspected a container.
+    pub inspects: std::sync::atomic::AtomicUsize,
 }
 
 /// A gate in the fake engine's container creation.
@@ -372,6 +374,7 @@ impl Runtime for FakeJupyter {
         Ok(info)
     }
     async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
+        self.behaviour.inspects.fetch_add(1, Ordering::SeqCst);
         self.inner.inspect(id).await.map(on_loopback)
     }
     async fn stop(&self, id: &str, grace: Duration) -> Result<()> {

@@ -23,6 +23,7 @@ use lticontainer_core::store::{ServerRecord, ServerState, Store};
 use lticontainer_core::{Runtime, container::ContainerInfo};
 use tokio::sync::Semaphore;
 
+use self::liveness::{LastCheck, Liveness};
 use crate::config::HubConfig;
 use crate::credentials::ServerCredentials;
 use crate::forwarding::Forwarding;
@@ -35,6 +36,7 @@ mod adopt;
 mod cancel;
 mod cull;
 mod failure;
+mod liveness;
 mod network;
 mod ready;
 mod request;
@@ -106,6 +108,8 @@ struct UserSlot {
     creating: Arc<tokio::sync::Mutex<()>>,
     /// True from a cancel's request until its cleanup is done (the user model's `pending: "stop"`).
     stopping: std::sync::atomic::AtomicBool,
+    /// The last launch-time check of the running server (see [`liveness`]).
+    last_check: LastCheck,
 }
 
 impl UserSlot {
@@ -250,6 +254,7 @@ impl Spawner {
                     stop_note: Mutex::default(),
                     creating: Arc::default(),
                     stopping: std::sync::atomic::AtomicBool::new(false),
+                    last_check: LastCheck::default(),
                 })
             })
             .clone()
@@ -281,11 +286,15 @@ impl Spawner {
         let slot = self.slot(&user);
         let current = slot.get();
         if let SlotState::Running(r) = &current {
-            if self.still_running(&user, r).await {
-                return ready_progress(r);
+            match self.running_at_launch(&user, &slot, r).await {
+                Liveness::Alive => return ready_progress(r),
+                Liveness::Gone => {
+                    tracing::info!(%user, container = %r.container_id, "the server's container is gone; starting a new one");
+                    self.mark_stopped(&user, &r.container_id).await;
+                }
+                // Another launch found it gone meanwhile and went on; this one joins what it did.
+                Liveness::Replaced => {}
             }
-            tracing::info!(%user, container = %r.container_id, "the server's container is gone; starting a new one");
-            self.mark_stopped(&user, &r.container_id).await;
         }
         let progress = SpawnProgress::new();
         let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel();
@@ -310,42 +319,6 @@ impl Spawner {
         let p = progress.clone();
         tokio::spawn(async move { this.run(request, p, slot, cancel_rx).await });
         progress
-    }
-
-    /// True when the container runs and its server answers HTTP from inside the container. A
-    /// running container whose server does not answer (crashed inside, or adopted before it was
-    /// ready and never got there), or whose address is answered by a process outside it, is
-    /// removed, so the next spawn starts clean.
-    async fn still_running(&self, user: &str, r: &RunningServer) -> bool {
-        match self.runtime.inspect(&r.container_id).await {
-            Ok(info) if info.state.is_running() => {}
-            Ok(_) => return false,
-            Err(e) if e.is_not_found() => return false,
-            Err(e) => {
-                // The engine did not answer: keep the server; the proxy notices if it is gone.
-                tracing::warn!(container = %r.container_id, error = %e, "cannot inspect a running server; assuming it still runs");
-                return true;
-            }
-        }
-        if self.answers(user, r.addr).await {
-            // An answer counts only from the container itself (see `ready`): with host
-            // networking another process may hold the port, and it must not get the browser.
-            match self.listener_check(r.addr, &r.container_id).await {
-                ListenerCheck::Container(sockets) => {
-                    self.vouched(user, &r.container_id, sockets);
-                    return true;
-                }
-                other => {
-                    tracing::warn!(%user, container = %r.container_id, addr = %r.addr, listener = %other, "the server's address is not answered by its container; treating the server as gone and replacing it");
-                }
-            }
-        } else {
-            tracing::warn!(%user, container = %r.container_id, "the container runs but its server does not answer; replacing it");
-        }
-        if let Err(e) = self.runtime.remove(&r.container_id).await {
-            tracing::warn!(%user, container = %r.container_id, error = %e, "cannot remove the unresponsive container");
-        }
-        false
     }
 
     /// The running servers, by user.
