@@ -143,6 +143,21 @@ impl IntoResponse for PageError {
     }
 }
 
+/// Logs a refused launch with its cause, within the launch refusals' budget.
+fn log_refusal(status: StatusCode, cause: &dyn std::fmt::Display, what: &'static str) {
+    if let Admit::Log { suppressed } = LAUNCH_REFUSALS.admit() {
+        if suppressed > 0 {
+            tracing::warn!(
+                suppressed,
+                "{suppressed} more refused launches were not logged (at most {} lines per {} s)",
+                LAUNCH_REFUSAL_LINES,
+                LAUNCH_REFUSAL_WINDOW.as_secs()
+            );
+        }
+        tracing::warn!(status = status.as_u16(), cause = %cause, "{what}");
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -162,20 +177,5 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(!body.contains("secret-path"), "{body}");
         assert!(body.contains("try again"));
-    }
-}
-
-/// Logs a refused launch with its cause, within the launch refusals' budget.
-fn log_refusal(status: StatusCode, cause: &dyn std::fmt::Display, what: &'static str) {
-    if let Admit::Log { suppressed } = LAUNCH_REFUSALS.admit() {
-        if suppressed > 0 {
-            tracing::warn!(
-                suppressed,
-                "{suppressed} more refused launches were not logged (at most {} lines per {} s)",
-                LAUNCH_REFUSAL_LINES,
-                LAUNCH_REFUSAL_WINDOW.as_secs()
-            );
-        }
-        tracing::warn!(status = status.as_u16(), cause = %cause, "{what}");
     }
 }
