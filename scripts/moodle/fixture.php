@@ -206,30 +206,28 @@ function fixture_intro(string $text): array {
     return ['text' => $text, 'format' => FORMAT_HTML, 'itemid' => file_get_unused_draft_itemid()];
 }
 
-// ---- the External tool activity, made from the site tool as 5.1's activity chooser makes it
-$lticm = fixture_find_cm($course->id, 'lti', 'Jupyter');
-if (!$lticm) {
+/** The External tool activity `$name` of course `$course` made from site tool `$typeid` (as 5.1's
+ * activity chooser makes it) unless it exists; its course module and instance ids. */
+function fixture_lti_activity(object $course, string $name, string $intro, int $typeid): object {
+    $cm = fixture_find_cm($course->id, 'lti', $name);
+    if ($cm) {
+        return $cm;
+    }
     $mi = create_module((object)['modulename' => 'lti', 'course' => $course->id, 'section' => 1, 'visible' => 1,
-        'name' => 'Jupyter', 'introeditor' => fixture_intro('<p>JupyterHub via LTI 1.1</p>'),
+        'name' => $name, 'introeditor' => fixture_intro("<p>$intro</p>"),
         'typeid' => $typeid, 'toolurl' => '', 'securetoolurl' => '', 'launchcontainer' => LTI_LAUNCH_CONTAINER_DEFAULT,
         'instructorcustomparameters' => '', 'instructorchoicesendname' => 1, 'instructorchoicesendemailaddr' => 1,
         'instructorchoiceacceptgrades' => 0, 'resourcekey' => '', 'password' => '', 'icon' => '', 'secureicon' => '',
         'showtitlelaunch' => 0, 'showdescriptionlaunch' => 0, 'debuglaunch' => 0, 'grade' => 0, 'cmidnumber' => '']);
-    $lticm = (object)['cmid' => $mi->coursemodule, 'instanceid' => $mi->instance];
+    return (object)['cmid' => $mi->coursemodule, 'instanceid' => $mi->instance];
 }
+
+// ---- the External tool activities (1.1 and 1.3)
+$lticm = fixture_lti_activity($course, 'Jupyter', 'JupyterHub via LTI 1.1', $typeid);
 $out['lti'] = ['cmid' => (int)$lticm->cmid, 'id' => (int)$lticm->instanceid, 'typeid' => (int)$typeid];
 
 // ---- the LTI 1.3 activity, from the 1.3 site tool
-$lticm13 = fixture_find_cm($course->id, 'lti', 'Jupyter 1.3');
-if (!$lticm13) {
-    $mi = create_module((object)['modulename' => 'lti', 'course' => $course->id, 'section' => 1, 'visible' => 1,
-        'name' => 'Jupyter 1.3', 'introeditor' => fixture_intro('<p>JupyterHub via LTI 1.3</p>'),
-        'typeid' => $typeid13, 'toolurl' => '', 'securetoolurl' => '', 'launchcontainer' => LTI_LAUNCH_CONTAINER_DEFAULT,
-        'instructorcustomparameters' => '', 'instructorchoicesendname' => 1, 'instructorchoicesendemailaddr' => 1,
-        'instructorchoiceacceptgrades' => 0, 'resourcekey' => '', 'password' => '', 'icon' => '', 'secureicon' => '',
-        'showtitlelaunch' => 0, 'showdescriptionlaunch' => 0, 'debuglaunch' => 0, 'grade' => 0, 'cmidnumber' => '']);
-    $lticm13 = (object)['cmid' => $mi->coursemodule, 'instanceid' => $mi->instance];
-}
+$lticm13 = fixture_lti_activity($course, 'Jupyter 1.3', 'JupyterHub via LTI 1.3', $typeid13);
 $out['lti13'] = ['cmid' => (int)$lticm13->cmid, 'id' => (int)$lticm13->instanceid, 'typeid' => (int)$typeid13,
     'issuer' => $CFG->wwwroot, 'client_id' => $client13, 'deployment_id' => (string)$typeid13,
     'auth_login_url' => "$CFG->wwwroot/mod/lti/auth.php", 'key_set_url' => "$CFG->wwwroot/mod/lti/certs.php",

@@ -54,20 +54,27 @@ async fn params(req: Request) -> Result<(axum::http::request::Parts, FormParams)
     Ok((parts, params))
 }
 
+/// What a login or launch request brings: its parameters and the hub's public launch URL (the
+/// redirection URI), rebuilt as the 1.1 launch URL is.
+async fn read(state: &AppState, req: Request) -> Result<(FormParams, String), PageError> {
+    let peer = peer_ip(&req);
+    let (parts, params) = params(req).await?;
+    let launch_url = public_url(
+        &state.public_url,
+        peer,
+        served_tls(&parts.extensions),
+        &parts.headers,
+        &parts.uri,
+        Some(LAUNCH_PATH),
+    )?;
+    Ok((params, launch_url))
+}
+
 /// The handler of `GET`/`POST /hub/lti13/login`.
 pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Response {
     let result = async {
         let lti13 = launches(&state)?;
-        let peer = peer_ip(&req);
-        let (parts, params) = params(req).await?;
-        let redirect_uri = public_url(
-            &state.public_url,
-            peer,
-            served_tls(&parts.extensions),
-            &parts.headers,
-            &parts.uri,
-            Some(LAUNCH_PATH),
-        )?;
+        let (params, redirect_uri) = read(&state, req).await?;
         let location = lti13.login(&params, &redirect_uri)?;
         Ok::<_, PageError>((StatusCode::FOUND, [(LOCATION, location)]).into_response())
     }
@@ -80,16 +87,7 @@ pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Respo
     let started = Instant::now();
     let result = async {
         let lti13 = launches(&state)?;
-        let peer = peer_ip(&req);
-        let (parts, form) = params(req).await?;
-        let own_url = public_url(
-            &state.public_url,
-            peer,
-            served_tls(&parts.extensions),
-            &parts.headers,
-            &parts.uri,
-            Some(LAUNCH_PATH),
-        )?;
+        let (form, own_url) = read(&state, req).await?;
         let launch = lti13.launch(&form).await?;
         start(&state, launch, own_url.starts_with("https://"), started).await
     }
