@@ -17,8 +17,13 @@
 //!   (`lti13.login_ttl_secs`), so a replayed token finds no login. The store is bounded: when full,
 //!   logins get a 503 rather than evicting waiting ones.
 //! * `exp` and `iat` get a leeway (`lti13.leeway_secs`, 60 s): Moodle's tokens live only 60 s.
-//! * Custom parameters keep their 1.1 meaning: the `custom` claim's `lms_image` is read as
-//!   `custom_lms_image`.
+//! * The claims map onto the 1.1 parameter names, the inverse of Moodle's own mapping
+//!   (`lti_get_jwt_claim_mapping()`): `sub` → `user_id`, the `roles` array → `roles`, the
+//!   `context`, `resource_link`, `lis`, `launch_presentation` and `tool_platform` objects →
+//!   `context_id`, `resource_link_id`, …, `custom` → `custom_<name>` (so `lms_image` is read
+//!   exactly as 1.1's `custom_lms_image`), `ext` → `ext_<name>` (Moodle's `ext.user_username` is
+//!   the LMS login, `ext_user_username`), `name`/`given_name`/`family_name`/`email` → the
+//!   `lis_person_*` parameters.
 
 mod claims;
 mod config;

@@ -31,7 +31,7 @@ use crate::launch::LtiLaunch;
 /// 7. the deployment id is one of the platform's (401);
 /// 8. `version` is `1.3.0` and `message_type` `LtiResourceLinkRequest` (400, with a page saying
 ///    only plain launches work);
-/// 9. the claims map onto an [`LtiLaunch`] (see [`super::claims`]), recorded under the
+/// 9. the claims map onto an [`LtiLaunch`] (the mapping is in the [module docs](super)), recorded under the
 ///    platform's consumer name.
 ///
 /// # Example
