@@ -3,6 +3,11 @@
 //! verified (URL normalisation, base string, HMAC-SHA1, timestamp, nonce store, launch model),
 //! then parsed into `LmsParams` and built into a `SpawnPlan`.
 //!
+//! Beside it, the same launch by LTI 1.3 (`lti13 …`): Moodle's id_token with the same claims
+//! (RS256, a 2048-bit key as Moodle's) parsed, its signature verified and its claims checked and
+//! mapped onto the same launch model; the login state's one-use lookup is a hash map removal,
+//! not measured.
+//!
 //! Two measurements of each: `launch-cpu/*` counts the benchmark thread's CPU time, which stays
 //! honest while other work shares the machine; `launch-wall/*` is criterion's wall clock.
 //!
@@ -15,10 +20,12 @@ use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BatchSize, Criterion, criterion_main};
 use lticontainer_benches::launch_fixture::{
-    KEY, Launches, START, URL, authenticator, ready, spec_config,
+    CLIENT_ID, ISSUER, KEY, Launches, NONCE, START, URL, authenticator, lti13_verifier,
+    moodle_id_token, ready, spec_config,
 };
 use lticontainer_core::auth::{Clock, LaunchRequest, Lti11Authenticator, ManualClock};
 use lticontainer_core::launch::LtiLaunch;
+use lticontainer_core::lti13::{PendingLogin, UnverifiedToken};
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig, build_spawn_plan};
 
@@ -108,6 +115,26 @@ fn bench_launch<M: Measurement>(c: &mut Criterion<M>, group_name: &str) {
             },
             BatchSize::NumIterations(LAUNCHES_PER_BATCH),
         )
+    });
+
+    let clock = Arc::new(ManualClock::new(START));
+    let (verifier, keys) = lti13_verifier(clock);
+    let token = moodle_id_token();
+    let login = PendingLogin::new(ISSUER, CLIENT_ID, NONCE);
+    group.bench_function("lti13 verify (token parse + RS256 + claims + model)", |b| {
+        b.iter(|| {
+            let parsed = UnverifiedToken::parse(&token).expect("parses");
+            verifier.verify(&parsed, &login, &keys).expect("verifies")
+        })
+    });
+    let (_, _, spec) = setup();
+    group.bench_function("lti13 verify + parse + build", |b| {
+        b.iter(|| {
+            let parsed = UnverifiedToken::parse(&token).expect("parses");
+            let launch = verifier.verify(&parsed, &login, &keys).expect("verifies");
+            let (params, _warnings) = LmsParams::from_launch(&launch);
+            build_spawn_plan(&spec, &launch, &params, &NoHostAccounts, START, 8001).expect("builds")
+        })
     });
 
     // The parts, to see where the time goes.

@@ -161,3 +161,47 @@ impl Launches {
         self.count
     }
 }
+
+/// The issuer of the LTI 1.3 launch (Moodle's `wwwroot`).
+pub const ISSUER: &str = "https://moodle.school.edu";
+/// The client id of the LTI 1.3 registration.
+pub const CLIENT_ID: &str = "Xb3kq9ZtYfLm2Nc";
+/// The nonce of the LTI 1.3 launch's login.
+pub const NONCE: &str = "a3f1c2d4e5b60718293a4b5c6d7e8f90";
+
+/// The same launch as [`moodle_launch_params`] by LTI 1.3: Moodle's id_token claims (the
+/// `custom_*` parameters in the `custom` claim, `ext_*` in `ext`), issued at [`START`] with
+/// [`NONCE`], signed RS256 by the committed test platform key (2048-bit, as Moodle's).
+pub fn moodle_id_token() -> String {
+    use lticontainer_core::lti13::{CLAIM_CUSTOM, CLAIM_EXT, PlatformSigner};
+    let mut claims = PlatformSigner::student_launch_claims(ISSUER, CLIENT_ID, "1", NONCE, START);
+    let (mut custom, mut ext) = (serde_json::Map::new(), serde_json::Map::new());
+    for (k, v) in moodle_launch_params() {
+        if let Some(name) = k.strip_prefix("custom_") {
+            custom.insert(name.to_owned(), v.into());
+        } else if let Some(name) = k.strip_prefix("ext_") {
+            ext.insert(name.to_owned(), v.into());
+        }
+    }
+    claims[CLAIM_CUSTOM] = custom.into();
+    claims[CLAIM_EXT] = ext.into();
+    PlatformSigner::test_platform().sign_claims(&claims)
+}
+
+/// The LTI 1.3 verifier of [`moodle_id_token`]'s platform on `clock`, and the platform's key set.
+pub fn lti13_verifier(
+    clock: Arc<ManualClock>,
+) -> (
+    lticontainer_core::lti13::Lti13Verifier,
+    lticontainer_core::lti13::JwkSet,
+) {
+    use lticontainer_core::lti13::{
+        JwkSet, Lti13Config, Lti13Verifier, PlatformConfig, PlatformSigner,
+    };
+    let config = Lti13Config::default()
+        .with_platform(PlatformConfig::moodle(ISSUER, CLIENT_ID).with_deployments(["1"]));
+    (
+        Lti13Verifier::new(config).with_clock(clock),
+        JwkSet::new(vec![PlatformSigner::test_platform().jwk()]),
+    )
+}

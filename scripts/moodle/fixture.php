@@ -8,6 +8,8 @@
 //   --config=PATH            Moodle's top-level config.php (required)
 //   --admin-password=PASS    the site administrator's password (printed back for the tests)
 //   --tool-url=URL           the LTI 1.1 launch URL of the hub (http://127.0.0.1:8000/hub/lti/launch)
+//   --lti13-hub=URL          the hub's base URL for the LTI 1.3 tool "Jupyter 1.3" (http://127.0.0.1:8000):
+//                            its login URL <URL>/hub/lti13/login, launch URL <URL>/hub/lti13/launch
 //   --consumer-key=KEY       the LTI consumer key (moodle)
 //   --consumer-secret=SECRET the LTI shared secret (secret)
 //   --hub-url=URL            mod_lticontainer's "JupyterHub URL" (http://127.0.0.1:8000)
@@ -25,11 +27,12 @@
 // before it reads a POST, which a test machine has no sshd for.
 
 $opts = ['config' => '', 'admin-password' => '', 'tool-url' => 'http://127.0.0.1:8000/hub/lti/launch',
+    'lti13-hub' => 'http://127.0.0.1:8000',
     'consumer-key' => 'moodle', 'consumer-secret' => 'secret', 'hub-url' => 'http://127.0.0.1:8000',
     'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window'];
 $lms = [];
 foreach (array_slice($argv, 1) as $arg) {
-    if (!preg_match('/^--([a-z-]+)=(.*)$/s', $arg, $m)) {
+    if (!preg_match('/^--([a-z0-9-]+)=(.*)$/s', $arg, $m)) {
         fwrite(STDERR, "fixture.php: expected --name=value, got " . var_export($arg, true) . "\n");
         exit(2);
     }
@@ -160,6 +163,32 @@ if ($type) {
     $typeid = lti_add_type((object)['state' => LTI_TOOL_STATE_CONFIGURED, 'course' => SITEID], clone $typeconfig);
 }
 
+// ---- the LTI 1.3 site tool, registered as an admin does by hand ("configure a tool manually",
+// LTI version 1.3): a fixed client id so a hub's config can name it before the fixture runs; the
+// deployment id is the type's id. The tool's own key (needed only for services) is not set up.
+$hub13 = rtrim($opts['lti13-hub'], '/');
+$client13 = 'lticontainer-e2e-lti13';
+$typeconfig13 = clone $typeconfig;
+$typeconfig13->lti_typename = 'Jupyter 1.3';
+$typeconfig13->lti_toolurl = "$hub13/hub/lti13/launch";
+$typeconfig13->lti_ltiversion = LTI_VERSION_1P3;
+$typeconfig13->lti_clientid = $client13;
+$typeconfig13->lti_resourcekey = '';
+$typeconfig13->lti_password = '';
+$typeconfig13->lti_initiatelogin = "$hub13/hub/lti13/login";
+$typeconfig13->lti_redirectionuris = "$hub13/hub/lti13/launch";
+$typeconfig13->lti_keytype = LTI_JWK_KEYSET;
+$typeconfig13->lti_publickeyset = "$hub13/hub/lti13/jwks";
+$typeconfig13->lti_publickey = '';
+$type13 = $DB->get_record('lti_types', ['name' => 'Jupyter 1.3', 'course' => SITEID, 'ltiversion' => LTI_VERSION_1P3],
+    '*', IGNORE_MULTIPLE);
+if ($type13) {
+    lti_update_type((object)['id' => $type13->id, 'state' => LTI_TOOL_STATE_CONFIGURED], clone $typeconfig13);
+    $typeid13 = $type13->id;
+} else {
+    $typeid13 = lti_add_type((object)['state' => LTI_TOOL_STATE_CONFIGURED, 'course' => SITEID], clone $typeconfig13);
+}
+
 /** The course module and instance ids of the activity `$name` of module `$modname` in course `$courseid`, or null. */
 function fixture_find_cm(int $courseid, string $modname, string $name): ?object {
     global $DB;
@@ -177,18 +206,32 @@ function fixture_intro(string $text): array {
     return ['text' => $text, 'format' => FORMAT_HTML, 'itemid' => file_get_unused_draft_itemid()];
 }
 
-// ---- the External tool activity, made from the site tool as 5.1's activity chooser makes it
-$lticm = fixture_find_cm($course->id, 'lti', 'Jupyter');
-if (!$lticm) {
+/** The External tool activity `$name` of course `$course` made from site tool `$typeid` (as 5.1's
+ * activity chooser makes it) unless it exists; its course module and instance ids. */
+function fixture_lti_activity(object $course, string $name, string $intro, int $typeid): object {
+    $cm = fixture_find_cm($course->id, 'lti', $name);
+    if ($cm) {
+        return $cm;
+    }
     $mi = create_module((object)['modulename' => 'lti', 'course' => $course->id, 'section' => 1, 'visible' => 1,
-        'name' => 'Jupyter', 'introeditor' => fixture_intro('<p>JupyterHub via LTI 1.1</p>'),
+        'name' => $name, 'introeditor' => fixture_intro("<p>$intro</p>"),
         'typeid' => $typeid, 'toolurl' => '', 'securetoolurl' => '', 'launchcontainer' => LTI_LAUNCH_CONTAINER_DEFAULT,
         'instructorcustomparameters' => '', 'instructorchoicesendname' => 1, 'instructorchoicesendemailaddr' => 1,
         'instructorchoiceacceptgrades' => 0, 'resourcekey' => '', 'password' => '', 'icon' => '', 'secureicon' => '',
         'showtitlelaunch' => 0, 'showdescriptionlaunch' => 0, 'debuglaunch' => 0, 'grade' => 0, 'cmidnumber' => '']);
-    $lticm = (object)['cmid' => $mi->coursemodule, 'instanceid' => $mi->instance];
+    return (object)['cmid' => $mi->coursemodule, 'instanceid' => $mi->instance];
 }
+
+// ---- the External tool activities (1.1 and 1.3)
+$lticm = fixture_lti_activity($course, 'Jupyter', 'JupyterHub via LTI 1.1', $typeid);
 $out['lti'] = ['cmid' => (int)$lticm->cmid, 'id' => (int)$lticm->instanceid, 'typeid' => (int)$typeid];
+
+// ---- the LTI 1.3 activity, from the 1.3 site tool
+$lticm13 = fixture_lti_activity($course, 'Jupyter 1.3', 'JupyterHub via LTI 1.3', $typeid13);
+$out['lti13'] = ['cmid' => (int)$lticm13->cmid, 'id' => (int)$lticm13->instanceid, 'typeid' => (int)$typeid13,
+    'issuer' => $CFG->wwwroot, 'client_id' => $client13, 'deployment_id' => (string)$typeid13,
+    'auth_login_url' => "$CFG->wwwroot/mod/lti/auth.php", 'key_set_url' => "$CFG->wwwroot/mod/lti/certs.php",
+    'token_url' => "$CFG->wwwroot/mod/lti/token.php"];
 
 // ---- the mod_lticontainer activity (fields of its mod_form.php)
 $ltcfields = ['jupyterhub_url' => $opts['hub-url'], 'use_podman' => $opts['engine'] === 'podman' ? 1 : 0,
@@ -230,24 +273,27 @@ foreach ($lms as $name => $value) {
         $custom->$name = $value;
     }
 }
-$ltirec = $DB->get_record('lti', ['id' => $lticm->instanceid], '*', MUST_EXIST);
-$launch = $ltirec->launchcontainer == LTI_LAUNCH_CONTAINER_DEFAULT ? $containers[$opts['launch-container']]
-    : $ltirec->launchcontainer;
-$custom->lms_course = $course->fullname;
-$custom->lms_ltiname = $ltirec->name;
-$custom->lms_iframe = ($launch == LTI_LAUNCH_CONTAINER_EMBED || $launch == LTI_LAUNCH_CONTAINER_EMBED_NO_BLOCKS)
-    ? '1' : '';
-$custom->instanceid = $ltccm->instanceid;
-$custom->lti_id = $ltirec->id;
-$custom->rpc_token = $wstoken;
-$wwwport = parse_url($CFG->wwwroot, PHP_URL_PORT) ?: (parse_url($CFG->wwwroot, PHP_URL_SCHEME) == 'https' ? 443 : 80);
-$custom->server_url = parse_url($CFG->wwwroot, PHP_URL_SCHEME) . '://' . parse_url($CFG->wwwroot, PHP_URL_HOST)
-    . ':' . $wwwport;
-$custom->server_path = (string)parse_url($CFG->wwwroot, PHP_URL_PATH);
-$customtxt = lticontainer_join_custom_params($custom);
-$DB->update_record('lti', (object)['id' => $ltirec->id, 'instructorcustomparameters' => $customtxt,
-    'timemodified' => time()]);
+// Both activities get the same settings (each with its own name, id and launch container).
+foreach (['lti' => $lticm, 'lti13' => $lticm13] as $key => $cm) {
+    $ltirec = $DB->get_record('lti', ['id' => $cm->instanceid], '*', MUST_EXIST);
+    $launch = $ltirec->launchcontainer == LTI_LAUNCH_CONTAINER_DEFAULT ? $containers[$opts['launch-container']]
+        : $ltirec->launchcontainer;
+    $custom->lms_course = $course->fullname;
+    $custom->lms_ltiname = $ltirec->name;
+    $custom->lms_iframe = ($launch == LTI_LAUNCH_CONTAINER_EMBED || $launch == LTI_LAUNCH_CONTAINER_EMBED_NO_BLOCKS)
+        ? '1' : '';
+    $custom->instanceid = $ltccm->instanceid;
+    $custom->lti_id = $ltirec->id;
+    $custom->rpc_token = $wstoken;
+    $wwwport = parse_url($CFG->wwwroot, PHP_URL_PORT) ?: (parse_url($CFG->wwwroot, PHP_URL_SCHEME) == 'https' ? 443 : 80);
+    $custom->server_url = parse_url($CFG->wwwroot, PHP_URL_SCHEME) . '://' . parse_url($CFG->wwwroot, PHP_URL_HOST)
+        . ':' . $wwwport;
+    $custom->server_path = (string)parse_url($CFG->wwwroot, PHP_URL_PATH);
+    $customtxt = lticontainer_join_custom_params($custom);
+    $DB->update_record('lti', (object)['id' => $ltirec->id, 'instructorcustomparameters' => $customtxt,
+        'timemodified' => time()]);
+    $out[$key]['custom_parameters'] = str_replace("\r\n", "\n", $customtxt);
+}
 rebuild_course_cache($course->id, true);
-$out['lti']['custom_parameters'] = str_replace("\r\n", "\n", $customtxt);
 
 echo json_encode($out, JSON_PRETTY_PRINT | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES), "\n";

@@ -37,13 +37,31 @@ def run_setup(*options: str) -> dict:
     return json.loads(out.stdout)
 
 
+def lti13_config(site: dict, deployment_ids: list[str] | None = None) -> str:
+    """The hub's `[lti13]` table for the fixture's LTI 1.3 registration (`site["lti13"]`); its own
+    deployment id unless `deployment_ids` says otherwise."""
+    reg = site["lti13"]
+    deployments = ", ".join(json.dumps(d) for d in (deployment_ids if deployment_ids is not None else [reg["deployment_id"]]))
+    return (
+        "\n[lti13]\n[[lti13.platform]]\n"
+        f"issuer = {json.dumps(reg['issuer'])}\n"
+        f"client_id = {json.dumps(reg['client_id'])}\n"
+        f"deployment_ids = [{deployments}]\n"
+        f"auth_login_url = {json.dumps(reg['auth_login_url'])}\n"
+        f"key_set_url = {json.dumps(reg['key_set_url'])}\n"
+        f"token_url = {json.dumps(reg['token_url'])}\n"
+    )
+
+
 def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str = "window",
               lms: dict[str, str] | None = None) -> dict:
-    """Points Moodle's LTI tool and mod_lticontainer activity at `hub` (its launch URL, consumer
-    key and `secret`, its admin token, its engine) with the "LTI Edit" settings `lms`; returns
-    the fixture (URLs, users with passwords, course and activity ids)."""
+    """Points Moodle's LTI tools (1.1: its launch URL, consumer key and `secret`; 1.3: its login
+    and launch URLs) and mod_lticontainer activity at `hub` (its admin token, its engine) with the
+    "LTI Edit" settings `lms` on both LTI activities; returns the fixture (URLs, users with
+    passwords, course and activity ids, the 1.3 registration)."""
     options = [
         f"--tool-url={hub.launch_url}",
+        f"--lti13-hub={hub.url}",
         f"--consumer-key={CONSUMER_KEY}",
         f"--consumer-secret={secret}",
         f"--hub-url={hub.url}",

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use lticontainer_core::auth::{Lti11Config, PublicUrlConfig};
+use lticontainer_core::lti13::Lti13Config;
 use lticontainer_core::spec::SpecConfig;
 use lticontainer_hub::HubConfig;
 use serde::Deserialize;
@@ -34,6 +35,8 @@ pub(crate) struct Config {
     pub(crate) public_url: PublicUrlConfig,
     /// LTI 1.1 consumers and verification limits.
     pub(crate) lti: Lti11Config,
+    /// LTI 1.3 platforms and verification limits (`[lti13]`, `[[lti13.platform]]`).
+    pub(crate) lti13: Lti13Config,
     /// How containers are built from launches.
     pub(crate) spec: SpecConfig,
     /// Where the SQLite database lives.
@@ -70,6 +73,7 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         self.hub.validate().map_err(|e| e.to_string())?;
         self.lti.validate().map_err(|e| e.to_string())?;
+        self.lti13.validate().map_err(|e| e.to_string())?;
         self.public_url.validate().map_err(|e| e.to_string())?;
         for (engine, table) in [("docker", &self.docker), ("podman", &self.podman)] {
             if table.as_ref().is_some_and(|t| t.contains_key("network")) {
@@ -81,8 +85,8 @@ impl Config {
                 ));
             }
         }
-        if self.lti.consumers.is_empty() {
-            return Err("[lti] consumers is empty, so every launch would be refused; add \
+        if self.lti.consumers.is_empty() && !self.lti13.enabled() {
+            return Err("[lti] consumers is empty and no [[lti13.platform]] is set, so every launch would be refused; add \
                         consumers = { \"<key>\" = \"<secret>\" } (lticontainer gen-config prints an example)"
                 .to_owned());
         }

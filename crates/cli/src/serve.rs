@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use lticontainer_core::auth::Lti11Authenticator;
 use lticontainer_core::clock::SystemClock;
+use lticontainer_core::lti13::Lti13Config;
 use lticontainer_core::store::Store;
 use lticontainer_http::serve::{ServeLimits, serve_tls};
 use lticontainer_http::session::SessionKey;
@@ -13,6 +14,7 @@ use lticontainer_hub::Networking;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
+use lticontainer_hub::lti13::Lti13Launches;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -45,6 +47,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         tracing::warn!("{HOST_NETWORK_WARNING}");
     }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
+    parts.lti13 = lti13(&cfg.lti13, cfg.hub.analytics_ca_file.as_deref())?;
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
     parts.public_url = cfg.public_url;
@@ -90,6 +93,25 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         );
     }
     serve_until_stopped(listener, state, limits, tls).await
+}
+
+/// With `[[lti13.platform]]` entries: LTI 1.3 launches, the platforms' key sets fetched by an
+/// [`LmsClient`] that trusts the system's CAs and `ca_file`.
+fn lti13(
+    config: &Lti13Config,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Option<Arc<Lti13Launches>>, String> {
+    if !config.enabled() {
+        return Ok(None);
+    }
+    let client = LmsClient::new(ca_file).map_err(|e| e.to_string())?;
+    for p in &config.platform {
+        tracing::info!(issuer = %p.issuer, client_id = %p.client_id, deployments = ?p.deployment_ids, "LTI 1.3 platform registered; login URL path /hub/lti13/login, launch URL path /hub/lti13/launch");
+    }
+    Ok(Some(Arc::new(Lti13Launches::with_system_clock(
+        config.clone(),
+        Arc::new(client),
+    ))))
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the

@@ -9,6 +9,7 @@ mod engine_name;
 pub mod error;
 pub mod form;
 pub mod launch;
+pub mod lti13;
 pub mod memory;
 pub mod network;
 pub mod params;

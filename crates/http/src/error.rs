@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchError;
+use lticontainer_core::lti13::Lti13Error;
 use lticontainer_hub::accounts::AccountConflict;
 
 use crate::log_limit::{Admit, LogLimit};
@@ -27,6 +28,10 @@ pub(crate) enum PageError {
     /// The LTI launch was refused; the status and the student's text come from the error.
     #[error("launch refused: {0}")]
     Launch(#[from] LaunchError),
+    /// The LTI 1.3 login or launch was refused; the status and the student's text come from
+    /// the error.
+    #[error("LTI 1.3 launch refused: {0}")]
+    Lti13(#[from] Lti13Error),
     /// No valid hub session.
     #[error("no hub session")]
     NotSignedIn,
@@ -74,6 +79,7 @@ impl PageError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Launch(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Self::Lti13(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Self::NotSignedIn => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::Internal { source, .. } => match source {
@@ -92,17 +98,11 @@ impl IntoResponse for PageError {
         let status = self.status();
         match &self {
             Self::Launch(e) => {
-                if let Admit::Log { suppressed } = LAUNCH_REFUSALS.admit() {
-                    if suppressed > 0 {
-                        tracing::warn!(
-                            suppressed,
-                            "{suppressed} more refused launches were not logged (at most {} lines per {} s)",
-                            LAUNCH_REFUSAL_LINES,
-                            LAUNCH_REFUSAL_WINDOW.as_secs()
-                        );
-                    }
-                    tracing::warn!(status = status.as_u16(), cause = %e, "LTI launch refused");
-                }
+                log_refusal(status, e, "LTI launch refused");
+                pages::message(status, "The launch was refused", e.student_message())
+            }
+            Self::Lti13(e) => {
+                log_refusal(status, e, "LTI 1.3 launch refused");
                 pages::message(status, "The launch was refused", e.student_message())
             }
             Self::NotSignedIn => pages::launch_from_course(),
@@ -140,6 +140,21 @@ impl IntoResponse for PageError {
                 pages::message(status, "Bad request", why)
             }
         }
+    }
+}
+
+/// Logs a refused launch with its cause, within the launch refusals' budget.
+fn log_refusal(status: StatusCode, cause: &dyn std::fmt::Display, what: &'static str) {
+    if let Admit::Log { suppressed } = LAUNCH_REFUSALS.admit() {
+        if suppressed > 0 {
+            tracing::warn!(
+                suppressed,
+                "{suppressed} more refused launches were not logged (at most {} lines per {} s)",
+                LAUNCH_REFUSAL_LINES,
+                LAUNCH_REFUSAL_WINDOW.as_secs()
+            );
+        }
+        tracing::warn!(status = status.as_u16(), cause = %cause, "{what}");
     }
 }
 

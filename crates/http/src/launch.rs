@@ -1,5 +1,6 @@
-//! `POST /hub/lti/launch`: verify the launch, record the user, set the session cookie, start the
-//! spawn in the background and send the browser to the progress page at once.
+//! `POST /hub/lti/launch`: verify the LTI 1.1 launch, then [`start`]: record the user, set the
+//! session cookie, start the spawn in the background and send the browser to the progress page
+//! at once. The LTI 1.3 launch (`crate::lti13`) verifies its own way and goes on with [`start`].
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use axum::http::header::{AUTHORIZATION, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchRequest;
+use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::store::UserRecord;
 use lticontainer_hub::accounts::check_owner;
 use lticontainer_hub::metrics::LaunchOutcome;
@@ -30,7 +32,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Every launch is counted by outcome in the hub's metrics; an accepted one is logged here, with
 /// its duration, a refused one by its [`PageError`].
 pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Response {
-    let result = accept(&state, req, Instant::now()).await;
+    let started = Instant::now();
+    let result = async {
+        let (launch, https) = verify(&state, req).await?;
+        start(&state, launch, https, started).await
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// Counts a launch's outcome in the hub's metrics and answers with its response or page.
+pub(crate) fn counted(state: &AppState, result: Result<Response, PageError>) -> Response {
     let outcome = match &result {
         Ok(_) => LaunchOutcome::Accepted,
         Err(PageError::Internal { .. }) => LaunchOutcome::Error,
@@ -40,7 +52,8 @@ pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Respo
     result.into_response()
 }
 
-async fn accept(state: &AppState, req: Request, started: Instant) -> Result<Response, PageError> {
+/// Verifies an LTI 1.1 launch: the launch, and whether it reached the hub over HTTPS.
+async fn verify(state: &AppState, req: Request) -> Result<(LtiLaunch, bool), PageError> {
     let peer = peer_ip(&req);
     let (parts, body) = req.into_parts();
     // The body gate (`crate::limits`) has read the body within its deadline and limit already;
@@ -53,7 +66,18 @@ async fn accept(state: &AppState, req: Request, started: Instant) -> Result<Resp
     let https = url.starts_with("https://");
     let authorization = header(headers, AUTHORIZATION.as_str()).map(str::to_owned);
     let request = LaunchRequest::from_body(url, &body, authorization)?;
-    let launch = state.auth.authenticate(&request).await?;
+    Ok((state.auth.authenticate(&request).await?, https))
+}
+
+/// Goes on with a verified launch of either LTI version: checks the account's owner, records
+/// the user and the launch, sets the session cookie (over HTTPS when `https`), starts the spawn
+/// and sends the browser to the progress page.
+pub(crate) async fn start(
+    state: &AppState,
+    launch: LtiLaunch,
+    https: bool,
+    started: Instant,
+) -> Result<Response, PageError> {
     let user = launch.username.clone();
 
     let existing = state

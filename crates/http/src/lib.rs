@@ -12,6 +12,7 @@ mod launch;
 mod limits;
 mod log_limit;
 mod logout;
+mod lti13;
 mod pages;
 mod peer;
 mod pending;

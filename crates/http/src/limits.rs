@@ -3,7 +3,7 @@
 //!
 //! | path | body | declared too large | too slow |
 //! |---|---|---|---|
-//! | `/hub/lti/launch` | read here, at most [`MAX_LAUNCH_BODY`] | `413` before reading | `408` after `[hub] body_timeout_secs` in total |
+//! | `/hub/lti/launch`, `/hub/lti13/launch` | read here, at most [`MAX_LAUNCH_BODY`] | `413` before reading | `408` after `[hub] body_timeout_secs` in total |
 //! | `/user/…` (the proxy) | streamed to the user's server, at most `[hub] max_proxy_body_bytes` | `413` before reading | cut after `[hub] proxy_body_idle_secs` without a byte |
 //! | anything else (hub API, admin API, pages) | read here, at most [`MAX_HUB_BODY`] | `413` before reading | `408` after `[hub] body_timeout_secs` in total |
 //!
@@ -67,7 +67,7 @@ impl BodyLimits {
     }
 
     fn policy(&self, path: &str) -> Policy {
-        if path == "/hub/lti/launch" {
+        if path == "/hub/lti/launch" || path == "/hub/lti13/launch" {
             Policy::Read {
                 limit: MAX_LAUNCH_BODY,
                 json: false,
@@ -366,6 +366,7 @@ mod tests {
                 json: false
             }
         );
+        assert_eq!(l.policy("/hub/lti13/launch"), l.policy("/hub/lti/launch"));
         assert_eq!(l.policy("/user/alice/api/contents/a.ipynb"), Policy::Stream);
         assert_eq!(
             l.policy("/hub/api/oauth2/token"),

@@ -18,6 +18,7 @@ use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
 use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
 use lticontainer_hub::host_accounts::NssIdentity;
 use lticontainer_hub::listener_owner::{ListenerOwnership, ProcListeners};
+use lticontainer_hub::lti13::Lti13Launches;
 use lticontainer_hub::spawner::{Spawner, SpawnerParts};
 
 use crate::extract::Sessions;
@@ -60,6 +61,10 @@ pub struct AppParts {
     /// Learning analytics ([`Analytics`]); `None` captures nothing. Default: `None`
     /// (`lticontainer serve` starts them when `hub.analytics` is on).
     pub analytics: Option<Arc<Analytics>>,
+    /// LTI 1.3 launches ([`Lti13Launches`]); `None` answers the LTI 1.3 routes with a page
+    /// saying it is off. Default: `None` (`lticontainer serve` sets it when platforms are
+    /// configured).
+    pub lti13: Option<Arc<Lti13Launches>>,
 }
 
 impl AppParts {
@@ -83,6 +88,7 @@ impl AppParts {
             clock: Arc::new(SystemClock),
             listeners: Arc::new(ProcListeners::default()),
             analytics: None,
+            lti13: None,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct AppState {
     pub(crate) clock: Arc<dyn Clock>,
     /// Learning analytics, when on.
     pub analytics: Option<Arc<Analytics>>,
+    /// LTI 1.3 launches, when platforms are configured.
+    pub lti13: Option<Arc<Lti13Launches>>,
 }
 
 impl fmt::Debug for AppState {
@@ -138,6 +146,7 @@ impl AppState {
             clock,
             listeners,
             analytics,
+            lti13,
         } = parts;
         let hub = Arc::new(hub);
         let sessions = Sessions::new(session_key, Arc::clone(&clock), Arc::clone(&hub));
@@ -181,6 +190,7 @@ impl AppState {
             client,
             clock,
             analytics,
+            lti13,
         }
     }
 

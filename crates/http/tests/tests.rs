@@ -13,6 +13,7 @@ mod hubapi;
 mod hubapi_singleuser;
 mod launch;
 mod limits;
+mod lti13;
 mod metrics;
 mod networks;
 mod progress;

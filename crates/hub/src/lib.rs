@@ -11,6 +11,7 @@ pub mod host_accounts;
 mod host_dirs;
 pub mod html;
 pub mod listener_owner;
+pub mod lti13;
 pub mod metrics;
 pub mod origin;
 mod ports;

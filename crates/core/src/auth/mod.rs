@@ -34,7 +34,7 @@ use async_trait::async_trait;
 
 use crate::launch::LtiLaunch;
 
-mod clip;
+pub(crate) mod clip;
 mod config;
 mod error;
 mod nonce;

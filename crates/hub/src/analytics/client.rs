@@ -126,6 +126,31 @@ impl LmsClient {
                 };
             }
         };
+        match self.exchange(request, MAX_ANSWER_BYTES).await {
+            Ok((status, body)) => classify(status, &body),
+            Err(why) => Answer::Retry(why),
+        }
+    }
+
+    /// GETs `url` and returns the status and at most `max_bytes` of the body (more is an
+    /// error), within the same timeout as [`LmsClient::post`]. Used for the LTI 1.3 platforms'
+    /// key sets.
+    ///
+    /// # Errors
+    /// A one-line reason: an unusable URL, a failed connection, a timeout, a body too large.
+    pub async fn get(&self, url: &str, max_bytes: usize) -> Result<(u16, Bytes), String> {
+        let request = Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| format!("{url} is not a usable URL: {e}"))?;
+        self.exchange(request, max_bytes).await
+    }
+
+    /// Sends `request`; the status and the body (at most `max_bytes`), or why not.
+    async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        max_bytes: usize,
+    ) -> Result<(u16, Bytes), String> {
         let exchange = async {
             let resp = self
                 .client
@@ -133,18 +158,16 @@ impl LmsClient {
                 .await
                 .map_err(|e| describe(&e))?;
             let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), MAX_ANSWER_BYTES)
+            let body = Limited::new(resp.into_body(), max_bytes)
                 .collect()
                 .await
                 .map_err(|e| format!("reading the answer: {e}"))?
                 .to_bytes();
             Ok::<_, String>((status, body))
         };
-        match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
-            Ok(Ok((status, body))) => classify(status, &body),
-            Ok(Err(why)) => Answer::Retry(why),
-            Err(_) => Answer::Retry(format!("no answer within {REQUEST_TIMEOUT:?}")),
-        }
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
     }
 }
 

@@ -1,0 +1,99 @@
+//! LTI 1.3 launches, the I/O around [`lticontainer_core::lti13`]: [`Lti13Launches`] answers the
+//! OIDC login initiation (a fresh state and nonce, kept server-side) and verifies the launch
+//! that follows with the platform's key set ([`KeySets`]: fetched, cached, fetched again on an
+//! unknown key id).
+
+mod keys;
+
+use std::sync::Arc;
+
+use lticontainer_core::clock::{Clock, SystemClock};
+use lticontainer_core::form::FormParams;
+use lticontainer_core::launch::LtiLaunch;
+use lticontainer_core::lti13::{
+    LoginInitiation, LoginStates, Lti13Config, Lti13Error, Lti13Verifier, PendingLogin,
+    UnverifiedToken, auth_redirect_url,
+};
+
+use crate::credentials::new_secret;
+
+pub use keys::{KeySetSource, KeySets, MAX_AGE, REFETCH_GAP};
+
+/// The hub's LTI 1.3 login and launch, for the configured platforms.
+#[derive(Debug)]
+pub struct Lti13Launches {
+    verifier: Lti13Verifier,
+    states: LoginStates,
+    keys: KeySets,
+    clock: Arc<dyn Clock>,
+}
+
+impl Lti13Launches {
+    /// Launches of `config`'s platforms, their key sets fetched through `source`, on `clock`.
+    pub fn new(config: Lti13Config, source: Arc<dyn KeySetSource>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            states: LoginStates::from_config(&config),
+            verifier: Lti13Verifier::new(config).with_clock(Arc::clone(&clock)),
+            keys: KeySets::new(source),
+            clock,
+        }
+    }
+
+    /// Launches on the system clock.
+    pub fn with_system_clock(config: Lti13Config, source: Arc<dyn KeySetSource>) -> Self {
+        Self::new(config, source, Arc::new(SystemClock))
+    }
+
+    /// Answers a login initiation (`params`: its query or form): remembers a fresh state and
+    /// nonce and returns the platform's authentication URL to send the browser to, with the
+    /// tool's launch URL `redirect_uri`.
+    ///
+    /// # Errors
+    /// [`Lti13Error`]: missing parameters (400), an unknown platform or deployment (401), too
+    /// many logins waiting (503).
+    pub fn login(&self, params: &FormParams, redirect_uri: &str) -> Result<String, Lti13Error> {
+        let initiation = LoginInitiation::from_params(params)?;
+        let platform = initiation.platform(self.verifier.config())?;
+        let state = new_secret();
+        let nonce = new_secret();
+        let url = auth_redirect_url(platform, &initiation, redirect_uri, &state, &nonce);
+        self.states.begin(
+            state,
+            PendingLogin::new(&platform.issuer, &platform.client_id, nonce),
+            self.clock.now_unix(),
+        )?;
+        Ok(url)
+    }
+
+    /// Verifies the launch the platform form-posted (`id_token`, `state`) and builds the
+    /// launch. The login of the state is taken first, so a state (and its nonce) serves one
+    /// launch attempt.
+    ///
+    /// # Errors
+    /// [`Lti13Error`] of the first failed check (see [`Lti13Verifier`]).
+    pub async fn launch(&self, form: &FormParams) -> Result<LtiLaunch, Lti13Error> {
+        let field = |name: &'static str| {
+            form.last(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .ok_or(Lti13Error::Missing { name })
+        };
+        if let Some(error) = form.last("error") {
+            return Err(Lti13Error::malformed(format!(
+                "the platform answered the login with error {error:?}: {}",
+                form.last("error_description").unwrap_or_default()
+            )));
+        }
+        let (token, state) = (field("id_token")?, field("state")?);
+        let login = self.states.take(state, self.clock.now_unix())?;
+        let token = UnverifiedToken::parse(token)?;
+        let platform = self.verifier.platform_of(&token, &login)?;
+        let kid = token
+            .header
+            .kid
+            .as_deref()
+            .ok_or(Lti13Error::Missing { name: "kid" })?;
+        let keys = self.keys.for_kid(platform, kid).await?;
+        self.verifier.verify(&token, &login, &keys)
+    }
+}
