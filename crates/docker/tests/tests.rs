@@ -14,4 +14,5 @@ mod mock_engine;
 mod mounts;
 mod readoption;
 mod security;
+mod swarm;
 mod util;
