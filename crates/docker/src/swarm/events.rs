@@ -11,6 +11,7 @@ use lticontainer_core::Result;
 use lticontainer_core::container::{ContainerEvent, ContainerEventKind, ContainerState};
 use lticontainer_core::runtime::EventStream;
 
+use crate::error::{Error, is_missing};
 use crate::swarm::runtime::SwarmRuntime;
 use crate::swarm::tasks;
 
@@ -35,15 +36,28 @@ impl From<&ContainerState> for Phase {
     }
 }
 
+/// How often a listing is taken again when a service went away between listing the services
+/// and listing their tasks (the manager answers the tasks of a missing service with a 404).
+const RACES: usize = 3;
+
 /// The phase of every service carrying the labels, by service id.
 async fn snapshot(
     rt: &SwarmRuntime,
     labels: &BTreeMap<String, String>,
 ) -> Result<HashMap<String, Phase>> {
     let docker = rt.client().await?;
-    let services = rt.services(docker, labels).await?;
-    let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
-    let all = rt.tasks_of(docker, &ids).await?;
+    let mut attempt = 0;
+    let (ids, all) = loop {
+        let services = rt.services(docker, labels).await?;
+        let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
+        match rt.tasks_of(docker, &ids).await {
+            Ok(all) => break (ids, all),
+            Err(Error::Engine { source, .. }) if is_missing(&source) && attempt < RACES => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     Ok(ids
         .into_iter()
         .map(|id| {
