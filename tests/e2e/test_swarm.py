@@ -115,3 +115,37 @@ def test_a_service_removed_behind_the_hubs_back_is_noticed_and_relaunched(hub, s
     assert second != first
     dave.open_lab()
     assert dave.execute("2*21") == "42"
+
+
+def test_homes_live_where_swarm_homes_says_and_the_students_files_land_there(make_hub, student, tmp_path):
+    # The local driver's bind stands in for NFS (no file server here): the node creates the volume
+    # from [swarm.homes]' options, as it would mount `type = "nfs"`.
+    home = tmp_path / "hub0" / "home"
+    hub = make_hub(extra_config=(
+        f'[swarm.homes]\nroot = "{home}"\n'
+        f'options = {{ type = "none", o = "bind", device = "{home}{{path}}" }}\n'
+    ))
+    erin = student(hub, "erin")
+    erin.launch()
+    erin.wait_ready()
+    mounts = service_of(hub, "erin")["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    homes = [m for m in mounts if m["Source"].startswith("lticontainer-home-")]
+    assert homes and all(m["Type"] == "volume" for m in homes), mounts
+    driver = homes[0]["VolumeOptions"]["DriverConfig"]
+    assert driver["Name"] == "local" and driver["Options"]["device"].startswith(str(home)), driver
+    assert not [m for m in mounts if m["Type"] == "bind" and m["Source"].startswith(str(home))], mounts
+
+    erin.open_lab()
+    # The kernel's working directory is the student's notebook directory, in their home.
+    assert erin.execute("import pathlib; pathlib.Path('from-swarm.txt').write_text('hi'); 6 * 7") == "42"
+    written = list(home.rglob("from-swarm.txt"))
+    assert len(written) == 1 and written[0].read_text() == "hi", written
+    names = sorted({m["Source"] for m in homes})
+    hub.cleanup()
+    # The node lets go of the volumes once the service's container is gone.
+    deadline = time.monotonic() + 30
+    while names and time.monotonic() < deadline:
+        engine_cli("swarm", "volume", "rm", *names, check=False)
+        names = engine_cli("swarm", "volume", "ls", "-q", *[f"--filter=name={n}" for n in names]).split()
+        time.sleep(0.2)
+    assert not names, f"home volumes left: {names}"

@@ -11,4 +11,4 @@ pub use builder::DockerRuntimeBuilder;
 pub use config::{DEFAULT_SOCKET, DockerConfig};
 pub use lticontainer_core::network::NetworkMode;
 pub use runtime::DockerRuntime;
-pub use swarm::{SwarmConfig, SwarmRuntime};
+pub use swarm::{HomesVolumes, PATH_PLACEHOLDER, SwarmConfig, SwarmRuntime};

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::DockerConfig;
+use crate::swarm::homes::HomesVolumes;
 
 /// Settings of the Swarm backend, the `[swarm]` table of the hub's configuration file.
 ///
@@ -54,6 +55,10 @@ pub struct SwarmConfig {
     /// How often the event stream lists the services' tasks, in milliseconds (Swarm reports
     /// no task events; a task ending on any node is seen within this time). Default: 500.
     pub events_poll_millis: u64,
+    /// Where homes live on the cluster (`[swarm.homes]`): bind mounts under its `root` become
+    /// volumes of a driver that every node can mount (e.g. NFS). Default: none, so homes are
+    /// bind mounts of the node's own directories (see `docs/cluster.md`).
+    pub homes: Option<HomesVolumes>,
 }
 
 impl Default for SwarmConfig {
@@ -70,6 +75,7 @@ impl Default for SwarmConfig {
             start_timeout_secs: 300,
             stop_grace_secs: 1,
             events_poll_millis: 500,
+            homes: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use lticontainer_core::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use crate::convert::{bytes, container_labels, env_list, network_request};
 use crate::error::Error;
 use crate::swarm::config::SwarmConfig;
+use crate::swarm::homes::HomesVolumes;
 
 /// The service label naming the network a server's service joins ([`NetworkMode::as_str`]), so
 /// `inspect` knows where its address comes from.
@@ -74,7 +75,7 @@ pub(crate) fn service_spec(
         env: (!env.is_empty()).then_some(env),
         user: spec.user.clone(),
         dir: spec.working_dir.clone(),
-        mounts: Some(mounts(spec)),
+        mounts: Some(mounts(spec, config.homes.as_ref())),
         tty: Some(false),
         open_stdin: Some(false),
         stop_grace_period: Some(grace),
@@ -128,19 +129,21 @@ pub(crate) fn service_spec(
     })
 }
 
-/// The spec's mounts in Swarm's terms: binds of node directories, named volumes with the labels
-/// the spec declares for them.
-fn mounts(spec: &ContainerSpec) -> Vec<Mount> {
+/// The spec's mounts in Swarm's terms: binds of node directories (or, under `homes`' root,
+/// volumes of its driver), named volumes with the labels the spec declares for them.
+fn mounts(spec: &ContainerSpec, homes: Option<&HomesVolumes>) -> Vec<Mount> {
     spec.mounts
         .iter()
         .map(|m| match &m.source {
-            MountSource::Bind(path) => Mount {
-                typ: Some(MountTypeEnum::BIND),
-                source: Some(path.to_string_lossy().into_owned()),
-                target: Some(m.target.clone()),
-                read_only: Some(m.read_only),
-                ..Default::default()
-            },
+            MountSource::Bind(path) => homes
+                .and_then(|h| h.mount(path, &m.target, m.read_only))
+                .unwrap_or_else(|| Mount {
+                    typ: Some(MountTypeEnum::BIND),
+                    source: Some(path.to_string_lossy().into_owned()),
+                    target: Some(m.target.clone()),
+                    read_only: Some(m.read_only),
+                    ..Default::default()
+                }),
             MountSource::Volume(name) => {
                 let labels: Option<HashMap<String, String>> = spec
                     .volumes
