@@ -176,6 +176,23 @@ impl DockerRuntime {
         }
     }
 
+    /// `AlreadyExists` when a network named `name` exists (the engine would make a second one of
+    /// the same name: API < 1.44 does not check by default).
+    pub(crate) async fn refuse_existing_network(&self, docker: &Docker, name: &str) -> Result<()> {
+        match docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(_) => Err(lticontainer_core::Error::already_exists(format!(
+                "network \"{name}\""
+            ))),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self
+                .err("inspecting", Object::Network(name.to_owned()), e)
+                .into()),
+        }
+    }
+
     /// Removes a container that failed to start; a failure here is logged, the start error wins.
     async fn discard(&self, docker: &Docker, id: &str) {
         let options = RemoveContainerOptions {
@@ -250,19 +267,7 @@ impl Runtime for DockerRuntime {
         spec.validate()?;
         let docker = self.client().await?;
         let object = || Object::Network(spec.name.clone());
-        match docker
-            .inspect_network(&spec.name, None::<InspectNetworkOptions>)
-            .await
-        {
-            Ok(_) => {
-                return Err(lticontainer_core::Error::already_exists(format!(
-                    "network \"{}\"",
-                    spec.name
-                )));
-            }
-            Err(e) if status_of(&e) == Some(404) => {}
-            Err(e) => return Err(self.err("inspecting", object(), e).into()),
-        }
+        self.refuse_existing_network(docker, &spec.name).await?;
         let created = docker
             .create_network(convert::network_request(spec))
             .await

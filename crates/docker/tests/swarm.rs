@@ -31,3 +31,11 @@ lticontainer_core::runtime_conformance! {
     },
     subnet: "10.213.254.32/28",
 }
+
+/// A server's container on Swarm is never privileged either (Swarm keeps the engine's default
+/// capabilities and leaves `no-new-privileges` unset, as the Docker backend does).
+#[tokio::test]
+#[ignore = "needs a Docker Swarm manager (scripts/test-all starts one)"]
+async fn never_privileged() {
+    lticontainer_core::testkit::never_privileged(&runtime(), IMAGE, &prefix("caps")).await;
+}

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::models::{Service, ServiceSpecMode, ServiceSpecModeReplicated, Task};
 use bollard::query_parameters::{
-    InspectNetworkOptions, InspectServiceOptions, ListContainersOptions, ListServicesOptions,
-    ListTasksOptions, UpdateServiceOptions,
+    InspectServiceOptions, ListContainersOptions, ListServicesOptions, ListTasksOptions,
+    UpdateServiceOptions,
 };
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
 use lticontainer_core::network::{NetworkInfo, NetworkSpec};
@@ -364,19 +364,9 @@ impl Runtime for SwarmRuntime {
         net.validate()?;
         let docker = self.client().await?;
         let object = || Object::Network(net.name.clone());
-        match docker
-            .inspect_network(&net.name, None::<InspectNetworkOptions>)
-            .await
-        {
-            Ok(_) => {
-                return Err(lticontainer_core::Error::already_exists(format!(
-                    "network \"{}\"",
-                    net.name
-                )));
-            }
-            Err(e) if status_of(&e) == Some(404) => {}
-            Err(e) => return Err(self.err("inspecting", object(), e).into()),
-        }
+        self.docker
+            .refuse_existing_network(docker, &net.name)
+            .await?;
         let config = spec::config_network_request(net);
         let config_name = config.name.clone();
         docker
