@@ -6,15 +6,19 @@ real Jupyter server and the student's own requests:
 
 * a launch runs one service per student (one replica, restart condition none, the hub's
   labels) and reaches JupyterLab and a kernel through the proxy;
+* a restarted hub re-adopts the running services and routes to them again;
 * a server no node can run (a placement constraint no node meets) fails the start with a page
   the student can read, the scheduler's reason in the admin log, and no service left behind;
 * a service removed behind the hub's back is noticed from the task list (the student is no
-  longer routed to it), and the student's next launch starts a new one.
+  longer routed to it), and the student's next launch starts a new one;
+* with `[swarm.homes]` a student's home is a volume of the configured driver, and their files
+  land in the hub's directory.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -69,6 +73,22 @@ def test_launch_to_kernel_on_a_swarm_service(hub, student):
     # The task's container carries the hub's labels too, on the manager's node.
     assert len(hub.containers("alice", running_only=True)) == 1
     assert "event stream failed" not in hub.log_path.read_text(errors="replace"), hub.log_tail()
+
+
+def test_a_restarted_hub_re_adopts_its_swarm_services(hub, student):
+    frank = student(hub, "frank")
+    frank.launch()
+    frank.wait_ready()
+    frank.open_lab()
+    before = service_of(hub, "frank")["ID"]
+
+    hub.restart()
+    log = re.sub(r"\x1b\[[0-9;]*m", "", hub.log_tail())
+    assert "re-adopted servers after start adopted=1" in log, log
+    lab = frank.open_lab()
+    assert lab.url == f"{hub.url}/user/frank/lab", lab.url
+    assert frank.execute("3*3") == "9"
+    assert service_of(hub, "frank")["ID"] == before, "the same service serves after the restart"
 
 
 def test_a_server_no_node_can_run_fails_with_a_page_and_the_schedulers_reason(make_hub, student):
