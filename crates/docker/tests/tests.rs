@@ -16,4 +16,5 @@ mod mounts;
 mod readoption;
 mod security;
 mod swarm;
+mod swarm_nodes;
 mod util;

@@ -59,12 +59,21 @@ pub(crate) fn container_state(task: Option<&Task>) -> ContainerState {
         .and_then(|s| s.container_status.as_ref())
         .and_then(|c| c.exit_code);
     match state(task) {
+        // A task the manager wants ended but still reports running: being stopped, or on a
+        // node that was lost (its last report stays `running`; no replacement comes).
+        TaskState::RUNNING if is_being_ended(task) => ContainerState::Exited { code: None },
         TaskState::RUNNING => ContainerState::Running,
         s if is_ended(s) => ContainerState::Exited {
             code: code.filter(|_| s != TaskState::REJECTED),
         },
         _ => ContainerState::Created,
     }
+}
+
+/// True when the manager wants the task ended (its desired state is an ended one): after a
+/// scale to zero, a removal, or when its node is down.
+fn is_being_ended(t: &Task) -> bool {
+    t.desired_state.is_some_and(is_ended)
 }
 
 /// True for the states a task never leaves (it will not run again).
@@ -186,6 +195,16 @@ mod tests {
             "a rejected task never ran"
         );
         assert!(!container_state(Some(&t(TaskState::SHUTDOWN, Some(137)))).is_running());
+        // Seen on a two-node swarm: the worker's engine stopped, the node down, and the task
+        // still `running` with desired state `shutdown` (restart condition none: no new task).
+        let mut lost = t(TaskState::RUNNING, None);
+        lost.desired_state = Some(TaskState::SHUTDOWN);
+        assert_eq!(
+            container_state(Some(&lost)),
+            ContainerState::Exited { code: None }
+        );
+        lost.desired_state = Some(TaskState::RUNNING);
+        assert_eq!(container_state(Some(&lost)), ContainerState::Running);
     }
 
     #[test]
