@@ -5,15 +5,13 @@
 //! only its own node; the manager's task list covers every node, so it is the one source that
 //! sees a server end wherever it ran (a student's "Shut Down", a crash, a lost node).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::time::Duration;
 
 use lticontainer_core::Result;
 use lticontainer_core::container::{ContainerEvent, ContainerEventKind, ContainerState};
 use lticontainer_core::runtime::EventStream;
-
-use crate::error::{Error, is_missing};
-use crate::swarm::runtime::SwarmRuntime;
-use crate::swarm::tasks;
 
 /// Where a service's server stands, as far as events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,42 +32,6 @@ impl From<&ContainerState> for Phase {
             _ => Self::Ended,
         }
     }
-}
-
-/// How often a listing is taken again when a service went away between listing the services
-/// and listing their tasks (the manager answers the tasks of a missing service with a 404).
-const RACES: usize = 3;
-
-/// The phase of every service carrying the labels, by service id.
-async fn snapshot(
-    rt: &SwarmRuntime,
-    labels: &BTreeMap<String, String>,
-) -> Result<HashMap<String, Phase>> {
-    let docker = rt.client().await?;
-    let mut attempt = 0;
-    let (ids, all) = loop {
-        let services = rt.services(docker, labels).await?;
-        let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
-        match rt.tasks_of(docker, &ids).await {
-            Ok(all) => break (ids, all),
-            Err(Error::Engine { source, .. }) if is_missing(&source) && attempt < RACES => {
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    Ok(ids
-        .into_iter()
-        .map(|id| {
-            let own: Vec<_> = all
-                .iter()
-                .filter(|t| t.service_id.as_deref() == Some(id.as_str()))
-                .cloned()
-                .collect();
-            let phase = Phase::from(&tasks::container_state(tasks::current(&own)));
-            (id, phase)
-        })
-        .collect())
 }
 
 /// The events that lead from the listing `before` to `after`: a server that runs now and did
@@ -108,24 +70,26 @@ pub(crate) fn changes(
 }
 
 /// The stream's state between items.
-struct Watch {
-    rt: SwarmRuntime,
-    labels: BTreeMap<String, String>,
+struct Watch<L> {
+    list: L,
+    every: Duration,
     known: HashMap<String, Phase>,
     queue: VecDeque<ContainerEvent>,
     ended: bool,
 }
 
-/// Subscribes: the first listing is taken before this returns, so every change after it is
-/// reported; a failed listing is the stream's last item.
-pub(crate) async fn subscribe(
-    rt: SwarmRuntime,
-    labels: BTreeMap<String, String>,
-) -> Result<EventStream> {
-    let known = snapshot(&rt, &labels).await?;
+/// Subscribes: `list` gives the phase of every watched service by id; the first listing is taken
+/// before this returns, so every change after it is reported; then one every `every`. A failed
+/// listing is the stream's last item.
+pub(crate) async fn subscribe<L, F>(list: L, every: Duration) -> Result<EventStream>
+where
+    L: Fn() -> F + Send + 'static,
+    F: Future<Output = Result<HashMap<String, Phase>>> + Send + 'static,
+{
+    let known = list().await?;
     let watch = Watch {
-        rt,
-        labels,
+        list,
+        every,
         known,
         queue: VecDeque::new(),
         ended: false,
@@ -138,8 +102,8 @@ pub(crate) async fn subscribe(
             if w.ended {
                 return None;
             }
-            tokio::time::sleep(w.rt.config().events_poll()).await;
-            match snapshot(&w.rt, &w.labels).await {
+            tokio::time::sleep(w.every).await;
+            match (w.list)().await {
                 Ok(now) => {
                     w.queue.extend(changes(&w.known, &now));
                     w.known = now;

@@ -22,7 +22,7 @@ use crate::convert;
 use crate::error::{Error, Object, chain, is_missing, message_of, status_of};
 use crate::runtime::DockerRuntime;
 use crate::swarm::config::SwarmConfig;
-use crate::swarm::events;
+use crate::swarm::events::{self, Phase};
 use crate::swarm::spec::{self, CONFIG_SUFFIX, Pin};
 use crate::swarm::tasks::{self, Start};
 
@@ -34,6 +34,11 @@ const SERVICE_ID_LABEL: &str = "com.docker.swarm.service.id";
 
 /// How often a start, stop or removal under way asks the manager how far it got.
 const STEP: Duration = Duration::from_millis(100);
+
+/// How often [`SwarmRuntime::phases`] lists again when a service went away between listing the
+/// services and listing their tasks (the manager answers the tasks of a missing service with a
+/// 404).
+const RACES: usize = 3;
 
 /// How long a removal waits for the engine to let go of a network's configuration.
 const NETWORK_RELEASE: Duration = Duration::from_secs(15);
@@ -295,6 +300,35 @@ impl SwarmRuntime {
             }
             tokio::time::sleep(STEP).await;
         }
+    }
+
+    /// The [`Phase`] of every service carrying `labels`, by service id: what [`events`] compares.
+    async fn phases(&self, labels: &BTreeMap<String, String>) -> Result<HashMap<String, Phase>> {
+        let docker = self.client().await?;
+        let mut attempt = 0;
+        let (ids, all) = loop {
+            let services = self.services(docker, labels).await?;
+            let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
+            match self.tasks_of(docker, &ids).await {
+                Ok(all) => break (ids, all),
+                Err(Error::Engine { source, .. }) if is_missing(&source) && attempt < RACES => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let own: Vec<Task> = all
+                    .iter()
+                    .filter(|t| t.service_id.as_deref() == Some(id.as_str()))
+                    .cloned()
+                    .collect();
+                let phase = Phase::from(&tasks::container_state(tasks::current(&own)));
+                (id, phase)
+            })
+            .collect())
     }
 
     /// Removes a service that did not start; a failure here is logged, the start error wins.
@@ -566,6 +600,11 @@ impl Runtime for SwarmRuntime {
     }
 
     async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {
-        events::subscribe(self.clone(), labels.clone()).await
+        let (rt, labels) = (self.clone(), labels.clone());
+        let list = move || {
+            let (rt, labels) = (rt.clone(), labels.clone());
+            async move { rt.phases(&labels).await }
+        };
+        events::subscribe(list, self.config.events_poll()).await
     }
 }
