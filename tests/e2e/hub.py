@@ -116,10 +116,16 @@ def remove_labelled(engine: str, instance: str) -> None:
     if vols:
         engine_cli(engine, "volume", "rm", "-f", *vols, check=False)
     nets = labelled_networks(engine, instance)
-    # A Swarm network before the configuration network it is made from.
+    # A Swarm network before the configuration network it is made from, which the engine lets go
+    # of only once its node's copy of the network is gone: a few tries.
     nets.sort(key=lambda n: n.endswith(".config"))
-    if nets:
+    for _ in range(20 if engine == "swarm" else 1):
+        if not nets:
+            break
         engine_cli(engine, "network", "rm", *nets, check=False)
+        nets = labelled_networks(engine, instance)
+        if nets:
+            time.sleep(0.5)
 
 
 # Port and network blocks, handed out in turn from a random start (see the module docs).
