@@ -3,6 +3,7 @@
 # class launching at the same moment, and the hub's resident memory with the class's servers running.
 # Builds the release binary and the test image (cached), then runs benches/hub_launch.py, which prints
 # a Markdown section for BENCHMARKS.md ("Hub: launch to ready"). Needs root, Docker and/or Podman.
+# (--engines swarm: the hub on a single-node Swarm, beside plain docker for the cost of the orchestrator)
 # Usage: benches/hub-launch.sh [--engines docker,podman] [--students 10] [--repeats 3]
 #                              [--network isolated|host]   (the hub's networking; default isolated)
 set -euo pipefail

@@ -25,7 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 from client import Browser  # noqa: E402
-from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, free_port, hub_binary, remove_labelled  # noqa: E402
+from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, cli_of, free_port, hub_binary, remove_labelled  # noqa: E402
 from lti_consumer import MoodleConsumer, Student  # noqa: E402
 
 
@@ -133,7 +133,7 @@ def floor_start(engine: str, name: str, port: int) -> float:
     GET /lab with 200 on 127.0.0.1: the physical floor a hub's launch-to-ready is compared with."""
     t0 = time.monotonic()
     subprocess.run(
-        [engine, "run", "-d", "--name", name, "--network", "host", "--label", "lticontainer.bench=floor", IMAGE,
+        [cli_of(engine), "run", "-d", "--name", name, "--network", "host", "--label", "lticontainer.bench=floor", IMAGE,
          "jupyter", "lab", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
          "--no-browser"],
         check=True, capture_output=True, timeout=300,
@@ -169,13 +169,13 @@ def floor_class(engine: str, n: int) -> tuple[list[float], float]:
             t.join()
         return times, time.monotonic() - t0
     finally:
-        subprocess.run([engine, "rm", "-f", *names], capture_output=True, timeout=300)
+        subprocess.run([cli_of(engine), "rm", "-f", *names], capture_output=True, timeout=300)
 
 
 def engine_version(engine: str) -> str:
     """The engine's server version."""
-    fmt = "{{.Server.Version}}" if engine == "docker" else "{{.Version}}"
-    return subprocess.run([engine, "version", "--format", fmt], capture_output=True, text=True).stdout.strip()
+    fmt = "{{.Server.Version}}" if cli_of(engine) == "docker" else "{{.Version}}"
+    return subprocess.run([cli_of(engine), "version", "--format", fmt], capture_output=True, text=True).stdout.strip()
 
 
 def run_engine(engine: str, n: int, repeats: int, network: str = "isolated") -> tuple[list[str], list[str]]:

@@ -8,7 +8,10 @@
 # The hub's isolated networking needs net.ipv4.ip_forward as the engines leave it and root to turn
 # forwarding off per bridge; nothing else is set up for it here.
 # Idempotent: an engine that already answers is left alone. Needs root.
-# Usage: scripts/setup-engines.sh [docker] [podman]   (default: both)
+#   swarm    dockerd as above, made a single-node Docker Swarm manager (advertised on 127.0.0.1; the
+#            swarm's own networks from 10.240.0.0/16, clear of the hub's pools 10.213-10.220); an
+#            engine already in a swarm as a manager is left as it is. Plain containers keep working.
+# Usage: scripts/setup-engines.sh [docker] [podman] [swarm]   (default: docker podman)
 set -euo pipefail
 
 engines=("$@")
@@ -77,12 +80,27 @@ CONF
     curl -sf --unix-socket /run/podman/podman.sock http://d/_ping
 }
 
+start_swarm() {
+  start_docker
+  local state
+  state=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')
+  case "$state" in
+    "active true") log "dockerd is a Swarm manager already" ;;
+    inactive*)
+      log "making dockerd a single-node Swarm manager (advertised on 127.0.0.1)"
+      docker swarm init --advertise-addr 127.0.0.1 \
+        --default-addr-pool 10.240.0.0/16 --default-addr-pool-mask-length 24 >/dev/null ;;
+    *) die "dockerd is in a swarm but not a manager ($state): the swarm tests need a manager" ;;
+  esac
+}
+
 apt_install curl ca-certificates
 for e in "${engines[@]}"; do
   case "$e" in
     docker) start_docker ;;
     podman) start_podman ;;
-    *) die "unknown engine '$e' (docker or podman)" ;;
+    swarm) start_swarm ;;
+    *) die "unknown engine '$e' (docker, podman or swarm)" ;;
   esac
 done
 log "ready: ${engines[*]}"

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("LTICONTAINER_JUPYTER_IMAGE", "lticontainer-test/jupyter:latest")
 CONSUMER_KEY = "e2e-moodle"
 CONSUMER_SECRET = "e2e-secret-" + uuid.uuid4().hex
-SOCKETS = {"docker": "/var/run/docker.sock", "podman": "/run/podman/podman.sock"}
+SOCKETS = {"docker": "/var/run/docker.sock", "podman": "/run/podman/podman.sock", "swarm": "/var/run/docker.sock"}
 LABEL_HUB = "lticontainer.hub"
 # "isolated" (the hub's default) or "host".
 NETWORK = os.environ.get("LTICONTAINER_E2E_NETWORK", "isolated")
@@ -68,8 +68,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cli_of(engine: str) -> str:
+    """The command-line client of `engine`: the swarm engine is Docker's (a Swarm manager)."""
+    return "docker" if engine == "swarm" else engine
+
+
 def engine_cli(engine: str, *args: str, check: bool = True) -> str:
     """Runs `docker …` or `podman …` and returns its stdout."""
+    engine = cli_of(engine)
     out = subprocess.run([engine, *args], capture_output=True, text=True, timeout=120)
     if check and out.returncode != 0:
         raise RuntimeError(f"`{engine} {' '.join(args)}` failed: {out.stderr.strip()}")
@@ -92,8 +98,17 @@ def labelled_networks(engine: str, instance: str) -> list[str]:
     return out.split()
 
 
+def labelled_services(instance: str) -> list[str]:
+    """The ids of the Swarm services labelled for this hub instance (the swarm engine's servers)."""
+    return engine_cli("docker", "service", "ls", "-q", "--filter", f"label={LABEL_HUB}={instance}").split()
+
+
 def remove_labelled(engine: str, instance: str) -> None:
-    """Removes every container, volume and network this hub instance labelled."""
+    """Removes every service, container, volume and network this hub instance labelled."""
+    if engine == "swarm":
+        services = labelled_services(instance)
+        if services:
+            engine_cli(engine, "service", "rm", *services, check=False)
     ids = labelled_containers(engine, instance)
     if ids:
         engine_cli(engine, "rm", "-f", *ids, check=False)
@@ -101,8 +116,16 @@ def remove_labelled(engine: str, instance: str) -> None:
     if vols:
         engine_cli(engine, "volume", "rm", "-f", *vols, check=False)
     nets = labelled_networks(engine, instance)
-    if nets:
+    # A Swarm network before the configuration network it is made from, which the engine lets go
+    # of only once its node's copy of the network is gone: a few tries.
+    nets.sort(key=lambda n: n.endswith(".config"))
+    for _ in range(20 if engine == "swarm" else 1):
+        if not nets:
+            break
         engine_cli(engine, "network", "rm", *nets, check=False)
+        nets = labelled_networks(engine, instance)
+        if nets:
+            time.sleep(0.5)
 
 
 # Port and network blocks, handed out in turn from a random start (see the module docs).
@@ -122,14 +145,20 @@ def remove_suite_leftovers(engine: str) -> list[str]:
     suite, none of anyone else's), so a leftover network cannot hold a subnet or bridge name a new hub picks.
     Returns what it removed."""
     removed: list[str] = []
-    label = f'{{{{.Label "{LABEL_HUB}"}}}}' if engine == "docker" else f'{{{{index .Labels "{LABEL_HUB}"}}}}'
+    if engine == "swarm":
+        rows = engine_cli(engine, "service", "ls", "--filter", f"label={LABEL_HUB}", "--format", "{{.ID}} {{.Name}}", check=False)
+        services = [line.split()[0] for line in rows.splitlines() if len(line.split()) == 2 and line.split()[1].startswith(INSTANCE_PREFIX)]
+        if services:
+            engine_cli(engine, "service", "rm", *services, check=False)
+            removed += services
+    label = f'{{{{.Label "{LABEL_HUB}"}}}}' if engine != "podman" else f'{{{{index .Labels "{LABEL_HUB}"}}}}'
     rows = engine_cli(engine, "ps", "-a", "--filter", f"label={LABEL_HUB}", "--format", f"{{{{.ID}}}} {label}", check=False)
     ids = [line.split()[0] for line in rows.splitlines() if len(line.split()) == 2 and line.split()[1].startswith(INSTANCE_PREFIX)]
     if ids:
         engine_cli(engine, "rm", "-f", *ids, check=False)
         removed += ids
     nets = engine_cli(engine, "network", "ls", "--filter", f"label={LABEL_HUB}", "--format", "{{.Name}}", check=False).split()
-    nets = [n for n in nets if n.startswith(INSTANCE_PREFIX)]
+    nets = sorted((n for n in nets if n.startswith(INSTANCE_PREFIX)), key=lambda n: n.endswith(".config"))
     if nets:
         engine_cli(engine, "network", "rm", *nets, check=False)
         removed += nets
@@ -247,7 +276,10 @@ class Hub:
         home = self.workdir / "home"
         home.mkdir(exist_ok=True)
         sock = self.engine_socket or SOCKETS[self.engine]
-        engine_table = f'[docker]\nhost = "unix://{sock}"\n' if self.engine == "docker" else f'[podman]\nsocket = "{sock}"\n'
+        engine_table = {
+            "docker": f'[docker]\nhost = "unix://{sock}"\n',
+            "swarm": f'[swarm]\nhost = "unix://{sock}"\n',
+        }.get(self.engine, f'[podman]\nsocket = "{sock}"\n')
         # Each hub gets its own block of server ports, and the /22 of networks they pick, so hubs
         # running side by side never collide (10.213.224.0/19 stays free for the cargo tests).
         # The ports lie below the kernel's ephemeral ones (32768 and up), where kernels and

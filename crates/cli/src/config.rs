@@ -21,13 +21,15 @@ pub(crate) enum EngineKind {
     Docker,
     /// Podman's libpod API (`[podman]` table).
     Podman,
+    /// A Docker Swarm, through a manager's Engine API (`[swarm]` table; docs/cluster.md).
+    Swarm,
 }
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
-    /// `docker` or `podman`. Default: `docker`.
+    /// `docker`, `podman` or `swarm`. Default: `docker`.
     pub(crate) engine: EngineKind,
     /// How the hub serves, spawns and proxies.
     pub(crate) hub: HubConfig,
@@ -45,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) docker: Option<toml::Table>,
     /// Podman settings (read when `engine = "podman"`).
     pub(crate) podman: Option<toml::Table>,
+    /// Swarm settings (read when `engine = "swarm"`).
+    pub(crate) swarm: Option<toml::Table>,
 }
 
 /// The `[store]` table.
@@ -75,7 +79,11 @@ impl Config {
         self.lti.validate().map_err(|e| e.to_string())?;
         self.lti13.validate().map_err(|e| e.to_string())?;
         self.public_url.validate().map_err(|e| e.to_string())?;
-        for (engine, table) in [("docker", &self.docker), ("podman", &self.podman)] {
+        for (engine, table) in [
+            ("docker", &self.docker),
+            ("podman", &self.podman),
+            ("swarm", &self.swarm),
+        ] {
             if table.as_ref().is_some_and(|t| t.contains_key("network")) {
                 return Err(format!(
                     "[{engine}] network is no longer read: the hub chooses each server's network. \

@@ -1,4 +1,5 @@
-//! Picks the container engine named by the configuration (`engine = "docker" | "podman"`).
+//! Picks the container engine named by the configuration (`engine = "docker" | "podman" |
+//! "swarm"`).
 
 use std::sync::Arc;
 
@@ -33,6 +34,15 @@ pub(crate) fn build_runtime(cfg: &Config) -> Result<Arc<dyn Runtime>, String> {
                 .map_err(|e| format!("cannot set up Podman: {e}"))?;
             Ok(Arc::new(rt))
         }
+        #[cfg(feature = "docker")]
+        EngineKind::Swarm => {
+            let table = cfg.swarm.clone().unwrap_or_default();
+            let sc: lticontainer_docker::SwarmConfig =
+                table.try_into().map_err(|e| format!("[swarm]: {e}"))?;
+            let rt = lticontainer_docker::SwarmRuntime::from_config(sc)
+                .map_err(|e| format!("cannot set up the Swarm manager's engine: {e}"))?;
+            Ok(Arc::new(rt))
+        }
         #[allow(unreachable_patterns)]
         other => Err(format!(
             "engine = {other:?} needs the cargo feature \"{}\", which this binary was built without; \
@@ -45,7 +55,34 @@ pub(crate) fn build_runtime(cfg: &Config) -> Result<Arc<dyn Runtime>, String> {
 
 fn feature_name(kind: EngineKind) -> &'static str {
     match kind {
-        EngineKind::Docker => "docker",
+        // The Swarm runtime lives in the Docker backend's crate.
+        EngineKind::Docker | EngineKind::Swarm => "docker",
         EngineKind::Podman => "podman",
+    }
+}
+
+#[cfg(all(test, feature = "docker"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_examples_swarm_table_is_the_default_and_builds_a_swarm_runtime() {
+        let mut cfg: Config = toml::from_str(crate::config::EXAMPLE).expect("the example parses");
+        let table = cfg.swarm.clone().expect("the example has a [swarm] table");
+        let sc: lticontainer_docker::SwarmConfig = table.try_into().expect("[swarm] fits");
+        assert_eq!(sc, lticontainer_docker::SwarmConfig::default());
+        cfg.engine = EngineKind::Swarm;
+        // A tcp address builds without contacting the engine.
+        let mut table = toml::Table::new();
+        table.insert("host".into(), "tcp://127.0.0.1:1".into());
+        cfg.swarm = Some(table);
+        let rt = build_runtime(&cfg).expect("builds lazily");
+        assert_eq!(rt.backend(), "swarm");
+        cfg.swarm = Some(toml::from_str("constraint = []").expect("toml"));
+        let err = build_runtime(&cfg).expect_err("a typo");
+        assert!(
+            err.contains("[swarm]") && err.contains("constraint"),
+            "{err}"
+        );
     }
 }

@@ -40,7 +40,7 @@ const MIN_SHARES: i64 = 2;
 pub(crate) fn create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody, Error> {
     let labels: HashMap<String, String> = container_labels(spec).into_iter().collect();
 
-    let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let env = env_list(spec);
 
     let binds: Vec<String> = spec
         .mounts
@@ -102,8 +102,13 @@ pub(crate) fn create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody, E
     })
 }
 
+/// The spec's environment as the engine takes it: `NAME=value` entries.
+pub(crate) fn env_list(spec: &ContainerSpec) -> Vec<String> {
+    spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
 /// The labels a container from `spec` carries: the spec's, plus [`labels::PORT`] when missing.
-fn container_labels(spec: &ContainerSpec) -> BTreeMap<String, String> {
+pub(crate) fn container_labels(spec: &ContainerSpec) -> BTreeMap<String, String> {
     let mut labels = spec.labels.clone();
     labels
         .entry(labels::PORT.to_owned())
@@ -127,7 +132,8 @@ pub(crate) fn started_on_host(id: String, spec: &ContainerSpec) -> ContainerInfo
     info
 }
 
-fn bytes(what: &str, b: u64) -> Result<i64, Error> {
+/// `b` bytes as the engine's signed integer, or an error naming `what` when it does not fit.
+pub(crate) fn bytes(what: &str, b: u64) -> Result<i64, Error> {
     i64::try_from(b).map_err(|_| {
         Error::InvalidSpec(format!("{what} of {b} bytes is larger than Docker allows"))
     })

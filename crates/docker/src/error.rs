@@ -20,6 +20,8 @@ pub(crate) enum Object {
     Image(String),
     Volume(String),
     Network(String),
+    /// A Swarm service (the Swarm backend's "container").
+    Service(String),
     /// The engine itself (version negotiation, listing).
     Engine,
 }
@@ -31,6 +33,7 @@ impl fmt::Display for Object {
             Self::Image(name) => write!(f, "image \"{name}\""),
             Self::Volume(name) => write!(f, "volume \"{name}\""),
             Self::Network(name) => write!(f, "network \"{name}\""),
+            Self::Service(name) => write!(f, "service \"{name}\""),
             Self::Engine => f.write_str("the engine"),
         }
     }
@@ -73,6 +76,18 @@ pub(crate) enum Error {
     /// The spec cannot be expressed as a Docker container.
     #[error("{0}")]
     InvalidSpec(String),
+    /// A Swarm service's task ended, or found no node, before its container ran.
+    #[error("service \"{service}\" did not start: its task is {state}: {cause}")]
+    Task {
+        service: String,
+        state: String,
+        cause: String,
+    },
+    /// The configured engine is not a manager of a Swarm.
+    #[error(
+        "the engine at {endpoint} is not a Swarm manager ({state}); run `docker swarm init` there, or point [swarm] host at a manager"
+    )]
+    NotManager { endpoint: String, state: String },
     /// The engine answered, but without a field the backend needs.
     #[error("the engine's reply for {object} lacks {field}")]
     Reply { object: Object, field: &'static str },
@@ -108,6 +123,20 @@ pub(crate) fn message_of(err: &bollard::errors::Error) -> Option<&str> {
     match err {
         bollard::errors::Error::DockerResponseServerError { message, .. } => Some(message),
         _ => None,
+    }
+}
+
+/// True when the engine says an object is missing: a 404, or a 500 whose message says so — a
+/// Swarm manager answers a container start on a missing network with `500 Could not attach to
+/// network x: rpc error: code = NotFound …`, and a service create with `500 network x not found`.
+pub(crate) fn is_missing(err: &bollard::errors::Error) -> bool {
+    match status_of(err) {
+        Some(404) => true,
+        Some(500) => message_of(err).is_some_and(|m| {
+            let m = m.to_ascii_lowercase();
+            m.contains("code = notfound") || m.ends_with(" not found")
+        }),
+        _ => false,
     }
 }
 
@@ -164,14 +193,18 @@ impl From<Error> for CoreError {
                     None => CoreError::not_found(what),
                 }
             }
-            Error::PullTimeout { .. } => CoreError::unavailable(BACKEND, err.to_string()),
+            Error::PullTimeout { .. } | Error::NotManager { .. } => {
+                CoreError::unavailable(BACKEND, err.to_string())
+            }
             Error::Engine {
                 action,
                 object,
                 endpoint,
                 source,
             } => match status_of(&source) {
-                Some(404) => CoreError::not_found_because(object.to_string(), source as BoxError),
+                _ if is_missing(&source) => {
+                    CoreError::not_found_because(object.to_string(), source as BoxError)
+                }
                 Some(409) => CoreError::already_exists(object.to_string()),
                 Some(400) => CoreError::invalid(format!(
                     "{action} {object}: {}",
@@ -195,7 +228,7 @@ impl From<Error> for CoreError {
                     }),
                 },
             },
-            Error::Reply { .. } => CoreError::Backend {
+            Error::Reply { .. } | Error::Task { .. } => CoreError::Backend {
                 backend: BACKEND,
                 source: Box::new(err),
             },
@@ -244,6 +277,26 @@ mod tests {
         let text = chain(source.as_ref());
         assert!(text.contains("image \"busybox\""), "{text}");
         assert!(text.contains("500"), "{text}");
+    }
+
+    #[test]
+    fn a_swarm_managers_not_found_500_is_not_found() {
+        let missing = |message: &str| -> CoreError {
+            Error::engine(
+                "starting",
+                Object::Network("n".into()),
+                "/var/run/docker.sock",
+                reply(500, message),
+            )
+            .into()
+        };
+        for message in [
+            "Could not attach to network n: rpc error: code = NotFound desc = network n not found",
+            "network n not found",
+        ] {
+            assert!(missing(message).is_not_found(), "{message}");
+        }
+        assert!(!missing("container is marked for removal").is_not_found());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::DockerConfig;
 use crate::convert;
-use crate::error::{BACKEND, Error, Object, chain, message_of, status_of};
+use crate::error::{BACKEND, Error, Object, chain, is_missing, message_of, status_of};
 
 /// A [`Runtime`] backed by a Docker engine, built with
 /// [`DockerRuntimeBuilder`](crate::DockerRuntimeBuilder).
@@ -80,7 +80,7 @@ impl DockerRuntime {
     /// A failed negotiation is not remembered, so an engine that comes up later is found then.
     /// (bollard 0.19 builds unversioned request paths, which the engine serves at its own API
     /// version; negotiating keeps bollard's idea of the version in step should that change.)
-    async fn client(&self) -> Result<&Docker, Error> {
+    pub(crate) async fn client(&self) -> Result<&Docker, Error> {
         self.negotiated
             .get_or_try_init(|| async {
                 // Clones share the version, so negotiating on a clone downgrades every clone.
@@ -95,7 +95,13 @@ impl DockerRuntime {
         Ok(&self.docker)
     }
 
-    fn err(&self, action: &'static str, object: Object, source: bollard::errors::Error) -> Error {
+    /// Wraps a failed engine call, naming this runtime's endpoint.
+    pub(crate) fn err(
+        &self,
+        action: &'static str,
+        object: Object,
+        source: bollard::errors::Error,
+    ) -> Error {
         Error::engine(action, object, &self.endpoint, source)
     }
 
@@ -151,11 +157,12 @@ impl DockerRuntime {
         }
     }
 
-    /// Names what a 404 on create or start is about: the network, the image, or else the
+    /// Names what a 404 (or a Swarm manager's "not found" 500, see [`is_missing`]) on create or
+    /// start is about: the network, the image, or else the
     /// container itself (e.g. removed by someone else between create and start).
     fn missing_object(&self, spec: &ContainerSpec, err: &bollard::errors::Error) -> Object {
         let msg = message_of(err).unwrap_or_default().to_ascii_lowercase();
-        if status_of(err) != Some(404) {
+        if !is_missing(err) {
             Object::Container(spec.name.clone())
         } else if msg.starts_with("no such image") {
             // Checked first: the image's own name may contain the word "network".
@@ -166,6 +173,23 @@ impl DockerRuntime {
             Object::Image(spec.image.clone())
         } else {
             Object::Container(spec.name.clone())
+        }
+    }
+
+    /// `AlreadyExists` when a network named `name` exists (the engine would make a second one of
+    /// the same name: API < 1.44 does not check by default).
+    pub(crate) async fn refuse_existing_network(&self, docker: &Docker, name: &str) -> Result<()> {
+        match docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(_) => Err(lticontainer_core::Error::already_exists(format!(
+                "network \"{name}\""
+            ))),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self
+                .err("inspecting", Object::Network(name.to_owned()), e)
+                .into()),
         }
     }
 
@@ -243,19 +267,7 @@ impl Runtime for DockerRuntime {
         spec.validate()?;
         let docker = self.client().await?;
         let object = || Object::Network(spec.name.clone());
-        match docker
-            .inspect_network(&spec.name, None::<InspectNetworkOptions>)
-            .await
-        {
-            Ok(_) => {
-                return Err(lticontainer_core::Error::already_exists(format!(
-                    "network \"{}\"",
-                    spec.name
-                )));
-            }
-            Err(e) if status_of(&e) == Some(404) => {}
-            Err(e) => return Err(self.err("inspecting", object(), e).into()),
-        }
+        self.refuse_existing_network(docker, &spec.name).await?;
         let created = docker
             .create_network(convert::network_request(spec))
             .await
