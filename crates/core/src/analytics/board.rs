@@ -311,8 +311,11 @@ impl ClassBoard {
             .students
             .iter()
             .map(|(user, s)| {
-                let mut tallies: Vec<(CellKey, CellTally)> =
-                    s.cells.iter().map(|(k, t)| (k.clone(), t.clone())).collect();
+                let mut tallies: Vec<(CellKey, CellTally)> = s
+                    .cells
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.clone()))
+                    .collect();
                 tallies.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
                 cells.extend(tallies.iter().map(|(k, _)| k.clone()));
                 StudentView {
@@ -371,8 +374,13 @@ mod tests {
     }
 
     fn run(b: &mut ClassBoard, user: &str, session: &str, msg: &str, n: u32, status: &str) {
-        assert!(b.feed(user, &request(session, msg, n), UNIX_EPOCH).is_none());
-        let e = b.feed(user, &reply(session, msg, status), UNIX_EPOCH).unwrap();
+        assert!(
+            b.feed(user, &request(session, msg, n), UNIX_EPOCH)
+                .is_none()
+        );
+        let e = b
+            .feed(user, &reply(session, msg, status), UNIX_EPOCH)
+            .unwrap();
         assert_eq!((e.user.as_str(), e.status.as_str()), (user, status));
         assert_eq!(e.cell.codenum, n.to_string());
     }
@@ -407,7 +415,11 @@ mod tests {
         assert_eq!(alice.steps.len(), 3);
         assert_eq!(v.students[1].cells[0].1.last, "error");
         assert_eq!(v.feed.len(), 4);
-        assert_eq!(b.view(77), CourseView::default(), "another activity sees nothing");
+        assert_eq!(
+            b.view(77),
+            CourseView::default(),
+            "another activity sees nothing"
+        );
     }
 
     #[test]
@@ -417,7 +429,10 @@ mod tests {
         assert!(b.feed("a", &request("s", "m", 1), UNIX_EPOCH).is_none());
         assert!(b.feed("a", &reply("s", "m", "ok"), UNIX_EPOCH).is_none());
         b.feed("a", &NbLog::session_binding(INFO, "s"), UNIX_EPOCH);
-        assert!(b.feed("a", &reply("s", "unknown", "ok"), UNIX_EPOCH).is_none());
+        assert!(
+            b.feed("a", &reply("s", "unknown", "ok"), UNIX_EPOCH)
+                .is_none()
+        );
         let mut bad = NbLog::session_binding(INFO, "t");
         bad.inst_id = "x".into();
         assert!(b.feed("a", &bad, UNIX_EPOCH).is_none());
