@@ -3,11 +3,19 @@
 //! teachers_from_roles`), by the user's latest launch, which also names the activity
 //! (`lms_sessioninfo`).
 
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use lticontainer_core::params::{LmsParams, SessionInfo};
 use lticontainer_core::spec::{SpecConfig, is_teacher};
 use lticontainer_core::store::Store;
+use lticontainer_hub::analytics::Analytics;
 
 use crate::error::PageError;
+use crate::extract::Session;
+use crate::state::AppState;
 use crate::stored_launch::launch_from_json;
 
 /// What a user's latest launch makes them for the dashboards.
@@ -69,5 +77,45 @@ pub(crate) async fn activity_taught(
             user: user.to_owned(),
             activity: lti_id.to_owned(),
         }),
+    }
+}
+
+/// A request for the dashboard of the activity in the path (`/hub/dashboard/<lti id>…`) by one
+/// of its teachers, on a hub with learning analytics. Extracting it answers everyone else: no
+/// session 401, not a teacher of the activity 403, analytics off 404.
+#[derive(Debug)]
+pub(crate) struct DashboardAccess {
+    /// The teacher.
+    pub(crate) user: String,
+    /// The activity.
+    pub(crate) activity: SessionInfo,
+    /// The hub's analytics.
+    pub(crate) analytics: Arc<Analytics>,
+}
+
+impl FromRequestParts<AppState> for DashboardAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(lti_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let activity = activity_taught(
+            state.store.as_ref(),
+            state.spawner.spec_config(),
+            &session.user,
+            &lti_id,
+        )
+        .await
+        .map_err(IntoResponse::into_response)?;
+        let analytics = state.analytics.clone().ok_or_else(super::no_analytics)?;
+        Ok(Self {
+            user: session.user,
+            activity,
+            analytics,
+        })
     }
 }

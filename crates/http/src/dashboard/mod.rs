@@ -18,18 +18,17 @@ mod stream;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::store::Store;
-use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
 use crate::extract::{Session, Sessions};
 use crate::pages;
-use access::{Teaching, activity_taught, teaching};
+use access::{DashboardAccess, Teaching, teaching};
 
 pub(crate) use page::{script, style};
 
@@ -50,68 +49,41 @@ pub(crate) async fn index(
 }
 
 /// `GET /hub/dashboard/<lti id>`: the page, for the activity's teachers.
-pub(crate) async fn show(
-    State(spawner): State<Arc<Spawner>>,
-    State(store): State<Arc<dyn Store>>,
-    State(analytics): State<Option<Arc<Analytics>>>,
-    Path(lti_id): Path<String>,
-    session: Session,
-) -> Result<Response, PageError> {
-    let info = activity_taught(
-        store.as_ref(),
-        spawner.spec_config(),
-        &session.user,
-        &lti_id,
-    )
-    .await?;
-    if analytics.is_none() {
-        return Ok(no_analytics());
-    }
-    Ok(page::page(&session.user, info.lti_id))
+pub(crate) async fn show(access: DashboardAccess) -> Response {
+    page::page(&access.user, access.activity.lti_id)
 }
 
 /// `GET /hub/dashboard/<lti id>/events`: the live stream, for the activity's teachers, within
 /// the bounds on open dashboards (503 past them).
 pub(crate) async fn events(
-    State(spawner): State<Arc<Spawner>>,
-    State(store): State<Arc<dyn Store>>,
-    State(analytics): State<Option<Arc<Analytics>>>,
     State(sessions): State<Sessions>,
-    Path(lti_id): Path<String>,
     headers: HeaderMap,
-    session: Session,
-) -> Result<Response, PageError> {
-    let info = activity_taught(
-        store.as_ref(),
-        spawner.spec_config(),
-        &session.user,
-        &lti_id,
-    )
-    .await?;
-    let Some(analytics) = analytics else {
-        return Ok(no_analytics());
-    };
-    let Some(watch) = analytics.board().watch(&session.user, info.lti_id) else {
-        tracing::info!(user = %session.user, "refused another live dashboard: the teacher or the hub has as many open as allowed");
-        return Ok(pages::message(
+    access: DashboardAccess,
+) -> Response {
+    let DashboardAccess {
+        user,
+        activity,
+        analytics,
+    } = access;
+    let Some(watch) = analytics.board().watch(&user, activity.lti_id) else {
+        tracing::info!(%user, "refused another live dashboard: the teacher or the hub has as many open as allowed");
+        return pages::message(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many dashboards open",
             "You have as many live dashboards open as the hub allows (or the hub has). Close \
              another tab with the dashboard, then reload this one.",
-        ));
+        );
     };
-    Ok(stream::events(
-        analytics,
-        watch,
-        info.lti_id,
+    let viewer = stream::Viewer {
         sessions,
         headers,
-        session.user,
-    ))
+        teacher: user,
+    };
+    stream::events(analytics, watch, activity.lti_id, viewer)
 }
 
 /// The page for a teacher whose activity sends no learning analytics.
-fn no_analytics() -> Response {
+pub(super) fn no_analytics() -> Response {
     pages::message(
         StatusCode::NOT_FOUND,
         "No learning analytics for this activity",

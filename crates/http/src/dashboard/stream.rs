@@ -31,14 +31,31 @@ const SESSION_CHECK: Duration = Duration::from_secs(15);
 const ENDED: &str =
     "Your hub session ended. Open the activity in Moodle again to follow the class.";
 
+/// Who follows a stream: the teacher, with the request's cookies to check their session by.
+pub(crate) struct Viewer {
+    /// The hub's sessions.
+    pub(crate) sessions: Sessions,
+    /// The request's headers (its session cookie).
+    pub(crate) headers: HeaderMap,
+    /// The teacher the session named when the stream opened.
+    pub(crate) teacher: String,
+}
+
+impl Viewer {
+    /// True while the request's session is still valid and still the teacher's.
+    fn signed_in(&self) -> bool {
+        self.sessions
+            .claim(&self.headers)
+            .is_some_and(|c| c.user == self.teacher)
+    }
+}
+
 /// One open stream.
 struct Follow {
     analytics: Arc<Analytics>,
     watch: Watch,
     lti_id: u64,
-    sessions: Sessions,
-    headers: HeaderMap,
-    teacher: String,
+    viewer: Viewer,
     first: Option<CourseView>,
     done: bool,
     check: tokio::time::Interval,
@@ -46,9 +63,7 @@ struct Follow {
 
 impl Follow {
     fn signed_in(&self) -> bool {
-        self.sessions
-            .claim(&self.headers)
-            .is_some_and(|c| c.user == self.teacher)
+        self.viewer.signed_in()
     }
 
     /// The next event, or `None` once the stream is over.
@@ -105,15 +120,12 @@ fn json_event<T: serde::Serialize>(name: &str, value: &T) -> Event {
     Event::default().event(name).data(data)
 }
 
-/// The stream of activity `lti_id` for `teacher` over `watch`, ending with their session
-/// (the cookie in `headers`).
+/// The stream of activity `lti_id` for `viewer` over `watch`, ending with their session.
 pub(crate) fn events(
     analytics: Arc<Analytics>,
     watch: Watch,
     lti_id: u64,
-    sessions: Sessions,
-    headers: HeaderMap,
-    teacher: String,
+    viewer: Viewer,
 ) -> Response {
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -122,9 +134,7 @@ pub(crate) fn events(
         analytics,
         watch,
         lti_id,
-        sessions,
-        headers,
-        teacher,
+        viewer,
         first,
         done: false,
         check,
