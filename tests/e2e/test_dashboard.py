@@ -71,13 +71,14 @@ def run_notebook(b: Chromium, hub, user: str, codes: list[str], last_output: str
     # JupyterLab may still ask which kernel to use (a race of its session restore under load):
     # the person takes the proposed Python 3.
     b.wait_for(ACCEPT_DIALOG, timeout=30)
-    b.evaluate(f"document.querySelector('{PANEL} .jp-Cell .cm-content').focus()")
     for i in range(len(codes)):
-        # Shift+Enter runs the selected cell and selects the next; the next press waits for the
-        # run to show its execution count. A press a late dialog took is pressed again.
+        # The student clicks into cell i and presses Shift+Enter, then waits for the run to show
+        # its execution count. A press that went elsewhere (a late dialog took the focus) is
+        # made again.
         prompt = f"document.querySelectorAll('{PANEL} .jp-Cell .jp-InputPrompt')[{i}]"
         for attempt in range(3):
             b.evaluate(ACCEPT_DIALOG)
+            b.evaluate(f"document.querySelectorAll('{PANEL} .jp-Cell .cm-content')[{i}].focus()")
             b.press("Enter", "Enter", 13, modifiers=8)
             try:
                 b.wait_for(f"/\\[\\d+\\]/.test({prompt}.innerText)", timeout=40)
