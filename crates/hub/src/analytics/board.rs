@@ -183,6 +183,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dashboard_that_fell_behind_gets_the_whole_board_again() {
+        let board = LiveBoard::new();
+        board.feed(&[binding()]);
+        let mut w = board.watch("teacher", 76).unwrap();
+        let n = LIVE_BUFFER + 10;
+        for i in 0..n {
+            board.feed(&run(&format!("m{i}"), "ok"));
+        }
+        assert!(matches!(
+            w.live.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
+        let view = board.catch_up(76, &mut w);
+        assert_eq!(view.students[0].cells[0].1.ok as usize, n);
+        assert!(
+            w.live.try_recv().is_err(),
+            "nothing repeated after the board"
+        );
+        board.feed(&run("late", "error"));
+        assert_eq!(w.live.recv().await.unwrap().status, "error");
+    }
+
+    #[tokio::test]
     async fn the_board_is_rebuilt_from_the_history() {
         let store = InMemoryStore::new();
         let mut items = vec![binding()];
