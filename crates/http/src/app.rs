@@ -33,7 +33,7 @@ use crate::{dashboard, home, hubapi, launch, logout, pages, pending, user_proxy}
 /// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
-/// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity ([`dashboard`]) |
+/// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity (`dashboard`) |
 /// | `GET /hub/static/dashboard.{js,css}` | its script and style |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///

@@ -98,7 +98,7 @@ impl LiveBoard {
 
     /// Opens a dashboard of activity `lti_id` for `teacher`: the board now and every execution
     /// after it, with nothing lost or repeated between the two. `None` when the teacher has as
-    /// many dashboards open as allowed, or the hub has ([`Watchers`]).
+    /// many dashboards open as allowed, or the hub has (`super::watchers`).
     pub fn watch(&self, teacher: &str, lti_id: u64) -> Option<Watch> {
         let permit = self.watchers.enter(teacher)?;
         // Under the board's lock: no execution is fed between the view and the subscription.

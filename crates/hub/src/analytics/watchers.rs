@@ -1,4 +1,4 @@
-//! [`Watchers`]: how many live dashboards are open, per teacher and in all, so that a teacher
+//! `Watchers`: how many live dashboards are open, per teacher and in all, so that a teacher
 //! reloading in a loop, or many tabs, cannot hold an unbounded number of streams.
 
 use std::collections::HashMap;
