@@ -41,11 +41,19 @@ def q(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))]
 
 
-def student(hub: Hub, name: str, uid: int, moodle: FakeMoodle | None) -> tuple[Browser, str]:
+def fake_target(moodle: FakeMoodle | None) -> dict[str, str] | None:
+    """The analytics parameters that name the loopback endpoint `moodle` (None: none)."""
+    if moodle is None:
+        return None
+    return {"lms_sessioninfo": "3,76", "lms_serverurl": moodle.url, "lms_serverpath": "", "lms_rpctoken": TOKEN}
+
+
+def student(hub: Hub, name: str, uid: int, target: dict[str, str] | None) -> tuple[Browser, str]:
+    """Launches `name` (with the analytics parameters `target`, if any), waits for the server and
+    starts a kernel; returns the client and the kernel id."""
     consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
-    if moodle is not None:
-        consumer.custom = {"lms_defurl": "/lab", "lms_sessioninfo": "3,76", "lms_serverurl": moodle.url,
-                           "lms_serverpath": "", "lms_rpctoken": TOKEN}
+    if target is not None:
+        consumer.custom = {"lms_defurl": "/lab", **target}
     b = Browser(hub, Student(name, user_id=str(uid)), consumer)
     b.launch()
     b.wait_ready(timeout=600)
@@ -115,7 +123,7 @@ def main() -> None:
     hub = Hub(engine=a.engine, workdir=Path(tempfile.mkdtemp(prefix="analytics-bench-")), patient=True)
     hub.start()
     try:
-        on_b, on_k = student(hub, "bench-on", 3001, moodle)
+        on_b, on_k = student(hub, "bench-on", 3001, fake_target(moodle))
         off_b, off_k = student(hub, "bench-off", 3002, None)
         on = KernelChannel(on_b, on_k, v1=True)
         off = KernelChannel(off_b, off_k, v1=True)
@@ -127,7 +135,7 @@ def main() -> None:
 
         chans = []
         for i in range(a.class_size):
-            b, k = student(hub, f"bench-s{i}", 3100 + i, moodle)
+            b, k = student(hub, f"bench-s{i}", 3100 + i, fake_target(moodle))
             chans.append(KernelChannel(b, k, v1=i % 2 == 0))
         t0 = time.monotonic()
         replies, n = class_run(chans, a.seconds)

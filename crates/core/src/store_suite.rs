@@ -626,4 +626,18 @@ pub async fn analytics_outbox(store: &dyn crate::store::AnalyticsStore) {
         store.outbox_remove(e.id).await.unwrap();
     }
     assert_eq!(store.outbox_len().await.unwrap(), 0);
+
+    // The history keeps every record pushed, delivered or not, with its outbox id.
+    let history = store.history(0, 100).await.unwrap();
+    let logs: Vec<NbLog> = history.iter().map(|e| e.log.clone()).collect();
+    assert_eq!(
+        logs,
+        [0, 1, 2, 3, 4, 9].map(|n| item(n).log).to_vec(),
+        "in push order"
+    );
+    assert!(history.iter().all(|e| e.user == "suite-a"));
+    assert!(history[5].id > last, "the outbox id");
+    assert_eq!(history[3].captured, item(3).captured);
+    let after = store.history(history[2].id, 2).await.unwrap();
+    assert_eq!(after, history[3..5].to_vec(), "paged by id");
 }

@@ -16,7 +16,7 @@ use crate::frame::frame_ancestors_layer;
 use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
-use crate::{home, hubapi, launch, logout, lti13, pages, pending, user_proxy};
+use crate::{dashboard, home, hubapi, launch, logout, lti13, pages, pending, user_proxy};
 
 /// The hub's whole HTTP surface for `state`.
 ///
@@ -35,6 +35,8 @@ use crate::{home, hubapi, launch, logout, lti13, pages, pending, user_proxy};
 /// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
+/// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity (`dashboard`) |
+/// | `GET /hub/static/dashboard.{js,css}` | its script and style |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///
 /// Every request passes the body gate first: a declared body larger than the endpoint takes
@@ -68,6 +70,11 @@ pub fn app(state: AppState) -> Router {
         .route("/hub", get(to_server))
         .route("/hub/", get(to_server))
         .route("/hub/home", get(home::page))
+        .route("/hub/dashboard", get(dashboard::index))
+        .route("/hub/dashboard/{lti_id}", get(dashboard::show))
+        .route("/hub/dashboard/{lti_id}/events", get(dashboard::events))
+        .route("/hub/static/dashboard.js", get(dashboard::script))
+        .route("/hub/static/dashboard.css", get(dashboard::style))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))

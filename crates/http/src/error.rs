@@ -61,6 +61,14 @@ pub(crate) enum PageError {
         /// Whether a (wrong) token was sent at all.
         token_given: bool,
     },
+    /// A signed-in user who is not a teacher of the activity asked for its dashboard.
+    #[error("user {user:?} is not a teacher of activity {activity}")]
+    NotTeacher {
+        /// Who asked.
+        user: String,
+        /// The activity (`lms_sessioninfo`'s LTI id) they asked for.
+        activity: String,
+    },
     /// The request itself is unusable.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -81,7 +89,7 @@ impl PageError {
             Self::Launch(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Lti13(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Self::NotSignedIn => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::NotTeacher { .. } => StatusCode::FORBIDDEN,
             Self::Internal { source, .. } => match source {
                 lticontainer_core::Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +117,16 @@ impl IntoResponse for PageError {
             Self::Forbidden { user, target } => {
                 tracing::info!(%user, %target, "refused access to another user's resource");
                 pages::forbidden(user)
+            }
+            Self::NotTeacher { user, activity } => {
+                tracing::info!(%user, %activity, "refused the dashboard to a user who is not a teacher of the activity");
+                pages::message(
+                    status,
+                    "For the course's teachers only",
+                    "This dashboard shows a class's work to the teachers of its activity. Your \
+                     latest launch from Moodle did not make you a teacher of this activity. If you \
+                     teach it, open the activity in Moodle again, then its dashboard link.",
+                )
             }
             Self::Internal { what, source } => {
                 tracing::error!(error = %source, cause = ?std::error::Error::source(source), "{what} failed");

@@ -2,6 +2,7 @@
 
 mod app;
 pub mod container_api;
+mod dashboard;
 mod error;
 mod extract;
 mod form_token;

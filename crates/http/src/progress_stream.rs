@@ -15,7 +15,12 @@ where
     S: Stream<Item = ProgressEvent> + Send + 'static,
 {
     use axum::response::IntoResponse;
-    let mut resp = sse_stream(events).into_response();
+    unbuffered(sse_stream(events).into_response())
+}
+
+/// An event-stream response with the headers that keep reverse proxies (nginx) and caches from
+/// holding it back.
+pub(crate) fn unbuffered(mut resp: axum::response::Response) -> axum::response::Response {
     let headers = resp.headers_mut();
     headers.insert(
         "x-accel-buffering",

@@ -24,13 +24,13 @@ use crate::fake_kernel::{EXTENSIONS_SEEN, decode_v1, to_v1};
 use crate::fake_moodle::FakeMoodle;
 use crate::util::*;
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const ADMIN_TOKEN: &str = "admin-token-0123456789";
 
-struct AnalyticsHub {
-    hub: TestHub,
-    analytics: Arc<Analytics>,
-    addr: SocketAddr,
+pub(crate) struct AnalyticsHub {
+    pub(crate) hub: TestHub,
+    pub(crate) analytics: Arc<Analytics>,
+    pub(crate) addr: SocketAddr,
     delivery: tokio::task::JoinHandle<()>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -44,6 +44,14 @@ impl Drop for AnalyticsHub {
 
 /// A hub with analytics over `outbox`, delivering, served on a real socket.
 async fn analytics_hub(outbox: Arc<dyn AnalyticsStore>) -> AnalyticsHub {
+    analytics_hub_tuned(outbox, |_| {}).await
+}
+
+/// [`analytics_hub`] with its parts changed by `adjust` before it is built.
+pub(crate) async fn analytics_hub_tuned(
+    outbox: Arc<dyn AnalyticsStore>,
+    adjust: impl FnOnce(&mut lticontainer_http::state::AppParts),
+) -> AnalyticsHub {
     let analytics = Analytics::start(outbox, Arc::new(SystemClock));
     let (mut cfg, spec) = hub_config();
     cfg.api_token = Some(lticontainer_hub::admin_token::AdminToken::new(ADMIN_TOKEN).unwrap());
@@ -53,7 +61,10 @@ async fn analytics_hub(outbox: Arc<dyn AnalyticsStore>) -> AnalyticsHub {
         spec,
         FakeJupyter::new(),
         Arc::new(InMemoryStore::new()),
-        move |p| p.analytics = Some(a),
+        move |p| {
+            p.analytics = Some(a);
+            adjust(p);
+        },
     );
     let delivery = tokio::spawn(delivery::run(
         Arc::clone(&analytics),
@@ -111,11 +122,11 @@ async fn wait_delivered(a: &Analytics, n: u64) {
     panic!("not delivered: {:?}", a.snapshot());
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `user`'s kernel channels with notebook session `session`, offering compression (which
 /// the proxy must keep from being negotiated) and, with `v1`, the binary protocol.
-async fn open_channels(h: &AnalyticsHub, user: &str, session: &str, v1: bool) -> Ws {
+pub(crate) async fn open_channels(h: &AnalyticsHub, user: &str, session: &str, v1: bool) -> Ws {
     let mut req = format!(
         "ws://{}/user/{user}/api/kernels/k-1/channels?session_id={session}",
         h.addr
@@ -147,7 +158,13 @@ async fn open_channels(h: &AnalyticsHub, user: &str, session: &str, v1: bool) ->
     ws
 }
 
-fn execute_request(session: &str, msg_id: &str, cell: &str, codenum: u32, code: &str) -> Value {
+pub(crate) fn execute_request(
+    session: &str,
+    msg_id: &str,
+    cell: &str,
+    codenum: u32,
+    code: &str,
+) -> Value {
     json!({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session,
                    "username": "", "date": "2026-12-01T10:00:00.000Z", "version": "5.2"},
@@ -162,7 +179,7 @@ fn execute_request(session: &str, msg_id: &str, cell: &str, codenum: u32, code: 
 }
 
 /// Runs one cell and returns the status of its `execute_reply`.
-async fn run_cell(ws: &mut Ws, v1: bool, request: &Value) -> String {
+pub(crate) async fn run_cell(ws: &mut Ws, v1: bool, request: &Value) -> String {
     let msg = if v1 {
         Message::Binary(to_v1("shell", request).into())
     } else {

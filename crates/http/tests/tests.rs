@@ -6,6 +6,7 @@ mod admin_api;
 mod analytics;
 mod cross_site;
 mod cull;
+mod dashboard;
 mod fake_kernel;
 mod fake_moodle;
 mod home;

@@ -1,9 +1,12 @@
-//! [`AnalyticsStore`] on [`SqliteStore`]: tables `lms_targets` and `outbox` (schema version 2).
+//! [`AnalyticsStore`] on [`SqliteStore`]: tables `lms_targets`, `outbox` (schema version 2) and
+//! `nb_history` (version 3).
 
 use async_trait::async_trait;
 use lticontainer_core::analytics::{LmsTarget, NbLog};
 use lticontainer_core::params::SessionInfo;
-use lticontainer_core::store::{AnalyticsStore, OutboxEntry, OutboxItem};
+use lticontainer_core::store::{
+    AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem,
+};
 use lticontainer_core::{Error, Result};
 use rusqlite::{OptionalExtension, params};
 
@@ -83,9 +86,17 @@ impl AnalyticsStore for SqliteStore {
                     "INSERT INTO outbox (user, endpoint, token, log, captured)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
+                let mut history = tx.prepare_cached(
+                    "INSERT INTO nb_history (id, user, log, captured) VALUES (?1, ?2, ?3, ?4)",
+                )?;
                 for row in rows {
                     stmt.execute(params![row.0, row.1, row.2, row.3, row.4])?;
+                    history.execute(params![tx.last_insert_rowid(), row.0, row.3, row.4])?;
                 }
+                tx.execute(
+                    "DELETE FROM nb_history WHERE id <= (SELECT MAX(id) FROM nb_history) - ?1",
+                    [to_sql_int(HISTORY_MAX)],
+                )?;
             }
             tx.commit()?;
             Ok(Ok(()))
@@ -131,6 +142,43 @@ impl AnalyticsStore for SqliteStore {
                         captured: from_nanos(captured),
                     },
                 });
+            }
+            Ok(Ok(out))
+        })
+        .await
+    }
+
+    async fn history(&self, after: u64, limit: usize) -> Result<Vec<HistoryEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, user, log, captured FROM nb_history WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![to_sql_int(after), limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, user, log, captured) = row?;
+                match serde_json::from_str(&log) {
+                    Ok(log) => out.push(HistoryEntry {
+                        id: id.unsigned_abs(),
+                        user,
+                        log,
+                        captured: from_nanos(captured),
+                    }),
+                    Err(e) => {
+                        return Ok(Err(Error::Backend {
+                            backend: BACKEND,
+                            source: Box::new(e),
+                        }));
+                    }
+                }
             }
             Ok(Ok(out))
         })

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 /// The statements that take a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -65,6 +65,13 @@ const MIGRATIONS: &[&str] = &[
         user     TEXT NOT NULL,
         endpoint TEXT NOT NULL,
         token    TEXT NOT NULL,
+        log      TEXT NOT NULL,
+        captured INTEGER NOT NULL
+    );",
+    // 2 → 3: the history of the latest notebook logs (the teachers' dashboard), delivered or not.
+    "CREATE TABLE nb_history (
+        id       INTEGER PRIMARY KEY NOT NULL,
+        user     TEXT NOT NULL,
         log      TEXT NOT NULL,
         captured INTEGER NOT NULL
     );",

@@ -8,12 +8,14 @@
 //! * [`capture`]: both directions of one connection;
 //! * [`record`]: [`NbLog`], the web service's record, and its form body;
 //! * [`answer`]: what Moodle's answer means (errors come with HTTP 200);
-//! * [`target`]: [`LmsTarget`], where a user's records go, from their latest launch.
+//! * [`target`]: [`LmsTarget`], where a user's records go, from their latest launch;
+//! * [`board`]: [`ClassBoard`], the teachers' live view of a class, joined from the records.
 //!
 //! The IO (the proxy's bridge, the outbox, the delivery) is in `lticontainer-hub` and
 //! `lticontainer-http`.
 
 pub mod answer;
+pub mod board;
 pub mod capture;
 pub mod kernel;
 pub mod record;
@@ -21,6 +23,7 @@ pub mod target;
 pub mod ws;
 
 pub use answer::{Answer, classify};
+pub use board::{ClassBoard, CourseView, Execution};
 pub use capture::{CaptureCounters, KernelCapture};
 pub use kernel::{Direction, KernelEvent, KernelProtocol};
 pub use record::{NbHost, NbLog};

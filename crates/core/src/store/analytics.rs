@@ -1,5 +1,6 @@
-//! [`AnalyticsStore`]: the durable part of learning analytics: each user's [`LmsTarget`] and
-//! the outbox of records waiting to be delivered to the LMS.
+//! [`AnalyticsStore`]: the durable part of learning analytics: each user's [`LmsTarget`], the
+//! outbox of records waiting to be delivered to the LMS, and the history of the latest records
+//! (what the teachers' dashboard is rebuilt from after a restart).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -46,6 +47,22 @@ pub struct OutboxEntry {
     pub item: OutboxItem,
 }
 
+/// The most records the history keeps ([`AnalyticsStore::history`]); older ones are dropped.
+pub const HISTORY_MAX: u64 = 100_000;
+
+/// A record as the history keeps it: without its destination and token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The id the record got in the outbox.
+    pub id: u64,
+    /// The hub user whose notebook produced it.
+    pub user: String,
+    /// The record.
+    pub log: NbLog,
+    /// When it was captured.
+    pub captured: SystemTime,
+}
+
 /// Where learning analytics keep what must survive a restart, used as
 /// `Arc<dyn AnalyticsStore>`.
 ///
@@ -68,7 +85,13 @@ pub trait AnalyticsStore: Send + Sync + Debug + 'static {
     ///
     /// # Behavior
     /// * Ids are larger than every id pushed before, even across restarts and after removals.
+    /// * In the same step each item goes into the history with the same id (without its
+    ///   endpoint and token); the history keeps the latest [`HISTORY_MAX`] records.
     async fn outbox_push(&self, items: Vec<OutboxItem>) -> Result<()>;
+
+    /// At most `limit` records of the history with an id larger than `after`, oldest first.
+    /// Delivery does not remove records from the history.
+    async fn history(&self, after: u64, limit: usize) -> Result<Vec<HistoryEntry>>;
 
     /// At most `limit` entries, oldest (smallest id) first.
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>>;
@@ -94,6 +117,9 @@ impl<T: AnalyticsStore + ?Sized> AnalyticsStore for Arc<T> {
     }
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         (**self).outbox_pending(limit).await
+    }
+    async fn history(&self, after: u64, limit: usize) -> Result<Vec<HistoryEntry>> {
+        (**self).history(after, limit).await
     }
     async fn outbox_remove(&self, id: u64) -> Result<()> {
         (**self).outbox_remove(id).await

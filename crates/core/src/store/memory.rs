@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::{
-    AnalyticsStore, OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store,
-    TokenRecord, UserRecord,
+    AnalyticsStore, HISTORY_MAX, HistoryEntry, OAuthClient, OAuthCode, OutboxEntry, OutboxItem,
+    ServerRecord, Store, TokenRecord, UserRecord,
 };
 use crate::analytics::LmsTarget;
 use crate::{Error, Result};
@@ -28,6 +28,7 @@ struct State {
     codes: BTreeMap<String, OAuthCode>,
     targets: BTreeMap<String, LmsTarget>,
     outbox: BTreeMap<u64, OutboxItem>,
+    history: BTreeMap<u64, HistoryEntry>,
     next_id: u64,
 }
 
@@ -205,8 +206,19 @@ impl AnalyticsStore for InMemoryStore {
         for item in items {
             s.next_id += 1;
             let id = s.next_id;
+            s.history.insert(
+                id,
+                HistoryEntry {
+                    id,
+                    user: item.user.clone(),
+                    log: item.log.clone(),
+                    captured: item.captured,
+                },
+            );
             s.outbox.insert(id, item);
         }
+        let keep_from = s.next_id.saturating_sub(HISTORY_MAX - 1);
+        s.history = s.history.split_off(&keep_from);
         Ok(())
     }
 
@@ -220,6 +232,16 @@ impl AnalyticsStore for InMemoryStore {
                 id: *id,
                 item: item.clone(),
             })
+            .collect())
+    }
+
+    async fn history(&self, after: u64, limit: usize) -> Result<Vec<HistoryEntry>> {
+        Ok(self
+            .lock()
+            .history
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, e)| e.clone())
             .collect())
     }
 

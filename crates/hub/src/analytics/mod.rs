@@ -10,13 +10,18 @@
 //! * Records go through a bounded queue into the durable outbox (one writer task), and from
 //!   there to the LMS ([`delivery`]), one record per request, in capture order per session.
 //!
+//! * The writer feeds every batch it stored to the [`LiveBoard`] (the teachers' live
+//!   dashboard), which it first rebuilds from the store's history.
+//!
 //! Nothing here stands in a student's way: capture never blocks the proxy (a full queue drops
 //! and counts), a launch without the parameters simply has no capture.
 
+pub mod board;
 mod client;
 mod counters;
 pub mod delivery;
 mod tap;
+pub mod watchers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +32,11 @@ use lticontainer_core::params::LmsParams;
 use lticontainer_core::store::{AnalyticsStore, OutboxItem};
 use tokio::sync::{Notify, mpsc};
 
+pub use board::{LiveBoard, Watch};
 pub use client::{ClientError, LmsClient};
 pub use counters::AnalyticsSnapshot;
 pub use tap::KernelTap;
+pub use watchers::WatchPermit;
 
 use counters::AnalyticsCounters;
 
@@ -48,6 +55,7 @@ pub struct Analytics {
     pub(crate) counters: AnalyticsCounters,
     /// Woken when records reach the outbox.
     pub(crate) stored: Notify,
+    board: LiveBoard,
 }
 
 impl Analytics {
@@ -61,6 +69,7 @@ impl Analytics {
             queue,
             counters: AnalyticsCounters::default(),
             stored: Notify::new(),
+            board: LiveBoard::new(),
         });
         tokio::spawn(write_outbox(Arc::downgrade(&this), rx));
         this
@@ -69,6 +78,11 @@ impl Analytics {
     /// The store the outbox is in.
     pub fn store(&self) -> &Arc<dyn AnalyticsStore> {
         &self.store
+    }
+
+    /// The teachers' live dashboard data.
+    pub fn board(&self) -> &LiveBoard {
+        &self.board
     }
 
     /// What analytics counted since the hub started.
@@ -146,8 +160,17 @@ impl Analytics {
     }
 }
 
-/// Moves queued records into the outbox, in batches, until the analytics are dropped.
+/// Rebuilds the live board from the history, then moves queued records into the outbox, in
+/// batches, and feeds each stored batch to the board, until the analytics are dropped.
 async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Receiver<OutboxItem>) {
+    if let Some(a) = analytics.upgrade() {
+        match a.board.load(a.store.as_ref()).await {
+            Ok(n) => tracing::debug!(records = n, "analytics: dashboard rebuilt from the history"),
+            Err(e) => {
+                tracing::warn!(error = %e, "analytics: cannot read the history; the teachers' dashboard starts empty");
+            }
+        }
+    }
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
         let Some(a) = analytics.upgrade() else { return };
@@ -157,6 +180,7 @@ async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Recei
         loop {
             match a.store.outbox_push(items.clone()).await {
                 Ok(()) => {
+                    a.board.feed(&items);
                     a.stored.notify_one();
                     break;
                 }

@@ -215,6 +215,11 @@ impl Spawner {
         &self.hub
     }
 
+    /// How containers are built from launches (and who is a teacher).
+    pub fn spec_config(&self) -> &SpecConfig {
+        &self.spec
+    }
+
     /// The hub's counters for `/hub/metrics`.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
