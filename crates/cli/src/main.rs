@@ -1,4 +1,5 @@
-//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`.
+//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`, and the admin
+//! subcommands `users`, `user`, `stop`, `cull` (requests to the running hub's admin API).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lticontainer_hub::LogFormat;
 
+mod admin;
 mod config;
 mod install;
 mod runtime;
@@ -62,6 +64,31 @@ enum Command {
         /// The container engine a new configuration names.
         #[arg(long, default_value = "docker", value_parser = ["docker", "podman"])]
         engine: String,
+    },
+    /// Lists every user of the running hub and their server (admin API, `[hub] api_token`).
+    Users {
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Shows one user of the running hub and their server.
+    User {
+        /// The user's name, as `users` lists it.
+        name: String,
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Stops a user's server (a start under way is cancelled; files are kept).
+    Stop {
+        /// The user's name, as `users` lists it.
+        name: String,
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Checks every running server against its limits now (activity limit, idle time, maximum
+    /// age), as the culler's round does, and stops those over one.
+    Cull {
+        #[command(flatten)]
+        hub: admin::HubArgs,
     },
 }
 
@@ -145,6 +172,28 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Users { hub } => admin_command(&hub, admin::Action::Users),
+        Command::User { name, hub } => admin_command(&hub, admin::Action::User(name)),
+        Command::Stop { name, hub } => admin_command(&hub, admin::Action::Stop(name)),
+        Command::Cull { hub } => admin_command(&hub, admin::Action::Cull),
+    }
+}
+
+/// Runs one admin subcommand and prints its answer.
+fn admin_command(hub: &admin::HubArgs, action: admin::Action) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(admin::run(hub, action)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

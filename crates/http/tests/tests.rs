@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod admin_client;
 mod analytics;
 mod cross_site;
 mod cull;
