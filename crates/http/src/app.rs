@@ -16,7 +16,7 @@ use crate::frame::frame_ancestors_layer;
 use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
-use crate::{home, hubapi, launch, logout, pages, pending, user_proxy};
+use crate::{home, hubapi, lab_notice, launch, logout, pages, pending, user_proxy};
 
 /// The hub's whole HTTP surface for `state`.
 ///
@@ -33,6 +33,7 @@ use crate::{home, hubapi, launch, logout, pages, pending, user_proxy};
 /// | `/hub/api/users[/<name>[/server]]` | the admin API Moodle's mod_lticontainer calls ([`hubapi::admin`]) |
 /// | `/user/<name>/…` | reverse proxy (HTTP and WebSocket) to the user's server |
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
+/// | `GET /hub/lab-notice.js`, `GET /hub/notice/<name>` | the bar inside JupyterLab: the script the proxy adds to its pages, and what it says now ([`crate::lab_notice`]) |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///
 /// Every request passes the body gate first: a declared body larger than the endpoint takes
@@ -64,6 +65,8 @@ pub fn app(state: AppState) -> Router {
         .route("/hub", get(to_server))
         .route("/hub/", get(to_server))
         .route("/hub/home", get(home::page))
+        .route("/hub/lab-notice.js", get(lab_notice::script))
+        .route("/hub/notice/{name}", get(lab_notice::notice))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))

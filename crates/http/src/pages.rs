@@ -200,9 +200,8 @@ fn time_left_text(left: TimeLeft) -> String {
     );
     if left.warn {
         format!(
-            "<p id=\"limit-warning\" class=\"failed\"><b>Your server stops in about {minutes} \
-             minute(s)</b>: it reaches its time limit of {limit} minutes. Save your work now; your \
-             files are kept and you can start the server again.</p>{reload}"
+            "<p id=\"limit-warning\" class=\"failed\">{}</p>{reload}",
+            escape(&limit_warning(left))
         )
     } else {
         format!(
@@ -210,6 +209,17 @@ fn time_left_text(left: TimeLeft) -> String {
              (time limit: {limit} minutes).</p>{reload}"
         )
     }
+}
+
+/// The warning that the server reaches its activity limit soon, as the home page and the bar
+/// inside JupyterLab ([`crate::lab_notice`]) say it.
+pub(crate) fn limit_warning(left: TimeLeft) -> String {
+    format!(
+        "Your server stops in about {} minute(s): it reaches its time limit of {} minutes. \
+         Save your work now; your files are kept and you can start the server again.",
+        left.secs.div_ceil(60),
+        left.limit.as_secs().div_ceil(60)
+    )
 }
 
 /// The page after logging out; `still_running` says whether the user's server keeps running.

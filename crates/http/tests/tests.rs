@@ -12,6 +12,7 @@ mod fake_moodle;
 mod home;
 mod hubapi;
 mod hubapi_singleuser;
+mod lab_notice;
 mod launch;
 mod limits;
 mod metrics;

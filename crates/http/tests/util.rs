@@ -203,6 +203,10 @@ impl FakeJupyter {
 }
 
 /// The Jupyter-like server of one container.
+/// The fake server's HTML page of Notebook's file tree (and of a student's HTML file).
+pub const FAKE_TREE_PAGE: &str =
+    "<!DOCTYPE html><html><head><title>Home</title></head><body>Files</body></html>";
+
 pub fn jupyter_router() -> Router {
     Router::new()
         .route(
@@ -212,6 +216,14 @@ pub fn jupyter_router() -> Router {
         .route(
             "/user/{name}/lab",
             get(|| async { "<html>JupyterLab</html>" }),
+        )
+        .route(
+            "/user/{name}/tree",
+            get(|| async { axum::response::Html(FAKE_TREE_PAGE) }),
+        )
+        .route(
+            "/user/{name}/files/{file}",
+            get(|| async { axum::response::Html(FAKE_TREE_PAGE) }),
         )
         .route(
             "/user/{name}/headers",
