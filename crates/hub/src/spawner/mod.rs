@@ -211,6 +211,11 @@ impl Spawner {
         &self.hub
     }
 
+    /// Now, by the hub's clock.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
     /// The hub's counters for `/hub/metrics`.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
