@@ -1,6 +1,6 @@
 //! The hub's notices inside JupyterLab: the student sees, while working, that their server
-//! reaches its activity limit soon, that it was stopped and why, as the original warned at
-//! 90 % inside JupyterLab.
+//! reaches its activity limit soon (as the original warned at 90 % inside JupyterLab), that its
+//! memory runs short (`hub.memory_warn_percent`), and that it was stopped and why.
 //!
 //! **How.** The proxy adds one `<script src="/hub/lab-notice.js">` to the HTML pages of
 //! JupyterLab and Notebook it serves (`/user/<name>/lab…`, `tree`, `notebooks`, `edit`, `doc`,
@@ -30,6 +30,10 @@ use crate::pages;
 
 /// The largest page the proxy reads to add the script (JupyterLab's is a few KiB).
 pub(crate) const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// How often a running server's page asks again while memory is watched: memory can fill up
+/// in seconds, so sooner than the time limit's once a minute.
+const MEMORY_POLL_SECS: u64 = 15;
 
 /// The script, served at `/hub/lab-notice.js`.
 const SCRIPT: &str = include_str!("../assets/lab-notice.js");
@@ -157,15 +161,23 @@ pub(crate) async fn notice(
 ) -> Result<Response, PageError> {
     session.may_use(&name)?;
     let mut notices = Vec::new();
-    let mut next = 60;
+    let mut next = if spawner.config().memory_warn_percent > 0 {
+        MEMORY_POLL_SECS
+    } else {
+        60
+    };
     match spawner.state(&name) {
         SlotState::Running(_) => {
+            if let Some(memory) = spawner.memory_warning(&name).await {
+                notices.push(memory);
+                next = MEMORY_POLL_SECS;
+            }
             if let Some(left) = spawner.time_left(&name) {
                 if left.warn {
                     notices.push(pages::limit_warning(left));
-                    next = left.secs + 2;
+                    next = next.min(left.secs + 2);
                 } else {
-                    next = left.warn_in_secs + 1;
+                    next = next.min(left.warn_in_secs + 1);
                 }
             }
         }

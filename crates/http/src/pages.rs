@@ -85,6 +85,8 @@ pub(crate) enum HomeStatus<'a> {
         url: &'a str,
         /// How long it may still run, when an activity limit applies.
         time_left: Option<TimeLeft>,
+        /// The warning that memory runs short, when it does.
+        memory: Option<&'a str>,
     },
     /// A spawn is under way.
     Starting,
@@ -133,11 +135,19 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
         }
     };
     let (state, text, actions) = match view.status {
-        HomeStatus::Running { url, time_left } => (
+        HomeStatus::Running {
+            url,
+            time_left,
+            memory,
+        } => (
             "running",
             "Your server is running.".to_owned(),
             format!(
-                "{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                "{}{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                memory.map_or_else(String::new, |m| format!(
+                    "<p id=\"memory-warning\" class=\"failed\">{}</p>",
+                    escape(m)
+                )),
                 time_left.map_or_else(String::new, time_left_text),
                 escape(url),
                 button("stop", format!("/hub/stop/{user}"), "Stop my server"),

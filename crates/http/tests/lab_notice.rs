@@ -64,7 +64,7 @@ async fn jupyter_pages_get_the_notice_script_and_the_notice_follows_the_limit() 
     let (status, n) = notice(&hub, "alice", "alice").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(n["notices"], serde_json::json!([]));
-    assert_eq!(n["next_poll_secs"], 60);
+    assert_eq!(n["next_poll_secs"], 15, "memory is watched");
     clock.advance(535);
     assert_eq!(notice(&hub, "alice", "alice").await.1["next_poll_secs"], 6);
     // Past 90 %: the warning, as the home page says it.
@@ -87,4 +87,53 @@ async fn jupyter_pages_get_the_notice_script_and_the_notice_follows_the_limit() 
         text.contains("time limit of 10 minutes") && text.contains("files are kept"),
         "{n}"
     );
+}
+
+#[tokio::test]
+async fn memory_near_the_limit_is_told_on_the_home_page_and_in_the_bar() {
+    let (hub, _clock) = hub_with_clock(|_| {});
+    let mut params = launch_params("carla", 103);
+    params.push(("custom_lms_memlimit".into(), (256u64 << 20).to_string()));
+    let body = signed_body(params, now(), &format!("n-carla-{}", rand_suffix()));
+    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("carla").await.ready);
+    let id = hub.state.spawner.running("carla").unwrap().container_id;
+
+    // 89 %: below the default 90 %, nothing said.
+    hub.runtime.set_memory_used(&id, 228 << 20);
+    assert_eq!(
+        notice(&hub, "carla", "carla").await.1["notices"],
+        serde_json::json!([])
+    );
+    let home = body_string(hub.send(hub.get_as("/hub/home", Some("carla"))).await).await;
+    assert!(!home.contains("memory-warning"), "{home}");
+    // 94 %: both say it, with the sizes.
+    hub.runtime.set_memory_used(&id, 243 << 20);
+    let (_, n) = notice(&hub, "carla", "carla").await;
+    let text = n["notices"][0].as_str().unwrap();
+    assert!(
+        text.contains("uses 94% of its memory (243 of 256 MiB)"),
+        "{n}"
+    );
+    assert_eq!(n["next_poll_secs"], 15);
+    let home = body_string(hub.send(hub.get_as("/hub/home", Some("carla"))).await).await;
+    assert!(
+        home.contains("id=\"memory-warning\"") && home.contains("243 of 256 MiB"),
+        "{home}"
+    );
+}
+
+#[tokio::test]
+async fn the_memory_warning_can_be_turned_off() {
+    let (hub, _clock) = hub_with_clock(|c| c.memory_warn_percent = 0);
+    let mut params = launch_params("dina", 104);
+    params.push(("custom_lms_memlimit".into(), (256u64 << 20).to_string()));
+    let body = signed_body(params, now(), &format!("n-dina-{}", rand_suffix()));
+    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("dina").await.ready);
+    let id = hub.state.spawner.running("dina").unwrap().container_id;
+    hub.runtime.set_memory_used(&id, 255 << 20);
+    let (_, n) = notice(&hub, "dina", "dina").await;
+    assert_eq!(n["notices"], serde_json::json!([]));
+    assert_eq!(n["next_poll_secs"], 60);
 }

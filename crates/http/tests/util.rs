@@ -186,6 +186,11 @@ impl FakeJupyter {
         self.inner.exit(id, 0).unwrap();
     }
 
+    /// Sets the memory in use the engine reports for container `id`.
+    pub fn set_memory_used(&self, id: &str, bytes: u64) {
+        self.inner.set_memory_used(id, bytes).unwrap();
+    }
+
     pub fn running_ids(&self) -> Vec<String> {
         self.servers.lock().unwrap().keys().cloned().collect()
     }
@@ -406,6 +411,9 @@ impl Runtime for FakeJupyter {
             .into_iter()
             .map(on_loopback)
             .collect())
+    }
+    async fn memory_usage(&self, id: &str) -> Result<lticontainer_core::container::MemoryUsage> {
+        self.inner.memory_usage(id).await
     }
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         self.inner.logs(id, tail).await.map(|_| {

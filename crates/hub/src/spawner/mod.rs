@@ -35,6 +35,7 @@ mod adopt;
 mod cancel;
 mod cull;
 mod failure;
+mod memory;
 mod network;
 mod ready;
 mod request;
