@@ -41,8 +41,8 @@ def test_memory_near_the_limit_is_told_to_the_student(make_hub, student):
 
     kernel = ana.start_kernel()
     try:
-        # Touch every page, so the memory is really in use.
-        ana.run(kernel, f"hog = bytearray(b'x' * {320 * MIB}); len(hog)", timeout=120)
+        # 320 MiB, every page written so the memory is really in use (and no copy on the way).
+        ana.run(kernel, f"hog = bytearray({320 * MIB}); hog[::4096] = b'x' * {320 * MIB // 4096}; len(hog)", timeout=120)
         now = wait_notices(ana, want_warning=True)
         warning = next(n for n in now if "of its memory" in n)
         assert "of 512 MiB" in warning and "Save your work" in warning, warning

@@ -96,7 +96,7 @@ pub(crate) async fn add_script(resp: Response, owner: &str) -> Response {
     if resp.status() != StatusCode::OK
         || !is_html
         || !plain
-        || !length.is_some_and(|l| l <= MAX_PAGE_BYTES)
+        || length.is_none_or(|l| l > MAX_PAGE_BYTES)
     {
         return resp;
     }
