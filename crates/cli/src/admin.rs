@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 
 use clap::Args;
 use lticontainer_hub::admin_client::{AdminClient, StopAnswer};
 use serde_json::Value;
 
+use crate::ConfigArg;
 use crate::config::Config;
 
 /// Where the hub is and how to reach its admin API; shared by the admin subcommands.
@@ -17,13 +17,8 @@ use crate::config::Config;
 pub(crate) struct HubArgs {
     /// The hub's configuration: its `[hub] bind`, `ssl_cert` and `api_token` say where and how
     /// to reach it.
-    #[arg(
-        long,
-        short,
-        env = "LTICONTAINER_CONFIG",
-        default_value = "/etc/lticontainer/lticontainer.toml"
-    )]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// The hub's URL, when it is not reached at its `bind` address (e.g. a certificate made
     /// out to the public name: `https://hub.example.org`).
     #[arg(long)]
@@ -93,14 +88,14 @@ pub(crate) async fn run(args: &HubArgs, action: Action) -> Result<String, String
 /// against `ssl_cert` too, when the hub serves TLS itself), the token from `--token` or
 /// `[hub] api_token`.
 fn client(args: &HubArgs) -> Result<AdminClient, String> {
-    let cfg = Config::load(&args.config)?;
+    let cfg = Config::load(&args.config.config)?;
     let token = match &args.token {
         Some(t) => t.clone(),
-        None => plain_api_token(&args.config)?.ok_or_else(|| {
+        None => plain_api_token(&args.config.config)?.ok_or_else(|| {
             format!(
                 "{} has no [hub] api_token, so the hub's admin API is off: set one (`openssl rand -hex 32`), \
                  restart the hub, or pass --token",
-                args.config.display()
+                args.config.config.display()
             )
         })?,
     };

@@ -22,29 +22,30 @@ struct Cli {
     command: Command,
 }
 
+/// The `--config` option every subcommand that reads the configuration takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConfigArg {
+    /// The TOML configuration file.
+    #[arg(
+        long,
+        short,
+        env = "LTICONTAINER_CONFIG",
+        default_value = "/etc/lticontainer/lticontainer.toml"
+    )]
+    pub(crate) config: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves the hub: LTI launches, spawn progress, the proxy to users' servers.
     Serve {
-        /// The TOML configuration file.
-        #[arg(
-            long,
-            short,
-            env = "LTICONTAINER_CONFIG",
-            default_value = "/etc/lticontainer/lticontainer.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Reads and checks a configuration file, then prints a summary (never the secrets).
     CheckConfig {
-        /// The TOML configuration file.
-        #[arg(
-            long,
-            short,
-            env = "LTICONTAINER_CONFIG",
-            default_value = "/etc/lticontainer/lticontainer.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Prints a commented configuration with every field and its default.
     GenConfig {
@@ -95,7 +96,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config } => {
+        Command::Serve {
+            config: ConfigArg { config },
+        } => {
             let cfg = match config::Config::load(&config) {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
@@ -110,7 +113,9 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::CheckConfig { config } => match config::Config::load(&config) {
+        Command::CheckConfig {
+            config: ConfigArg { config },
+        } => match config::Config::load(&config) {
             Ok(cfg) => {
                 println!(
                     "{}: ok\n  engine: {:?}\n  listen: {}\n  state: {}\n  store: {}\n  consumers: {:?}\n  image: {}\n  spawn limit: {}, ports {}-{}",

@@ -2,7 +2,6 @@
 //! engine served on 127.0.0.1:0: users listed page by page with their servers, one user shown,
 //! a server stopped, the culler's round run now, and the errors an admin must act on.
 
-use axum::http::StatusCode;
 use lticontainer_core::store::{Store, UserRecord};
 use lticontainer_hub::admin_client::{AdminClient, AdminError, Culled, StopAnswer};
 use lticontainer_hub::admin_token::AdminToken;
@@ -22,18 +21,6 @@ async fn serve(hub: &TestHub) -> String {
     format!("http://{addr}")
 }
 
-async fn launched(hub: &TestHub, user: &str, id: u32, params: &[(&str, &str)]) {
-    let mut all = launch_params(user, id);
-    all.extend(
-        params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let body = signed_body(all, now(), &format!("n-{user}-{}", rand_suffix()));
-    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
-    assert!(hub.wait_spawn(user).await.ready);
-}
-
 #[tokio::test]
 async fn the_admin_commands_list_show_stop_and_cull_through_the_api() {
     let (hub, clock) = hub_with_clock(|c| c.api_token = Some(AdminToken::new(TOKEN).unwrap()));
@@ -41,8 +28,9 @@ async fn the_admin_commands_list_show_stop_and_cull_through_the_api() {
     let client = AdminClient::new(&url, TOKEN, None).unwrap();
     assert!(client.users().await.unwrap().is_empty());
 
-    launched(&hub, "alice", 101, &[("custom_lms_actlimit", "600")]).await;
-    launched(&hub, "bob", 102, &[]).await;
+    hub.launched("alice", 101, &[("custom_lms_actlimit", "600")])
+        .await;
+    hub.launched("bob", 102, &[]).await;
     let users = client.users().await.unwrap();
     let names: Vec<&str> = users.iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["alice", "bob"]);

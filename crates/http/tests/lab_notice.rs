@@ -9,6 +9,9 @@ use serde_json::Value;
 use crate::cull::hub_with_clock;
 use crate::util::*;
 
+/// 256 MiB.
+const MEM_LIMIT: &str = "268435456";
+
 fn browser_get(hub: &TestHub, path: &str, user: &str) -> Request<Body> {
     let mut req = hub.get_as(path, Some(user));
     req.headers_mut().insert(
@@ -32,11 +35,8 @@ async fn notice(hub: &TestHub, user: &str, of: &str) -> (StatusCode, Value) {
 #[tokio::test]
 async fn jupyter_pages_get_the_notice_script_and_the_notice_follows_the_limit() {
     let (hub, clock) = hub_with_clock(|_| {});
-    let mut params = launch_params("alice", 101);
-    params.push(("custom_lms_actlimit".into(), "600".into()));
-    let body = signed_body(params, now(), &format!("n-alice-{}", rand_suffix()));
-    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
-    assert!(hub.wait_spawn("alice").await.ready);
+    hub.launched("alice", 101, &[("custom_lms_actlimit", "600")])
+        .await;
 
     let resp = hub
         .send(browser_get(&hub, "/user/alice/tree", "alice"))
@@ -92,11 +92,8 @@ async fn jupyter_pages_get_the_notice_script_and_the_notice_follows_the_limit() 
 #[tokio::test]
 async fn memory_near_the_limit_is_told_on_the_home_page_and_in_the_bar() {
     let (hub, _clock) = hub_with_clock(|_| {});
-    let mut params = launch_params("carla", 103);
-    params.push(("custom_lms_memlimit".into(), (256u64 << 20).to_string()));
-    let body = signed_body(params, now(), &format!("n-carla-{}", rand_suffix()));
-    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
-    assert!(hub.wait_spawn("carla").await.ready);
+    hub.launched("carla", 103, &[("custom_lms_memlimit", MEM_LIMIT)])
+        .await;
     let id = hub.state.spawner.running("carla").unwrap().container_id;
 
     // 89 %: below the default 90 %, nothing said.
@@ -126,11 +123,8 @@ async fn memory_near_the_limit_is_told_on_the_home_page_and_in_the_bar() {
 #[tokio::test]
 async fn the_memory_warning_can_be_turned_off() {
     let (hub, _clock) = hub_with_clock(|c| c.memory_warn_percent = 0);
-    let mut params = launch_params("dina", 104);
-    params.push(("custom_lms_memlimit".into(), (256u64 << 20).to_string()));
-    let body = signed_body(params, now(), &format!("n-dina-{}", rand_suffix()));
-    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
-    assert!(hub.wait_spawn("dina").await.ready);
+    hub.launched("dina", 104, &[("custom_lms_memlimit", MEM_LIMIT)])
+        .await;
     let id = hub.state.spawner.running("dina").unwrap().container_id;
     hub.runtime.set_memory_used(&id, 255 << 20);
     let (_, n) = notice(&hub, "dina", "dina").await;

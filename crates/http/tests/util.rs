@@ -659,6 +659,25 @@ impl TestHub {
         b.body(Body::empty()).unwrap()
     }
 
+    /// Launches `user` with the extra custom parameters `custom` (`("custom_lms_…", value)`)
+    /// and waits until the server runs.
+    pub async fn launched(&self, user: &str, user_id: u32, custom: &[(&str, &str)]) {
+        let mut params = launch_params(user, user_id);
+        params.extend(
+            custom
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let body = signed_body(
+            params,
+            now(),
+            &format!("n-{user}-{user_id}-{}", rand_suffix()),
+        );
+        assert_status(&self.send(launch_request(body)).await, StatusCode::FOUND);
+        let ev = self.wait_spawn(user).await;
+        assert!(ev.ready, "{ev:?}");
+    }
+
     /// The progress of `user`'s spawn, once the launch has started it (a spawn that has already
     /// ended, or a running server, fails the test: its step events are gone).
     pub async fn spawn_progress(&self, user: &str) -> lticontainer_hub::progress::SpawnProgress {
