@@ -69,6 +69,9 @@ def test_the_activity_limit_warns_then_stops_the_server_in_chromium(make_hub, co
         assert "time limit of 2 minutes" in bar, bar
         assert browser.evaluate("!!document.querySelector('#jp-main-dock-panel')"), "JupyterLab still runs"
         browser.screenshot(artifacts / f"limit-warning-lab-{engine}.png")
+        # The student may hide the bar (it covers JupyterLab's menu); the same notice stays hidden.
+        browser.evaluate("document.querySelector('#lticontainer-notice button').click()")
+        browser.wait_for("!document.querySelector('#lticontainer-notice')", timeout=5)
 
         browser.navigate(f"{hub.url}/hub/home")
         browser.wait_for("!!document.querySelector('#limit-warning')", timeout=60)
