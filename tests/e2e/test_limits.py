@@ -1,8 +1,9 @@
 """Issue 14: limits that protect the machine, with short times, on the real hub and real Jupyter.
 
-* The activity limit (`lms_actlimit`): in Chromium the student's home page warns, then says
-  the server was stopped at its time limit (the page reloads itself); the container is gone, a
-  file written in JupyterLab is still there after the next start.
+* The activity limit (`lms_actlimit`): in Chromium the student working in JupyterLab sees the
+  hub's warning bar (the proxy adds the hub's script to JupyterLab's page), the home page warns
+  too, then says the server was stopped at its time limit (the page reloads itself); the
+  container is gone, a file written in JupyterLab is still there after the next start.
 * Idle culling (`hub.cull_idle_secs`): a server nobody uses is stopped, one the browser keeps
   using (through the proxy) is kept.
 """
@@ -47,7 +48,7 @@ def test_the_activity_limit_warns_then_stops_the_server_in_chromium(make_hub, co
     hub = make_hub(hub_config="cull_every_secs = 2\nact_limit_warn_percent = 50\n")
     user = "sara"
     moodle = consumer(hub)
-    moodle.custom = {**moodle.custom, "lms_actlimit": "60"}
+    moodle.custom = {**moodle.custom, "lms_actlimit": "90"}
     site = LaunchPage(tmp_path / "moodle", moodle.form_html(moodle.sign(Student(user, user_id="6161"))))
     browser = Chromium(tmp_path / "chromium-profile", artifacts / f"chromium-limits-{engine}.log")
     try:
@@ -57,6 +58,20 @@ def test_the_activity_limit_warns_then_stops_the_server_in_chromium(make_hub, co
         browser.wait_for("window.__kept && [200, 201].includes(window.__kept.status)", timeout=30)
         container = hub.containers(user, running_only=True)
         assert len(container) == 1, container
+
+        # Working in JupyterLab, past half the limit: the hub's bar warns on top of the page.
+        browser.wait_for(
+            "!!document.querySelector('#lticontainer-notice') && "
+            "document.querySelector('#lticontainer-notice').innerText.includes('Save your work')",
+            timeout=80,
+        )
+        bar = browser.evaluate("document.querySelector('#lticontainer-notice').innerText")
+        assert "time limit of 2 minutes" in bar, bar
+        assert browser.evaluate("!!document.querySelector('#jp-main-dock-panel')"), "JupyterLab still runs"
+        browser.screenshot(artifacts / f"limit-warning-lab-{engine}.png")
+        # The student may hide the bar (it covers JupyterLab's menu); the same notice stays hidden.
+        browser.evaluate("document.querySelector('#lticontainer-notice button').click()")
+        browser.wait_for("!document.querySelector('#lticontainer-notice')", timeout=5)
 
         browser.navigate(f"{hub.url}/hub/home")
         browser.wait_for("!!document.querySelector('#limit-warning')", timeout=60)
@@ -68,7 +83,7 @@ def test_the_activity_limit_warns_then_stops_the_server_in_chromium(make_hub, co
             timeout=90,
         )
         text = browser.evaluate("document.querySelector('#status').innerText")
-        assert "time limit of 1 minutes" in text and "files are kept" in text, text
+        assert "time limit of 2 minutes" in text and "files are kept" in text, text
         assert hub.containers(user) == []
         assert 'culler: stopping the server user=sara' in plain_log(hub)
         assert 'reason="act_limit"' in plain_log(hub)

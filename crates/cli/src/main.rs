@@ -1,4 +1,5 @@
-//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`.
+//! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`, and the admin
+//! subcommands `users`, `user`, `stop`, `cull` (requests to the running hub's admin API).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lticontainer_hub::LogFormat;
 
+mod admin;
 mod config;
 mod install;
 mod runtime;
@@ -20,29 +22,30 @@ struct Cli {
     command: Command,
 }
 
+/// The `--config` option every subcommand that reads the configuration takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConfigArg {
+    /// The TOML configuration file.
+    #[arg(
+        long,
+        short,
+        env = "LTICONTAINER_CONFIG",
+        default_value = "/etc/lticontainer/lticontainer.toml"
+    )]
+    pub(crate) config: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves the hub: LTI launches, spawn progress, the proxy to users' servers.
     Serve {
-        /// The TOML configuration file.
-        #[arg(
-            long,
-            short,
-            env = "LTICONTAINER_CONFIG",
-            default_value = "/etc/lticontainer/lticontainer.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Reads and checks a configuration file, then prints a summary (never the secrets).
     CheckConfig {
-        /// The TOML configuration file.
-        #[arg(
-            long,
-            short,
-            env = "LTICONTAINER_CONFIG",
-            default_value = "/etc/lticontainer/lticontainer.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Prints a commented configuration with every field and its default.
     GenConfig {
@@ -63,12 +66,39 @@ enum Command {
         #[arg(long, default_value = "docker", value_parser = ["docker", "podman"])]
         engine: String,
     },
+    /// Lists every user of the running hub and their server (admin API, `[hub] api_token`).
+    Users {
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Shows one user of the running hub and their server.
+    User {
+        /// The user's name, as `users` lists it.
+        name: String,
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Stops a user's server (a start under way is cancelled; files are kept).
+    Stop {
+        /// The user's name, as `users` lists it.
+        name: String,
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
+    /// Checks every running server against its limits now (activity limit, idle time, maximum
+    /// age), as the culler's round does, and stops those over one.
+    Cull {
+        #[command(flatten)]
+        hub: admin::HubArgs,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config } => {
+        Command::Serve {
+            config: ConfigArg { config },
+        } => {
             let cfg = match config::Config::load(&config) {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
@@ -83,7 +113,9 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::CheckConfig { config } => match config::Config::load(&config) {
+        Command::CheckConfig {
+            config: ConfigArg { config },
+        } => match config::Config::load(&config) {
             Ok(cfg) => {
                 println!(
                     "{}: ok\n  engine: {:?}\n  listen: {}\n  state: {}\n  store: {}\n  consumers: {:?}\n  image: {}\n  spawn limit: {}, ports {}-{}",
@@ -145,6 +177,28 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Users { hub } => admin_command(&hub, admin::Action::Users),
+        Command::User { name, hub } => admin_command(&hub, admin::Action::User(name)),
+        Command::Stop { name, hub } => admin_command(&hub, admin::Action::Stop(name)),
+        Command::Cull { hub } => admin_command(&hub, admin::Action::Cull),
+    }
+}
+
+/// Runs one admin subcommand and prints its answer.
+fn admin_command(hub: &admin::HubArgs, action: admin::Action) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(admin::run(hub, action)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

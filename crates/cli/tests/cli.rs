@@ -86,37 +86,45 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(out)
 }
 
-/// `serve` comes up (even when the engine is down: it logs and serves), keeps its state
-/// in the state directory, and stops cleanly on SIGTERM.
-#[test]
-fn serve_answers_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let api_port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let state = dir.path().join("state");
+        .port()
+}
+
+/// A `serve` process on an engine that is down (its socket refuses connections), with
+/// `hub_extra` added to `[hub]`; its config path, port, servers' API port and state directory,
+/// once it answers `reply` to `GET /hub/api/`.
+struct Served {
+    child: std::process::Child,
+    config: String,
+    port: u16,
+    api_port: u16,
+    state: std::path::PathBuf,
+    reply: String,
+}
+
+fn serve(dir: &Path, hub_extra: &str) -> Served {
+    let port = free_port();
+    let api_port = free_port();
+    let state = dir.join("state");
     // A socket file nobody listens on: the engine is down (connections are refused).
-    let sock = dir.path().join("no-engine.sock");
+    let sock = dir.join("no-engine.sock");
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
-    let path = write_config(
-        dir.path(),
+    let config = write_config(
+        dir,
         &format!(
             "engine = \"docker\"\n[hub]\nbind = \"127.0.0.1:{port}\"\nstate_dir = \"{}\"\n\
-             container_api_port = {api_port}\n[lti]\nconsumers = {{ k = \"s\" }}\n[docker]\nhost = \"unix://{}/no-engine.sock\"\n\
+             container_api_port = {api_port}\n{hub_extra}[lti]\nconsumers = {{ k = \"s\" }}\n[docker]\nhost = \"unix://{}/no-engine.sock\"\n\
              request_timeout_secs = 2\n",
             state.display(),
-            dir.path().display()
+            dir.display()
         ),
     );
     let mut child = Command::new(BIN)
-        .args(["serve", "--config", &path])
+        .args(["serve", "--config", &config])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -134,6 +142,54 @@ fn serve_answers_and_stops_on_sigterm() {
         assert!(child.try_wait().unwrap().is_none(), "serve exited early");
         std::thread::sleep(Duration::from_millis(50));
     };
+    Served {
+        child,
+        config,
+        port,
+        api_port,
+        state,
+        reply,
+    }
+}
+
+/// Sends SIGTERM and waits for the exit; its status and log.
+fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    (exit, log)
+}
+
+/// `serve` comes up (even when the engine is down: it logs and serves), keeps its state
+/// in the state directory, and stops cleanly on SIGTERM.
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let Served {
+        child,
+        port,
+        api_port,
+        state,
+        reply,
+        ..
+    } = serve(dir.path(), "");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("\"version\""), "{reply}");
     // Isolated networking (the default): the servers' hub API listens, but a connection from
@@ -155,29 +211,93 @@ fn serve_answers_and_stops_on_sigterm() {
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
     assert!(state.join("state.sqlite").exists());
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let (exit, log) = terminate(child);
     assert!(exit.success(), "{log}");
     assert!(
         log.contains("cannot re-adopt"),
         "the unreachable engine is logged: {log}"
+    );
+}
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The admin subcommands against a running `serve` (its engine down, so no server runs): the
+/// token read from the configuration, an unknown user, a wrong token, no token, a hub down.
+#[test]
+fn admin_subcommands_talk_to_the_running_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), "api_token = \"cli-admin-token-0123\"\n");
+    let config = served.config.clone();
+    let admin = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", &config]);
+        Command::new(BIN)
+            .args(all)
+            .env_remove("LTICONTAINER_API_TOKEN")
+            .output()
+            .unwrap()
+    };
+
+    let out = admin(&["users"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        stdout_of(&out),
+        "NAME  SERVER    STARTED                      LAST ACTIVITY\n0 users\n"
+    );
+    let out = admin(&["users", "--json"]);
+    assert_eq!(stdout_of(&out), "[]\n");
+    let out = admin(&["cull"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "no server over a limit\n");
+    let out = admin(&["stop", "nobody"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("the hub knows no user named \"nobody\""),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = admin(&["user", "nobody", "--token", "wrong-token-0123"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("refused the admin token (403)"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let (exit, log) = terminate(served.child);
+    assert!(exit.success(), "{log}");
+    assert!(
+        log.contains("admin API: culled now"),
+        "each call is logged: {log}"
+    );
+    let out = admin(&["users"]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!(
+            "cannot reach the hub at http://127.0.0.1:{}",
+            served.port
+        )) && err.contains("Is it running"),
+        "{err}"
+    );
+
+    // Without a token the admin API is off; the command says where to set one.
+    let bare = write_config(dir.path(), "[lti]\nconsumers = { k = \"s\" }\n");
+    let out = Command::new(BIN)
+        .args(["users", "--config", &bare])
+        .env_remove("LTICONTAINER_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("has no [hub] api_token"),
+        "{}",
+        stderr_of(&out)
     );
 }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 
 use crate::container::{
-    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, PullProgress,
-    check_volume_name,
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec, ContainerState, MemoryUsage,
+    PullProgress, check_volume_name,
 };
 use crate::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use crate::runtime::{EventStream, ProgressFn, Runtime};
@@ -42,6 +42,8 @@ struct State {
     networks: BTreeMap<String, FakeNetwork>,
     /// Container id → the named network it joined.
     joined: BTreeMap<String, String>,
+    /// Container id → its memory use (see [`InMemoryRuntime::set_memory_used`]).
+    memory: BTreeMap<String, MemoryUsage>,
 }
 
 /// One [`Runtime::events`] subscriber: its label filter and its channel.
@@ -100,6 +102,20 @@ impl InMemoryRuntime {
             .find_id(id)
             .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
         state.end(&key, Some(code), &[ContainerEventKind::Died]);
+        Ok(())
+    }
+
+    /// Sets the memory in use that [`Runtime::memory_usage`] reports for container `id`
+    /// (a test's stand-in for a kernel allocating memory).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a missing container.
+    pub fn set_memory_used(&self, id: &str, bytes: u64) -> Result<()> {
+        let mut state = self.lock();
+        let id = state
+            .find_id(id)
+            .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
+        state.memory.entry(id).or_default().used_bytes = bytes;
         Ok(())
     }
 
@@ -285,6 +301,13 @@ impl Runtime for InMemoryRuntime {
         if let NetworkMode::Named(name) = &spec.network {
             state.joined.insert(id.clone(), name.clone());
         }
+        state.memory.insert(
+            id.clone(),
+            MemoryUsage {
+                used_bytes: 0,
+                limit_bytes: spec.limits.mem_limit,
+            },
+        );
         state.containers.insert(id.clone(), info.clone());
         state.publish(&id, ContainerEventKind::Started);
         Ok(info)
@@ -329,6 +352,14 @@ impl Runtime for InMemoryRuntime {
             .filter(|c| labels.iter().all(|(k, v)| c.labels.get(k) == Some(v)))
             .cloned()
             .collect())
+    }
+
+    async fn memory_usage(&self, id: &str) -> Result<MemoryUsage> {
+        let state = self.lock();
+        let id = state
+            .find_id(id)
+            .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
+        Ok(state.memory.get(&id).copied().unwrap_or_default())
     }
 
     async fn logs(&self, id: &str, _tail: usize) -> Result<String> {

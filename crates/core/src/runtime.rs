@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures_core::Stream;
 
 use crate::Result;
-use crate::container::{ContainerEvent, ContainerInfo, ContainerSpec, PullProgress};
+use crate::container::{ContainerEvent, ContainerInfo, ContainerSpec, MemoryUsage, PullProgress};
 use crate::network::{NetworkInfo, NetworkSpec};
 
 /// Receives image-pull progress; called zero or more times from [`Runtime::ensure_image`].
@@ -147,6 +147,15 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// * A missing container is [`NotFound`](crate::Error::NotFound).
     async fn logs(&self, id: &str, tail: usize) -> Result<String>;
 
+    /// The container's memory use and limit now, one sample (the hub tells a student whose
+    /// server nears its memory limit).
+    ///
+    /// # Behavior
+    /// * A missing container is [`NotFound`](crate::Error::NotFound).
+    /// * The limit is the one the container was created with
+    ///   ([`ResourceLimits::mem_limit`](crate::container::ResourceLimits::mem_limit)) when it has one.
+    async fn memory_usage(&self, id: &str) -> Result<MemoryUsage>;
+
     /// Subscribes to the lifecycle events ([`ContainerEvent`]) of the containers that carry
     /// every label in `labels` with the same value.
     ///
@@ -210,6 +219,9 @@ macro_rules! forward_runtime {
             }
             async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>> {
                 (**self).list(labels).await
+            }
+            async fn memory_usage(&self, id: &str) -> Result<MemoryUsage> {
+                (**self).memory_usage(id).await
             }
             async fn logs(&self, id: &str, tail: usize) -> Result<String> {
                 (**self).logs(id, tail).await

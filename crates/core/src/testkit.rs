@@ -116,6 +116,19 @@ pub async fn missing_container_semantics(rt: &dyn Runtime) {
     );
     rt.remove(ghost).await.unwrap();
     assert!(rt.logs(ghost, 10).await.unwrap_err().is_not_found());
+    assert!(rt.memory_usage(ghost).await.unwrap_err().is_not_found());
+}
+
+/// A running container's memory use comes with the limit it was created with.
+pub async fn memory_usage_reports_the_limit(rt: &dyn Runtime, image: &str, prefix: &str) {
+    cleanup(rt, prefix).await;
+    let mut spec = sleeper(prefix, "mem", image);
+    spec.limits.mem_limit = Some(64 * 1024 * 1024);
+    let info = rt.create_and_start(&spec).await.unwrap();
+    let usage = rt.memory_usage(&info.id).await.unwrap();
+    assert_eq!(usage.limit_bytes, Some(64 * 1024 * 1024), "{usage:?}");
+    assert!(usage.used_bytes < 64 * 1024 * 1024, "{usage:?}");
+    rt.remove(&info.id).await.unwrap();
 }
 
 /// Listing by labels finds exactly the labelled containers (what a restarted hub re-adopts).
@@ -580,6 +593,14 @@ macro_rules! runtime_conformance {
             let rt = $runtime;
             let prefix: ::std::string::String = ($prefix)("noimage");
             $crate::testkit::missing_image_is_not_found(&rt, &prefix).await;
+        }
+
+        #[::tokio::test]
+        $(#[ignore = $reason])?
+        async fn memory_usage_reports_the_limit() {
+            let rt = $runtime;
+            let prefix: ::std::string::String = ($prefix)("mem");
+            $crate::testkit::memory_usage_reports_the_limit(&rt, $image, &prefix).await;
         }
 
         #[::tokio::test]

@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, EventMessage,
+    ContainerCreateBody, ContainerInspectResponse, ContainerMemoryStats, ContainerStateStatusEnum,
+    ContainerSummary, ContainerSummaryStateEnum, CreateImageInfo, EndpointSettings, EventMessage,
     EventMessageTypeEnum, HostConfig, Ipam, IpamConfig, Network, NetworkCreateRequest,
     RestartPolicy, RestartPolicyNameEnum,
 };
 use lticontainer_core::container::{
     CPU_PERIOD_US, ContainerEvent, ContainerEventKind, ContainerInfo, ContainerSpec,
-    ContainerState, MountSource, PullProgress, labels,
+    ContainerState, MemoryUsage, MountSource, PullProgress, labels,
 };
 use lticontainer_core::network::{NetworkInfo, NetworkSpec};
 
@@ -200,6 +200,23 @@ pub(crate) fn network_info(n: Network, asked: &str) -> Result<NetworkInfo, Error
         .and_then(|mut o| o.remove(BRIDGE_NAME_OPTION))
         .filter(|i| !i.is_empty());
     Ok(info)
+}
+
+/// Docker's memory figures as core's: the use without the reclaimable page cache
+/// (`inactive_file` on cgroup v2, `total_inactive_file` on v1), as `docker stats` shows it.
+pub(crate) fn memory_usage(m: &ContainerMemoryStats) -> MemoryUsage {
+    let cache = m.stats.as_ref().and_then(|s| {
+        s.get("inactive_file")
+            .or_else(|| s.get("total_inactive_file"))
+            .copied()
+    });
+    MemoryUsage {
+        used_bytes: m
+            .usage
+            .unwrap_or_default()
+            .saturating_sub(cache.unwrap_or_default()),
+        limit_bytes: m.limit.filter(|l| *l > 0),
+    }
 }
 
 /// One pull-progress event in core's terms.

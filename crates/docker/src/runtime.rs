@@ -9,12 +9,12 @@ use bollard::container::LogOutput;
 use bollard::models::VolumeCreateOptions;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, InspectNetworkOptions,
-    ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
+    ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions, StatsOptions,
     StopContainerOptions,
 };
 use futures_util::StreamExt;
 use lticontainer_core::container::{
-    ContainerInfo, ContainerSpec, check_volume_name, with_default_tag,
+    ContainerInfo, ContainerSpec, MemoryUsage, check_volume_name, with_default_tag,
 };
 use lticontainer_core::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn};
@@ -450,6 +450,30 @@ impl Runtime for DockerRuntime {
             }
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    async fn memory_usage(&self, id: &str) -> Result<MemoryUsage> {
+        let docker = self.client().await?;
+        let options = StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let mut stream = docker.stats(id, Some(options));
+        match stream.next().await {
+            Some(Ok(stats)) => Ok(stats
+                .memory_stats
+                .as_ref()
+                .map(convert::memory_usage)
+                .unwrap_or_default()),
+            Some(Err(e)) => Err(self
+                .err(
+                    "reading the memory use of",
+                    Object::Container(id.to_owned()),
+                    e,
+                )
+                .into()),
+            None => Ok(MemoryUsage::default()),
+        }
     }
 
     async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {

@@ -16,7 +16,9 @@ use crate::frame::frame_ancestors_layer;
 use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
-use crate::{dashboard, home, hubapi, launch, logout, lti13, pages, pending, user_proxy};
+use crate::{
+    dashboard, home, hubapi, lab_notice, launch, logout, lti13, pages, pending, user_proxy,
+};
 
 /// The hub's whole HTTP surface for `state`.
 ///
@@ -37,6 +39,7 @@ use crate::{dashboard, home, hubapi, launch, logout, lti13, pages, pending, user
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity (`dashboard`) |
 /// | `GET /hub/static/dashboard.{js,css}` | its script and style |
+/// | `GET /hub/lab-notice.js`, `GET /hub/notice/<name>` | the bar inside JupyterLab: the script the proxy adds to its pages, and what it says now ([`crate::lab_notice`]) |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///
 /// Every request passes the body gate first: a declared body larger than the endpoint takes
@@ -75,6 +78,8 @@ pub fn app(state: AppState) -> Router {
         .route("/hub/dashboard/{lti_id}/events", get(dashboard::events))
         .route("/hub/static/dashboard.js", get(dashboard::script))
         .route("/hub/static/dashboard.css", get(dashboard::style))
+        .route("/hub/lab-notice.js", get(lab_notice::script))
+        .route("/hub/notice/{name}", get(lab_notice::notice))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))

@@ -1,5 +1,5 @@
 //! The student's own server, from the hub's pages: `GET /hub/home` (its status, how long it may
-//! still run under its activity limit, why the hub stopped it, and buttons),
+//! still run under its activity limit, memory running short, why the hub stopped it, and buttons),
 //! `POST /hub/stop/<name>` (stop it, or cancel its start) and `POST /hub/restart/<name>` (stop,
 //! then start again with the last launch). Stopping goes through [`Spawner::stop`], the same
 //! path as the admin API; every button posts the session's form token.
@@ -33,10 +33,15 @@ pub(crate) async fn page(
         _ => None,
     };
     let note = spawner.stop_note(user);
+    let memory = match &slot {
+        SlotState::Running(_) => spawner.memory_warning(user).await,
+        _ => None,
+    };
     let status = match (&slot, &last) {
         (SlotState::Running(r), _) => HomeStatus::Running {
             url: &r.url,
             time_left: spawner.time_left(user),
+            memory: memory.as_deref(),
         },
         (SlotState::Spawning(_), _) => HomeStatus::Starting,
         // The hub stopped the server (a limit): say why.

@@ -9,6 +9,7 @@ mod form_token;
 mod frame;
 mod home;
 pub mod hubapi;
+mod lab_notice;
 mod launch;
 mod limits;
 mod log_limit;

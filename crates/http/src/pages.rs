@@ -85,6 +85,8 @@ pub(crate) enum HomeStatus<'a> {
         url: &'a str,
         /// How long it may still run, when an activity limit applies.
         time_left: Option<TimeLeft>,
+        /// The warning that memory runs short, when it does.
+        memory: Option<&'a str>,
     },
     /// A spawn is under way.
     Starting,
@@ -133,11 +135,19 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
         }
     };
     let (state, text, actions) = match view.status {
-        HomeStatus::Running { url, time_left } => (
+        HomeStatus::Running {
+            url,
+            time_left,
+            memory,
+        } => (
             "running",
             "Your server is running.".to_owned(),
             format!(
-                "{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                "{}{}<p><a id=\"open\" href=\"{}\">Open my server</a></p>{}{}",
+                memory.map_or_else(String::new, |m| format!(
+                    "<p id=\"memory-warning\" class=\"failed\">{}</p>",
+                    escape(m)
+                )),
                 time_left.map_or_else(String::new, time_left_text),
                 escape(url),
                 button("stop", format!("/hub/stop/{user}"), "Stop my server"),
@@ -200,9 +210,8 @@ fn time_left_text(left: TimeLeft) -> String {
     );
     if left.warn {
         format!(
-            "<p id=\"limit-warning\" class=\"failed\"><b>Your server stops in about {minutes} \
-             minute(s)</b>: it reaches its time limit of {limit} minutes. Save your work now; your \
-             files are kept and you can start the server again.</p>{reload}"
+            "<p id=\"limit-warning\" class=\"failed\">{}</p>{reload}",
+            escape(&limit_warning(left))
         )
     } else {
         format!(
@@ -210,6 +219,17 @@ fn time_left_text(left: TimeLeft) -> String {
              (time limit: {limit} minutes).</p>{reload}"
         )
     }
+}
+
+/// The warning that the server reaches its activity limit soon, as the home page and the bar
+/// inside JupyterLab ([`crate::lab_notice`]) say it.
+pub(crate) fn limit_warning(left: TimeLeft) -> String {
+    format!(
+        "Your server stops in about {} minute(s): it reaches its time limit of {} minutes. \
+         Save your work now; your files are kept and you can start the server again.",
+        left.secs.div_ceil(60),
+        left.limit.as_secs().div_ceil(60)
+    )
 }
 
 /// The page after logging out; `still_running` says whether the user's server keeps running.

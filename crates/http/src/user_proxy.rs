@@ -16,6 +16,7 @@ use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
 use crate::extract::Sessions;
+use crate::lab_notice;
 use crate::pages;
 use crate::peer::peer_ip;
 use crate::proxy::{Forwarded, ProxyClient, ProxyError, forward};
@@ -67,8 +68,8 @@ pub(crate) async fn user_proxy(
             (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
                 && !value.trim().is_empty()
         });
-    match sessions.user(req.headers()) {
-        Some(me) if me == owner || sessions.is_admin(&me) => {}
+    let signed_in = match sessions.user(req.headers()) {
+        Some(me) if me == owner || sessions.is_admin(&me) => true,
         Some(me) => {
             return PageError::Forbidden {
                 user: me,
@@ -76,9 +77,9 @@ pub(crate) async fn user_proxy(
             }
             .into_response();
         }
-        None if token_only => {}
+        None if token_only => false,
         None => return PageError::NotSignedIn.into_response(),
-    }
+    };
     let Some(server) = spawner.running(&owner) else {
         return (
             StatusCode::FOUND,
@@ -126,12 +127,21 @@ pub(crate) async fn user_proxy(
         }),
         _ => None,
     };
+    // A page of JupyterLab a signed-in browser opens gets the hub's notice bar.
+    let page = signed_in && lab_notice::is_page_request(&req, &owner);
+    if page {
+        lab_notice::prepare_request(req.headers_mut());
+    }
     let metrics = spawner.metrics();
     match forward(&client, server.addr, req, &fwd, capture).await {
         Ok(resp) => {
             spawner.note_activity(&owner);
             metrics.proxied(resp.status() == StatusCode::SWITCHING_PROTOCOLS);
-            resp
+            if page {
+                lab_notice::add_script(resp, &owner).await
+            } else {
+                resp
+            }
         }
         Err(e @ ProxyError::Unreachable { .. }) => {
             metrics.error(ErrorKind::ProxyUnreachable);

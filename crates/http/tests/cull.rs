@@ -31,14 +31,11 @@ pub(crate) fn hub_with_clock(tune: impl FnOnce(&mut HubConfig)) -> (TestHub, Arc
 
 /// Launches `user`, with `lms_actlimit` when given, and waits until the server runs.
 async fn running(hub: &TestHub, user: &str, id: u32, act_limit: Option<&str>) {
-    let mut params = launch_params(user, id);
-    if let Some(limit) = act_limit {
-        params.push(("custom_lms_actlimit".into(), limit.into()));
-    }
-    let body = signed_body(params, now(), &format!("n-{user}-{id}-{}", rand_suffix()));
-    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
-    let ev = hub.wait_spawn(user).await;
-    assert!(ev.ready, "{ev:?}");
+    let custom: Vec<(&str, &str)> = act_limit
+        .map(|l| ("custom_lms_actlimit", l))
+        .into_iter()
+        .collect();
+    hub.launched(user, id, &custom).await;
 }
 
 async fn home_of(hub: &TestHub, user: &str) -> String {

@@ -102,6 +102,9 @@ async fn the_numbers_are_what_happened() {
             "lticontainer_proxy_requests_total 2",
             "lticontainer_proxy_websocket_connections_total 0",
             r#"lticontainer_culls_total{reason="idle"} 0"#,
+            r#"jupyterhub_server_stop_seconds_count{status="success"} 0"#,
+            r#"jupyterhub_active_users{period="24h"} 3"#,
+            r#"jupyterhub_active_users{period="30d"} 3"#,
         ],
     );
     // Analytics are off in this hub: no analytics counters.
@@ -121,6 +124,19 @@ async fn the_numbers_are_what_happened() {
             r#"lticontainer_culls_total{reason="act_limit"} 0"#,
             r#"lticontainer_errors_total{kind="cull"} 0"#,
             "jupyterhub_running_servers 0",
+            r#"jupyterhub_server_stop_seconds_count{status="success"} 1"#,
+            r#"jupyterhub_server_stop_seconds_bucket{le="+Inf",status="success"} 1"#,
+            r#"jupyterhub_server_stop_seconds_count{status="failure"} 0"#,
+        ],
+    );
+    // A week on, nobody was active in the last day; all three in the last 30 days.
+    clock.advance(8 * 86_400);
+    assert_lines(
+        &metrics(&hub).await,
+        &[
+            r#"jupyterhub_active_users{period="24h"} 0"#,
+            r#"jupyterhub_active_users{period="7d"} 0"#,
+            r#"jupyterhub_active_users{period="30d"} 3"#,
         ],
     );
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod admin_client;
 mod analytics;
 mod cross_site;
 mod cull;
@@ -12,6 +13,7 @@ mod fake_moodle;
 mod home;
 mod hubapi;
 mod hubapi_singleuser;
+mod lab_notice;
 mod launch;
 mod limits;
 mod lti13;

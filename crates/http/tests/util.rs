@@ -188,6 +188,11 @@ impl FakeJupyter {
         self.inner.exit(id, 0).unwrap();
     }
 
+    /// Sets the memory in use the engine reports for container `id`.
+    pub fn set_memory_used(&self, id: &str, bytes: u64) {
+        self.inner.set_memory_used(id, bytes).unwrap();
+    }
+
     pub fn running_ids(&self) -> Vec<String> {
         self.servers.lock().unwrap().keys().cloned().collect()
     }
@@ -205,6 +210,10 @@ impl FakeJupyter {
 }
 
 /// The Jupyter-like server of one container.
+/// The fake server's HTML page of Notebook's file tree (and of a student's HTML file).
+pub const FAKE_TREE_PAGE: &str =
+    "<!DOCTYPE html><html><head><title>Home</title></head><body>Files</body></html>";
+
 pub fn jupyter_router() -> Router {
     Router::new()
         .route(
@@ -214,6 +223,14 @@ pub fn jupyter_router() -> Router {
         .route(
             "/user/{name}/lab",
             get(|| async { "<html>JupyterLab</html>" }),
+        )
+        .route(
+            "/user/{name}/tree",
+            get(|| async { axum::response::Html(FAKE_TREE_PAGE) }),
+        )
+        .route(
+            "/user/{name}/files/{file}",
+            get(|| async { axum::response::Html(FAKE_TREE_PAGE) }),
         )
         .route(
             "/user/{name}/headers",
@@ -397,6 +414,9 @@ impl Runtime for FakeJupyter {
             .into_iter()
             .map(on_loopback)
             .collect())
+    }
+    async fn memory_usage(&self, id: &str) -> Result<lticontainer_core::container::MemoryUsage> {
+        self.inner.memory_usage(id).await
     }
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         self.inner.logs(id, tail).await.map(|_| {
@@ -640,6 +660,25 @@ impl TestHub {
             b = b.header(header::COOKIE, self.cookie(u));
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    /// Launches `user` with the extra custom parameters `custom` (`("custom_lms_…", value)`)
+    /// and waits until the server runs.
+    pub async fn launched(&self, user: &str, user_id: u32, custom: &[(&str, &str)]) {
+        let mut params = launch_params(user, user_id);
+        params.extend(
+            custom
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let body = signed_body(
+            params,
+            now(),
+            &format!("n-{user}-{user_id}-{}", rand_suffix()),
+        );
+        assert_status(&self.send(launch_request(body)).await, StatusCode::FOUND);
+        let ev = self.wait_spawn(user).await;
+        assert!(ev.ready, "{ev:?}");
     }
 
     /// The progress of `user`'s spawn, once the launch has started it (a spawn that has already

@@ -137,6 +137,10 @@ pub struct HubConfig {
     /// The share of a server's activity limit (percent) after which the student's pages warn
     /// that the server will stop soon. Default: 90 (as the original's health check).
     pub act_limit_warn_percent: u8,
+    /// The share of a server's memory limit (percent) from which the student is told, on the
+    /// home page and in the bar inside JupyterLab, that memory runs short; 0 = never.
+    /// Default: 90.
+    pub memory_warn_percent: u8,
     /// The command the container runs; empty keeps the image's own (`jupyterhub-singleuser` or
     /// `start-notebook.sh`). Default: empty.
     pub cmd: Vec<String>,
@@ -248,6 +252,7 @@ impl Default for HubConfig {
             cull_max_age_secs: 0,
             cull_every_secs: 30,
             act_limit_warn_percent: 90,
+            memory_warn_percent: 90,
             cmd: Vec::new(),
             failure_log_lines: 30,
             server_bind_host: None,
@@ -296,6 +301,11 @@ impl HubConfig {
         if self.cull_every_secs == 0 || !(1..=100).contains(&self.act_limit_warn_percent) {
             return Err(Error::invalid(
                 "hub.cull_every_secs must be at least 1 and hub.act_limit_warn_percent 1 to 100",
+            ));
+        }
+        if self.memory_warn_percent > 100 {
+            return Err(Error::invalid(
+                "hub.memory_warn_percent must be 0 (off) to 100",
             ));
         }
         if self.session_max_age_secs < 60 {

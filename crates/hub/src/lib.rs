@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod admin_client;
 pub mod admin_token;
 pub mod analytics;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod forwarding;
 pub mod host_accounts;
 mod host_dirs;
 pub mod html;
+mod https_client;
 pub mod listener_owner;
 pub mod lti13;
 pub mod metrics;

@@ -3,8 +3,12 @@
 //!
 //! Names follow JupyterHub's `metrics.py` where it has the metric
 //! (`jupyterhub_server_spawn_duration_seconds` with its `status` label and JupyterHub 5's
-//! buckets, `jupyterhub_running_servers`, `jupyterhub_total_users`); what JupyterHub lacks is
-//! named `lticontainer_…`.
+//! buckets, `jupyterhub_server_stop_seconds` with its `status` label and Prometheus' default
+//! buckets, `jupyterhub_running_servers`, `jupyterhub_total_users`,
+//! `jupyterhub_active_users{period="24h"|"7d"|"30d"}`); what JupyterHub lacks is named
+//! `lticontainer_…`. JupyterHub's proxy and route metrics (`jupyterhub_proxy_*`,
+//! `jupyterhub_check_routes_*`) have no counterpart: the hub is its own proxy and keeps no
+//! route table.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +20,39 @@ use crate::analytics::AnalyticsSnapshot;
 const SPAWN_BUCKETS: [f64; 12] = [
     0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0,
 ];
+
+/// The bucket bounds (seconds) of `jupyterhub_server_stop_seconds`: Prometheus' defaults,
+/// which JupyterHub's histogram keeps.
+const STOP_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// The periods of `jupyterhub_active_users`, as JupyterHub labels them, with their length.
+pub const ACTIVE_USER_PERIODS: [(&str, Duration); 3] = [
+    ("24h", Duration::from_secs(24 * 3600)),
+    ("7d", Duration::from_secs(7 * 24 * 3600)),
+    ("30d", Duration::from_secs(30 * 24 * 3600)),
+];
+
+/// How a stop of a running server ended: JupyterHub's `ServerStopStatus` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopStatus {
+    /// The container is gone.
+    Success,
+    /// The engine or the store failed.
+    Failure,
+}
+
+impl StopStatus {
+    const ALL: [Self; 2] = [Self::Success, Self::Failure];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
 
 /// How a spawn ended: JupyterHub's `ServerSpawnStatus` values, and `cancelled` (a stop during
 /// the spawn), which JupyterHub counts as a failure but an admin wants apart.
@@ -101,19 +138,29 @@ impl ErrorKind {
 /// [`CullReason::name`](crate::spawner::CullReason::name) says it.
 const CULL_REASONS: [&str; 3] = ["act_limit", "idle", "max_age"];
 
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Observations at or below each bound of [`SPAWN_BUCKETS`] (not cumulative).
-    buckets: [AtomicU64; SPAWN_BUCKETS.len()],
+#[derive(Debug)]
+struct Histogram<const N: usize> {
+    /// Observations at or below each bound (not cumulative).
+    buckets: [AtomicU64; N],
     count: AtomicU64,
     /// The sum in microseconds.
     sum_micros: AtomicU64,
 }
 
-impl Histogram {
-    fn observe(&self, d: Duration) {
+impl<const N: usize> Default for Histogram<N> {
+    fn default() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<const N: usize> Histogram<N> {
+    fn observe(&self, bounds: &[f64; N], d: Duration) {
         let secs = d.as_secs_f64();
-        if let Some(i) = SPAWN_BUCKETS.iter().position(|b| secs <= *b) {
+        if let Some(i) = bounds.iter().position(|b| secs <= *b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -125,7 +172,8 @@ impl Histogram {
 /// The hub's live counters; one per hub, shared through the [`Spawner`](crate::spawner::Spawner).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    spawns: [Histogram; 3],
+    spawns: [Histogram<{ SPAWN_BUCKETS.len() }>; 3],
+    stops: [Histogram<{ STOP_BUCKETS.len() }>; 2],
     launches: [AtomicU64; 3],
     errors: [AtomicU64; 4],
     culls: [AtomicU64; 3],
@@ -148,10 +196,15 @@ fn get(c: &AtomicU64) -> u64 {
 impl Metrics {
     /// Counts a spawn that ended after `took`.
     pub fn spawn_ended(&self, outcome: SpawnOutcome, took: Duration) {
-        self.spawns[index(&SpawnOutcome::ALL, &outcome)].observe(took);
+        self.spawns[index(&SpawnOutcome::ALL, &outcome)].observe(&SPAWN_BUCKETS, took);
         if outcome == SpawnOutcome::Failure {
             self.error(ErrorKind::Spawn);
         }
+    }
+
+    /// Counts a stop of a running server that ended after `took`.
+    pub fn stop_ended(&self, status: StopStatus, took: Duration) {
+        self.stops[index(&StopStatus::ALL, &status)].observe(&STOP_BUCKETS, took);
     }
 
     /// Counts an LTI launch.
@@ -189,6 +242,8 @@ pub struct Gauges {
     pub pending_spawns: u64,
     /// Users the hub knows; `None` when the store could not say.
     pub total_users: Option<u64>,
+    /// Users active within each of [`ACTIVE_USER_PERIODS`]; `None` when the store could not say.
+    pub active_users: Option<[u64; 3]>,
     /// The learning analytics counters, when analytics are on.
     pub analytics: Option<AnalyticsSnapshot>,
 }
@@ -197,20 +252,19 @@ fn head(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-/// The Prometheus text exposition of `m` and `g`.
-pub fn render(m: &Metrics, g: &Gauges) -> String {
-    let mut out = String::with_capacity(4096);
-    let name = "jupyterhub_server_spawn_duration_seconds";
-    head(
-        &mut out,
-        name,
-        "histogram",
-        "time taken for server spawning operation",
-    );
-    for (outcome, h) in SpawnOutcome::ALL.iter().zip(&m.spawns) {
-        let status = outcome.label();
+/// One histogram `name` with a `status` label per series.
+fn histogram<const N: usize>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    bounds: &[f64; N],
+    statuses: &[&str],
+    series: &[Histogram<N>],
+) {
+    head(out, name, "histogram", help);
+    for (status, h) in statuses.iter().zip(series) {
         let mut cumulative = 0;
-        for (bound, b) in SPAWN_BUCKETS.iter().zip(&h.buckets) {
+        for (bound, b) in bounds.iter().zip(&h.buckets) {
             cumulative += get(b);
             let _ = writeln!(
                 out,
@@ -226,6 +280,45 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
              {name}_sum{{status=\"{status}\"}} {sum}"
         );
     }
+}
+
+/// How many of the users' last activities (`None`: never active) fall within each of
+/// [`ACTIVE_USER_PERIODS`] before `now`, as JupyterHub counts `jupyterhub_active_users`.
+pub fn active_users(
+    last_activity: impl IntoIterator<Item = Option<std::time::SystemTime>>,
+    now: std::time::SystemTime,
+) -> [u64; 3] {
+    let mut counts = [0; 3];
+    for t in last_activity.into_iter().flatten() {
+        let ago = now.duration_since(t).unwrap_or_default();
+        for (n, (_, period)) in counts.iter_mut().zip(ACTIVE_USER_PERIODS) {
+            if ago <= period {
+                *n += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The Prometheus text exposition of `m` and `g`.
+pub fn render(m: &Metrics, g: &Gauges) -> String {
+    let mut out = String::with_capacity(4096);
+    histogram(
+        &mut out,
+        "jupyterhub_server_spawn_duration_seconds",
+        "time taken for server spawning operation",
+        &SPAWN_BUCKETS,
+        &SpawnOutcome::ALL.map(SpawnOutcome::label),
+        &m.spawns,
+    );
+    histogram(
+        &mut out,
+        "jupyterhub_server_stop_seconds",
+        "time taken for server stopping operation",
+        &STOP_BUCKETS,
+        &StopStatus::ALL.map(StopStatus::label),
+        &m.stops,
+    );
     let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
         head(out, name, "gauge", help);
         let _ = writeln!(out, "{name} {v}");
@@ -243,6 +336,18 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
             "total number of users",
             users,
         );
+    }
+    if let Some(active) = g.active_users {
+        let name = "jupyterhub_active_users";
+        head(
+            &mut out,
+            name,
+            "gauge",
+            "number of users who were active in the given time period",
+        );
+        for ((period, _), n) in ACTIVE_USER_PERIODS.iter().zip(active) {
+            let _ = writeln!(out, "{name}{{period=\"{period}\"}} {n}");
+        }
     }
     gauge(
         &mut out,
@@ -366,5 +471,48 @@ mod tests {
         ));
         assert!(line(r#"lticontainer_errors_total{kind="spawn"} 1"#));
         assert!(!text.contains("lticontainer_analytics_"));
+    }
+
+    #[test]
+    fn stops_and_active_users_as_jupyterhub_names_them() {
+        let m = Metrics::default();
+        m.stop_ended(StopStatus::Success, Duration::from_millis(300));
+        m.stop_ended(StopStatus::Failure, Duration::from_secs(20));
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(100 * 24 * 3600);
+        let day = Duration::from_secs(24 * 3600);
+        let active = active_users(
+            [
+                Some(now - day / 2),
+                Some(now - 3 * day),
+                Some(now - 20 * day),
+                Some(now - 40 * day),
+                None,
+            ],
+            now,
+        );
+        assert_eq!(active, [1, 2, 3]);
+        let g = Gauges {
+            active_users: Some(active),
+            ..Gauges::default()
+        };
+        let text = render(&m, &g);
+        let line = |s: &str| text.lines().any(|l| l == s);
+        assert!(
+            line(r#"jupyterhub_server_stop_seconds_bucket{le="0.25",status="success"} 0"#),
+            "{text}"
+        );
+        assert!(line(
+            r#"jupyterhub_server_stop_seconds_bucket{le="0.5",status="success"} 1"#
+        ));
+        assert!(line(
+            r#"jupyterhub_server_stop_seconds_bucket{le="10.0",status="failure"} 0"#
+        ));
+        assert!(line(
+            r#"jupyterhub_server_stop_seconds_count{status="failure"} 1"#
+        ));
+        assert!(line("# TYPE jupyterhub_active_users gauge"));
+        assert!(line(r#"jupyterhub_active_users{period="24h"} 1"#));
+        assert!(line(r#"jupyterhub_active_users{period="7d"} 2"#));
+        assert!(line(r#"jupyterhub_active_users{period="30d"} 3"#));
     }
 }

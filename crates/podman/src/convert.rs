@@ -359,6 +359,21 @@ pub(crate) fn pull_report(report: LibpodImagesPullReport) -> Result<Option<PullP
     }))
 }
 
+/// libpod's one-shot stats of one container (`{"Stats": [{"MemUsage": …, "MemLimit": …}]}`)
+/// as core's memory use; zeros when the answer names none.
+pub(crate) fn memory_usage(stats: &serde_json::Value) -> lticontainer_core::container::MemoryUsage {
+    let first = stats.pointer("/Stats/0");
+    let field = |name: &str| {
+        first
+            .and_then(|s| s.get(name))
+            .and_then(serde_json::Value::as_u64)
+    };
+    lticontainer_core::container::MemoryUsage {
+        used_bytes: field("MemUsage").unwrap_or_default(),
+        limit_bytes: field("MemLimit").filter(|l| *l > 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, check_volume_name};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, MemoryUsage, check_volume_name};
 use lticontainer_core::network::{NetworkInfo, NetworkMode, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
@@ -350,6 +350,20 @@ impl PodmanRuntime {
             .await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
+
+    async fn memory_usage_inner(&self, id: &str) -> Result<MemoryUsage, Error> {
+        // A missing container must be NotFound, whatever the stats call answers for it.
+        self.inspect_inner(id).await?;
+        let container = self.podman.containers().get(id);
+        let stats = self
+            .call(
+                "read the memory use of",
+                Target::Container(id.to_owned()),
+                container.stats(),
+            )
+            .await?;
+        Ok(convert::memory_usage(&stats))
+    }
 }
 
 #[async_trait]
@@ -439,6 +453,10 @@ impl Runtime for PodmanRuntime {
 
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
         Ok(self.logs_inner(id, tail).await?)
+    }
+
+    async fn memory_usage(&self, id: &str) -> Result<MemoryUsage> {
+        Ok(self.memory_usage_inner(id).await?)
     }
 
     async fn events(&self, labels: &BTreeMap<String, String>) -> Result<EventStream> {

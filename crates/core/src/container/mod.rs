@@ -227,6 +227,35 @@ impl ContainerInfo {
     }
 }
 
+/// A container's memory use now, as its engine reports it ([`Runtime::memory_usage`](crate::Runtime::memory_usage)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryUsage {
+    /// Bytes in use (the engine's figure without the reclaimable page cache, as `docker stats`
+    /// shows it).
+    pub used_bytes: u64,
+    /// The container's memory limit in bytes; `None` when the engine names none (an engine
+    /// without a limit may report the host's memory instead).
+    pub limit_bytes: Option<u64>,
+}
+
+impl MemoryUsage {
+    /// The share of the limit in use, in percent (rounded down); `None` without a limit.
+    ///
+    /// ```
+    /// use lticontainer_core::container::MemoryUsage;
+    /// let m = MemoryUsage { used_bytes: 95, limit_bytes: Some(100) };
+    /// assert_eq!(m.percent(), Some(95));
+    /// assert_eq!(MemoryUsage { used_bytes: 1, limit_bytes: None }.percent(), None);
+    /// ```
+    pub fn percent(&self) -> Option<u64> {
+        let limit = self.limit_bytes.filter(|l| *l > 0)?;
+        Some(
+            u64::try_from(u128::from(self.used_bytes) * 100 / u128::from(limit))
+                .unwrap_or(u64::MAX),
+        )
+    }
+}
+
 /// One step of getting an image ready, reported while [`Runtime::ensure_image`](crate::Runtime::ensure_image) works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullProgress {

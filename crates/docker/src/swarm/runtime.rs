@@ -11,7 +11,7 @@ use bollard::query_parameters::{
     InspectServiceOptions, ListContainersOptions, ListServicesOptions, ListTasksOptions,
     UpdateServiceOptions,
 };
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, MemoryUsage, labels};
 use lticontainer_core::network::{NetworkInfo, NetworkSpec};
 use lticontainer_core::runtime::{EventStream, ProgressFn};
 use lticontainer_core::{Result, Runtime};
@@ -302,6 +302,20 @@ impl SwarmRuntime {
         }
     }
 
+    /// The node and container of service `id`'s current task; `None` while it has none.
+    /// A missing service is `NotFound`.
+    async fn current_container(&self, id: &str) -> Result<Option<(String, String)>> {
+        let docker = self.client().await?;
+        let svc = self.service(docker, id).await?;
+        let ids: Vec<String> = svc.id.into_iter().collect();
+        let all = self.tasks_of(docker, &ids).await?;
+        Ok(tasks::current(&all).and_then(|task| {
+            let container = tasks::container_id(task)?;
+            let node = task.node_id.as_deref().unwrap_or("?");
+            Some((node.to_owned(), container.to_owned()))
+        }))
+    }
+
     /// The [`Phase`] of every service carrying `labels`, by service id: what [`events`] compares.
     async fn phases(&self, labels: &BTreeMap<String, String>) -> Result<HashMap<String, Phase>> {
         let docker = self.client().await?;
@@ -580,20 +594,28 @@ impl Runtime for SwarmRuntime {
     }
 
     async fn logs(&self, id: &str, tail: usize) -> Result<String> {
-        let docker = self.client().await?;
-        let svc = self.service(docker, id).await?;
-        let ids: Vec<String> = svc.id.into_iter().collect();
-        let all = self.tasks_of(docker, &ids).await?;
-        let Some(task) = tasks::current(&all) else {
+        let Some((node, container)) = self.current_container(id).await? else {
             return Ok(String::new());
         };
-        let Some(container) = tasks::container_id(task) else {
-            return Ok(String::new());
-        };
-        match self.docker.logs(container, tail).await {
+        match self.docker.logs(&container, tail).await {
             Err(e) if e.is_not_found() => Ok(format!(
-                "(the logs of service \"{id}\" are on node {}, container {container})\n",
-                task.node_id.as_deref().unwrap_or("?")
+                "(the logs of service \"{id}\" are on node {node}, container {container})\n"
+            )),
+            other => other,
+        }
+    }
+
+    async fn memory_usage(&self, id: &str) -> Result<MemoryUsage> {
+        let Some((node, container)) = self.current_container(id).await? else {
+            return Ok(MemoryUsage::default());
+        };
+        match self.docker.memory_usage(&container).await {
+            Err(e) if e.is_not_found() => Err(lticontainer_core::Error::unavailable(
+                SWARM_BACKEND,
+                format!(
+                    "the memory use of service \"{id}\" is on node {node} (container {container}); \
+                     the manager reads only its own node's containers"
+                ),
             )),
             other => other,
         }

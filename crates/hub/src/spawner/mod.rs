@@ -37,6 +37,7 @@ mod cancel;
 mod cull;
 mod failure;
 mod liveness;
+mod memory;
 mod network;
 mod ready;
 mod request;
@@ -218,6 +219,11 @@ impl Spawner {
     /// How containers are built from launches (and who is a teacher).
     pub fn spec_config(&self) -> &SpecConfig {
         &self.spec
+    }
+
+    /// Now, by the hub's clock.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
     }
 
     /// The hub's counters for `/hub/metrics`.

@@ -1,6 +1,7 @@
 //! [`Spawner::stop`]: stopping a user's server — the one way the admin API, the student's own
 //! pages (and any later culler) end a server, or cancel its start.
 
+use crate::metrics::StopStatus;
 use lticontainer_core::store::ServerState;
 
 use super::{SlotState, Spawner};
@@ -61,6 +62,22 @@ impl Spawner {
     /// [`StopError::Engine`] when the engine refuses to remove the container (nothing is
     /// recorded then); [`StopError::Store`].
     pub async fn stop(&self, user: &str) -> Result<(StopOutcome, u64), StopError> {
+        let started = std::time::Instant::now();
+        let stopped = self.stop_now(user).await;
+        // `jupyterhub_server_stop_seconds`: stops of a server that ran (or whose removal failed).
+        let status = match &stopped {
+            Ok((StopOutcome::Stopped { .. }, _)) => Some(StopStatus::Success),
+            Ok(_) => None,
+            Err(_) => Some(StopStatus::Failure),
+        };
+        if let Some(status) = status {
+            self.metrics.stop_ended(status, started.elapsed());
+        }
+        stopped
+    }
+
+    /// [`Spawner::stop`] without its metric.
+    async fn stop_now(&self, user: &str) -> Result<(StopOutcome, u64), StopError> {
         let mut cancelled = false;
         let outcome = loop {
             match self.state(user) {

@@ -10,6 +10,7 @@
 //! | `DELETE /hub/api/users/<name>/server` | stops and removes the user's container (a start under way is cancelled), revokes its tokens; 204, or 202 while it is still stopping |
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
 //! | `GET /hub/metrics` | lticontainer's own: the hub's counters in Prometheus text format (JupyterHub's metric names where it has them); without the token only with `[hub] metrics_public = true` |
+//! | `POST /hub/api/cull` | lticontainer's own: one round of the culler now (`lticontainer cull`); the servers it stopped and why |
 //! | `GET /hub/api/analytics` | lticontainer's own: the learning-analytics counters and the outbox's length; 404 when analytics are off |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
@@ -38,6 +39,7 @@ use crate::extract::Sessions;
 
 mod analytics;
 mod auth;
+mod cull;
 mod metrics;
 mod model;
 mod query;
@@ -104,6 +106,10 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route(
             &format!("{base}/analytics"),
             get(analytics::counters).fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/cull"),
+            axum::routing::post(cull::cull_now).fallback(method_not_allowed),
         )
         .route(
             &format!("{}metrics", api.hub_prefix),
