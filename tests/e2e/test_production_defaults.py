@@ -225,8 +225,10 @@ def test_teacher_and_students_on_the_shipped_defaults(make_hub, engine):
         notes = home[name] / "jupyter" / "works" / ".volumes" / prs / f"notes-{name}"
         assert notes.stat().st_uid == uid[name], where
 
-    # A launch asking for an image outside the allowlist: a clear refusal, nothing started.
-    carol = browser("carol", 504, lms_image="lticontainer-test/busybox:latest")
+    # A launch asking for an image outside the allowlist that the engine does not have either
+    # (a present one would be used, `spec.allow_local_images`): a clear refusal, nothing started,
+    # nothing pulled.
+    carol = browser("carol", 504, lms_image="lticontainer-test/not-on-this-host:1")
     carol.launch()
     events = carol.progress_events(timeout=60)
     last = events[-1]
@@ -236,4 +238,5 @@ def test_teacher_and_students_on_the_shipped_defaults(make_hub, engine):
     assert len(hub.networks()) == len(users), f"a network was made for a refused image: {hub.networks()}"
     assert not (hub.workdir / "home" / group / "carol").exists(), "a home was made for a refused launch"
     log = hub.log_path.read_text(errors="replace")
-    assert "lticontainer-test/busybox:latest" in log and "is not allowed" in log, hub.log_tail()
+    assert "lticontainer-test/not-on-this-host:1" in log and "is not allowed" in log, hub.log_tail()
+    assert "nor does the engine have it locally" in log, hub.log_tail()

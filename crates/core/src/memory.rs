@@ -195,7 +195,7 @@ impl Runtime for InMemoryRuntime {
     }
 
     async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
-        if self.lock().images.contains(image) {
+        if self.has_image(image).await? {
             return Ok(());
         }
         if !self.pull_anything {
@@ -208,6 +208,10 @@ impl Runtime for InMemoryRuntime {
         });
         self.lock().images.insert(image.to_owned());
         Ok(())
+    }
+
+    async fn has_image(&self, image: &str) -> Result<bool> {
+        Ok(self.lock().images.contains(image))
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {

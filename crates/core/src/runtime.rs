@@ -58,6 +58,13 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// * An image that is neither local nor pullable is [`NotFound`](crate::Error::NotFound) naming the image.
     async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()>;
 
+    /// True when the engine has `image` locally (an admin pulled or built it); never pulls.
+    ///
+    /// # Behavior
+    /// * A missing image is `Ok(false)`, not an error.
+    /// * An engine that cannot be reached is [`Unavailable`](crate::Error::Unavailable).
+    async fn has_image(&self, image: &str) -> Result<bool>;
+
     /// Creates the named volume when it is missing, with `labels`.
     ///
     /// # Behavior
@@ -185,6 +192,9 @@ macro_rules! forward_runtime {
             }
             async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
                 (**self).ensure_image(image, progress).await
+            }
+            async fn has_image(&self, image: &str) -> Result<bool> {
+                (**self).has_image(image).await
             }
             async fn ensure_volume(
                 &self,

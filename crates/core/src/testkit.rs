@@ -62,6 +62,7 @@ pub async fn create_start_stop_remove(rt: &dyn Runtime, image: &str, prefix: &st
     let spec = sleeper(prefix, "lifecycle", image);
     let info = rt.create_and_start(&spec).await.unwrap();
     assert_eq!(info.name, spec.name);
+    assert!(rt.has_image(image).await.unwrap(), "has_image({image})");
     let seen = rt.inspect(&info.id).await.unwrap();
     assert!(
         seen.state.is_running(),
@@ -95,6 +96,7 @@ pub async fn duplicate_name_is_already_exists(rt: &dyn Runtime, image: &str, pre
 pub async fn missing_image_is_not_found(rt: &dyn Runtime, prefix: &str) {
     cleanup(rt, prefix).await;
     let image = "lticontainer-testkit/does-not-exist:never";
+    assert!(!rt.has_image(image).await.unwrap(), "has_image({image})");
     let err = rt.ensure_image(image, &|_| {}).await.unwrap_err();
     assert!(err.is_not_found(), "ensure_image: {err:?}");
     assert!(err.to_string().contains("does-not-exist"), "{err}");

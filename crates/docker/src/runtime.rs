@@ -217,25 +217,29 @@ impl Runtime for DockerRuntime {
     }
 
     async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
-        let docker = self.client().await?;
-        match docker.inspect_image(image).await {
-            Ok(_) => return Ok(()),
-            Err(e) if status_of(&e) == Some(404) => {
-                if !self.config.pull {
-                    return Err(lticontainer_core::Error::not_found(format!(
-                        "image \"{image}\" (not present, and pulling is disabled)"
-                    )));
-                }
-            }
-            Err(e) => {
-                return Err(self
-                    .err("inspecting", Object::Image(image.to_owned()), e)
-                    .into());
-            }
+        if self.has_image(image).await? {
+            return Ok(());
         }
+        if !self.config.pull {
+            return Err(lticontainer_core::Error::not_found(format!(
+                "image \"{image}\" (not present, and pulling is disabled)"
+            )));
+        }
+        let docker = self.client().await?;
         tracing::info!(image, endpoint = %self.endpoint, "pulling image");
         self.pull(docker, image, progress).await?;
         Ok(())
+    }
+
+    async fn has_image(&self, image: &str) -> Result<bool> {
+        let docker = self.client().await?;
+        match docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self
+                .err("inspecting", Object::Image(image.to_owned()), e)
+                .into()),
+        }
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {

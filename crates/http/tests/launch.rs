@@ -402,3 +402,60 @@ async fn hostile_launch_values_rendered_back_run_no_script() {
         "the next path stays a string: {body}"
     );
 }
+
+/// Launches `user` asking for `image` (`custom_lms_image`) and returns how the spawn ended.
+async fn launch_asking_for(
+    hub: &TestHub,
+    user: &str,
+    user_id: u32,
+    image: &str,
+) -> lticontainer_hub::progress::ProgressEvent {
+    let mut params = launch_params(user, user_id);
+    params.push(("custom_lms_image".to_owned(), image.to_owned()));
+    let body = signed_body(params, now(), &format!("n-{user}-{}", rand_suffix()));
+    assert_status(&hub.send(launch_request(body)).await, StatusCode::FOUND);
+    hub.wait_spawn(user).await
+}
+
+#[tokio::test]
+async fn an_image_the_engine_has_is_used_and_one_it_lacks_is_refused_and_never_pulled() {
+    use lticontainer_core::Runtime;
+    let hub = test_hub();
+    // An admin put this image on the host; it is not on allowed_images.
+    hub.runtime
+        .ensure_image("school/datascience:2026", &|_| {})
+        .await
+        .unwrap();
+    let ev = launch_asking_for(&hub, "alice", 101, "school/datascience:2026").await;
+    assert!(ev.ready, "{ev:?}");
+    let created = hub.runtime.created.lock().unwrap().clone();
+    assert_eq!(created.last().unwrap().image, "school/datascience:2026");
+
+    // An image the engine does not have is refused, and the engine (which would pull anything)
+    // was not asked to pull it.
+    let ev = launch_asking_for(&hub, "bob", 102, "elsewhere/miner:1").await;
+    assert!(ev.failed, "{ev:?}");
+    assert!(ev.message.contains("Please tell your teacher"), "{ev:?}");
+    assert!(!hub.runtime.has_image("elsewhere/miner:1").await.unwrap());
+    assert_eq!(hub.runtime.created.lock().unwrap().len(), 1, "bob got no container");
+}
+
+#[tokio::test]
+async fn with_allow_local_images_off_only_the_allowlist_counts() {
+    use lticontainer_core::Runtime;
+    let (hub_cfg, mut spec) = hub_config();
+    spec.allow_local_images = false;
+    let hub = test_hub_with(
+        hub_cfg,
+        spec,
+        FakeJupyter::new(),
+        std::sync::Arc::new(lticontainer_core::store::InMemoryStore::new()),
+    );
+    hub.runtime
+        .ensure_image("school/datascience:2026", &|_| {})
+        .await
+        .unwrap();
+    let ev = launch_asking_for(&hub, "alice", 101, "school/datascience:2026").await;
+    assert!(ev.failed, "{ev:?}");
+    assert!(hub.runtime.created.lock().unwrap().is_empty());
+}

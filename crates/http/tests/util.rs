@@ -285,6 +285,9 @@ impl Runtime for FakeJupyter {
     async fn ensure_image(&self, image: &str, progress: ProgressFn<'_>) -> Result<()> {
         self.inner.ensure_image(image, progress).await
     }
+    async fn has_image(&self, image: &str) -> Result<bool> {
+        self.inner.has_image(image).await
+    }
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.inner.ensure_volume(name, labels).await
     }

@@ -376,12 +376,7 @@ impl Runtime for PodmanRuntime {
         if image.trim().is_empty() {
             return Err(lticontainer_core::Error::invalid("the image name is empty"));
         }
-        // Podman resolves short names of local images itself (`x/y` finds `localhost/x/y`).
-        let local = self.podman.images().get(image);
-        let exists = self
-            .call("inspect", Target::Image(image.to_owned()), local.exists())
-            .await?;
-        if exists {
+        if self.has_image(image).await? {
             return Ok(());
         }
         if !self.config.pull {
@@ -392,6 +387,14 @@ impl Runtime for PodmanRuntime {
         tracing::info!(image, socket = %self.socket.display(), "pulling image");
         self.pull(image, progress).await?;
         Ok(())
+    }
+
+    async fn has_image(&self, image: &str) -> Result<bool> {
+        // Podman resolves short names of local images itself (`x/y` finds `localhost/x/y`).
+        let local = self.podman.images().get(image);
+        Ok(self
+            .call("inspect", Target::Image(image.to_owned()), local.exists())
+            .await?)
     }
 
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {

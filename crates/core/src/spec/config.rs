@@ -31,6 +31,10 @@ pub struct SpecConfig {
     /// `lticontainer/*`, `jupyter/scipy-notebook:*`. A reference without a tag is matched as
     /// `<ref>:latest`. Default: empty (only the default image).
     pub allowed_images: Vec<String>,
+    /// Accept an `lms_image` outside `allowed_images` when the engine already has it locally
+    /// (an admin pulled or built it; mod_lticontainer's LTI Edit tab offers the host's images).
+    /// Such an image is never pulled: only the default and `allowed_images` are. Default: true.
+    pub allow_local_images: bool,
     /// Resolve and use group names (`spawner_use_group`). When false, `{group}` in the home
     /// templates expands to nothing and the empty path segment is dropped. Default: true.
     pub use_group: bool,
@@ -116,6 +120,7 @@ impl Default for SpecConfig {
         Self {
             default_image: DEFAULT_IMAGE.to_owned(),
             allowed_images: Vec::new(),
+            allow_local_images: true,
             use_group: true,
             home_template: "/home/{group}/{user}".to_owned(),
             group_home_template: "/home/{group}".to_owned(),

@@ -32,6 +32,19 @@ fn check_syntax(image: &str) -> Result<(), SpecError> {
     }
 }
 
+/// True when `image` may be run and pulled by the configuration alone: it is the default image
+/// or matches a pattern of `allowed_images` (with or without its implied `:latest`). An image a
+/// launch may use only because the engine has it locally (`allow_local_images`) is not.
+pub fn is_allowed(cfg: &SpecConfig, image: &str) -> bool {
+    let image = image.trim();
+    let tagged_image = tagged(image);
+    tagged_image == tagged(cfg.default_image.trim())
+        || cfg
+            .allowed_images
+            .iter()
+            .any(|p| glob_match(p, &tagged_image) || glob_match(p, image))
+}
+
 /// Chooses the image: the launch's (already S1-sanitised) `requested` image when it is on the
 /// allowlist, the default image when the launch named none.
 pub(crate) fn choose(cfg: &SpecConfig, requested: Option<&str>) -> Result<String, SpecError> {
@@ -47,12 +60,7 @@ pub(crate) fn choose(cfg: &SpecConfig, requested: Option<&str>) -> Result<String
     };
     check_syntax(requested)?;
     let image = tagged(requested);
-    let allowed = image == default
-        || cfg
-            .allowed_images
-            .iter()
-            .any(|p| glob_match(p, &image) || glob_match(p, requested));
-    if allowed {
+    if is_allowed(cfg, requested) {
         Ok(image.into_owned())
     } else {
         Err(SpecError::ImageNotAllowed {
@@ -66,6 +74,20 @@ pub(crate) fn choose(cfg: &SpecConfig, requested: Option<&str>) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_means_the_default_or_a_pattern_with_the_implied_tag() {
+        let cfg = SpecConfig {
+            default_image: "school/base".to_owned(),
+            allowed_images: vec!["school/course-*".to_owned()],
+            ..SpecConfig::default()
+        };
+        assert!(is_allowed(&cfg, "school/base"));
+        assert!(is_allowed(&cfg, "school/base:latest"));
+        assert!(is_allowed(&cfg, " school/course-ds:2026 "));
+        assert!(!is_allowed(&cfg, "school/base:old"));
+        assert!(!is_allowed(&cfg, "elsewhere/course-ds"));
+    }
 
     #[test]
     fn globs() {

@@ -57,7 +57,7 @@ use crate::params::LmsParams;
 
 pub use config::{DEFAULT_IMAGE, SpecConfig};
 pub use identity::{Identity, IdentityLookup, NoHostAccounts};
-pub use image_policy::glob_match;
+pub use image_policy::{glob_match, is_allowed as image_is_allowed};
 pub use layout::HostDir;
 pub use volumes::{MAX_PHYSICAL_LEN, physical_name};
 

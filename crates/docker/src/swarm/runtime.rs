@@ -404,6 +404,10 @@ impl Runtime for SwarmRuntime {
         self.docker.ensure_image(image, progress).await
     }
 
+    async fn has_image(&self, image: &str) -> Result<bool> {
+        self.docker.has_image(image).await
+    }
+
     async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.docker.ensure_volume(name, labels).await
     }

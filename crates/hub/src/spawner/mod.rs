@@ -39,6 +39,7 @@ mod failure;
 mod liveness;
 mod memory;
 mod network;
+mod plan;
 mod ready;
 mod request;
 mod run;

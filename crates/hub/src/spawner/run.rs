@@ -10,7 +10,7 @@ use std::time::Instant;
 use lticontainer_core::Error;
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, PullProgress, labels};
 use lticontainer_core::network::{NetworkMode, NetworkSpec};
-use lticontainer_core::spec::{HostDir, SpawnPlan, build_spawn_plan};
+use lticontainer_core::spec::{HostDir, SpawnPlan, image_is_allowed};
 use lticontainer_core::store::ServerState;
 
 use super::failure::{Retry, SpawnFailure};
@@ -231,7 +231,7 @@ impl Spawner {
         progress: &SpawnProgress,
     ) -> Result<RunningServer, SpawnFailure> {
         let user = request.user();
-        let plan = self.plan(request, port)?;
+        let plan = self.plan(request, port).await?;
         let network = self.server_network(user, &plan.container.name, port);
         let cross_site = request.params().iframe || !self.hub.lms_origins.is_empty();
         let name = plan.container.name.clone();
@@ -322,29 +322,6 @@ impl Spawner {
                 format!("no free port in hub.port_min..=hub.port_max ({}..={})", self.hub.port_min, self.hub.port_max),
             )
         })
-    }
-
-    /// The spawn plan for `request` on `port`; its warnings go to the admin's log.
-    fn plan(&self, request: &SpawnRequest, port: u16) -> Result<SpawnPlan, SpawnFailure> {
-        let user = request.user();
-        let plan = build_spawn_plan(
-            &self.spec,
-            request.launch(),
-            request.params(),
-            self.identity.as_ref(),
-            self.clock.now_unix(),
-            port,
-        )
-        .map_err(|e| {
-            SpawnFailure::new(
-                "The settings of this activity ask for something the hub does not allow, so no server was started. Please tell your teacher.",
-                format!("{}: {e}", SpawnStep::Planning.admin_text()),
-            )
-        })?;
-        for w in &plan.warnings {
-            tracing::warn!(%user, warning = %w, "container spec");
-        }
-        Ok(plan)
     }
 
     async fn prepare_and_start(
@@ -445,6 +422,17 @@ impl Spawner {
                 *last = (p.status, Instant::now());
             }
         };
+        if !image_is_allowed(&self.spec, image) {
+            // Accepted only because the engine had it (`spec.allow_local_images`): never pulled.
+            return match self.runtime.has_image(image).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(SpawnFailure::new(
+                    "The image this activity asks for is no longer on the server. Please tell your teacher.",
+                    format!("{}: {image} is not on allowed_images and the engine no longer has it locally (spec.allow_local_images never pulls)", step.admin_text()),
+                )),
+                Err(e) => Err(SpawnFailure::engine(step.admin_text(), &e)),
+            };
+        }
         self.runtime
             .ensure_image(image, &report)
             .await
