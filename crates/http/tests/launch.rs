@@ -437,7 +437,11 @@ async fn an_image_the_engine_has_is_used_and_one_it_lacks_is_refused_and_never_p
     assert!(ev.failed, "{ev:?}");
     assert!(ev.message.contains("Please tell your teacher"), "{ev:?}");
     assert!(!hub.runtime.has_image("elsewhere/miner:1").await.unwrap());
-    assert_eq!(hub.runtime.created.lock().unwrap().len(), 1, "bob got no container");
+    assert_eq!(
+        hub.runtime.created.lock().unwrap().len(),
+        1,
+        "bob got no container"
+    );
 }
 
 #[tokio::test]

@@ -428,7 +428,10 @@ impl Spawner {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(SpawnFailure::new(
                     "The image this activity asks for is no longer on the server. Please tell your teacher.",
-                    format!("{}: {image} is not on allowed_images and the engine no longer has it locally (spec.allow_local_images never pulls)", step.admin_text()),
+                    format!(
+                        "{}: {image} is not on allowed_images and the engine no longer has it locally (spec.allow_local_images never pulls)",
+                        step.admin_text()
+                    ),
                 )),
                 Err(e) => Err(SpawnFailure::engine(step.admin_text(), &e)),
             };
