@@ -39,7 +39,7 @@ use crate::{
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity (`dashboard`) |
 /// | `GET /hub/static/dashboard.{js,css}` | its script and style |
-/// | `GET /hub/lab-notice.js`, `GET /hub/notice/<name>` | the bar inside JupyterLab: the script the proxy adds to its pages, and what it says now ([`crate::lab_notice`]) |
+/// | `GET /hub/lab-notice.js`, `GET /hub/notice/<name>` | the bar inside JupyterLab: the script the proxy adds to its pages, and what it says now (`lab_notice`) |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///
 /// Every request passes the body gate first: a declared body larger than the endpoint takes
