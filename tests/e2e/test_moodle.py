@@ -175,6 +175,18 @@ def user_rows(b: Chromium) -> list[dict]:
     ]
 
 
+def delete_from_users_tab(b: Chromium, username: str) -> None:
+    """On the open "JupyterHub User" tab: selects `username`, clicks Delete, confirms with Delete,
+    and waits for the tab shown after the confirmation."""
+    b.evaluate(f"document.querySelector('input[name=\"delete[{username}]\"]').checked = true")
+    b.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
+    b.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
+    b.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
+    # The confirmation page has the same address and table: wait for the page after it.
+    b.wait_for("!document.querySelector('input[name=submit_jhuser_delete]')", timeout=120)
+    user_rows(b)
+
+
 def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_hub, people, engine, artifacts):
     hub = moodle_hub
     fixture = configure(hub)
@@ -208,15 +220,8 @@ def test_student_launches_from_moodle_teacher_deletes_from_the_user_tab(moodle_h
     assert listed["student1"]["fullname"].replace(" ", "") in ("HanakoStudent", "StudentHanako"), listed["student1"]
     assert listed["student1"]["last_activity"] not in ("", "-"), listed["student1"]
 
-    # The teacher deletes the student's server from the tab (select, Delete, confirm Delete).
-    tb = teacher.browser
-    tb.evaluate("document.querySelector('input[name=\"delete[student1]\"]').checked = true")
-    tb.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
-    tb.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
-    tb.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
-    # The confirmation page has the same address and table: wait for the page after it.
-    tb.wait_for("!document.querySelector('input[name=submit_jhuser_delete]')", timeout=120)
-    user_rows(tb)
+    # The teacher deletes the student's server from the tab.
+    delete_from_users_tab(teacher.browser, "student1")
     assert hub.containers("student1") == [], "the deleted student's container is still there"
 
     # The student's next click starts a fresh server that still has their file.
@@ -253,12 +258,7 @@ def test_teacher_cancels_a_start_under_way_from_the_user_tab(make_hub, moodle_si
     rows = {r["username"]: r for r in users_tab(teacher)}
     assert "student1" in rows, rows
     tb = teacher.browser
-    tb.evaluate("document.querySelector('input[name=\"delete[student1]\"]').checked = true")
-    tb.evaluate("document.querySelector('input[name=submit_jhuser_del]').click()")
-    tb.wait_for("!!document.querySelector('input[name=submit_jhuser_delete]')", timeout=60)
-    tb.evaluate("document.querySelector('input[name=submit_jhuser_delete]').click()")
-    tb.wait_for("!document.querySelector('input[name=submit_jhuser_delete]')", timeout=120)
-    user_rows(tb)
+    delete_from_users_tab(tb, "student1")
     tb.screenshot(artifacts / f"moodle-cancelled-by-teacher-{engine}.png")
 
     assert hub.containers("student1") == [], "the cancelled start's container is still there"
