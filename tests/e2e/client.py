@@ -182,8 +182,14 @@ class Browser:
             msg_id = request["header"]["msg_id"]
             ws.send(json.dumps(request))
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                frame = ws.recv()
+            while (remaining := deadline - time.monotonic()) > 0:
+                # Short waits: the server's WebSocket pings (every 30 s) are answered inside
+                # recv() and would restart a long socket timeout for ever.
+                ws.settimeout(min(remaining, 5))
+                try:
+                    frame = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    continue
                 if isinstance(frame, bytes):
                     continue  # binary (v1 protocol) frames are not requested, skip any
                 msg = json.loads(frame)

@@ -5,11 +5,22 @@ memory_warn_percent = 50`: idle, it stays below half its limit and nothing is sa
 kernel holds 320 MiB, the engine's stats (Docker's one-shot stats, libpod's) put it above, and
 both the student's home page and the notice the bar inside JupyterLab shows say so with the
 sizes. Freed again, the warning goes away.
+
+A kernel that outgrows the limit is killed by the kernel's OOM killer while the Jupyter server
+(the container's main process) goes on: the hub keeps routing to the same server (the engine's
+`oom` event does not end it) and, on Docker, whose engine reports the kill, tells the student in
+the bar and on the home page. Podman 4.3 reports no `oom` event for a process that is not the
+container's main one, so there the server simply stays (checked) and nothing is said.
 """
 
 from __future__ import annotations
 
 import time
+
+import pytest
+import websocket
+
+from client import FlowError
 
 MIB = 1024 * 1024
 
@@ -53,3 +64,37 @@ def test_memory_near_the_limit_is_told_to_the_student(make_hub, student):
         wait_notices(ana, want_warning=False)
     finally:
         ana.api("DELETE", f"kernels/{kernel}")
+
+
+def test_a_kernel_killed_for_lack_of_memory_keeps_the_server_and_is_told(make_hub, student):
+    hub = make_hub()
+    bo = student(hub, "bo")
+    bo.consumer.custom = {**bo.consumer.custom, "lms_memlimit": str(256 * MIB)}
+    bo.launch()
+    bo.wait_ready()
+    bo.open_lab()
+    [container] = hub.containers("bo")
+
+    kernel = bo.start_kernel()
+    try:
+        # 1 GiB written page by page in a 256 MiB server without swap: the OOM killer kills the
+        # kernel, the execution never answers.
+        with pytest.raises((FlowError, OSError, websocket.WebSocketException)):
+            bo.run(kernel, f"hog = bytearray({1024 * MIB}); hog[::4096] = b'x' * {1024 * MIB // 4096}; len(hog)", timeout=60)
+    finally:
+        bo.api("DELETE", f"kernels/{kernel}")
+
+    if hub.engine == "docker":
+        deadline = time.monotonic() + 60
+        while not any("ran out of memory" in n for n in notices(bo)):
+            assert time.monotonic() < deadline, f"no out-of-memory notice: {notices(bo)}\n{hub.log_tail()}"
+            time.sleep(1)
+        [told] = [n for n in notices(bo) if "ran out of memory" in n]
+        assert "(its limit is 256 MiB)" in told, told
+        assert "ran out of memory (its limit is 256 MiB)" in bo.open("/hub/home").text
+        assert "killed for lack of memory" in hub.log_tail(200), hub.log_tail(200)
+    # The same server, still routed, still running kernels.
+    assert hub.containers("bo", running_only=True) == [container]
+    lab = bo.open_lab()
+    assert lab.url.endswith(f"/user/{bo.name}/lab"), lab.url
+    assert bo.execute("6 * 7") == "42"

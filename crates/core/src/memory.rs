@@ -105,6 +105,21 @@ impl InMemoryRuntime {
         Ok(())
     }
 
+    /// The kernel's OOM killer kills a process inside running container `id` (by id or name)
+    /// that is not its main one, as when a notebook kernel outgrows the memory limit: the
+    /// container goes on running and subscribers get `OutOfMemory`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a missing container.
+    pub fn out_of_memory(&self, id: &str) -> Result<()> {
+        let mut state = self.lock();
+        let key = state
+            .find_id(id)
+            .ok_or_else(|| Error::not_found(format!("container {id:?}")))?;
+        state.publish(&key, ContainerEventKind::OutOfMemory);
+        Ok(())
+    }
+
     /// Sets the memory in use that [`Runtime::memory_usage`] reports for container `id`
     /// (a test's stand-in for a kernel allocating memory).
     ///

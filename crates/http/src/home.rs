@@ -33,8 +33,12 @@ pub(crate) async fn page(
         _ => None,
     };
     let note = spawner.stop_note(user);
+    // An OOM kill that just happened says more than memory use near the limit.
     let memory = match &slot {
-        SlotState::Running(_) => spawner.memory_warning(user).await,
+        SlotState::Running(_) => match spawner.out_of_memory_notice(user).await {
+            Some(killed) => Some(killed),
+            None => spawner.memory_warning(user).await,
+        },
         _ => None,
     };
     let status = match (&slot, &last) {

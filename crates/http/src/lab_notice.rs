@@ -1,6 +1,7 @@
 //! The hub's notices inside JupyterLab: the student sees, while working, that their server
 //! reaches its activity limit soon (as the original warned at 90 % inside JupyterLab), that its
-//! memory runs short (`hub.memory_warn_percent`), and that it was stopped and why.
+//! memory runs short (`hub.memory_warn_percent`), that a program in it was killed for lack of
+//! memory, and that it was stopped and why.
 //!
 //! **How.** The proxy adds one `<script src="/hub/lab-notice.js">` to the HTML pages of
 //! JupyterLab and Notebook it serves (`/user/<name>/lab…`, `tree`, `notebooks`, `edit`, `doc`,
@@ -168,6 +169,9 @@ pub(crate) async fn notice(
     };
     match spawner.state(&name) {
         SlotState::Running(_) => {
+            if let Some(killed) = spawner.out_of_memory_notice(&name).await {
+                notices.push(killed);
+            }
             if let Some(memory) = spawner.memory_warning(&name).await {
                 notices.push(memory);
                 next = MEMORY_POLL_SECS;

@@ -1,6 +1,9 @@
 //! The notice bar inside JupyterLab: the proxy adds the hub's script to the server's pages (not
 //! to the student's files), and `/hub/notice/<name>` says, as time passes on a manual clock,
-//! nothing, then the activity-limit warning, then why the server was stopped.
+//! nothing, then the activity-limit warning, then why the server was stopped; a program in the
+//! server killed for lack of memory (the engine's `oom` event) is told, and the server stays.
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -130,4 +133,89 @@ async fn the_memory_warning_can_be_turned_off() {
     let (_, n) = notice(&hub, "dina", "dina").await;
     assert_eq!(n["notices"], serde_json::json!([]));
     assert_eq!(n["next_poll_secs"], 60);
+}
+
+/// Launches `user` with a 256 MiB limit and returns its container id.
+async fn running_with_limit(hub: &TestHub, user: &str, id: u32) -> String {
+    hub.launched(user, id, &[("custom_lms_memlimit", MEM_LIMIT)])
+        .await;
+    hub.state.spawner.running(user).unwrap().container_id
+}
+
+/// The engine's events reach the hub in order, through one watcher: once `other`'s exit is
+/// seen, every event before it was handled too.
+async fn events_handled(hub: &TestHub, other: &str) {
+    let id = running_with_limit(hub, other, 199).await;
+    hub.runtime.exit(&id);
+    wait_until("the barrier's exit event is handled", || {
+        hub.state.spawner.running(other).is_none()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_kernel_killed_for_lack_of_memory_leaves_the_server_running_and_is_told() {
+    let (hub, clock) = hub_with_clock(|_| {});
+    tokio::spawn(Arc::clone(&hub.state.spawner).watch_engine());
+    let id = running_with_limit(&hub, "erin", 105).await;
+
+    // The OOM killer kills erin's kernel; her Jupyter server (the container) goes on.
+    hub.runtime.out_of_memory(&id);
+    events_handled(&hub, "zed").await;
+    assert_eq!(
+        hub.state.spawner.running("erin").map(|r| r.container_id),
+        Some(id),
+        "the server is still erin's running server"
+    );
+    let resp = hub.send(hub.get_as("/user/erin/lab", Some("erin"))).await;
+    assert_status(&resp, StatusCode::OK);
+    let (_, n) = notice(&hub, "erin", "erin").await;
+    let text = n["notices"][0].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "A program in your server ran out of memory (its limit is 256 MiB) and was stopped"
+        ),
+        "{n}"
+    );
+    let home = body_string(hub.send(hub.get_as("/hub/home", Some("erin"))).await).await;
+    assert!(
+        home.contains("ran out of memory (its limit is 256 MiB)"),
+        "{home}"
+    );
+
+    // Ten minutes on, the notice is gone.
+    clock.advance(601);
+    let (_, n) = notice(&hub, "erin", "erin").await;
+    assert_eq!(n["notices"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_server_ended_by_the_oom_killer_says_why_it_stopped() {
+    let (hub, _clock) = hub_with_clock(|_| {});
+    tokio::spawn(Arc::clone(&hub.state.spawner).watch_engine());
+    let id = running_with_limit(&hub, "fynn", 106).await;
+    let other = running_with_limit(&hub, "gwen", 107).await;
+
+    // Fynn's server process itself is killed: `oom`, then the container dies.
+    hub.runtime.out_of_memory(&id);
+    hub.runtime.exit(&id);
+    // Gwen's server simply exits.
+    hub.runtime.exit(&other);
+    wait_until("both exits are handled", || {
+        hub.state.spawner.running("fynn").is_none() && hub.state.spawner.running("gwen").is_none()
+    })
+    .await;
+    let (_, n) = notice(&hub, "fynn", "fynn").await;
+    assert_eq!(
+        n["notices"][0],
+        "Your server was stopped because it ran out of memory. Your files are kept; you can \
+         start it again. Use less memory, or ask your teacher for a higher limit.",
+        "{n}"
+    );
+    let (_, n) = notice(&hub, "gwen", "gwen").await;
+    assert_eq!(
+        n["notices"],
+        serde_json::json!([]),
+        "no memory story for gwen"
+    );
 }

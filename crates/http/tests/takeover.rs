@@ -78,17 +78,6 @@ fn hub_with(ownership: &Arc<Ownership>, http_timeout_secs: u64) -> TestHub {
     )
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "not within 5 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_server_whose_container_exits_is_no_longer_routed_to() {
     let hub = test_hub();

@@ -188,6 +188,12 @@ impl FakeJupyter {
         self.inner.exit(id, 0).unwrap();
     }
 
+    /// The OOM killer kills a process in container `id` that is not its main one (a kernel):
+    /// the container goes on running; the engine reports it as an event.
+    pub fn out_of_memory(&self, id: &str) {
+        self.inner.out_of_memory(id).unwrap();
+    }
+
     /// Sets the memory in use the engine reports for container `id`.
     pub fn set_memory_used(&self, id: &str, bytes: u64) {
         self.inner.set_memory_used(id, bytes).unwrap();
@@ -751,4 +757,16 @@ pub fn assert_status(resp: &Response, status: StatusCode) {
 
 pub fn into_response<T: IntoResponse>(t: T) -> Response {
     t.into_response()
+}
+
+/// Returns once `done` holds, checked every 10 ms; fails the test naming `what` after 5 s.
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "not within 5 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

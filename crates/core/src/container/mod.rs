@@ -278,16 +278,21 @@ pub enum ContainerEventKind {
     Died,
     /// It was stopped on request (Docker and Podman `stop`; a `Died` comes with it).
     Stopped,
-    /// The kernel's OOM killer hit it (Docker and Podman `oom`; a `Died` usually follows).
+    /// The kernel's OOM killer killed a process in it (Docker and Podman `oom`). The container
+    /// may well go on running: most often the process killed is a notebook kernel, which
+    /// Jupyter restarts. A `Died` follows only when its main process was the one killed.
     OutOfMemory,
     /// It was removed (Docker `destroy`, Podman `remove`); it may have had no `Died` if it never ran.
     Removed,
 }
 
 impl ContainerEventKind {
-    /// True when the container no longer runs (or soon will not): every kind but [`Started`](Self::Started).
+    /// True when the container no longer runs (or soon will not): [`Died`](Self::Died),
+    /// [`Stopped`](Self::Stopped) and [`Removed`](Self::Removed). Not
+    /// [`OutOfMemory`](Self::OutOfMemory): a process killed for lack of memory leaves the
+    /// container running unless it was the main one, and then a `Died` follows.
     pub fn ends_container(self) -> bool {
-        !matches!(self, Self::Started)
+        matches!(self, Self::Died | Self::Stopped | Self::Removed)
     }
 }
 
@@ -307,6 +312,24 @@ impl ContainerEvent {
         Self {
             id: id.into(),
             kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContainerEventKind;
+
+    #[test]
+    fn an_out_of_memory_kill_does_not_end_the_container() {
+        assert!(!ContainerEventKind::Started.ends_container());
+        assert!(!ContainerEventKind::OutOfMemory.ends_container());
+        for kind in [
+            ContainerEventKind::Died,
+            ContainerEventKind::Stopped,
+            ContainerEventKind::Removed,
+        ] {
+            assert!(kind.ends_container(), "{kind:?}");
         }
     }
 }

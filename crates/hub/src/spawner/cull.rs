@@ -150,7 +150,7 @@ impl Spawner {
             .clone()
     }
 
-    fn set_stop_note(&self, user: &str, note: Option<String>) {
+    pub(super) fn set_stop_note(&self, user: &str, note: Option<String>) {
         *self
             .slot(user)
             .stop_note

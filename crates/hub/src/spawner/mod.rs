@@ -39,6 +39,7 @@ mod failure;
 mod liveness;
 mod memory;
 mod network;
+mod oom;
 mod plan;
 mod ready;
 mod request;
@@ -112,6 +113,8 @@ struct UserSlot {
     stopping: std::sync::atomic::AtomicBool,
     /// The last launch-time check of the running server (see [`liveness`]).
     last_check: LastCheck,
+    /// The last time the OOM killer killed a process in the user's server (see [`oom`]).
+    out_of_memory: Mutex<Option<oom::OutOfMemory>>,
 }
 
 impl UserSlot {
@@ -267,6 +270,7 @@ impl Spawner {
                     creating: Arc::default(),
                     stopping: std::sync::atomic::AtomicBool::new(false),
                     last_check: LastCheck::default(),
+                    out_of_memory: Mutex::default(),
                 })
             })
             .clone()

@@ -5,8 +5,10 @@
 //! student's code may bind it and would receive the browser's next request to `/user/<name>/…`,
 //! cookies included. So the hub does not wait for the next launch to notice: it follows the
 //! engine's container events for its own label (`lticontainer.hub=<instance>`) and marks a
-//! running server stopped as soon as its container dies, stops, is OOM-killed or removed; the
-//! proxy then sends the browser to the spawn page instead of to the port.
+//! running server stopped as soon as its container dies, stops or is removed; the proxy then
+//! sends the browser to the spawn page instead of to the port. An OOM kill inside a server does
+//! not end it (the engine's `oom` event comes for any process, most often a notebook kernel that
+//! Jupyter restarts): the server stays routed and the student is told ([`super::oom`]).
 //!
 //! Events that happen while no subscription runs (the engine restarted, the connection broke)
 //! are lost, so after every (re)subscription each running server is checked again: its container
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lticontainer_core::Error;
-use lticontainer_core::container::{ContainerEvent, labels};
+use lticontainer_core::container::{ContainerEvent, ContainerEventKind, labels};
 
 use super::Spawner;
 use crate::listener_owner::ListenerCheck;
@@ -80,15 +82,23 @@ impl Spawner {
         }
     }
 
-    /// Marks the running server whose container `event` ends stopped.
+    /// Marks the running server whose container `event` ends stopped; records an OOM kill in
+    /// a running server (which goes on running, see [`super::oom`]).
     async fn on_container_event(&self, event: &ContainerEvent) {
         tracing::debug!(container = %event.id, kind = ?event.kind, "container event");
-        if !event.kind.ends_container() {
+        let out_of_memory = event.kind == ContainerEventKind::OutOfMemory;
+        if !out_of_memory && !event.kind.ends_container() {
             return;
         }
         for (user, server) in self.running_servers() {
-            if server.container_id == event.id {
+            if server.container_id != event.id {
+                continue;
+            }
+            if out_of_memory {
+                self.record_out_of_memory(&user, &event.id);
+            } else {
                 tracing::info!(%user, container = %event.id, kind = ?event.kind, "the server's container ended; no longer routing to it");
+                self.note_if_ended_by_out_of_memory(&user, &event.id);
                 self.mark_stopped(&user, &event.id).await;
             }
         }
