@@ -14,7 +14,7 @@ use lticontainer_hub::Networking;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
-use lticontainer_hub::lti13::Lti13Launches;
+use lticontainer_hub::lti13::{Lti13Launches, TOOL_KEY_FILE, ToolKey};
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -47,7 +47,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         tracing::warn!("{HOST_NETWORK_WARNING}");
     }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
-    parts.lti13 = lti13(&cfg.lti13, cfg.hub.analytics_ca_file.as_deref())?;
+    parts.lti13 = lti13(&cfg.lti13, &state_dir, cfg.hub.analytics_ca_file.as_deref())?;
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
     parts.public_url = cfg.public_url;
@@ -95,23 +95,31 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     serve_until_stopped(listener, state, limits, tls).await
 }
 
-/// With `[[lti13.platform]]` entries: LTI 1.3 launches, the platforms' key sets fetched by an
-/// [`LmsClient`] that trusts the system's CAs and `ca_file`.
+/// With LTI 1.3 on: its launches, the platforms' key sets fetched by an [`LmsClient`] that
+/// trusts the system's CAs and `ca_file`, and the tool's key (`[lti13] tool_key_file`, default
+/// in `state_dir`), loaded or made once here.
 fn lti13(
     config: &Lti13Config,
+    state_dir: &std::path::Path,
     ca_file: Option<&std::path::Path>,
 ) -> Result<Option<Arc<Lti13Launches>>, String> {
     if !config.enabled() {
         return Ok(None);
     }
+    let key_file = config
+        .tool_key_file
+        .clone()
+        .unwrap_or_else(|| state_dir.join(TOOL_KEY_FILE));
+    let tool_key = ToolKey::load_or_create(&key_file).map_err(|e| e.to_string())?;
+    tracing::info!(file = %key_file.display(), kid = tool_key.kid(), "LTI 1.3 tool key loaded; its public key set is at /hub/lti13/jwks");
     let client = LmsClient::new(ca_file).map_err(|e| e.to_string())?;
     for p in &config.platform {
         tracing::info!(issuer = %p.issuer, client_id = %p.client_id, deployments = ?p.deployment_ids, "LTI 1.3 platform registered; login URL path /hub/lti13/login, launch URL path /hub/lti13/launch");
     }
-    Ok(Some(Arc::new(Lti13Launches::with_system_clock(
-        config.clone(),
-        Arc::new(client),
-    ))))
+    Ok(Some(Arc::new(
+        Lti13Launches::with_system_clock(config.clone(), Arc::new(client))
+            .with_tool_key(Arc::new(tool_key)),
+    )))
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the

@@ -31,6 +31,7 @@ mod error;
 mod jose;
 mod login;
 mod signer;
+mod signing_key;
 mod verifier;
 
 pub use claims::{
@@ -45,4 +46,5 @@ pub use error::Lti13Error;
 pub use jose::{JoseHeader, Jwk, JwkSet, RS256, UnverifiedToken};
 pub use login::{LoginInitiation, LoginStates, PendingLogin, auth_redirect_url};
 pub use signer::PlatformSigner;
+pub use signing_key::{RsaSigningKey, pkcs8_pem_to_der};
 pub use verifier::Lti13Verifier;

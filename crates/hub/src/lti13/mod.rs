@@ -4,6 +4,7 @@
 //! unknown key id).
 
 mod keys;
+mod tool_key;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use lticontainer_core::lti13::{
 use crate::credentials::new_secret;
 
 pub use keys::{KeySetSource, KeySets, MAX_AGE, REFETCH_GAP};
+pub use tool_key::{TOOL_KEY_BITS, TOOL_KEY_FILE, ToolKey, ToolKeyError};
 
 /// The hub's LTI 1.3 login and launch, for the configured platforms.
 #[derive(Debug)]
@@ -26,6 +28,7 @@ pub struct Lti13Launches {
     states: LoginStates,
     keys: KeySets,
     clock: Arc<dyn Clock>,
+    tool_key: Option<Arc<ToolKey>>,
 }
 
 impl Lti13Launches {
@@ -36,7 +39,20 @@ impl Lti13Launches {
             verifier: Lti13Verifier::new(config).with_clock(Arc::clone(&clock)),
             keys: KeySets::new(source),
             clock,
+            tool_key: None,
         }
+    }
+
+    /// Signs and publishes with `key` (the hub's: [`ToolKey::load_or_create`]).
+    #[must_use]
+    pub fn with_tool_key(mut self, key: Arc<ToolKey>) -> Self {
+        self.tool_key = Some(key);
+        self
+    }
+
+    /// The tool's key pair, when one was given.
+    pub fn tool_key(&self) -> Option<&Arc<ToolKey>> {
+        self.tool_key.as_ref()
     }
 
     /// Launches on the system clock.
