@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::launch::DEFAULT_USERNAME_KEY;
 
@@ -16,7 +16,7 @@ pub const DEFAULT_LOGIN_CAPACITY: usize = 65_536;
 
 /// One LTI 1.3 platform registration: what the platform (Moodle) shows on the tool's
 /// "Tool configuration details" once the tool is registered.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PlatformConfig {
