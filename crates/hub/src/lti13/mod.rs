@@ -76,6 +76,11 @@ impl Lti13Launches {
         self.verifier().config().clone()
     }
 
+    /// How long a login waits for its launch, in seconds (also its state cookie's lifetime).
+    pub fn login_ttl_secs(&self) -> u64 {
+        self.verifier().config().login_ttl_secs
+    }
+
     /// Trusts `platform` from now on, replacing a platform of the same issuer and client id.
     pub fn add_platform(&self, platform: PlatformConfig) {
         let mut verifier = self
@@ -125,12 +130,17 @@ impl Lti13Launches {
 
     /// Answers a login initiation (`params`: its query or form): remembers a fresh state and
     /// nonce and returns the platform's authentication URL to send the browser to, with the
-    /// tool's launch URL `redirect_uri`.
+    /// tool's launch URL `redirect_uri`, and the state (to bind to the browser by
+    /// [`state_cookie`](lticontainer_core::lti13::state_cookie)).
     ///
     /// # Errors
     /// [`Lti13Error`]: missing parameters (400), an unknown platform or deployment (401), too
     /// many logins waiting (503).
-    pub fn login(&self, params: &FormParams, redirect_uri: &str) -> Result<String, Lti13Error> {
+    pub fn login(
+        &self,
+        params: &FormParams,
+        redirect_uri: &str,
+    ) -> Result<(String, String), Lti13Error> {
         let initiation = LoginInitiation::from_params(params)?;
         let verifier = self.verifier();
         let platform = initiation.platform(verifier.config())?;
@@ -138,11 +148,11 @@ impl Lti13Launches {
         let nonce = new_secret();
         let url = auth_redirect_url(platform, &initiation, redirect_uri, &state, &nonce);
         self.states.begin(
-            state,
+            state.clone(),
             PendingLogin::new(&platform.issuer, &platform.client_id, nonce),
             self.clock.now_unix(),
         )?;
-        Ok(url)
+        Ok((url, state))
     }
 
     /// Verifies the launch the platform form-posted (`id_token`, `state`) and builds the
