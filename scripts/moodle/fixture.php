@@ -251,6 +251,11 @@ if ($opts['lti13-registered-client'] !== '') {
         $regtype->id);
     $DB->set_field('lti', 'typeid', $regtype->id, ['id' => $regcm->instanceid]);
     $activities['lti13_registered'] = $regcm;
+    // Earlier runs' registrations of the same tool name are removed, so they do not pile up.
+    foreach ($DB->get_records_select('lti_types', 'name = :name AND id <> :id',
+            ['name' => $regtype->name, 'id' => $regtype->id]) as $old) {
+        lti_delete_type($old->id);
+    }
     $out['lti13_registered'] = ['cmid' => (int)$regcm->cmid, 'id' => (int)$regcm->instanceid,
         'typeid' => (int)$regtype->id, 'issuer' => $CFG->wwwroot, 'client_id' => $regtype->clientid,
         'deployment_id' => (string)$regtype->id, 'state' => (int)$DB->get_field('lti_types', 'state', ['id' => $regtype->id])];

@@ -1,13 +1,13 @@
 //! The tool's side of LTI 1.3 toward the platforms: `GET /hub/lti13/jwks` (the tool's public key
 //! set) and `GET /hub/lti13/register` (LTI Dynamic Registration, run by
-//! [`Lti13Launches::register`]; the page it answers tells the LMS's dialog to close).
+//! [`Lti13Launches::register`](lticontainer_hub::lti13::Lti13Launches::register); the page it answers tells the LMS's dialog to close).
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::form::FormParams;
-use lticontainer_hub::lti13::{Lti13Launches, ToolUrls};
+use lticontainer_hub::lti13::ToolUrls;
 
 use crate::lti13::LAUNCH_PATH;
 use crate::pages::{self, escape};
@@ -18,22 +18,19 @@ use crate::state::AppState;
 /// How long platforms may cache the tool's key set: short, so a new key is seen soon.
 const JWKS_CACHE: &str = "public, max-age=300";
 
-/// The hub's LTI 1.3 part, or a 404 (the routes do not exist while 1.3 is off).
-fn launches(state: &AppState) -> Result<&Lti13Launches, Response> {
-    state.lti13.as_deref().ok_or_else(|| {
-        pages::message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "LTI 1.3 is not set up on this server.",
-        )
-    })
+/// The 404 of these routes while LTI 1.3 is off.
+fn off() -> Response {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "LTI 1.3 is not set up on this server.",
+    )
 }
 
 /// The handler of `GET /hub/lti13/jwks`: the tool's public key set.
 pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
-    let lti13 = match launches(&state) {
-        Ok(l) => l,
-        Err(page) => return page,
+    let Some(lti13) = state.lti13.as_deref() else {
+        return off();
     };
     let Some(key) = lti13.tool_key() else {
         return pages::message(
@@ -55,9 +52,8 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
 /// The handler of `GET /hub/lti13/register`: LTI Dynamic Registration. The page is for the
 /// admin, inside the LMS's registration dialog; a failure is also logged with its cause.
 pub(crate) async fn register(State(state): State<AppState>, req: Request) -> Response {
-    let lti13 = match launches(&state) {
-        Ok(l) => l,
-        Err(page) => return page,
+    let Some(lti13) = state.lti13.as_deref() else {
+        return off();
     };
     let peer = peer_ip(&req);
     let (parts, _) = req.into_parts();
