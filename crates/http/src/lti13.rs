@@ -69,15 +69,25 @@ async fn params(req: Request) -> Result<(axum::http::request::Parts, FormParams)
 async fn read(state: &AppState, req: Request) -> Result<(FormParams, String), PageError> {
     let peer = peer_ip(&req);
     let (parts, params) = params(req).await?;
-    let launch_url = public_url(
+    let launch_url = launch_url(state, peer, &parts)?;
+    Ok((params, launch_url))
+}
+
+/// The hub's public launch URL for a request from `peer` with `parts`, rebuilt as the 1.1
+/// launch URL is.
+pub(crate) fn launch_url(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    parts: &axum::http::request::Parts,
+) -> Result<String, PageError> {
+    Ok(public_url(
         &state.public_url,
         peer,
         served_tls(&parts.extensions),
         &parts.headers,
         &parts.uri,
         Some(LAUNCH_PATH),
-    )?;
-    Ok((params, launch_url))
+    )?)
 }
 
 /// The handler of `GET`/`POST /hub/lti13/login`.
@@ -108,7 +118,7 @@ pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Respo
         let headers = req.headers().clone();
         let (form, own_url) = read(&state, req).await?;
         let https = own_url.starts_with("https://");
-        let login_state = form.last("state").map(str::trim).unwrap_or_default();
+        let login_state = form.last_nonblank("state").unwrap_or_default();
         if !login_state.is_empty() && !state_cookie_present(&headers, login_state) {
             return Err(Lti13Error::StateNotBound.into());
         }

@@ -9,10 +9,9 @@ use axum::response::{IntoResponse, Response};
 use lticontainer_core::form::FormParams;
 use lticontainer_hub::lti13::ToolUrls;
 
-use crate::lti13::LAUNCH_PATH;
+use crate::lti13::{LAUNCH_PATH, launch_url};
 use crate::pages::{self, escape};
-use crate::peer::{peer_ip, served_tls};
-use crate::public_url::public_url;
+use crate::peer::peer_ip;
 use crate::state::AppState;
 
 /// How long platforms may cache the tool's key set: short, so a new key is seen soon.
@@ -67,16 +66,9 @@ pub(crate) async fn register(State(state): State<AppState>, req: Request) -> Res
             );
         }
     };
-    let launch_url = match public_url(
-        &state.public_url,
-        peer,
-        served_tls(&parts.extensions),
-        &parts.headers,
-        &parts.uri,
-        Some(LAUNCH_PATH),
-    ) {
+    let launch_url = match launch_url(&state, peer, &parts) {
         Ok(u) => u,
-        Err(e) => return crate::error::PageError::from(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     let base = launch_url.strip_suffix(LAUNCH_PATH).unwrap_or(&launch_url);
     match lti13.register(&params, &ToolUrls::under(base)).await {

@@ -162,12 +162,8 @@ impl Lti13Launches {
     /// # Errors
     /// [`Lti13Error`] of the first failed check (see [`Lti13Verifier`]).
     pub async fn launch(&self, form: &FormParams) -> Result<LtiLaunch, Lti13Error> {
-        let field = |name: &'static str| {
-            form.last(name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .ok_or(Lti13Error::Missing { name })
-        };
+        let field =
+            |name: &'static str| form.last_nonblank(name).ok_or(Lti13Error::Missing { name });
         if let Some(error) = form.last("error") {
             return Err(Lti13Error::malformed(format!(
                 "the platform answered the login with error {error:?}: {}",

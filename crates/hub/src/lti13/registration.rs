@@ -178,13 +178,7 @@ struct RegistrationRequest {
 
 impl RegistrationRequest {
     fn from_params(params: &FormParams) -> Result<Self, RegistrationError> {
-        let get = |name: &str| {
-            params
-                .last(name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        let get = |name: &str| params.last_nonblank(name).map(str::to_owned);
         Ok(Self {
             secret: get("secret").ok_or(RegistrationError::Secret(SecretRefusal::Unknown))?,
             openid_configuration: get("openid_configuration")
