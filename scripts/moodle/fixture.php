@@ -16,6 +16,11 @@
 //   --api-token=TOKEN        mod_lticontainer's "JupyterHub API Token", the hub's admin token
 //   --engine=docker|podman   mod_lticontainer's container system (docker)
 //   --launch-container=window|embed   the tool's default launch container (window)
+//   --lti13-registered-client=ID   the client id Moodle gave a hub that registered itself by LTI
+//                            Dynamic Registration (the test drives Manage tools > Add LTI Advantage):
+//                            that pending tool is activated as the admin does in the tool list, opens
+//                            in the --launch-container, and gets the activity "Jupyter 1.3 registered"
+//                            (printed as lti13_registered)
 //   --lms=NAME=VALUE         what the teacher sets on mod_lticontainer's "LTI Edit" tab; repeatable
 //                            (lms_users, lms_teachers, lms_image, lms_cpulimit, lms_memlimit,
 //                            lms_defurl, lms_vol_NAME / lms_sub_NAME / lms_prs_NAME = link[:users],
@@ -29,7 +34,7 @@
 $opts = ['config' => '', 'admin-password' => '', 'tool-url' => 'http://127.0.0.1:8000/hub/lti/launch',
     'lti13-hub' => 'http://127.0.0.1:8000',
     'consumer-key' => 'moodle', 'consumer-secret' => 'secret', 'hub-url' => 'http://127.0.0.1:8000',
-    'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window'];
+    'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window', 'lti13-registered-client' => ''];
 $lms = [];
 foreach (array_slice($argv, 1) as $arg) {
     if (!preg_match('/^--([a-z0-9-]+)=(.*)$/s', $arg, $m)) {
@@ -233,6 +238,29 @@ $out['lti13'] = ['cmid' => (int)$lticm13->cmid, 'id' => (int)$lticm13->instancei
     'auth_login_url' => "$CFG->wwwroot/mod/lti/auth.php", 'key_set_url' => "$CFG->wwwroot/mod/lti/certs.php",
     'token_url' => "$CFG->wwwroot/mod/lti/token.php"];
 
+// ---- the LTI 1.3 tool a hub registered by Dynamic Registration: Moodle made it "Pending"; the admin
+// activates it in the tool list (lti_set_state_for_type, as the Activate button does) and it opens
+// like the other tools; its activity follows the newest registration.
+$activities = ['lti' => $lticm, 'lti13' => $lticm13];
+if ($opts['lti13-registered-client'] !== '') {
+    $regtype = $DB->get_record('lti_types', ['clientid' => $opts['lti13-registered-client']], '*', MUST_EXIST);
+    lti_set_state_for_type($regtype->id, LTI_TOOL_STATE_CONFIGURED);
+    $DB->set_field('lti_types_config', 'value', $containers[$opts['launch-container']],
+        ['typeid' => $regtype->id, 'name' => 'launchcontainer']);
+    $regcm = fixture_lti_activity($course, 'Jupyter 1.3 registered', 'JupyterHub via LTI 1.3, registered by the hub',
+        $regtype->id);
+    $DB->set_field('lti', 'typeid', $regtype->id, ['id' => $regcm->instanceid]);
+    $activities['lti13_registered'] = $regcm;
+    // Earlier runs' registrations of the same tool name are removed, so they do not pile up.
+    foreach ($DB->get_records_select('lti_types', 'name = :name AND id <> :id',
+            ['name' => $regtype->name, 'id' => $regtype->id]) as $old) {
+        lti_delete_type($old->id);
+    }
+    $out['lti13_registered'] = ['cmid' => (int)$regcm->cmid, 'id' => (int)$regcm->instanceid,
+        'typeid' => (int)$regtype->id, 'issuer' => $CFG->wwwroot, 'client_id' => $regtype->clientid,
+        'deployment_id' => (string)$regtype->id, 'state' => (int)$DB->get_field('lti_types', 'state', ['id' => $regtype->id])];
+}
+
 // ---- the mod_lticontainer activity (fields of its mod_form.php)
 $ltcfields = ['jupyterhub_url' => $opts['hub-url'], 'use_podman' => $opts['engine'] === 'podman' ? 1 : 0,
     'docker_user' => 'docker', 'docker_pass' => 'pass', 'api_token' => $opts['api-token'], 'custom_params' => 1,
@@ -273,8 +301,8 @@ foreach ($lms as $name => $value) {
         $custom->$name = $value;
     }
 }
-// Both activities get the same settings (each with its own name, id and launch container).
-foreach (['lti' => $lticm, 'lti13' => $lticm13] as $key => $cm) {
+// The LTI activities get the same settings (each with its own name, id and launch container).
+foreach ($activities as $key => $cm) {
     $ltirec = $DB->get_record('lti', ['id' => $cm->instanceid], '*', MUST_EXIST);
     $launch = $ltirec->launchcontainer == LTI_LAUNCH_CONTAINER_DEFAULT ? $containers[$opts['launch-container']]
         : $ltirec->launchcontainer;

@@ -54,11 +54,11 @@ def lti13_config(site: dict, deployment_ids: list[str] | None = None) -> str:
 
 
 def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str = "window",
-              lms: dict[str, str] | None = None) -> dict:
+              lms: dict[str, str] | None = None, extra: list[str] | None = None) -> dict:
     """Points Moodle's LTI tools (1.1: its launch URL, consumer key and `secret`; 1.3: its login
     and launch URLs) and mod_lticontainer activity at `hub` (its admin token, its engine) with the
     "LTI Edit" settings `lms` on both LTI activities; returns the fixture (URLs, users with
-    passwords, course and activity ids, the 1.3 registration)."""
+    passwords, course and activity ids, the 1.3 registration); `extra`: more fixture options."""
     options = [
         f"--tool-url={hub.launch_url}",
         f"--lti13-hub={hub.url}",
@@ -70,6 +70,7 @@ def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str 
         f"--launch-container={launch_container}",
     ]
     options += [f"--lms={name}={value}" for name, value in (lms or {}).items()]
+    options += extra or []
     return run_setup(*options)
 
 

@@ -94,7 +94,7 @@ impl Config {
             }
         }
         if self.lti.consumers.is_empty() && !self.lti13.enabled() {
-            return Err("[lti] consumers is empty and no [[lti13.platform]] is set, so every launch would be refused; add \
+            return Err("[lti] consumers is empty and no [[lti13.platform]] is set (nor lti13.dynamic_registration), so every launch would be refused; add \
                         consumers = { \"<key>\" = \"<secret>\" } (lticontainer gen-config prints an example)"
                 .to_owned());
         }

@@ -1,5 +1,6 @@
 //! The `lticontainer` binary: `serve`, `check-config`, `gen-config`, `install`, and the admin
-//! subcommands `users`, `user`, `stop`, `cull` (requests to the running hub's admin API).
+//! subcommands `users`, `user`, `stop`, `cull` (requests to the running hub's admin API), and
+//! `lti13 registration-url`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use lticontainer_hub::LogFormat;
 mod admin;
 mod config;
 mod install;
+mod lti13;
 mod runtime;
 mod serve;
 mod tls;
@@ -90,6 +92,29 @@ enum Command {
     Cull {
         #[command(flatten)]
         hub: admin::HubArgs,
+    },
+    /// LTI 1.3 administration.
+    Lti13 {
+        #[command(subcommand)]
+        action: Lti13Command,
+    },
+}
+
+/// The `lti13` subcommands.
+#[derive(Debug, Subcommand)]
+enum Lti13Command {
+    /// Prints a one-use LTI Dynamic Registration URL to paste into the LMS (Moodle: Manage
+    /// tools > Tool URL > Add LTI Advantage). Run it as the hub's user: the secret is kept
+    /// (hashed) in the state directory.
+    RegistrationUrl {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The hub's public URL (default: `[public_url] base_url`).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// How long the URL is valid, in seconds.
+        #[arg(long, default_value_t = lticontainer_hub::lti13::DEFAULT_SECRET_TTL_SECS)]
+        valid_secs: u64,
     },
 }
 
@@ -181,6 +206,24 @@ fn main() -> ExitCode {
         Command::User { name, hub } => admin_command(&hub, admin::Action::User(name)),
         Command::Stop { name, hub } => admin_command(&hub, admin::Action::Stop(name)),
         Command::Cull { hub } => admin_command(&hub, admin::Action::Cull),
+        Command::Lti13 {
+            action:
+                Lti13Command::RegistrationUrl {
+                    config: ConfigArg { config },
+                    base_url,
+                    valid_secs,
+                },
+        } => {
+            let url = config::Config::load(&config)
+                .and_then(|cfg| lti13::registration_url(&cfg, base_url.as_deref(), valid_secs));
+            match url {
+                Ok(url) => {
+                    println!("{url}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use lticontainer_hub::Networking;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
-use lticontainer_hub::lti13::Lti13Launches;
+use lticontainer_hub::lti13::{
+    Lti13Launches, RegisteredPlatforms, Registrar, RegistrationSecrets, TOOL_KEY_FILE, ToolKey,
+};
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -47,7 +49,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         tracing::warn!("{HOST_NETWORK_WARNING}");
     }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
-    parts.lti13 = lti13(&cfg.lti13, cfg.hub.analytics_ca_file.as_deref())?;
+    parts.lti13 = lti13(&cfg.lti13, &state_dir, cfg.hub.analytics_ca_file.as_deref())?;
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
     parts.public_url = cfg.public_url;
@@ -95,23 +97,58 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     serve_until_stopped(listener, state, limits, tls).await
 }
 
-/// With `[[lti13.platform]]` entries: LTI 1.3 launches, the platforms' key sets fetched by an
-/// [`LmsClient`] that trusts the system's CAs and `ca_file`.
+/// With LTI 1.3 on: its launches, the platforms' key sets fetched by an [`LmsClient`] that
+/// trusts the system's CAs and `ca_file`, the tool's key (`[lti13] tool_key_file`, default in
+/// `state_dir`), loaded or made once here, the platforms registered by Dynamic Registration
+/// (`<state_dir>/lti13-platforms.json`) beside the configured ones, and, with
+/// `dynamic_registration`, the registrar.
 fn lti13(
     config: &Lti13Config,
+    state_dir: &std::path::Path,
     ca_file: Option<&std::path::Path>,
 ) -> Result<Option<Arc<Lti13Launches>>, String> {
-    if !config.enabled() {
+    let registered = Arc::new(RegisteredPlatforms::new(state_dir));
+    let known = registered.load()?;
+    if !config.enabled() && known.is_empty() {
         return Ok(None);
     }
-    let client = LmsClient::new(ca_file).map_err(|e| e.to_string())?;
-    for p in &config.platform {
+    let key_file = config
+        .tool_key_file
+        .clone()
+        .unwrap_or_else(|| state_dir.join(TOOL_KEY_FILE));
+    let tool_key = ToolKey::load_or_create(&key_file).map_err(|e| e.to_string())?;
+    tracing::info!(file = %key_file.display(), kid = tool_key.kid(), "LTI 1.3 tool key loaded; its public key set is at /hub/lti13/jwks");
+    let client = Arc::new(LmsClient::new(ca_file).map_err(|e| e.to_string())?);
+    let mut all = config.clone();
+    for p in known {
+        if all
+            .platform
+            .iter()
+            .any(|q| q.issuer == p.issuer && q.client_id == p.client_id)
+        {
+            tracing::warn!(issuer = %p.issuer, client_id = %p.client_id, file = %registered.path().display(), "LTI 1.3 platform both configured and registered; the configuration's entry is used");
+        } else {
+            all.platform.push(p);
+        }
+    }
+    for p in &all.platform {
         tracing::info!(issuer = %p.issuer, client_id = %p.client_id, deployments = ?p.deployment_ids, "LTI 1.3 platform registered; login URL path /hub/lti13/login, launch URL path /hub/lti13/launch");
     }
-    Ok(Some(Arc::new(Lti13Launches::with_system_clock(
-        config.clone(),
-        Arc::new(client),
-    ))))
+    let mut launches = Lti13Launches::with_system_clock(all, client.clone() as Arc<_>)
+        .with_tool_key(Arc::new(tool_key));
+    if config.dynamic_registration {
+        launches = launches.with_registration(Registrar::new(
+            RegistrationSecrets::new(state_dir),
+            registered,
+            client,
+            &config.registration_origins,
+            Arc::new(SystemClock),
+        ));
+        tracing::info!(
+            "LTI Dynamic Registration on at /hub/lti13/register; `lticontainer lti13 registration-url` prints a one-use URL for the LMS"
+        );
+    }
+    Ok(Some(Arc::new(launches)))
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the

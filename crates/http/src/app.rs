@@ -17,7 +17,8 @@ use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
 use crate::{
-    dashboard, home, hubapi, lab_notice, launch, logout, lti13, pages, pending, user_proxy,
+    dashboard, home, hubapi, lab_notice, launch, logout, lti13, lti13_tool, pages, pending,
+    user_proxy,
 };
 
 /// The hub's whole HTTP surface for `state`.
@@ -27,6 +28,8 @@ use crate::{
 /// | `POST /hub/lti/launch` | LTI 1.1 launch → session cookie, background spawn, 302 to the progress page |
 /// | `GET`/`POST /hub/lti13/login` | LTI 1.3 login initiation → 302 to the platform's authentication URL |
 /// | `POST /hub/lti13/launch` | LTI 1.3 launch (`id_token`, `state`) → as the 1.1 launch |
+/// | `GET /hub/lti13/jwks` | the tool's public key set (LTI 1.3 on) |
+/// | `GET /hub/lti13/register` | LTI Dynamic Registration with a one-use `secret` (`lticontainer lti13 registration-url`) |
 /// | `GET /hub/spawn-pending/<name>` | progress page (follows the event stream, then opens the server) |
 /// | `GET /hub/api/users/<name>/server/progress` | JupyterHub's progress event stream (SSE) |
 /// | `POST /hub/spawn/<name>` | start again with the last launch's parameters (form token) |
@@ -57,6 +60,8 @@ pub fn app(state: AppState) -> Router {
         .route("/hub/lti/launch", post(launch::launch))
         .route("/hub/lti13/login", get(lti13::login).post(lti13::login))
         .route(lti13::LAUNCH_PATH, post(lti13::launch))
+        .route("/hub/lti13/jwks", get(lti13_tool::jwks))
+        .route("/hub/lti13/register", get(lti13_tool::register))
         .route("/hub/spawn-pending/{name}", get(pending::page))
         .route("/hub/spawn/{name}", post(pending::start))
         .route("/hub/stop/{name}", post(home::stop))

@@ -15,6 +15,7 @@ mod limits;
 mod log_limit;
 mod logout;
 mod lti13;
+mod lti13_tool;
 mod pages;
 mod peer;
 mod pending;

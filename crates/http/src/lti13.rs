@@ -2,14 +2,23 @@
 //! platform's authentication URL) and `POST /hub/lti13/launch` (the platform's form-posted
 //! `id_token` → verified by [`Lti13Launches`], then exactly the 1.1 launch's
 //! [`start`](crate::launch::start)).
+//!
+//! The login binds its `state` to the browser with a cookie
+//! ([`state_cookie`](lticontainer_core::lti13::state_cookie), `HttpOnly`, path `/hub/lti13/`,
+//! living as long as the login); the launch is refused without it, before the state is taken.
+//! Over https the cookie is `SameSite=None; Secure`, as the platform's form post to the launch is
+//! cross-site; over plain http browsers refuse such cookies, so it is `SameSite=Lax`, which
+//! reaches the launch only when the LMS is on the same site as the hub (tests on one host).
 
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::header::LOCATION;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::form::FormParams;
+use lticontainer_core::lti13::{Lti13Error, STATE_COOKIE_PATH, state_cookie, state_cookie_matches};
 use lticontainer_hub::lti13::Lti13Launches;
 
 use crate::error::PageError;
@@ -17,6 +26,7 @@ use crate::launch::{counted, start};
 use crate::limits::MAX_LAUNCH_BODY;
 use crate::peer::{peer_ip, served_tls};
 use crate::public_url::public_url;
+use crate::session::cookie_values;
 use crate::state::AppState;
 
 /// The path of the launch (the tool's redirection URI).
@@ -59,15 +69,25 @@ async fn params(req: Request) -> Result<(axum::http::request::Parts, FormParams)
 async fn read(state: &AppState, req: Request) -> Result<(FormParams, String), PageError> {
     let peer = peer_ip(&req);
     let (parts, params) = params(req).await?;
-    let launch_url = public_url(
+    let launch_url = launch_url(state, peer, &parts)?;
+    Ok((params, launch_url))
+}
+
+/// The hub's public launch URL for a request from `peer` with `parts`, rebuilt as the 1.1
+/// launch URL is.
+pub(crate) fn launch_url(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    parts: &axum::http::request::Parts,
+) -> Result<String, PageError> {
+    Ok(public_url(
         &state.public_url,
         peer,
         served_tls(&parts.extensions),
         &parts.headers,
         &parts.uri,
         Some(LAUNCH_PATH),
-    )?;
-    Ok((params, launch_url))
+    )?)
 }
 
 /// The handler of `GET`/`POST /hub/lti13/login`.
@@ -75,8 +95,16 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Respon
     let result = async {
         let lti13 = launches(&state)?;
         let (params, redirect_uri) = read(&state, req).await?;
-        let location = lti13.login(&params, &redirect_uri)?;
-        Ok::<_, PageError>((StatusCode::FOUND, [(LOCATION, location)]).into_response())
+        let (location, login_state) = lti13.login(&params, &redirect_uri)?;
+        let https = redirect_uri.starts_with("https://");
+        let cookie = set_state_cookie(&login_state, lti13.login_ttl_secs(), https);
+        Ok::<_, PageError>(
+            (
+                StatusCode::FOUND,
+                [(LOCATION, location), (SET_COOKIE, cookie)],
+            )
+                .into_response(),
+        )
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -87,10 +115,42 @@ pub(crate) async fn launch(State(state): State<AppState>, req: Request) -> Respo
     let started = Instant::now();
     let result = async {
         let lti13 = launches(&state)?;
+        let headers = req.headers().clone();
         let (form, own_url) = read(&state, req).await?;
+        let https = own_url.starts_with("https://");
+        let login_state = form.last_nonblank("state").unwrap_or_default();
+        if !login_state.is_empty() && !state_cookie_present(&headers, login_state) {
+            return Err(Lti13Error::StateNotBound.into());
+        }
         let launch = lti13.launch(&form).await?;
-        start(&state, launch, own_url.starts_with("https://"), started).await
+        let mut resp = start(&state, launch, https, started).await?;
+        // The login is over: its cookie goes.
+        if let Ok(v) = HeaderValue::from_str(&set_state_cookie(login_state, 0, https)) {
+            resp.headers_mut().append(SET_COOKIE, v);
+        }
+        Ok(resp)
     }
     .await;
     counted(&state, result)
+}
+
+/// The `Set-Cookie` value of the state cookie of `login_state`, living `max_age` seconds (0
+/// removes it).
+fn set_state_cookie(login_state: &str, max_age: u64, https: bool) -> String {
+    let (name, value) = state_cookie(login_state);
+    let site = if https {
+        "SameSite=None; Secure"
+    } else {
+        "SameSite=Lax"
+    };
+    format!("{name}={value}; Path={STATE_COOKIE_PATH}; HttpOnly; {site}; Max-Age={max_age}")
+}
+
+/// True when the request carries the state cookie of `login_state`.
+fn state_cookie_present(headers: &HeaderMap, login_state: &str) -> bool {
+    let (name, _) = state_cookie(login_state);
+    state_cookie_matches(
+        login_state,
+        cookie_values(headers, &name).map(|v| (name.as_str(), v)),
+    )
 }

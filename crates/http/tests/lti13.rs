@@ -12,6 +12,7 @@ use axum::routing::get;
 use lticontainer_core::form::{FormParams, encode_urlencoded};
 use lticontainer_core::lti13::{
     CLAIM_CUSTOM, CLAIM_MESSAGE_TYPE, JwkSet, Lti13Config, PlatformConfig, PlatformSigner,
+    state_cookie,
 };
 use lticontainer_core::store::{InMemoryStore, Store};
 use lticontainer_hub::analytics::LmsClient;
@@ -122,15 +123,30 @@ async fn login(hub: &TestHub, platform: &FakePlatform) -> (String, String) {
     );
     assert_eq!(q.last("response_mode"), Some("form_post"));
     assert_eq!(q.last("lti_message_hint"), Some("{\"cmid\":1}"));
+    let state = q.last("state").unwrap();
+    let (name, value) = state_cookie(state);
+    let cookie = header_str(&resp, header::SET_COOKIE);
+    assert_eq!(
+        cookie,
+        format!("{name}={value}; Path=/hub/lti13/; HttpOnly; SameSite=Lax; Max-Age=300"),
+        "the state is bound to the browser (plain http: Lax)"
+    );
     (
         q.last("state").unwrap().to_owned(),
         q.last("nonce").unwrap().to_owned(),
     )
 }
 
+/// The launch form post of the browser that logged in (with the login's state cookie).
 fn launch_post(token: &str, state: &str) -> Request<Body> {
+    let (name, value) = state_cookie(state);
+    launch_post_with_cookie(token, state, &format!("{name}={value}"))
+}
+
+fn launch_post_with_cookie(token: &str, state: &str, cookie: &str) -> Request<Body> {
     Request::post("/hub/lti13/launch")
         .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(encode_urlencoded(&[
             ("id_token", token),
@@ -193,6 +209,49 @@ async fn a_13_launch_spawns_with_the_lms_parameters_applied() {
     assert_eq!(user.lti_user_id, "4");
     assert_eq!(user.consumer_key, platform.issuer);
     assert_eq!(platform.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_launch_without_its_logins_cookie_is_refused_and_the_login_still_waits() {
+    let platform = FakePlatform::start().await;
+    let hub = hub_for(&platform);
+    let (state, nonce) = login(&hub, &platform).await;
+    let token = platform.signer.sign_claims(&platform.claims(&nonce));
+    // Another browser: no cookie at all, or the cookie of another login.
+    let (other_state, _) = login(&hub, &platform).await;
+    let (name, value) = state_cookie(&other_state);
+    for cookie in [
+        "a=b".to_owned(),
+        format!("{name}={value}"),
+        format!("{}={value}", state_cookie(&state).0),
+    ] {
+        let resp = hub
+            .send(launch_post_with_cookie(&token, &state, &cookie))
+            .await;
+        assert_refused(
+            &hub,
+            resp,
+            StatusCode::UNAUTHORIZED,
+            "did not keep this server",
+        )
+        .await;
+    }
+    // The refusals took nothing: the browser that logged in still launches, and its cookie goes.
+    let resp = hub.send(launch_post(&token, &state)).await;
+    assert_status(&resp, StatusCode::FOUND);
+    let cleared = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with(&state_cookie(&state).0) && c.ends_with("Max-Age=0")),
+        "{cleared:?}"
+    );
+    hub.wait_spawn("student1").await;
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ mod lab_notice;
 mod launch;
 mod limits;
 mod lti13;
+mod lti13_registration;
 mod metrics;
 mod networks;
 mod progress;

@@ -134,6 +134,11 @@ impl FormParams {
         self.iter().rev().find(|&(n, _)| n == name).map(|(_, v)| v)
     }
 
+    /// The last value of `name`, trimmed, when it is not blank.
+    pub fn last_nonblank(&self, name: &str) -> Option<&str> {
+        self.last(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
     /// Appends a pair.
     pub fn push(&mut self, name: &str, value: &str) {
         let start = self.text.len();

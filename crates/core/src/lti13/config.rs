@@ -1,7 +1,9 @@
 //! [`Lti13Config`] and [`PlatformConfig`]: the LTI 1.3 platforms the hub trusts, and the limits
 //! of the login and launch checks.
 
-use serde::Deserialize;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::launch::DEFAULT_USERNAME_KEY;
 
@@ -14,7 +16,7 @@ pub const DEFAULT_LOGIN_CAPACITY: usize = 65_536;
 
 /// One LTI 1.3 platform registration: what the platform (Moodle) shows on the tool's
 /// "Tool configuration details" once the tool is registered.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PlatformConfig {
@@ -116,6 +118,18 @@ pub struct Lti13Config {
     /// The launch parameter (by its 1.1 name) that carries the username: Moodle's
     /// `ext.user_username` claim is `ext_user_username`. Default: `ext_user_username`.
     pub username_key: String,
+    /// The file of the tool's own RSA key (PKCS#8 PEM, mode 0600; made on the first start when
+    /// missing), whose public half the hub serves at `/hub/lti13/jwks`. Default:
+    /// `<hub.state_dir>/lti13-tool-key.pem`.
+    pub tool_key_file: Option<PathBuf>,
+    /// Accept platforms by LTI Dynamic Registration at `/hub/lti13/register`, each with a
+    /// one-use URL from `lticontainer lti13 registration-url`. Turns LTI 1.3 on even with no
+    /// `[[lti13.platform]]`. Default: off.
+    pub dynamic_registration: bool,
+    /// When not empty, Dynamic Registration accepts only platforms whose OpenID configuration
+    /// URL has one of these origins (`https://moodle.example.edu`, scheme, host and port).
+    /// Default: any origin (the one-use URL is the gate).
+    pub registration_origins: Vec<String>,
 }
 
 impl Default for Lti13Config {
@@ -126,6 +140,9 @@ impl Default for Lti13Config {
             login_ttl_secs: DEFAULT_LOGIN_TTL_SECS,
             login_capacity: DEFAULT_LOGIN_CAPACITY,
             username_key: DEFAULT_USERNAME_KEY.to_owned(),
+            tool_key_file: None,
+            dynamic_registration: false,
+            registration_origins: Vec::new(),
         }
     }
 }
@@ -138,9 +155,9 @@ impl Lti13Config {
         self
     }
 
-    /// True when at least one platform is configured.
+    /// True when LTI 1.3 is on: a platform is configured, or Dynamic Registration is.
     pub fn enabled(&self) -> bool {
-        !self.platform.is_empty()
+        !self.platform.is_empty() || self.dynamic_registration
     }
 
     /// The platform registered for `issuer` and `client_id`; without a client id (the login

@@ -123,6 +123,13 @@ pub enum Lti13Error {
     /// The login `state` is unknown, expired or already used: a replay, or a launch too slow.
     #[error("the launch's state is unknown, expired or already used (a replayed or stale launch)")]
     UnknownState,
+    /// The launch came without the cookie its login set: from another browser than the one
+    /// that started the login (a login CSRF), or a browser that drops the hub's cookies inside
+    /// the LMS's iframe.
+    #[error(
+        "the launch came without the state cookie its login set: another browser than the login's, or one that blocks the hub's cookies in the LMS's frame (open the tool in a new window)"
+    )]
+    StateNotBound,
     /// The token's nonce is not the one the login sent.
     #[error("the id_token's nonce is not the one this login sent: a replayed or forged token")]
     NonceMismatch,
@@ -191,6 +198,7 @@ impl Lti13Error {
             | Self::Expired { .. }
             | Self::IssuedInFuture { .. }
             | Self::UnknownState
+            | Self::StateNotBound
             | Self::NonceMismatch => 401,
             Self::Busy { .. } | Self::KeySet { .. } => 503,
         }
@@ -215,6 +223,12 @@ impl Lti13Error {
             }
             Self::Expired { .. } | Self::UnknownState | Self::NonceMismatch => {
                 "This launch has expired or was already used. Go back to your course and click the activity again."
+            }
+            Self::StateNotBound => {
+                "Your browser did not keep this server's sign-in cookie, so the launch could not be \
+                 checked. Go back to your course and click the activity again; if this keeps \
+                 happening, allow cookies for this server, or ask your teacher to open the \
+                 activity in a new window instead of inside the course page."
             }
             Self::IssuedInFuture { .. } => {
                 "The clocks of your course site and this server disagree, so the launch was refused. \

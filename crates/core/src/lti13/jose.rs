@@ -140,6 +140,20 @@ impl Jwk {
         }
     }
 
+    /// The RFC 7638 thumbprint of an RSA key: base64url(SHA-256 of `{"e":…,"kty":"RSA","n":…}`,
+    /// the required members in lexicographic order, no whitespace). `None` for a key that is not
+    /// RSA or lacks `n` or `e`.
+    pub fn thumbprint(&self) -> Option<String> {
+        use sha2::Digest as _;
+        if self.kty != "RSA" {
+            return None;
+        }
+        let (n, e) = (self.n.as_deref()?, self.e.as_deref()?);
+        // base64url text needs no JSON escaping, so the canonical form is written directly.
+        let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+        Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes())))
+    }
+
     fn rsa_components(&self, issuer: &str) -> Result<RsaPublicKeyComponents<Vec<u8>>, Lti13Error> {
         let unusable = |reason: &str| Lti13Error::UnusableKey {
             issuer: issuer.to_owned(),
@@ -264,6 +278,26 @@ mod tests {
                 Err(Lti13Error::UnusableKey { .. })
             ));
         }
+    }
+
+    #[test]
+    fn thumbprint_is_rfc_7638s() {
+        // RFC 7638 §3.1's example key and thumbprint.
+        let key: Jwk = serde_json::from_value(serde_json::json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        }))
+        .unwrap();
+        assert_eq!(
+            key.thumbprint().as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+        let mut ec = key.clone();
+        ec.kty = "EC".into();
+        assert_eq!(ec.thumbprint(), None);
     }
 
     #[test]

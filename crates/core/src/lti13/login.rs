@@ -34,13 +34,7 @@ impl LoginInitiation {
     /// # Errors
     /// [`Lti13Error::Missing`] without `iss`, `login_hint` or `target_link_uri`.
     pub fn from_params(params: &FormParams) -> Result<Self, Lti13Error> {
-        let get = |name: &str| {
-            params
-                .last(name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        let get = |name: &str| params.last_nonblank(name).map(str::to_owned);
         Ok(Self {
             issuer: get("iss").ok_or(Lti13Error::Missing { name: "iss" })?,
             login_hint: get("login_hint").ok_or(Lti13Error::Missing { name: "login_hint" })?,

@@ -31,6 +31,8 @@ mod error;
 mod jose;
 mod login;
 mod signer;
+mod signing_key;
+mod state_cookie;
 mod verifier;
 
 pub use claims::{
@@ -45,4 +47,8 @@ pub use error::Lti13Error;
 pub use jose::{JoseHeader, Jwk, JwkSet, RS256, UnverifiedToken};
 pub use login::{LoginInitiation, LoginStates, PendingLogin, auth_redirect_url};
 pub use signer::PlatformSigner;
+pub use signing_key::{RsaSigningKey, pkcs8_pem_to_der};
+pub use state_cookie::{
+    STATE_COOKIE_PATH, STATE_COOKIE_PREFIX, state_cookie, state_cookie_matches,
+};
 pub use verifier::Lti13Verifier;

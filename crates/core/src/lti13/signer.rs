@@ -1,19 +1,14 @@
 //! [`PlatformSigner`]: signs id_tokens the way an LTI 1.3 platform (Moodle) does, for tests,
 //! benchmarks and fake platforms.
 
-use std::fmt;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
 use serde_json::{Value, json};
 
 use super::claims::{
     CLAIM_CUSTOM, CLAIM_DEPLOYMENT_ID, CLAIM_EXT, CLAIM_MESSAGE_TYPE, CLAIM_RESOURCE_LINK,
     CLAIM_ROLES, CLAIM_VERSION, LTI_VERSION_13, RESOURCE_LINK_REQUEST,
 };
-use super::jose::{Jwk, RS256};
+use super::jose::Jwk;
+use super::signing_key::RsaSigningKey;
 
 /// A test key pair (2048-bit RSA, PKCS#8), committed for tests and benchmarks only: anyone can
 /// read it, so no platform may ever use it.
@@ -24,17 +19,9 @@ const TEST_OTHER_KEY: &str = include_str!("test_other.pem");
 /// Signs LTI 1.3 id_tokens with an RSA key (RS256), as a platform does.
 ///
 /// `Debug` shows the key id only.
+#[derive(Debug)]
 pub struct PlatformSigner {
-    key: RsaKeyPair,
-    kid: String,
-}
-
-impl fmt::Debug for PlatformSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PlatformSigner")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
+    key: RsaSigningKey,
 }
 
 impl PlatformSigner {
@@ -47,18 +34,8 @@ impl PlatformSigner {
     /// # Errors
     /// A message when the PEM does not hold an RSA PKCS#8 key ring accepts.
     pub fn from_pkcs8_pem(pem: &str, kid: impl Into<String>) -> Result<Self, String> {
-        let body: String = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .map(str::trim)
-            .collect();
-        let der = STANDARD
-            .decode(body)
-            .map_err(|e| format!("the key is not PEM: {e}"))?;
-        let key = RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("the key is refused: {e}"))?;
         Ok(Self {
-            key,
-            kid: kid.into(),
+            key: RsaSigningKey::from_pkcs8_pem(pem, kid)?,
         })
     }
 
@@ -77,40 +54,25 @@ impl PlatformSigner {
 
     /// The same key under another key id.
     #[must_use]
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = kid.into();
-        self
+    pub fn with_kid(self, kid: impl Into<String>) -> Self {
+        Self {
+            key: self.key.with_kid(kid),
+        }
     }
 
     /// The key id this signer writes into the header.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.key.kid()
     }
 
     /// The public key as a JWK, as the platform publishes it in its key set.
     pub fn jwk(&self) -> Jwk {
-        let public = RsaPublicKeyComponents::<Vec<u8>>::from(self.key.public());
-        Jwk::rsa(self.kid.clone(), &public.n, &public.e)
+        self.key.jwk()
     }
 
     /// A compact JWS of `claims`, header `{"alg":"RS256","typ":"JWT","kid":…}`.
     pub fn sign_claims(&self, claims: &Value) -> String {
-        let header = json!({"alg": RS256, "typ": "JWT", "kid": self.kid});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let mut signature = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut signature,
-            )
-            .unwrap_or_else(|e| unreachable!("RSA signing into a modulus-sized buffer: {e}"));
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.key.sign(claims)
     }
 
     /// The claims of a student's resource link launch as Moodle 5.1 writes them (user 4,

@@ -81,6 +81,32 @@ impl LmsClient {
         self.exchange(request, max_bytes).await
     }
 
+    /// POSTs `body` as JSON to `url` (with `Authorization: Bearer <bearer>` when given) and
+    /// returns the status and at most `max_bytes` of the answer, within the same timeout. Used
+    /// for LTI Dynamic Registration.
+    ///
+    /// # Errors
+    /// As [`LmsClient::get`].
+    pub async fn post_json(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+        max_bytes: usize,
+    ) -> Result<(u16, Bytes), String> {
+        let mut builder =
+            Request::post(url).header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(token) = bearer {
+            builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| {
+                format!("{url} is not a usable URL (or the token not a header value): {e}")
+            })?;
+        self.exchange(request, max_bytes).await
+    }
+
     /// Sends `request`; the status and the body (at most `max_bytes`), or why not.
     async fn exchange(
         &self,
