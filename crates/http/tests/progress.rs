@@ -193,9 +193,13 @@ async fn a_scheduled_start_shows_its_stages_and_a_failed_task_its_reason() {
         StartStage::Preparing,
         StartStage::Starting,
     ];
+    // The server waits to listen until the test holds the spawn's progress.
+    hub.runtime.hold_servers();
     assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
-    assert!(hub.wait_spawn("alice").await.ready);
-    let events = hub.spawn_progress("alice").await.events();
+    let progress = hub.spawn_progress("alice").await;
+    hub.runtime.release_servers();
+    assert!(progress.finished().await.ready);
+    let events = progress.events();
     let at = |text: &str| {
         events
             .iter()
