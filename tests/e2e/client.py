@@ -171,7 +171,7 @@ class Browser:
         session_id = uuid.uuid4().hex
         path = f"/user/{self.name}/api/kernels/{kernel_id}/channels?session_id={session_id}"
         ws = websocket.create_connection(
-            "%s://127.0.0.1:%d%s" % ("wss" if self.hub.tls else "ws", self.hub.port, path),
+            "%s://%s:%d%s" % ("wss" if self.hub.tls else "ws", self.hub.host, self.hub.port, path),
             sslopt={"ca_certs": str(self.hub.ca_file)} if self.hub.tls else None,
             header=[f"Cookie: {self.cookie_header(self.hub.url + path)}", f"X-XSRFToken: {self.xsrf_token()}"],
             origin=self.hub.url,

@@ -103,6 +103,16 @@ def labelled_services(instance: str) -> list[str]:
     return engine_cli("docker", "service", "ls", "-q", "--filter", f"label={LABEL_HUB}={instance}").split()
 
 
+def service_of(hub: Hub, user: str) -> dict:
+    """The one Swarm service of `user`'s server on `hub`, as `docker service inspect` gives it."""
+    ids = engine_cli(
+        "swarm", "service", "ls", "-q", "--filter", f"label={LABEL_HUB}={hub.instance}",
+        "--filter", f"label={LABEL_USER}={user}",
+    ).split()
+    assert len(ids) == 1, f"expected one service for {user}, the manager lists {ids}"
+    return json.loads(engine_cli("swarm", "service", "inspect", ids[0]))[0]
+
+
 def remove_labelled(engine: str, instance: str) -> None:
     """Removes every service, container, volume and network this hub instance labelled."""
     if engine == "swarm":
@@ -221,6 +231,10 @@ class Hub:
     # True: the hub serves HTTPS itself ([hub] ssl_cert/ssl_key) with a certificate for 127.0.0.1
     # that a CA made for this hub signs (`make_test_ca`); clients trust `ca_file`.
     tls: bool = False
+    # The address the hub binds and its URL names. Another address than loopback (one the test
+    # made, e.g. scripts/swarm-nodes.sh's 10.241.7.254) with `network = "host"` is for servers on
+    # other machines: they bind 0.0.0.0 and call the hub's API at this address.
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         # Like the server ports, the hub's two listening ports come from its block and lie below
@@ -234,7 +248,7 @@ class Hub:
     @property
     def url(self) -> str:
         """The hub's public base URL (what Moodle's tool URL points at)."""
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def ca_file(self) -> Path:
@@ -288,6 +302,8 @@ class Hub:
         port_min, port_max = self.server_ports
         if self.network == "host":
             networking = 'network = "host"\n'
+            if self.host != "127.0.0.1":
+                networking += f'server_bind_host = "0.0.0.0"\nhub_api_url = "{self.url}/hub/api"\n'
         elif self.network == "unset":
             networking = ""
         else:
@@ -315,7 +331,7 @@ class Hub:
 engine = "{self.engine}"
 
 [hub]
-bind = "127.0.0.1:{self.port}"
+bind = "{self.host}:{self.port}"
 state_dir = "{self.workdir / 'state'}"
 port_min = {port_min}
 port_max = {port_max}

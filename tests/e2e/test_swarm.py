@@ -9,6 +9,8 @@ real Jupyter server and the student's own requests:
 * a restarted hub re-adopts the running services and routes to them again;
 * a server no node can run (a placement constraint no node meets) fails the start with a page
   the student can read, the scheduler's reason in the admin log, and no service left behind;
+* a task that fails as its node starts it (a command the image lacks) ends the start with the
+  task's error on the student's page, after the task's stages on their progress;
 * a service removed behind the hub's back is noticed from the task list (the student is no
   longer routed to it), and the student's next launch starts a new one;
 * with `[swarm.homes]` a student's home is a volume of the configured driver, and their files
@@ -17,14 +19,13 @@ real Jupyter server and the student's own requests:
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import time
 
 import pytest
 
-from hub import IMAGE, LABEL_HUB, LABEL_USER, engine_cli, labelled_services, remove_suite_leftovers
+from hub import IMAGE, LABEL_USER, engine_cli, labelled_services, remove_suite_leftovers, service_of
 
 
 @pytest.fixture
@@ -41,16 +42,6 @@ def engine() -> str:
         pytest.fail(f"docker lacks {IMAGE}; run scripts/build-jupyter-image.sh docker")
     remove_suite_leftovers("swarm")
     return "swarm"
-
-
-def service_of(hub, user: str) -> dict:
-    """The one Swarm service of `user`'s server on `hub`, as `docker service inspect` gives it."""
-    ids = engine_cli(
-        "swarm", "service", "ls", "-q", "--filter", f"label={LABEL_HUB}={hub.instance}",
-        "--filter", f"label={LABEL_USER}={user}",
-    ).split()
-    assert len(ids) == 1, f"expected one service for {user}, the manager lists {ids}"
-    return json.loads(engine_cli("swarm", "service", "inspect", ids[0]))[0]
 
 
 def test_launch_to_kernel_on_a_swarm_service(hub, student):
@@ -107,6 +98,25 @@ def test_a_server_no_node_can_run_fails_with_a_page_and_the_schedulers_reason(ma
     assert labelled_services(hub.instance) == [], "the service that found no node is removed"
     page = carol.open("/hub/home")
     assert page.status_code == 200 and "could not start" in page.text, page.text[:800]
+
+
+def test_a_task_that_fails_to_start_shows_its_stages_and_its_error_to_the_student(make_hub, student):
+    # busybox has no entrypoint: the service's arguments are its command, which does not exist,
+    # so the node fails the task as it starts the container (`task.Status.Err`).
+    missing = "/lticontainer-e2e-missing"
+    hub = make_hub(image="lticontainer-test/busybox:latest", hub_config=f'cmd = ["{missing}"]\n')
+    grace = student(hub, "grace")
+    grace.launch()
+    events = grace.progress_events(timeout=120)
+    final = events[-1]
+    assert final.get("failed"), final
+    assert "could not start" in final["message"] and "the cluster reported" in final["message"], final
+    assert missing in final["message"], f"the task's error reaches the student: {final}"
+    shown = [e["message"] for e in events]
+    assert any("Waiting for a machine of the cluster" in m for m in shown), shown
+    page = grace.open("/hub/home")
+    assert page.status_code == 200 and missing in page.text, page.text[:800]
+    assert labelled_services(hub.instance) == [], "the failed service is removed"
 
 
 def test_a_service_removed_behind_the_hubs_back_is_noticed_and_relaunched(hub, student):

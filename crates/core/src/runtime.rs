@@ -10,11 +10,17 @@ use async_trait::async_trait;
 use futures_core::Stream;
 
 use crate::Result;
-use crate::container::{ContainerEvent, ContainerInfo, ContainerSpec, MemoryUsage, PullProgress};
+use crate::container::{
+    ContainerEvent, ContainerInfo, ContainerSpec, MemoryUsage, PullProgress, StartStage,
+};
 use crate::network::{NetworkInfo, NetworkSpec};
 
 /// Receives image-pull progress; called zero or more times from [`Runtime::ensure_image`].
 pub type ProgressFn<'a> = &'a (dyn Fn(PullProgress) + Send + Sync);
+
+/// Receives the stages of a scheduled start; called zero or more times from
+/// [`Runtime::create_and_start_reporting`].
+pub type StartProgressFn<'a> = &'a (dyn Fn(StartStage) + Send + Sync);
 
 /// The container lifecycle events [`Runtime::events`] streams, until the engine connection ends.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ContainerEvent>> + Send + 'static>>;
@@ -123,6 +129,23 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     ///   engine may create a volume still missing at this point on its own, without labels.)
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo>;
 
+    /// [`create_and_start`](Runtime::create_and_start), reporting the stages of the start
+    /// through `progress` where the engine schedules it (a Swarm service's task: pending,
+    /// assigned, preparing, starting, or failed with the task's error just before the error
+    /// returns).
+    ///
+    /// # Behavior
+    /// * As [`create_and_start`](Runtime::create_and_start) in every other respect.
+    /// * An engine that starts a container at once reports nothing (the default).
+    async fn create_and_start_reporting(
+        &self,
+        spec: &ContainerSpec,
+        progress: StartProgressFn<'_>,
+    ) -> Result<ContainerInfo> {
+        let _ = progress;
+        self.create_and_start(spec).await
+    }
+
     /// Describes one container.
     ///
     /// # Behavior
@@ -217,6 +240,13 @@ macro_rules! forward_runtime {
             }
             async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
                 (**self).create_and_start(spec).await
+            }
+            async fn create_and_start_reporting(
+                &self,
+                spec: &ContainerSpec,
+                progress: StartProgressFn<'_>,
+            ) -> Result<ContainerInfo> {
+                (**self).create_and_start_reporting(spec, progress).await
             }
             async fn inspect(&self, id: &str) -> Result<ContainerInfo> {
                 (**self).inspect(id).await

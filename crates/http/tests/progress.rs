@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
+use lticontainer_core::container::StartStage;
 
 use crate::util::*;
 
@@ -181,4 +182,53 @@ async fn spawns_of_different_users_run_side_by_side() {
     for (u, _) in &users {
         assert!(hub.wait_spawn(u).await.ready, "{u}");
     }
+}
+
+#[tokio::test]
+async fn a_scheduled_start_shows_its_stages_and_a_failed_task_its_reason() {
+    let hub = test_hub();
+    *hub.runtime.behaviour.start_stages.lock().unwrap() = vec![
+        StartStage::Pending,
+        StartStage::Assigned,
+        StartStage::Preparing,
+        StartStage::Starting,
+    ];
+    // The server waits to listen until the test holds the spawn's progress.
+    hub.runtime.hold_servers();
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    let progress = hub.spawn_progress("alice").await;
+    hub.runtime.release_servers();
+    assert!(progress.finished().await.ready);
+    let events = progress.events();
+    let at = |text: &str| {
+        events
+            .iter()
+            .position(|e| e.message.contains(text))
+            .unwrap_or_else(|| panic!("{text} missing in {events:?}"))
+    };
+    let order = [
+        at("Starting your container"),
+        at("Waiting for a machine of the cluster"),
+        at("A machine of the cluster took your server"),
+        at("Preparing your server on its machine"),
+        at("Starting your server's container on its machine"),
+        at("Waiting for your server to answer"),
+    ];
+    assert!(order.is_sorted(), "{events:?}");
+
+    let why = "starting container failed: exec: \"jupyterhub-singleuser\": not found";
+    *hub.runtime.behaviour.start_stages.lock().unwrap() = vec![
+        StartStage::Pending,
+        StartStage::Failed { error: why.into() },
+    ];
+    assert_status(&hub.launch("bob", 102).await, StatusCode::FOUND);
+    let bob = hub.wait_spawn("bob").await;
+    assert!(bob.failed, "{bob:?}");
+    assert!(bob.message.contains(why), "{}", bob.message);
+    let page = body_string(hub.send(hub.get_as("/hub/home", Some("bob"))).await).await;
+    assert!(
+        page.contains("jupyterhub-singleuser&quot;: not found")
+            || page.contains("jupyterhub-singleuser&#34;: not found"),
+        "the home page shows the task's reason: {page}"
+    );
 }

@@ -25,10 +25,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use futures_util::StreamExt;
 use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
-use lticontainer_core::container::{ContainerInfo, ContainerSpec, labels};
+use lticontainer_core::container::{ContainerInfo, ContainerSpec, StartStage, labels};
 use lticontainer_core::memory::InMemoryRuntime;
 use lticontainer_core::network::{NetworkInfo, NetworkSpec};
-use lticontainer_core::runtime::{EventStream, ProgressFn, Runtime};
+use lticontainer_core::runtime::{EventStream, ProgressFn, Runtime, StartProgressFn};
 use lticontainer_core::spec::{NoHostAccounts, SpecConfig};
 use lticontainer_core::store::{InMemoryStore, Store};
 use lticontainer_core::{Error, Result};
@@ -72,6 +72,9 @@ pub struct Behaviour {
     pub create_gate: Mutex<Option<CreateGate>>,
     /// How many times the hub inspected a container.
     pub inspects: std::sync::atomic::AtomicUsize,
+    /// The stages each start reports, as a scheduling engine's (a Swarm task's) would; a
+    /// `Failed` one ends the start with an engine error after it is reported.
+    pub start_stages: Mutex<Vec<StartStage>>,
 }
 
 /// A gate in the fake engine's container creation.
@@ -305,6 +308,24 @@ impl Runtime for FakeJupyter {
     }
     async fn list_networks(&self, labels: &BTreeMap<String, String>) -> Result<Vec<NetworkInfo>> {
         self.inner.list_networks(labels).await
+    }
+    async fn create_and_start_reporting(
+        &self,
+        spec: &ContainerSpec,
+        progress: StartProgressFn<'_>,
+    ) -> Result<ContainerInfo> {
+        let stages = self.behaviour.start_stages.lock().unwrap().clone();
+        for stage in stages {
+            let failed = matches!(stage, StartStage::Failed { .. });
+            progress(stage);
+            if failed {
+                return Err(Error::invalid(format!(
+                    "service {:?} did not start: its task failed",
+                    spec.name
+                )));
+            }
+        }
+        self.create_and_start(spec).await
     }
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
         let user = spec.labels.get(labels::USER).cloned().unwrap_or_default();

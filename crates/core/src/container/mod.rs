@@ -13,12 +13,14 @@ use crate::network::NetworkMode;
 
 mod env_vars;
 mod image;
+mod start_stage;
 mod validate;
 
 pub(crate) use crate::engine_name::is_valid_engine_name;
 pub use env_vars::EnvVars;
 pub use image::with_default_tag;
 pub(crate) use image::{is_valid_image_reference, tagged};
+pub use start_stage::StartStage;
 pub use validate::check_volume_name;
 
 /// Labels that every container and volume created by lticontainer carries.

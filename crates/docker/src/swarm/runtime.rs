@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 };
 use lticontainer_core::container::{ContainerInfo, ContainerSpec, MemoryUsage, labels};
 use lticontainer_core::network::{NetworkInfo, NetworkSpec};
-use lticontainer_core::runtime::{EventStream, ProgressFn};
+use lticontainer_core::runtime::{EventStream, ProgressFn, StartProgressFn};
 use lticontainer_core::{Result, Runtime};
 use tokio::sync::OnceCell;
 
@@ -246,10 +246,18 @@ impl SwarmRuntime {
     }
 
     /// Waits until the task of the new service `id` runs; see the type's docs for the errors.
-    async fn wait_started(&self, docker: &Docker, id: &str, spec: &ContainerSpec) -> Result<()> {
+    /// Each new stage of the task goes to `progress`.
+    async fn wait_started(
+        &self,
+        docker: &Docker,
+        id: &str,
+        spec: &ContainerSpec,
+        progress: StartProgressFn<'_>,
+    ) -> Result<()> {
         let started = Instant::now();
         let mut unschedulable_since: Option<Instant> = None;
         let mut last = None;
+        let mut last_stage = None;
         let ids = [id.to_owned()];
         loop {
             let all = self.tasks_of(docker, &ids).await?;
@@ -257,6 +265,12 @@ impl SwarmRuntime {
             if last.as_ref() != Some(&now) {
                 tracing::debug!(service = %spec.name, state = ?now, "swarm task");
                 last = Some(now.clone());
+            }
+            if let Some(stage) = tasks::stage(&now)
+                && last_stage.as_ref() != Some(&stage)
+            {
+                progress(stage.clone());
+                last_stage = Some(stage);
             }
             match now {
                 Start::Running => return Ok(()),
@@ -480,6 +494,14 @@ impl Runtime for SwarmRuntime {
     }
 
     async fn create_and_start(&self, spec: &ContainerSpec) -> Result<ContainerInfo> {
+        self.create_and_start_reporting(spec, &|_| {}).await
+    }
+
+    async fn create_and_start_reporting(
+        &self,
+        spec: &ContainerSpec,
+        progress: StartProgressFn<'_>,
+    ) -> Result<ContainerInfo> {
         spec.validate()?;
         let docker = self.client().await?;
         let manager_node = self.manager_node().await?;
@@ -500,7 +522,7 @@ impl Runtime for SwarmRuntime {
             object: Object::Service(spec.name.clone()),
             field: "ID",
         })?;
-        if let Err(e) = self.wait_started(docker, &id, spec).await {
+        if let Err(e) = self.wait_started(docker, &id, spec, progress).await {
             self.discard(&id).await;
             return Err(e);
         }

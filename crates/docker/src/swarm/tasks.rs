@@ -2,7 +2,7 @@
 //! and whether a start is still under way, failed, or waits for a node. Pure: no I/O.
 
 use bollard::models::{Task, TaskState};
-use lticontainer_core::container::ContainerState;
+use lticontainer_core::container::{ContainerState, StartStage};
 
 /// The task that stands for the service's one replica: the newest one (by creation time).
 pub(crate) fn current(tasks: &[Task]) -> Option<&Task> {
@@ -124,6 +124,24 @@ pub(crate) fn start(task: Option<&Task>) -> Start {
     }
 }
 
+/// The stage the student's progress shows for a start that stands at `start`; `None` once the
+/// task runs (the start is done). A task no node takes yet is still `Pending`.
+pub(crate) fn stage(start: &Start) -> Option<StartStage> {
+    Some(match start {
+        Start::Running => return None,
+        Start::Unschedulable(_) => StartStage::Pending,
+        Start::Ended { cause, .. } => StartStage::Failed {
+            error: cause.clone(),
+        },
+        Start::Progressing(s) => match *s {
+            TaskState::ASSIGNED | TaskState::ACCEPTED => StartStage::Assigned,
+            TaskState::PREPARING | TaskState::READY => StartStage::Preparing,
+            TaskState::STARTING => StartStage::Starting,
+            _ => StartStage::Pending,
+        },
+    })
+}
+
 /// True when a failed task's error says its image is missing on the node.
 pub(crate) fn image_missing(cause: &str) -> bool {
     let lower = cause.to_ascii_lowercase();
@@ -235,5 +253,44 @@ mod tests {
         );
         assert!(image_missing(no_image));
         assert!(!image_missing(no_node));
+    }
+
+    #[test]
+    fn task_states_become_the_stages_the_student_sees() {
+        let at = "2026-01-01T00:00:00Z";
+        let stage_of = |s, err| stage(&start(Some(&task(at, s, err, None))));
+        assert_eq!(stage(&start(None)), Some(StartStage::Pending));
+        assert_eq!(
+            stage_of(TaskState::PENDING, None),
+            Some(StartStage::Pending)
+        );
+        assert_eq!(
+            stage_of(TaskState::PENDING, Some("no suitable node")),
+            Some(StartStage::Pending)
+        );
+        assert_eq!(
+            stage_of(TaskState::ASSIGNED, None),
+            Some(StartStage::Assigned)
+        );
+        assert_eq!(
+            stage_of(TaskState::ACCEPTED, None),
+            Some(StartStage::Assigned)
+        );
+        assert_eq!(
+            stage_of(TaskState::PREPARING, None),
+            Some(StartStage::Preparing)
+        );
+        assert_eq!(
+            stage_of(TaskState::STARTING, None),
+            Some(StartStage::Starting)
+        );
+        assert_eq!(stage_of(TaskState::RUNNING, None), None);
+        let why = "starting container failed: exec: \"jupyterhub-singleuser\": not found";
+        assert_eq!(
+            stage_of(TaskState::FAILED, Some(why)),
+            Some(StartStage::Failed {
+                error: why.to_owned()
+            })
+        );
     }
 }

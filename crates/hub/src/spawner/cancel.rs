@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError};
 use lticontainer_core::container::{ContainerInfo, ContainerSpec};
 use lticontainer_core::store::ServerState;
 
+use super::start_report::StartReport;
 use super::{SlotState, Spawner, UserSlot};
 use crate::progress::{ProgressEvent, SpawnProgress};
 
@@ -49,12 +50,16 @@ impl Spawner {
         &self,
         user: &str,
         spec: &ContainerSpec,
+        report: &StartReport,
     ) -> lticontainer_core::Result<ContainerInfo> {
         let held = Arc::clone(&self.slot(user).creating).lock_owned().await;
         let runtime = Arc::clone(&self.runtime);
         let spec = spec.clone();
+        let report = report.clone();
         tokio::spawn(async move {
-            let result = runtime.create_and_start(&spec).await;
+            let result = runtime
+                .create_and_start_reporting(&spec, &|stage| report.stage(stage))
+                .await;
             drop(held);
             result
         })

@@ -68,6 +68,26 @@ impl SpawnFailure {
     }
 }
 
+impl SpawnFailure {
+    /// A start that failed with `e` after the engine's scheduler reported its task failed for
+    /// `reason` (a Swarm task's error): the student reads the reason (shortened), the admin
+    /// the error as [`Self::engine`] gives it.
+    pub(crate) fn task(step: &str, e: &Error, reason: &str) -> Self {
+        const MAX: usize = 300;
+        let short = match reason.char_indices().nth(MAX) {
+            Some((at, _)) => format!("{}…", &reason[..at]),
+            None => reason.to_owned(),
+        };
+        Self {
+            student: format!(
+                "Your server could not start ({step}): the cluster reported \"{short}\". \
+                 Please try again; if it keeps failing, tell your teacher."
+            ),
+            ..Self::engine(step, e)
+        }
+    }
+}
+
 fn source_suffix(e: &Error) -> String {
     std::error::Error::source(e).map_or_else(String::new, |s| format!(": {s}"))
 }

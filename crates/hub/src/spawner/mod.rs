@@ -44,6 +44,7 @@ mod plan;
 mod ready;
 mod request;
 mod run;
+mod start_report;
 mod steps;
 mod stop;
 mod vouch;

@@ -14,6 +14,7 @@ use lticontainer_core::spec::{HostDir, SpawnPlan, image_is_allowed};
 use lticontainer_core::store::ServerState;
 
 use super::failure::{Retry, SpawnFailure};
+use super::start_report::StartReport;
 use super::{RunningServer, SlotState, SpawnRequest, SpawnStep, Spawner, UserSlot};
 use crate::credentials::ServerEnvOptions;
 use crate::cross_site;
@@ -372,7 +373,9 @@ impl Spawner {
                 .with_cross_site_config(cross_site_config),
         );
         Self::enter(progress, &SpawnStep::Container);
-        let info = self.create_replacing_leftover(user, &spec).await?;
+        let info = self
+            .create_replacing_leftover(user, &spec, &StartReport::new(progress))
+            .await?;
         if let Some(net) = network
             && let Err(why) = self.isolate_server_network(net)
         {
@@ -468,12 +471,13 @@ impl Spawner {
         &self,
         user: &str,
         spec: &ContainerSpec,
+        report: &StartReport,
     ) -> Result<ContainerInfo, SpawnFailure> {
         let starting = SpawnStep::Container.admin_text();
-        match self.create_uncut(user, spec).await {
+        match self.create_uncut(user, spec, report).await {
             Ok(info) => return Ok(info),
             Err(Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(SpawnFailure::engine(starting, &e)),
+            Err(e) => return Err(report.failure(starting, &e)),
         }
         let old = self
             .runtime
@@ -496,8 +500,8 @@ impl Spawner {
             .remove(&old.id)
             .await
             .map_err(|e| SpawnFailure::engine("removing a leftover container", &e))?;
-        self.create_uncut(user, spec)
+        self.create_uncut(user, spec, report)
             .await
-            .map_err(|e| SpawnFailure::engine(starting, &e))
+            .map_err(|e| report.failure(starting, &e))
     }
 }

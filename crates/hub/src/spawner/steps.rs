@@ -1,6 +1,8 @@
 //! [`SpawnStep`]: the named steps of a spawn, each with what the student's progress shows, what
 //! the admin's log says when it fails, and a label for metrics.
 
+use lticontainer_core::container::StartStage;
+
 use crate::progress::ProgressEvent;
 
 /// One step of a spawn. The spawn reports each step as it enters it (those with a
@@ -40,6 +42,8 @@ pub enum SpawnStep {
     Credentials,
     /// Creating and starting the container.
     Container,
+    /// A stage of the container's start on an engine that schedules it (a Swarm task's state).
+    Scheduling(StartStage),
     /// Turning off the host's forwarding on the server network's bridge (isolated networking).
     IsolatingNetwork,
     /// Recording the started container.
@@ -67,6 +71,13 @@ impl SpawnStep {
             Self::Container | Self::RetryingOnAnotherPort | Self::RetryingAfterEngineError => {
                 Some(60)
             }
+            Self::Scheduling(stage) => match stage {
+                StartStage::Pending => Some(62),
+                StartStage::Assigned => Some(64),
+                StartStage::Preparing => Some(66),
+                StartStage::Starting => Some(70),
+                _ => None,
+            },
             Self::WaitingForServer => Some(75),
             Self::ReadingRecords
             | Self::AllocatingPort
@@ -93,6 +104,14 @@ impl SpawnStep {
             Self::Volumes => "Creating the course volumes".to_owned(),
             Self::Network => "Preparing your server's private network".to_owned(),
             Self::Container => "Starting your container".to_owned(),
+            Self::Scheduling(stage) => match stage {
+                StartStage::Pending => "Waiting for a machine of the cluster to take your server",
+                StartStage::Assigned => "A machine of the cluster took your server",
+                StartStage::Preparing => "Preparing your server on its machine",
+                StartStage::Starting => "Starting your server's container on its machine",
+                _ => "",
+            }
+            .to_owned(),
             Self::WaitingForServer => "Waiting for your server to answer".to_owned(),
             Self::RetryingOnAnotherPort => {
                 "Another program took your server's network port as it started; starting it \
@@ -129,6 +148,7 @@ impl SpawnStep {
             Self::Network => "creating the server's network",
             Self::Credentials => "issuing the server's hub credentials",
             Self::Container => "starting the container",
+            Self::Scheduling(_) => "waiting for the cluster to run the container",
             Self::IsolatingNetwork => "turning off forwarding on the server network's bridge",
             Self::RecordingContainer => "recording the container",
             Self::WaitingForServer => "waiting for the server to answer",
@@ -153,6 +173,7 @@ impl SpawnStep {
             Self::Network => "network",
             Self::Credentials => "credentials",
             Self::Container => "container",
+            Self::Scheduling(_) => "scheduling",
             Self::IsolatingNetwork => "isolate_network",
             Self::RecordingContainer => "record_container",
             Self::WaitingForServer => "wait_ready",
@@ -185,6 +206,10 @@ mod tests {
             SpawnStep::Volumes,
             SpawnStep::Network,
             SpawnStep::Container,
+            SpawnStep::Scheduling(StartStage::Pending),
+            SpawnStep::Scheduling(StartStage::Assigned),
+            SpawnStep::Scheduling(StartStage::Preparing),
+            SpawnStep::Scheduling(StartStage::Starting),
             SpawnStep::WaitingForServer,
         ];
         let mut last = 0;
