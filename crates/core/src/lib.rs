@@ -8,6 +8,7 @@ pub mod container;
 mod engine_name;
 pub mod error;
 pub mod form;
+pub mod grades;
 pub mod launch;
 pub mod lti13;
 pub mod memory;
