@@ -135,7 +135,11 @@ impl Grades {
     ///
     /// # Errors
     /// The store cannot be written.
-    pub async fn note_launch(&self, user: &str, launch: &LtiLaunch) -> lticontainer_core::Result<()> {
+    pub async fn note_launch(
+        &self,
+        user: &str,
+        launch: &LtiLaunch,
+    ) -> lticontainer_core::Result<()> {
         let Some(activity) = activity_of(launch) else {
             return Ok(());
         };
@@ -317,7 +321,10 @@ impl Grades {
                 outcomes::send(&self.client, &request, score, max, self.clock.as_ref()).await
             }
             // `GradeTarget` is non-exhaustive: LTI 1.3 targets come with AGS.
-            _ => (false, "not sent: this LTI version sends no grades yet".into()),
+            _ => (
+                false,
+                "not sent: this LTI version sends no grades yet".into(),
+            ),
         }
     }
 }

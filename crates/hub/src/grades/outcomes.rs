@@ -34,7 +34,10 @@ pub(super) async fn send(
     clock: &dyn Clock,
 ) -> (bool, String) {
     let Some(fraction) = normalise(score, max) else {
-        return (false, format!("not sent: {score} out of {max} is not a grade"));
+        return (
+            false,
+            format!("not sent: {score} out of {max} is not a grade"),
+        );
     };
     let message_id = new_secret();
     let body = replace_result_body(&message_id, request.sourcedid, fraction);
