@@ -11,6 +11,7 @@ pub mod form;
 pub mod grades;
 pub mod launch;
 pub mod lti13;
+pub mod markup;
 pub mod memory;
 pub mod network;
 pub mod params;

@@ -6,6 +6,7 @@
 
 use crate::auth::{LaunchError, LaunchSigner};
 use crate::form::authorization_header;
+use crate::markup::escape;
 
 /// The content type of a POX message.
 pub const CONTENT_TYPE: &str = "application/xml";
@@ -31,8 +32,8 @@ pub fn replace_result_body(message_id: &str, sourcedid: &str, fraction: f64) -> 
          <sourcedId>{sourcedid}</sourcedId></sourcedGUID><result><resultScore>\
          <language>en</language><textString>{score}</textString></resultScore></result>\
          </resultRecord></replaceResultRequest></imsx_POXBody></imsx_POXEnvelopeRequest>",
-        id = xml_escape(message_id),
-        sourcedid = xml_escape(sourcedid),
+        id = escape(message_id),
+        sourcedid = escape(sourcedid),
         score = format_fraction(fraction),
     )
 }
@@ -110,26 +111,12 @@ fn format_fraction(f: f64) -> String {
     format!("{f}")
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn xml_unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
+        .replace("&#39;", "'")
         .replace("&amp;", "&")
 }
 
