@@ -1,7 +1,7 @@
 //! Grades back to the LMS: [`Grades`] remembers where each student's grade goes from their
 //! launches (`GradeStore`), matches a score table (`tocsv`'s CSV) to those students
 //! ([`Grades::plan`]), sends the scores of one column ([`Grades::send`]: LTI 1.1 Basic Outcomes,
-//! [`outcomes`]) and keeps what each student got and what the LMS answered
+//! `outcomes`) and keeps what each student got and what the LMS answered
 //! ([`Grades::sent`]). The teacher's page (`/hub/grades/<activity>`) and the admin API
 //! (`lticontainer grades send`) both go through it.
 //!
