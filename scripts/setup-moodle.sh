@@ -14,6 +14,8 @@
 #                                           (scripts/moodle/fixture.php: options there); prints it as JSON
 #        scripts/setup-moodle.sh stop       stop the server this script started
 #        scripts/setup-moodle.sh status     exit 0 when Moodle answers
+#        scripts/setup-moodle.sh grades --lti=ID   the gradebook's grades of LTI activity ID as JSON
+#                                           (scripts/moodle/grades.php), read through Moodle's grade API
 # Exit status 3: the Moodle archives are missing and CI is not set (the tier is skipped); under
 # CI=true a missing archive is an error (1), like any other failure.
 set -euo pipefail
@@ -59,6 +61,7 @@ stop_server() {
 case "${1:-}" in
   stop) stop_server; exit 0 ;;
   status) if answers; then echo "up: $url"; exit 0; else echo "down"; exit 1; fi ;;
+  grades) shift; exec php "${PHP_INI[@]}" "$repo/scripts/moodle/grades.php" --config="$www/config.php" "$@" ;;
   --* | "") ;;
   *) echo "usage: $0 [--option=value …] | stop | status" >&2; exit 2 ;;
 esac

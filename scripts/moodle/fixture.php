@@ -21,6 +21,9 @@
 //                            that pending tool is activated as the admin does in the tool list, opens
 //                            in the --launch-container, and gets the activity "Jupyter 1.3 registered"
 //                            (printed as lti13_registered)
+//   --accept-grades=0|1      whether the LTI 1.1 activity accepts grades from the tool (0): with 1 its
+//                            launches carry lis_outcome_service_url and lis_result_sourcedid, its grade
+//                            item is out of 100 and emptied (every run starts without grades)
 //   --lms=NAME=VALUE         what the teacher sets on mod_lticontainer's "LTI Edit" tab; repeatable
 //                            (lms_users, lms_teachers, lms_image, lms_cpulimit, lms_memlimit,
 //                            lms_defurl, lms_vol_NAME / lms_sub_NAME / lms_prs_NAME = link[:users],
@@ -34,7 +37,8 @@
 $opts = ['config' => '', 'admin-password' => '', 'tool-url' => 'http://127.0.0.1:8000/hub/lti/launch',
     'lti13-hub' => 'http://127.0.0.1:8000',
     'consumer-key' => 'moodle', 'consumer-secret' => 'secret', 'hub-url' => 'http://127.0.0.1:8000',
-    'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window', 'lti13-registered-client' => ''];
+    'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window', 'lti13-registered-client' => '',
+    'accept-grades' => '0'];
 $lms = [];
 foreach (array_slice($argv, 1) as $arg) {
     if (!preg_match('/^--([a-z0-9-]+)=(.*)$/s', $arg, $m)) {
@@ -230,6 +234,20 @@ function fixture_lti_activity(object $course, string $name, string $intro, int $
 // ---- the External tool activities (1.1 and 1.3)
 $lticm = fixture_lti_activity($course, 'Jupyter', 'JupyterHub via LTI 1.1', $typeid);
 $out['lti'] = ['cmid' => (int)$lticm->cmid, 'id' => (int)$lticm->instanceid, 'typeid' => (int)$typeid];
+
+// ---- grades: the 1.1 activity accepts them (out of 100, emptied) or not, as lti_update_instance does
+$accept = $opts['accept-grades'] === '1';
+$DB->update_record('lti', (object)['id' => $lticm->instanceid, 'grade' => $accept ? 100 : 0,
+    'instructorchoiceacceptgrades' => $accept ? LTI_SETTING_ALWAYS : 0, 'timemodified' => time()]);
+$ltigraded = $DB->get_record('lti', ['id' => $lticm->instanceid], '*', MUST_EXIST);
+$ltigraded->cmidnumber = '';
+if ($accept) {
+    lti_grade_item_update($ltigraded);
+    lti_grade_item_update($ltigraded, 'reset');
+} else {
+    lti_grade_item_delete($ltigraded);
+}
+$out['lti']['accepts_grades'] = $accept;
 
 // ---- the LTI 1.3 activity, from the 1.3 site tool
 $lticm13 = fixture_lti_activity($course, 'Jupyter 1.3', 'JupyterHub via LTI 1.3', $typeid13);

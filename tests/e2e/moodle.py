@@ -54,11 +54,13 @@ def lti13_config(site: dict, deployment_ids: list[str] | None = None) -> str:
 
 
 def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str = "window",
-              lms: dict[str, str] | None = None, extra: list[str] | None = None) -> dict:
+              lms: dict[str, str] | None = None, extra: list[str] | None = None,
+              accept_grades: bool = False) -> dict:
     """Points Moodle's LTI tools (1.1: its launch URL, consumer key and `secret`; 1.3: its login
     and launch URLs) and mod_lticontainer activity at `hub` (its admin token, its engine) with the
-    "LTI Edit" settings `lms` on both LTI activities; returns the fixture (URLs, users with
-    passwords, course and activity ids, the 1.3 registration); `extra`: more fixture options."""
+    "LTI Edit" settings `lms` on both LTI activities; with `accept_grades` the 1.1 activity accepts
+    grades (out of 100, emptied); returns the fixture (URLs, users with passwords, course and
+    activity ids, the 1.3 registration); `extra`: more fixture options."""
     options = [
         f"--tool-url={hub.launch_url}",
         f"--lti13-hub={hub.url}",
@@ -68,10 +70,20 @@ def configure(hub: Hub, *, secret: str = CONSUMER_SECRET, launch_container: str 
         f"--api-token={ADMIN_TOKEN}",
         f"--engine={hub.engine}",
         f"--launch-container={launch_container}",
+        f"--accept-grades={1 if accept_grades else 0}",
     ]
     options += [f"--lms={name}={value}" for name, value in (lms or {}).items()]
     options += extra or []
     return run_setup(*options)
+
+
+def read_grades(lti_id: int) -> dict[str, float | None]:
+    """The gradebook's grades of LTI activity `lti_id` per enrolled username (out of the item's
+    maximum; `None`: no grade), read through Moodle's grade API (`scripts/moodle/grades.php`)."""
+    out = subprocess.run([str(SETUP), "grades", f"--lti={lti_id}"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        pytest.fail(f"scripts/setup-moodle.sh grades failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)
 
 
 @dataclass

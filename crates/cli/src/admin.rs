@@ -31,6 +31,13 @@ pub(crate) struct HubArgs {
     json: bool,
 }
 
+impl HubArgs {
+    /// Whether `--json` was given.
+    pub(crate) fn json(&self) -> bool {
+        self.json
+    }
+}
+
 /// One admin action.
 #[derive(Debug)]
 pub(crate) enum Action {
@@ -87,7 +94,7 @@ pub(crate) async fn run(args: &HubArgs, action: Action) -> Result<String, String
 /// The client for `args`: the URL from `--url` or the configuration's `bind` (HTTPS, checked
 /// against `ssl_cert` too, when the hub serves TLS itself), the token from `--token` or
 /// `[hub] api_token`.
-fn client(args: &HubArgs) -> Result<AdminClient, String> {
+pub(crate) fn client(args: &HubArgs) -> Result<AdminClient, String> {
     let cfg = Config::load(&args.config.config)?;
     let token = match &args.token {
         Some(t) => t.clone(),

@@ -10,6 +10,7 @@ use lticontainer_hub::LogFormat;
 
 mod admin;
 mod config;
+mod grades;
 mod install;
 mod lti13;
 mod runtime;
@@ -92,6 +93,12 @@ enum Command {
     Cull {
         #[command(flatten)]
         hub: admin::HubArgs,
+    },
+    /// Grades back to the LMS: `grades send` sends one column of `tocsv`'s CSV to the
+    /// gradebook of an activity (admin API, `[hub] api_token`).
+    Grades {
+        #[command(subcommand)]
+        command: grades::GradesCommand,
     },
     /// LTI 1.3 administration.
     Lti13 {
@@ -206,6 +213,7 @@ fn main() -> ExitCode {
         Command::User { name, hub } => admin_command(&hub, admin::Action::User(name)),
         Command::Stop { name, hub } => admin_command(&hub, admin::Action::Stop(name)),
         Command::Cull { hub } => admin_command(&hub, admin::Action::Cull),
+        Command::Grades { command } => block_on_print(grades::run(command)),
         Command::Lti13 {
             action:
                 Lti13Command::RegistrationUrl {
@@ -229,6 +237,11 @@ fn main() -> ExitCode {
 
 /// Runs one admin subcommand and prints its answer.
 fn admin_command(hub: &admin::HubArgs, action: admin::Action) -> ExitCode {
+    block_on_print(admin::run(hub, action))
+}
+
+/// Runs `task` on a current-thread runtime and prints its text, or fails with its error.
+fn block_on_print(task: impl std::future::Future<Output = Result<String, String>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -236,7 +249,7 @@ fn admin_command(hub: &admin::HubArgs, action: admin::Action) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    match rt.block_on(admin::run(hub, action)) {
+    match rt.block_on(task) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -17,6 +17,7 @@ use lticontainer_hub::forwarding::ProcSysForwarding;
 use lticontainer_hub::lti13::{
     Lti13Launches, RegisteredPlatforms, Registrar, RegistrationSecrets, TOOL_KEY_FILE, ToolKey,
 };
+use lticontainer_hub::grades::Grades;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;
@@ -38,6 +39,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot open the store {}: {e}", store_path.display()))?;
     let analytics = start_analytics(&cfg, &sqlite)?;
+    let grades = grades(&cfg, &sqlite)?;
     let store: Arc<dyn Store> = Arc::new(sqlite);
     let runtime = build_runtime(&cfg)?;
     let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
@@ -55,6 +57,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     parts.public_url = cfg.public_url;
     parts.session_key = key;
     parts.analytics = analytics;
+    parts.grades = Some(grades);
     let state = AppState::new(parts);
     // Only host networking shares the host's ports; the default range is outside the kernel's
     // ephemeral ports, so this speaks only when an admin moved the range into them.
@@ -149,6 +152,19 @@ fn lti13(
         );
     }
     Ok(Some(Arc::new(launches)))
+}
+
+/// Grades back to the LMS: targets kept in the store, LTI 1.1 requests signed with the
+/// `[lti] consumers` secrets, sent by an [`LmsClient`] that trusts the system's CAs and
+/// `hub.analytics_ca_file`.
+fn grades(cfg: &Config, store: &SqliteStore) -> Result<Arc<Grades>, String> {
+    let client = LmsClient::new(cfg.hub.analytics_ca_file.as_deref()).map_err(|e| e.to_string())?;
+    Ok(Arc::new(Grades::new(
+        Arc::new(store.clone()),
+        cfg.lti.consumers.clone(),
+        client,
+        Arc::new(SystemClock),
+    )))
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the

@@ -14,9 +14,11 @@ use sha2::{Digest, Sha256};
 use crate::Result;
 
 mod analytics;
+mod grades;
 mod memory;
 
 pub use analytics::{AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem};
+pub use grades::{GradeSent, GradeStore, GradeTargetRecord};
 pub use memory::InMemoryStore;
 
 /// A user the hub knows, recorded at every LTI launch.

@@ -641,3 +641,93 @@ pub async fn analytics_outbox(store: &dyn crate::store::AnalyticsStore) {
     let after = store.history(history[2].id, 2).await.unwrap();
     assert_eq!(after, history[3..5].to_vec(), "paged by id");
 }
+
+/// The [`GradeStore`](crate::store::GradeStore) contract: targets are kept per activity and
+/// user, replaced and removed; what was sent is replaced per activity, column and user; each
+/// activity sees only its own. Run it on an empty store.
+pub async fn grades(store: &dyn crate::store::GradeStore) {
+    use crate::grades::GradeTarget;
+    use crate::store::{GradeSent, GradeTargetRecord};
+
+    let target = |activity: &str, user: &str, sourcedid: &str| GradeTargetRecord {
+        activity: activity.into(),
+        user: user.into(),
+        login: Some(format!("{user}-login")),
+        target: GradeTarget::V11 {
+            service_url: "https://m.example/mod/lti/service.php".into(),
+            sourcedid: sourcedid.into(),
+            consumer_key: "moodle".into(),
+        },
+        updated: at(1_700_000_000, 5),
+    };
+    assert!(store.grade_targets("7").await.unwrap().is_empty());
+    store
+        .put_grade_target(target("7", "bob", "s1"))
+        .await
+        .unwrap();
+    store
+        .put_grade_target(target("7", "amy", "s2"))
+        .await
+        .unwrap();
+    store
+        .put_grade_target(target("7", "bob", "s3"))
+        .await
+        .unwrap();
+    store
+        .put_grade_target(target("8", "amy", "s4"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grade_targets("7").await.unwrap(),
+        vec![target("7", "amy", "s2"), target("7", "bob", "s3")],
+        "replaced, ordered by user, this activity's only"
+    );
+    store.remove_grade_target("7", "amy").await.unwrap();
+    store.remove_grade_target("7", "amy").await.unwrap();
+    assert_eq!(
+        store.grade_targets("7").await.unwrap(),
+        vec![target("7", "bob", "s3")]
+    );
+    assert_eq!(store.grade_targets("8").await.unwrap().len(), 1);
+
+    let sent = |column: &str, user: &str, score: f64, success: bool| GradeSent {
+        activity: "7".into(),
+        column: column.into(),
+        user: user.into(),
+        score,
+        max: 10.0,
+        success,
+        answer: if success {
+            "ok".into()
+        } else {
+            "refused".into()
+        },
+        sent: at(1_700_000_100, 7),
+    };
+    store
+        .put_grade_sent(sent("Total", "bob", 3.0, false))
+        .await
+        .unwrap();
+    store
+        .put_grade_sent(sent("P001", "bob", 1.5, true))
+        .await
+        .unwrap();
+    store
+        .put_grade_sent(sent("Total", "bob", 7.5, true))
+        .await
+        .unwrap();
+    store
+        .put_grade_sent(sent("Total", "amy", 9.0, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grades_sent("7").await.unwrap(),
+        vec![
+            sent("P001", "bob", 1.5, true),
+            sent("Total", "amy", 9.0, true),
+            sent("Total", "bob", 7.5, true),
+        ],
+        "a re-send replaces; ordered by column, then user"
+    );
+    assert!(store.grades_sent("8").await.unwrap().is_empty());
+}

@@ -53,3 +53,10 @@ async fn the_history_keeps_only_the_latest_records() {
         "the outbox loses nothing"
     );
 }
+
+#[tokio::test]
+async fn in_memory_store_passes_the_grades_suite() {
+    store_suite::grades(&InMemoryStore::new()).await;
+    let shared: Arc<InMemoryStore> = Arc::new(InMemoryStore::new());
+    store_suite::grades(&shared).await;
+}

@@ -17,7 +17,7 @@ use crate::hubapi::admin::AdminState;
 use crate::limits::{BodyLimits, body_gate};
 use crate::state::AppState;
 use crate::{
-    dashboard, home, hubapi, lab_notice, launch, logout, lti13, lti13_tool, pages, pending,
+    dashboard, grades, home, hubapi, lab_notice, launch, logout, lti13, lti13_tool, pages, pending,
     user_proxy,
 };
 
@@ -42,6 +42,8 @@ use crate::{
 /// | `GET /hub/user-redirect/<path>` | JupyterHub's deep link: `/user/<signed-in user>/<path>` (nbgitpuller links) |
 /// | `GET /hub/dashboard[/<lti id>[/events]]` | the teachers' live dashboard of an activity (`dashboard`) |
 /// | `GET /hub/static/dashboard.{js,css}` | its script and style |
+/// | `GET /hub/grades[/<activity>]`, `POST /hub/grades/<activity>` | the teachers' grades page: a `tocsv` CSV previewed and sent to the LMS (`grades`) |
+/// | `GET /hub/static/grades.js` | its script |
 /// | `GET /hub/lab-notice.js`, `GET /hub/notice/<name>` | the bar inside JupyterLab: the script the proxy adds to its pages, and what it says now (`lab_notice`) |
 /// | `GET /hub/health` | `ok` while the hub serves |
 ///
@@ -83,18 +85,27 @@ pub fn app(state: AppState) -> Router {
         .route("/hub/dashboard/{lti_id}/events", get(dashboard::events))
         .route("/hub/static/dashboard.js", get(dashboard::script))
         .route("/hub/static/dashboard.css", get(dashboard::style))
+        .route("/hub/grades", get(grades::index))
+        .route(
+            "/hub/grades/{activity}",
+            get(grades::show).post(grades::post),
+        )
+        .route("/hub/static/grades.js", get(grades::script))
         .route("/hub/lab-notice.js", get(lab_notice::script))
         .route("/hub/notice/{name}", get(lab_notice::notice))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(hubapi::router(state.hubapi.clone()))
-        .merge(hubapi::admin::router(AdminState::new(
-            state.spawner.clone(),
-            state.hubapi.clone(),
-            state.sessions.clone(),
-            state.public_url.clone(),
-            state.analytics.clone(),
-        )))
+        .merge(hubapi::admin::router(
+            AdminState::new(
+                state.spawner.clone(),
+                state.hubapi.clone(),
+                state.sessions.clone(),
+                state.public_url.clone(),
+                state.analytics.clone(),
+            )
+            .with_grades(state.grades.clone()),
+        ))
         .layer(axum::middleware::from_fn_with_state(limits, body_gate))
         .layer(axum::middleware::from_fn_with_state(
             frames,

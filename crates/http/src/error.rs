@@ -66,7 +66,7 @@ pub(crate) enum PageError {
     NotTeacher {
         /// Who asked.
         user: String,
-        /// The activity (`lms_sessioninfo`'s LTI id) they asked for.
+        /// The activity (`lms_sessioninfo`'s LTI id, or the grades' `resource_link_id`) they asked for.
         activity: String,
     },
     /// The request itself is unusable.
@@ -119,13 +119,14 @@ impl IntoResponse for PageError {
                 pages::forbidden(user)
             }
             Self::NotTeacher { user, activity } => {
-                tracing::info!(%user, %activity, "refused the dashboard to a user who is not a teacher of the activity");
+                tracing::info!(%user, %activity, "refused a teachers' page (dashboard, grades) to a user who is not a teacher of the activity");
                 pages::message(
                     status,
                     "For the course's teachers only",
-                    "This dashboard shows a class's work to the teachers of its activity. Your \
-                     latest launch from Moodle did not make you a teacher of this activity. If you \
-                     teach it, open the activity in Moodle again, then its dashboard link.",
+                    "This page shows a class's work (its dashboard, its grades) to the teachers \
+                     of its activity. Your latest launch from Moodle did not make you a teacher \
+                     of this activity. If you teach it, open the activity in Moodle again, then \
+                     this page's link.",
                 )
             }
             Self::Internal { what, source } => {

@@ -102,6 +102,12 @@ pub(crate) async fn start(
         .await
         .map_err(|e| PageError::internal("recording the launch", e))?;
 
+    if let Some(grades) = &state.grades {
+        // Where this student's grade goes; a failure costs the grade target, never the launch.
+        if let Err(e) = grades.note_launch(&user, &launch).await {
+            tracing::error!(%user, error = %e, "grades: cannot record where this user's grade goes");
+        }
+    }
     let request = SpawnRequest::new(launch);
     if let Some(analytics) = &state.analytics {
         // Where this student's notebook logs go; a failure costs the logs, never the launch.

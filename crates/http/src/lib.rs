@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod form_token;
 mod frame;
+mod grades;
 mod home;
 pub mod hubapi;
 mod lab_notice;

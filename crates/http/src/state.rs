@@ -16,6 +16,7 @@ use lticontainer_hub::HubConfig;
 use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::credentials::{HubApiConfig, ServerCredentials};
 use lticontainer_hub::forwarding::{Forwarding, ProcSysForwarding};
+use lticontainer_hub::grades::Grades;
 use lticontainer_hub::host_accounts::NssIdentity;
 use lticontainer_hub::listener_owner::{ListenerOwnership, ProcListeners};
 use lticontainer_hub::lti13::Lti13Launches;
@@ -65,6 +66,10 @@ pub struct AppParts {
     /// saying it is off. Default: `None` (`lticontainer serve` sets it when platforms are
     /// configured).
     pub lti13: Option<Arc<Lti13Launches>>,
+    /// Grades back to the LMS ([`Grades`]); `None` records no grade targets and answers the
+    /// grades pages with a page saying they are off. Default: `None` (`lticontainer serve`
+    /// sets it).
+    pub grades: Option<Arc<Grades>>,
 }
 
 impl AppParts {
@@ -89,6 +94,7 @@ impl AppParts {
             listeners: Arc::new(ProcListeners::default()),
             analytics: None,
             lti13: None,
+            grades: None,
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct AppState {
     pub analytics: Option<Arc<Analytics>>,
     /// LTI 1.3 launches, when platforms are configured.
     pub lti13: Option<Arc<Lti13Launches>>,
+    /// Grades back to the LMS, when on.
+    pub grades: Option<Arc<Grades>>,
 }
 
 impl fmt::Debug for AppState {
@@ -147,6 +155,7 @@ impl AppState {
             listeners,
             analytics,
             lti13,
+            grades,
         } = parts;
         let hub = Arc::new(hub);
         let sessions = Sessions::new(session_key, Arc::clone(&clock), Arc::clone(&hub));
@@ -191,6 +200,7 @@ impl AppState {
             clock,
             analytics,
             lti13,
+            grades,
         }
     }
 

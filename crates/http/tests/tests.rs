@@ -10,6 +10,7 @@ mod cull;
 mod dashboard;
 mod fake_kernel;
 mod fake_moodle;
+mod grades;
 mod home;
 mod hubapi;
 mod hubapi_singleuser;

@@ -1,4 +1,5 @@
-//! [`AdminClient`]: the admin subcommands of `lticontainer` (`users`, `user`, `stop`, `cull`)
+//! [`AdminClient`]: the admin subcommands of `lticontainer` (`users`, `user`, `stop`, `cull`,
+//! `grades send`)
 //! talk to the running hub through its admin REST API with the admin token, the same requests
 //! Moodle's mod_lticontainer sends, so the command line and the API are one code path.
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 
@@ -209,6 +210,32 @@ impl AdminClient {
             .collect()
     }
 
+    /// Sends the scores of `column` in the CSV `csv`, out of `max`, to the LMS as the grades of
+    /// `activity` (`POST /hub/api/grades/<activity>`, lticontainer's own); with `dry_run`, only
+    /// matches them to the activity's students. The hub's answer: `{"results": […]}` or
+    /// `{"plan": …}`.
+    ///
+    /// # Errors
+    /// [`AdminError`] on a failed request; a CSV the hub cannot use is
+    /// [`AdminError::Hub`] with the hub's reason.
+    pub async fn send_grades(
+        &self,
+        activity: &str,
+        csv: &str,
+        column: &str,
+        max: &str,
+        dry_run: bool,
+    ) -> Result<Value, AdminError> {
+        let body =
+            serde_json::json!({"csv": csv, "column": column, "max": max, "dry_run": dry_run});
+        let path = format!(
+            "/grades/{}",
+            lticontainer_core::form::percent_encode(activity)
+        );
+        let (_, answer) = self.request(Method::POST, &path, Some(&body)).await?;
+        Ok(answer)
+    }
+
     /// A 404 of a user's endpoint is an unknown user.
     fn for_user<T>(&self, name: &str, result: Result<T, AdminError>) -> Result<T, AdminError> {
         match result {
@@ -217,8 +244,19 @@ impl AdminClient {
         }
     }
 
-    /// Sends one request below `/hub/api` and reads its JSON answer (`null` for an empty body).
+    /// Sends one request below `/hub/api` without a body and reads its JSON answer.
     async fn json(&self, method: Method, path: &str) -> Result<(StatusCode, Value), AdminError> {
+        self.request(method, path, None).await
+    }
+
+    /// Sends one request below `/hub/api`, with `body` as JSON when given, and reads its JSON
+    /// answer (`null` for an empty body).
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), AdminError> {
         let what = format!("{method} /hub/api{path}");
         let unreachable = |why: String| AdminError::Unreachable {
             url: self.url.clone(),
@@ -227,15 +265,21 @@ impl AdminClient {
         let mut token = HeaderValue::from_str(&format!("token {}", self.token))
             .map_err(|_| unreachable("the token cannot be sent in a header".into()))?;
         token.set_sensitive(true);
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.api))
             .header(AUTHORIZATION, token)
             .header(
                 ACCEPT,
                 HeaderValue::from_static("application/jupyterhub-pagination+json"),
-            )
-            .body(Full::new(Bytes::new()))
+            );
+        if body.is_some() {
+            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let request = request
+            .body(Full::new(
+                body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+            ))
             .map_err(|e| unreachable(format!("{} is not a usable URL ({e})", self.url)))?;
         let exchange = async {
             let resp = self

@@ -1,20 +1,6 @@
 //! HTML escaping for text the hub writes into pages and progress messages.
 
-/// Escapes `s` for HTML text and attribute values (`& < > " '`).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use lticontainer_core::markup::escape;
 
 #[cfg(test)]
 mod tests {

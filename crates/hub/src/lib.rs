@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod cross_site;
 pub mod forwarding;
+pub mod grades;
 pub mod host_accounts;
 mod host_dirs;
 pub mod html;

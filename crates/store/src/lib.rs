@@ -3,6 +3,7 @@
 mod analytics;
 mod convert;
 mod error;
+mod grades;
 mod schema;
 mod sqlite;
 

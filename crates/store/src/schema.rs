@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 /// The statements that take a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +75,27 @@ const MIGRATIONS: &[&str] = &[
         log      TEXT NOT NULL,
         captured INTEGER NOT NULL
     );",
+    // 3 → 4: grades back to the LMS: each student's grade target per activity (the LTI 1.1
+    // sourcedid, a secret of the LMS) and what was sent for each activity, column and student.
+    "CREATE TABLE grade_targets (
+        activity TEXT NOT NULL,
+        user     TEXT NOT NULL,
+        login    TEXT,
+        target   TEXT NOT NULL,
+        updated  INTEGER NOT NULL,
+        PRIMARY KEY (activity, user)
+    );
+    CREATE TABLE grades_sent (
+        activity TEXT NOT NULL,
+        col      TEXT NOT NULL,
+        user     TEXT NOT NULL,
+        score    REAL NOT NULL,
+        max      REAL NOT NULL,
+        success  INTEGER NOT NULL,
+        answer   TEXT NOT NULL,
+        sent     INTEGER NOT NULL,
+        PRIMARY KEY (activity, col, user)
+    );",
 ];
 
 /// What [`migrate`] found wrong with a database.
@@ -125,6 +146,32 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn a_version_3_database_keeps_its_records_and_gets_the_grade_tables() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..3] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO users (name, lti_user_id, consumer_key, is_admin, created) \
+             VALUES ('amy', '4', 'moodle', 0, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let users: i64 = conn
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(users, 1);
+        for table in ["grade_targets", "grades_sent"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
     }
 
     #[test]

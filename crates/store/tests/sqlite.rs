@@ -36,7 +36,7 @@ async fn creates_missing_directories_and_uses_wal_and_schema_version() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,4 +306,47 @@ async fn the_outbox_and_targets_survive_a_reopen_in_a_private_file() {
     let pending = store.outbox_pending(10).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].item, item);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_grades_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    store_suite::grades(&SqliteStore::open(db(&dir)).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grade_targets_and_grades_sent_survive_a_reopen() {
+    use lticontainer_core::grades::GradeTarget;
+    use lticontainer_core::store::{GradeSent, GradeStore, GradeTargetRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = GradeTargetRecord {
+        activity: "1".into(),
+        user: "carol".into(),
+        login: None,
+        target: GradeTarget::V11 {
+            service_url: "http://127.0.0.1:1/mod/lti/service.php".into(),
+            sourcedid: "{\"data\":{},\"hash\":\"x\"}".into(),
+            consumer_key: "moodle".into(),
+        },
+        updated: at(1_700_000_000, 42),
+    };
+    let sent = GradeSent {
+        activity: "1".into(),
+        column: "Total".into(),
+        user: "carol".into(),
+        score: 7.25,
+        max: 10.0,
+        success: true,
+        answer: "success: Grade replace response".into(),
+        sent: at(1_700_000_001, 43),
+    };
+    {
+        let store = SqliteStore::open(db(&dir)).await.unwrap();
+        store.put_grade_target(target.clone()).await.unwrap();
+        store.put_grade_sent(sent.clone()).await.unwrap();
+    }
+    let reopened = SqliteStore::open(db(&dir)).await.unwrap();
+    assert_eq!(reopened.grade_targets("1").await.unwrap(), vec![target]);
+    assert_eq!(reopened.grades_sent("1").await.unwrap(), vec![sent]);
 }

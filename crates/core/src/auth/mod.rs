@@ -45,7 +45,8 @@ mod verifier;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::form::{
-    FormError, FormParams, encode_urlencoded, parse_authorization, parse_urlencoded, percent_encode,
+    FormError, FormParams, authorization_header, encode_urlencoded, parse_authorization,
+    parse_urlencoded, percent_encode,
 };
 pub use config::{DEFAULT_NONCE_CAPACITY, DEFAULT_TIMESTAMP_WINDOW_SECS, Lti11Config};
 pub use error::LaunchError;

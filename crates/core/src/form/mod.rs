@@ -187,6 +187,29 @@ fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     out
 }
 
+/// Writes OAuth protocol parameters as an `Authorization: OAuth` header value (RFC 5849
+/// §3.5.1, with an empty `realm`), names and values percent-encoded; what
+/// [`parse_authorization`] reads.
+///
+/// # Example
+/// ```
+/// use lticontainer_core::form::{authorization_header, parse_authorization};
+/// let h = authorization_header(&[("oauth_nonce", "a b")]);
+/// assert_eq!(h, r#"OAuth realm="",oauth_nonce="a%20b""#);
+/// assert_eq!(parse_authorization(&h).unwrap().unwrap()[1], ("oauth_nonce".into(), "a b".into()));
+/// ```
+pub fn authorization_header<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    let mut out = String::from("OAuth realm=\"\"");
+    for (name, value) in params {
+        out.push(',');
+        percent_encode_into(&mut out, name.as_ref());
+        out.push_str("=\"");
+        percent_encode_into(&mut out, value.as_ref());
+        out.push('"');
+    }
+    out
+}
+
 /// Reads the OAuth protocol parameters of an `Authorization` header (RFC 5849 §3.5.1).
 ///
 /// Returns `Ok(None)` when the header uses another scheme (e.g. `Basic`), which the launch

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::{
-    AnalyticsStore, HISTORY_MAX, HistoryEntry, OAuthClient, OAuthCode, OutboxEntry, OutboxItem,
-    ServerRecord, Store, TokenRecord, UserRecord,
+    AnalyticsStore, GradeSent, GradeStore, GradeTargetRecord, HISTORY_MAX, HistoryEntry,
+    OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store, TokenRecord, UserRecord,
 };
 use crate::analytics::LmsTarget;
 use crate::{Error, Result};
@@ -30,6 +30,10 @@ struct State {
     outbox: BTreeMap<u64, OutboxItem>,
     history: BTreeMap<u64, HistoryEntry>,
     next_id: u64,
+    /// By (activity, user).
+    grade_targets: BTreeMap<(String, String), GradeTargetRecord>,
+    /// By (activity, column, user).
+    grades_sent: BTreeMap<(String, String, String), GradeSent>,
 }
 
 impl InMemoryStore {
@@ -252,5 +256,51 @@ impl AnalyticsStore for InMemoryStore {
 
     async fn outbox_len(&self) -> Result<u64> {
         Ok(self.lock().outbox.len() as u64)
+    }
+}
+
+#[async_trait]
+impl GradeStore for InMemoryStore {
+    async fn put_grade_target(&self, record: GradeTargetRecord) -> Result<()> {
+        let key = (record.activity.clone(), record.user.clone());
+        self.lock().grade_targets.insert(key, record);
+        Ok(())
+    }
+
+    async fn remove_grade_target(&self, activity: &str, user: &str) -> Result<()> {
+        self.lock()
+            .grade_targets
+            .remove(&(activity.to_owned(), user.to_owned()));
+        Ok(())
+    }
+
+    async fn grade_targets(&self, activity: &str) -> Result<Vec<GradeTargetRecord>> {
+        Ok(self
+            .lock()
+            .grade_targets
+            .values()
+            .filter(|r| r.activity == activity)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_grade_sent(&self, sent: GradeSent) -> Result<()> {
+        let key = (
+            sent.activity.clone(),
+            sent.column.clone(),
+            sent.user.clone(),
+        );
+        self.lock().grades_sent.insert(key, sent);
+        Ok(())
+    }
+
+    async fn grades_sent(&self, activity: &str) -> Result<Vec<GradeSent>> {
+        Ok(self
+            .lock()
+            .grades_sent
+            .values()
+            .filter(|r| r.activity == activity)
+            .cloned()
+            .collect())
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::{LmsParams, SessionInfo};
 use lticontainer_core::spec::{SpecConfig, is_teacher};
 use lticontainer_core::store::Store;
@@ -38,6 +39,25 @@ pub(crate) async fn teaching(
     user: &str,
     asked_for: &str,
 ) -> Result<Teaching, PageError> {
+    let (_, params) = teacher_launch(store, spec, user, asked_for).await?;
+    Ok(params
+        .session
+        .map_or(Teaching::NoAnalytics, Teaching::Activity))
+}
+
+/// `user`'s latest launch and its parameters, when it makes them a teacher (`lms_teachers`, or
+/// the roles with `[spec] teachers_from_roles`); `asked_for` names the activity in the refusal.
+/// The dashboards and the grades pages decide who teaches by it.
+///
+/// # Errors
+/// [`PageError::NotTeacher`] for a student (or a user without a usable launch);
+/// [`PageError::Internal`] when the store cannot be read.
+pub(crate) async fn teacher_launch(
+    store: &dyn Store,
+    spec: &SpecConfig,
+    user: &str,
+    asked_for: &str,
+) -> Result<(LtiLaunch, LmsParams), PageError> {
     let not_teacher = || PageError::NotTeacher {
         user: user.to_owned(),
         activity: asked_for.to_owned(),
@@ -55,9 +75,7 @@ pub(crate) async fn teaching(
     if !is_teacher(spec, &launch, &params) {
         return Err(not_teacher());
     }
-    Ok(params
-        .session
-        .map_or(Teaching::NoAnalytics, Teaching::Activity))
+    Ok((launch, params))
 }
 
 /// The activity `lti_id` (the path's text) when `user` teaches it.

@@ -30,6 +30,7 @@ use crate::extract::{Session, Sessions};
 use crate::pages;
 use access::{DashboardAccess, Teaching, teaching};
 
+pub(crate) use access::teacher_launch;
 pub(crate) use page::{script, style};
 
 /// `GET /hub/dashboard`: to the dashboard of the activity the teacher last launched.

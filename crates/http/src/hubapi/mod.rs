@@ -28,7 +28,7 @@ mod caller;
 mod error;
 mod oauth;
 mod router;
-mod time;
+pub(crate) mod time;
 
 pub use lticontainer_hub::credentials::{
     HubApiConfig, JUPYTERHUB_VERSION, ServerEnv, ServerEnvOptions,

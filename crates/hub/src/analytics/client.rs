@@ -8,7 +8,7 @@ use crate::https_client::{HttpsClient, describe, https_client};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use lticontainer_core::analytics::{Answer, LmsTarget, NbLog, classify};
 
 /// How long one request may take, answer included.
@@ -104,6 +104,32 @@ impl LmsClient {
             .map_err(|e| {
                 format!("{url} is not a usable URL (or the token not a header value): {e}")
             })?;
+        self.exchange(request, max_bytes).await
+    }
+
+    /// POSTs `body` of `content_type` to `url` with the `Authorization` header value
+    /// `authorization`, within the same timeout as [`LmsClient::post`]; the status and at most
+    /// `max_bytes` of the answer. Used for grades (LTI 1.1 Basic Outcomes).
+    ///
+    /// # Errors
+    /// A one-line reason: an unusable URL or header, a failed connection, a timeout, a body
+    /// too large.
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        content_type: &str,
+        authorization: &str,
+        body: Vec<u8>,
+        max_bytes: usize,
+    ) -> Result<(u16, Bytes), String> {
+        let mut auth = HeaderValue::from_str(authorization)
+            .map_err(|_| "the Authorization header cannot be sent".to_owned())?;
+        auth.set_sensitive(true);
+        let request = Request::post(url)
+            .header(CONTENT_TYPE, content_type)
+            .header(AUTHORIZATION, auth)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("{url} is not a usable URL: {e}"))?;
         self.exchange(request, max_bytes).await
     }
 

@@ -11,6 +11,8 @@
 //! | `DELETE /hub/api/users/<name>` | the same, then forgets the user and all their records; 204 |
 //! | `GET /hub/metrics` | lticontainer's own: the hub's counters in Prometheus text format (JupyterHub's metric names where it has them); without the token only with `[hub] metrics_public = true` |
 //! | `POST /hub/api/cull` | lticontainer's own: one round of the culler now (`lticontainer cull`); the servers it stopped and why |
+//! | `POST /hub/api/grades/<activity>` | lticontainer's own: a `tocsv` CSV column sent to the LMS as grades (`lticontainer grades send`), or previewed with `dry_run` |
+//! | `GET /hub/api/grades/<activity>` | lticontainer's own: what was sent for the activity and what the LMS answered |
 //! | `GET /hub/api/analytics` | lticontainer's own: the learning-analytics counters and the outbox's length; 404 when analytics are off |
 //!
 //! Requests carry `Authorization: token <api_token>` (or `Bearer`). Without a configured token
@@ -31,6 +33,7 @@ use axum::response::Response;
 use axum::routing::get;
 use lticontainer_core::auth::PublicUrlConfig;
 use lticontainer_hub::analytics::Analytics;
+use lticontainer_hub::grades::Grades;
 use lticontainer_hub::spawner::Spawner;
 
 use super::HubApi;
@@ -40,6 +43,7 @@ use crate::extract::Sessions;
 mod analytics;
 mod auth;
 mod cull;
+mod grades;
 mod metrics;
 mod model;
 mod query;
@@ -57,6 +61,7 @@ pub(crate) struct AdminState {
     sessions: Sessions,
     public_url: Arc<PublicUrlConfig>,
     analytics: Option<Arc<Analytics>>,
+    grades: Option<Arc<Grades>>,
 }
 
 impl AdminState {
@@ -75,7 +80,14 @@ impl AdminState {
             sessions,
             public_url,
             analytics,
+            grades: None,
         }
+    }
+
+    /// With grades back to the LMS, when on.
+    pub(crate) fn with_grades(mut self, grades: Option<Arc<Grades>>) -> Self {
+        self.grades = grades;
+        self
     }
 }
 
@@ -106,6 +118,12 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route(
             &format!("{base}/analytics"),
             get(analytics::counters).fallback(method_not_allowed),
+        )
+        .route(
+            &format!("{base}/grades/{{activity}}"),
+            get(grades::sent)
+                .post(grades::send)
+                .fallback(method_not_allowed),
         )
         .route(
             &format!("{base}/cull"),
