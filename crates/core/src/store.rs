@@ -16,7 +16,9 @@ use crate::Result;
 mod analytics;
 mod memory;
 
-pub use analytics::{AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem};
+pub use analytics::{
+    AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem, TaughtActivity,
+};
 pub use memory::InMemoryStore;
 
 /// A user the hub knows, recorded at every LTI launch.

@@ -124,7 +124,7 @@ impl IntoResponse for PageError {
                     status,
                     "For the course's teachers only",
                     "This dashboard shows a class's work to the teachers of its activity. Your \
-                     latest launch from Moodle did not make you a teacher of this activity. If you \
+                     launches from Moodle did not make you a teacher of this activity. If you \
                      teach it, open the activity in Moodle again, then its dashboard link.",
                 )
             }

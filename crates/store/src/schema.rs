@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 /// The statements that take a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -74,6 +74,14 @@ const MIGRATIONS: &[&str] = &[
         user     TEXT NOT NULL,
         log      TEXT NOT NULL,
         captured INTEGER NOT NULL
+    );",
+    // 3 → 4: the activities each teacher launched from as a teacher (their dashboards).
+    "CREATE TABLE taught (
+        user    TEXT NOT NULL,
+        lti_id  INTEGER NOT NULL,
+        inst_id INTEGER NOT NULL,
+        title   TEXT NOT NULL,
+        PRIMARY KEY (user, lti_id)
     );",
 ];
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{
     AnalyticsStore, HISTORY_MAX, HistoryEntry, OAuthClient, OAuthCode, OutboxEntry, OutboxItem,
-    ServerRecord, Store, TokenRecord, UserRecord,
+    ServerRecord, Store, TaughtActivity, TokenRecord, UserRecord,
 };
 use crate::analytics::LmsTarget;
 use crate::{Error, Result};
@@ -30,6 +30,7 @@ struct State {
     outbox: BTreeMap<u64, OutboxItem>,
     history: BTreeMap<u64, HistoryEntry>,
     next_id: u64,
+    taught: BTreeMap<(String, u64), TaughtActivity>,
 }
 
 impl InMemoryStore {
@@ -252,5 +253,26 @@ impl AnalyticsStore for InMemoryStore {
 
     async fn outbox_len(&self) -> Result<u64> {
         Ok(self.lock().outbox.len() as u64)
+    }
+
+    async fn add_taught(&self, user: &str, activity: TaughtActivity) -> Result<()> {
+        let key = (user.to_owned(), activity.session.lti_id);
+        self.lock().taught.insert(key, activity);
+        Ok(())
+    }
+
+    async fn remove_taught(&self, user: &str, lti_id: u64) -> Result<()> {
+        self.lock().taught.remove(&(user.to_owned(), lti_id));
+        Ok(())
+    }
+
+    async fn taught(&self, user: &str) -> Result<Vec<TaughtActivity>> {
+        Ok(self
+            .lock()
+            .taught
+            .iter()
+            .filter(|((u, _), _)| u == user)
+            .map(|(_, a)| a.clone())
+            .collect())
     }
 }

@@ -1,7 +1,9 @@
 //! Who may see an activity's dashboard: a teacher of it, as the hub decides for the container
 //! (`lms_teachers`, or the LTI Instructor/Administrator roles with `[spec]
-//! teachers_from_roles`), by the user's latest launch, which also names the activity
-//! (`lms_sessioninfo`).
+//! teachers_from_roles`). Every launch that made the user a teacher of an activity
+//! (`lms_sessioninfo`) counts, as the analytics store keeps them
+//! ([`Analytics::note_teaching`]), until a later launch from that activity makes them a
+//! student there; the user's latest launch counts too (a hub whose store predates that record).
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::params::{LmsParams, SessionInfo};
 use lticontainer_core::spec::{SpecConfig, is_teacher};
-use lticontainer_core::store::Store;
+use lticontainer_core::store::{Store, TaughtActivity};
 use lticontainer_hub::analytics::Analytics;
 
 use crate::error::PageError;
@@ -18,65 +20,118 @@ use crate::extract::Session;
 use crate::state::AppState;
 use crate::stored_launch::launch_from_json;
 
-/// What a user's latest launch makes them for the dashboards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Teaching {
-    /// A teacher of the activity.
-    Activity(SessionInfo),
-    /// A teacher, from an activity that sends no learning analytics (no `lms_sessioninfo`).
-    NoAnalytics,
+/// The activities a user teaches, for the dashboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Teaching {
+    /// The activities with an `lms_sessioninfo` they teach, by LTI activity id.
+    pub(crate) activities: Vec<TaughtActivity>,
+    /// Their latest launch made them a teacher of an activity that names no `lms_sessioninfo`
+    /// (it sends no learning analytics).
+    pub(crate) without_analytics: bool,
 }
 
-/// What `user`'s latest launch makes them.
+/// What `user` teaches: the activities `analytics` recorded, and their latest launch's.
 ///
 /// # Errors
-/// [`PageError::NotTeacher`] for a student (or a user without a usable launch);
-/// [`PageError::Internal`] when the store cannot be read.
+/// [`PageError::NotTeacher`] (naming `asked_for`) for a user who teaches nothing (a student, or
+/// a user without a usable launch); [`PageError::Internal`] when a store cannot be read.
 pub(crate) async fn teaching(
     store: &dyn Store,
+    analytics: Option<&Analytics>,
     spec: &SpecConfig,
     user: &str,
     asked_for: &str,
 ) -> Result<Teaching, PageError> {
-    let not_teacher = || PageError::NotTeacher {
-        user: user.to_owned(),
-        activity: asked_for.to_owned(),
+    let mut activities = match analytics {
+        Some(a) => a
+            .taught(user)
+            .await
+            .map_err(|e| PageError::internal("reading the activities the user teaches", e))?,
+        None => Vec::new(),
     };
     let record = store
         .user(user)
         .await
         .map_err(|e| PageError::internal("reading the user's launch", e))?;
-    let launch = record
+    let latest = record
         .and_then(|u| u.last_launch)
         .as_ref()
         .and_then(launch_from_json)
-        .ok_or_else(not_teacher)?;
-    let (params, _) = LmsParams::from_launch(&launch);
-    if !is_teacher(spec, &launch, &params) {
-        return Err(not_teacher());
+        .map(|launch| {
+            let (params, _) = LmsParams::from_launch(&launch);
+            (is_teacher(spec, &launch, &params), params.session)
+        });
+    let mut without_analytics = false;
+    match latest {
+        Some((true, Some(session))) => {
+            if !activities
+                .iter()
+                .any(|a| a.session.lti_id == session.lti_id)
+            {
+                activities.push(TaughtActivity {
+                    session,
+                    title: format!("Activity {}", session.lti_id),
+                });
+                activities.sort_by_key(|a| a.session.lti_id);
+            }
+        }
+        Some((true, None)) => without_analytics = true,
+        _ => {}
     }
-    Ok(params
-        .session
-        .map_or(Teaching::NoAnalytics, Teaching::Activity))
+    if activities.is_empty() && !without_analytics {
+        return Err(PageError::NotTeacher {
+            user: user.to_owned(),
+            activity: asked_for.to_owned(),
+        });
+    }
+    Ok(Teaching {
+        activities,
+        without_analytics,
+    })
 }
 
 /// The activity `lti_id` (the path's text) when `user` teaches it.
 ///
 /// # Errors
-/// [`PageError::NotTeacher`] for a student and for a teacher of another activity; as
+/// [`PageError::NotTeacher`] for a student and for a teacher of other activities only; as
 /// [`teaching`].
 pub(crate) async fn activity_taught(
     store: &dyn Store,
+    analytics: Option<&Analytics>,
     spec: &SpecConfig,
     user: &str,
     lti_id: &str,
 ) -> Result<SessionInfo, PageError> {
-    match teaching(store, spec, user, lti_id).await? {
-        Teaching::Activity(info) if info.lti_id.to_string() == lti_id => Ok(info),
-        _ => Err(PageError::NotTeacher {
+    teaching(store, analytics, spec, user, lti_id)
+        .await?
+        .activities
+        .into_iter()
+        .map(|a| a.session)
+        .find(|s| s.lti_id.to_string() == lti_id)
+        .ok_or_else(|| PageError::NotTeacher {
             user: user.to_owned(),
             activity: lti_id.to_owned(),
-        }),
+        })
+}
+
+/// True when `user` may open a dashboard on a hub with learning analytics: the home page then
+/// links to `/hub/dashboard`. A store that cannot be read says no (and logs why).
+pub(crate) async fn teaches_with_analytics(
+    store: &dyn Store,
+    analytics: Option<&Analytics>,
+    spec: &SpecConfig,
+    user: &str,
+) -> bool {
+    let Some(analytics) = analytics else {
+        return false;
+    };
+    match teaching(store, Some(analytics), spec, user, "").await {
+        Ok(t) => !t.activities.is_empty(),
+        Err(PageError::NotTeacher { .. }) => false,
+        Err(e) => {
+            tracing::warn!(%user, error = %e, "the home page shows no dashboard link: the activities the user teaches cannot be read");
+            false
+        }
     }
 }
 
@@ -105,6 +160,7 @@ impl FromRequestParts<AppState> for DashboardAccess {
             .map_err(IntoResponse::into_response)?;
         let activity = activity_taught(
             state.store.as_ref(),
+            state.analytics.as_deref(),
             state.spawner.spec_config(),
             &session.user,
             &lti_id,
