@@ -20,17 +20,9 @@ use crate::extract::Session;
 use crate::state::AppState;
 use crate::stored_launch::launch_from_json;
 
-/// The activities a user teaches, for the dashboards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Teaching {
-    /// The activities with an `lms_sessioninfo` they teach, by LTI activity id.
-    pub(crate) activities: Vec<TaughtActivity>,
-    /// Their latest launch made them a teacher of an activity that names no `lms_sessioninfo`
-    /// (it sends no learning analytics).
-    pub(crate) without_analytics: bool,
-}
-
-/// What `user` teaches: the activities `analytics` recorded, and their latest launch's.
+/// The activities with an `lms_sessioninfo` that `user` teaches, by LTI activity id: those
+/// `analytics` recorded, and their latest launch's. Empty for a user whose latest launch made
+/// them a teacher of an activity that sends no learning analytics.
 ///
 /// # Errors
 /// [`PageError::NotTeacher`] (naming `asked_for`) for a user who teaches nothing (a student, or
@@ -41,7 +33,7 @@ pub(crate) async fn teaching(
     spec: &SpecConfig,
     user: &str,
     asked_for: &str,
-) -> Result<Teaching, PageError> {
+) -> Result<Vec<TaughtActivity>, PageError> {
     let mut activities = match analytics {
         Some(a) => a
             .taught(user)
@@ -61,33 +53,23 @@ pub(crate) async fn teaching(
             let (params, _) = LmsParams::from_launch(&launch);
             (is_teacher(spec, &launch, &params), params.session)
         });
-    let mut without_analytics = false;
-    match latest {
-        Some((true, Some(session))) => {
-            if !activities
-                .iter()
-                .any(|a| a.session.lti_id == session.lti_id)
-            {
-                activities.push(TaughtActivity {
-                    session,
-                    title: format!("Activity {}", session.lti_id),
-                });
-                activities.sort_by_key(|a| a.session.lti_id);
-            }
-        }
-        Some((true, None)) => without_analytics = true,
-        _ => {}
+    let (latest_teacher, latest_session) = latest.unwrap_or((false, None));
+    if let Some(session) = latest_session
+        .filter(|s| latest_teacher && !activities.iter().any(|a| a.session.lti_id == s.lti_id))
+    {
+        activities.push(TaughtActivity {
+            session,
+            title: format!("Activity {}", session.lti_id),
+        });
+        activities.sort_by_key(|a| a.session.lti_id);
     }
-    if activities.is_empty() && !without_analytics {
+    if activities.is_empty() && !latest_teacher {
         return Err(PageError::NotTeacher {
             user: user.to_owned(),
             activity: asked_for.to_owned(),
         });
     }
-    Ok(Teaching {
-        activities,
-        without_analytics,
-    })
+    Ok(activities)
 }
 
 /// The activity `lti_id` (the path's text) when `user` teaches it.
@@ -104,7 +86,6 @@ pub(crate) async fn activity_taught(
 ) -> Result<SessionInfo, PageError> {
     teaching(store, analytics, spec, user, lti_id)
         .await?
-        .activities
         .into_iter()
         .map(|a| a.session)
         .find(|s| s.lti_id.to_string() == lti_id)
@@ -126,7 +107,7 @@ pub(crate) async fn teaches_with_analytics(
         return false;
     };
     match teaching(store, Some(analytics), spec, user, "").await {
-        Ok(t) => !t.activities.is_empty(),
+        Ok(activities) => !activities.is_empty(),
         Err(PageError::NotTeacher { .. }) => false,
         Err(e) => {
             tracing::warn!(%user, error = %e, "the home page shows no dashboard link: the activities the user teaches cannot be read");

@@ -53,7 +53,7 @@ pub(crate) async fn index(
     if analytics.is_none() {
         return Ok(no_analytics());
     }
-    Ok(match taught.activities.as_slice() {
+    Ok(match taught.as_slice() {
         [] => no_analytics(),
         [one] => (
             StatusCode::FOUND,
