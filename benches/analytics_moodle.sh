@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Issue 13's delivery lag against the real Moodle (the Moodle tier, scripts/setup-moodle.sh, must
 # be up): a class of N students with real Jupyter servers runs cells through the hub's proxy; the
-# lag from each execute_reply to its row in mod_lticontainer's table (read with psql), p50/p99,
+# lag from each execute_reply to its row in mod_lticontainer's table (read through
+# tests/e2e/moodle.py's db_rows), p50/p99,
 # and the records per second Moodle stored. Reads the activity's analytics parameters from
 # Moodle's database and changes nothing in Moodle's configuration. Prints a Markdown section.
-# Needs root, the engine with the test image, and PostgreSQL with Moodle's database.
+# Needs root, the engine with the test image, and the Moodle tier's MariaDB database.
 # Usage: benches/analytics_moodle.sh [--engine docker|podman] [--class-size 30] [--seconds 20]
 # The binary: $LTICONTAINER_BIN, else the release build (built here).
 set -euo pipefail

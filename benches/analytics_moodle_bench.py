@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,20 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from analytics_bench import class_run, q, student  # noqa: E402
 from hub import Hub  # noqa: E402
 from kernel_channel import KernelChannel  # noqa: E402
+from moodle import db_rows  # noqa: E402
 
-DB = "lticontainer_moodle"
 ANALYTICS = ("lms_sessioninfo", "lms_serverurl", "lms_serverpath", "lms_rpctoken")
 
 
-def psql(sql: str) -> list[str]:
-    out = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-d", DB, "-qAtX", "-c", sql],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.splitlines()
+def column(sql: str) -> list[str]:
+    """The first column of `sql`'s rows in Moodle's database (`moodle.db_rows`)."""
+    return [row[0] for row in db_rows(sql)]
 
 
 def moodle_target() -> dict[str, str]:
     """The analytics parameters the first LTI activity's launches carry (its LTI Edit settings)."""
-    text = "\n".join(psql("SELECT instructorcustomparameters FROM mdl_lti ORDER BY id LIMIT 1"))
+    text = "\n".join(column("SELECT instructorcustomparameters FROM mdl_lti ORDER BY id LIMIT 1"))
     params = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     missing = [k for k in ANALYTICS if k not in params]
     if missing:
@@ -57,7 +55,7 @@ class RowWatcher(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            rows = psql(f"SELECT message FROM mdl_lticontainer_server_data WHERE session IN ({self.where})")
+            rows = column(f"SELECT message FROM mdl_lticontainer_server_data WHERE session IN ({self.where})")
             now = time.monotonic()
             for m in rows:
                 self.seen.setdefault(m, now)
@@ -98,9 +96,9 @@ def main() -> None:
         watcher.join()
         for ch in chans:
             ch.close()
-        nc = int(psql(f"SELECT count(*) FROM mdl_lticontainer_server_data WHERE session IN ({watcher.where}) "
+        nc = int(column(f"SELECT count(*) FROM mdl_lticontainer_server_data WHERE session IN ({watcher.where}) "
                       "AND status LIKE '%/nc'")[0])
-        stored = int(psql(f"SELECT count(*) FROM mdl_lticontainer_server_data WHERE session IN ({watcher.where})")[0])
+        stored = int(column(f"SELECT count(*) FROM mdl_lticontainer_server_data WHERE session IN ({watcher.where})")[0])
     finally:
         hub.cleanup()
     lags = [watcher.seen[m] - t for m, t in replies.items() if m in watcher.seen]

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # A real Moodle 5.1 with mod_lticontainer for the end-to-end Moodle tier (tests/e2e/test_moodle.py),
 # installed offline from $LTICONTAINER_MOODLE_DIR (default ../shared/moodle beside the repository:
-# moodle-5.1.tar.zst, mod_lticontainer-1.6.3.tar.zst) on Debian's PHP 8.2 and PostgreSQL, served
+# moodle-5.1.tar.zst, mod_lticontainer-1.6.3.tar.zst) on Debian's PHP 8.2 and MariaDB, served
 # by PHP's built-in server on http://127.0.0.1:$LTICONTAINER_MOODLE_PORT (30080), with the course
 # fixture of scripts/moodle/fixture.php. Needs root.
 #
+# MariaDB, not PostgreSQL: mod_lticontainer 1.6.3's Dashboard and Chart pages build their query
+# with `CLIENT.filename = ""` (a string in MySQL/MariaDB, an empty identifier in PostgreSQL), so
+# on PostgreSQL they answer "Error reading from database". The database server is Debian's
+# (started with its init script, no systemd needed); this Moodle's database and its user are named
+# after the port, so Moodles on two ports share the server without touching each other.
+#
 # Cached under $LTICONTAINER_CACHE_DIR/moodle (default /var/cache/lticontainer/moodle): the
 # unpacked source, the data directory and the database are reused while they were made from the
-# same two archives for the same port (a first run takes ~3 minutes, the next a few seconds).
+# same two archives for the same port on MariaDB (a first run takes ~3 minutes, the next a few
+# seconds; a cache made on PostgreSQL by an older version of this script is installed anew).
 #
 # Usage: scripts/setup-moodle.sh [--option=value …]
 #                                           install when needed, serve, make the course fixture
@@ -16,6 +23,9 @@
 #        scripts/setup-moodle.sh status     exit 0 when Moodle answers
 #        scripts/setup-moodle.sh grades --lti=ID   the gradebook's grades of LTI activity ID as JSON
 #                                           (scripts/moodle/grades.php), read through Moodle's grade API
+#        scripts/setup-moodle.sh sql QUERY  run QUERY in this Moodle's database (tests and benches
+#                                           read mod_lticontainer's tables this way): one row a
+#                                           line, tab-separated, NULL as NULL, no header
 # Exit status 3: the Moodle archives are missing and CI is not set (the tier is skipped); under
 # CI=true a missing archive is an error (1), like any other failure.
 set -euo pipefail
@@ -28,15 +38,15 @@ data="$cache/data"
 pidfile="$cache/php-server.pid"
 serverlog="$cache/php-server.log"
 url="http://127.0.0.1:$port"
-db=lticontainer_moodle
-dbuser=lticontainer_moodle
+db=lticontainer_moodle_$port
+dbuser=lticontainer_m$port
 # A test site on loopback only: fixed credentials the tests read back from the fixture's JSON.
 dbpass=lticontainer-moodle
 adminpass=Admin-pass-1
 # What Moodle's installer and pages need from PHP (sodium is built into php8.2-cli).
-PHP_DEBS=(php8.2-cli php8.2-pgsql php8.2-curl php8.2-xml php8.2-mbstring php8.2-zip php8.2-gd php8.2-intl
+PHP_DEBS=(php8.2-cli php8.2-mysql php8.2-curl php8.2-xml php8.2-mbstring php8.2-zip php8.2-gd php8.2-intl
   php8.2-soap)
-PHP_MODULES=(pgsql curl xml mbstring zip gd intl soap sodium)
+PHP_MODULES=(mysqli curl xml mbstring zip gd intl soap sodium)
 PHP_INI=(-d max_input_vars=5000 -d memory_limit=512M -d post_max_size=64M -d upload_max_filesize=64M)
 log() { printf 'moodle: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -58,12 +68,17 @@ stop_server() {
   log "stopped the server on $url"
 }
 
+# The database as root (Debian's MariaDB lets the system's root in over its socket).
+sql_admin() { mariadb --batch --skip-column-names "$@"; }
+
 case "${1:-}" in
   stop) stop_server; exit 0 ;;
   status) if answers; then echo "up: $url"; exit 0; else echo "down"; exit 1; fi ;;
   grades) shift; exec php "${PHP_INI[@]}" "$repo/scripts/moodle/grades.php" --config="$www/config.php" "$@" ;;
+  sql) [ $# = 2 ] || { echo "usage: $0 sql QUERY" >&2; exit 2; }
+    exec mariadb --batch --skip-column-names --database="$db" --execute="$2" ;;
   --* | "") ;;
-  *) echo "usage: $0 [--option=value …] | stop | status" >&2; exit 2 ;;
+  *) echo "usage: $0 [--option=value …] | stop | status | sql QUERY" >&2; exit 2 ;;
 esac
 
 moodle_tar="$src/moodle-5.1.tar.zst"
@@ -74,7 +89,7 @@ if [ ! -f "$moodle_tar" ] || [ ! -f "$plugin_tar" ]; then
   log "$msg: the Moodle tier is skipped"
   exit 3
 fi
-[ "$(id -u)" = 0 ] || die "must run as root (packages, PostgreSQL, $cache)"
+[ "$(id -u)" = 0 ] || die "must run as root (packages, MariaDB, $cache)"
 
 # ---- packages
 php_ok() {
@@ -83,20 +98,18 @@ php_ok() {
   have=$(php -m 2>/dev/null | tr '[:upper:]' '[:lower:]')
   for m in "${PHP_MODULES[@]}"; do grep -qx "$m" <<<"$have" || return 1; done
 }
-if ! php_ok || ! command -v pg_ctlcluster >/dev/null || ! command -v zstd >/dev/null || ! command -v curl >/dev/null; then
-  log "installing PHP 8.2, PostgreSQL and zstd from Debian"
+if ! php_ok || [ ! -x /etc/init.d/mariadb ] || ! command -v zstd >/dev/null || ! command -v curl >/dev/null; then
+  log "installing PHP 8.2, MariaDB and zstd from Debian"
   apt-get -o DPkg::Lock::Timeout=900 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
-    "${PHP_DEBS[@]}" postgresql zstd curl >/dev/null
+    "${PHP_DEBS[@]}" mariadb-server zstd curl >/dev/null
   php_ok || die "PHP lacks one of: ${PHP_MODULES[*]} after installing ${PHP_DEBS[*]}"
 fi
 
-# ---- PostgreSQL (the distribution's cluster; Moodle answers "error reading from database" without it)
-read -r pgver pgname _ < <(pg_lsclusters -h | head -n1) || die "no PostgreSQL cluster (pg_lsclusters is empty)"
-pg_ctlcluster "$pgver" "$pgname" status >/dev/null 2>&1 || pg_ctlcluster "$pgver" "$pgname" start
-psql_admin() { runuser -u postgres -- env PGOPTIONS='-c client_min_messages=warning' psql -v ON_ERROR_STOP=1 -qAtX "$@"; }
-for _ in $(seq 50); do psql_admin -c 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
-psql_admin -c 'select 1' >/dev/null || die "PostgreSQL $pgver/$pgname does not answer"
+# ---- MariaDB (Debian's server, started by its init script as PostgreSQL's cluster was: no systemd)
+sql_admin -e 'select 1' >/dev/null 2>&1 || /etc/init.d/mariadb start >/dev/null
+for _ in $(seq 50); do sql_admin -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+sql_admin -e 'select 1' >/dev/null || die "MariaDB does not answer (/etc/init.d/mariadb start; its log: /var/log/mysql)"
 
 # ---- source: Moodle with the plugin in public/mod/lticontainer, keyed by the archives' hashes
 mkdir -p "$cache"
@@ -112,8 +125,8 @@ if [ "$(cat "$www/.lticontainer-src" 2>/dev/null)" != "$key" ]; then
 fi
 
 # ---- install, unless this database and data directory were made from the same source for this URL
-installed="$key $url $db"
-db_exists() { [ "$(psql_admin -c "select 1 from pg_database where datname = '$db'")" = 1 ]; }
+installed="$key $url $db mariadb"
+db_exists() { [ "$(sql_admin -e "select 1 from information_schema.schemata where schema_name = '$db'")" = 1 ]; }
 if [ "$(cat "$cache/.installed" 2>/dev/null)" != "$installed" ] || [ ! -f "$www/config.php" ] || ! db_exists; then
   stop_server
   log "installing Moodle 5.1 for $url (about 3 minutes)"
@@ -121,11 +134,14 @@ if [ "$(cat "$cache/.installed" 2>/dev/null)" != "$installed" ] || [ ! -f "$www/
   rm -f "$cache/.installed" "$www/config.php"   # the installer refuses to run over a config.php
   rm -rf "$data"
   mkdir -p "$data"
-  psql_admin -c "drop database if exists $db" -c "drop role if exists $dbuser" \
-    -c "create role $dbuser login password '$dbpass'"
-  psql_admin -c "create database $db owner $dbuser encoding 'UTF8' template template0"
+  # utf8mb4 with the collation Moodle's environment check recommends; large index prefixes and
+  # the Barracuda row formats it needs are MariaDB 10.11's defaults.
+  sql_admin -e "drop database if exists $db; drop user if exists '$dbuser'@'localhost';
+    create database $db default character set utf8mb4 collate utf8mb4_unicode_ci;
+    create user '$dbuser'@'localhost' identified by '$dbpass';
+    grant all privileges on $db.* to '$dbuser'@'localhost';"
   php "${PHP_INI[@]}" "$www/admin/cli/install.php" --non-interactive --agree-license --lang=en \
-    --wwwroot="$url" --dataroot="$data" --dbtype=pgsql --dbhost=127.0.0.1 --dbname="$db" \
+    --wwwroot="$url" --dataroot="$data" --dbtype=mariadb --dbhost=localhost --dbname="$db" \
     --dbuser="$dbuser" --dbpass="$dbpass" --fullname="lticontainer test Moodle" --shortname=lticontainer \
     --adminuser=admin --adminpass="$adminpass" --adminemail=admin@example.com \
     --supportemail=admin@example.com >"$cache/install.log" 2>&1 ||

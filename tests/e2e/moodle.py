@@ -1,6 +1,8 @@
 """The real Moodle of the Moodle tier: `scripts/setup-moodle.sh` installs and serves it (Moodle 5.1
-with mod_lticontainer, from `$LTICONTAINER_MOODLE_DIR`), and points its course fixture at the hub a
-test started; `MoodleUser` is a person in Chromium on Moodle's pages.
+with mod_lticontainer on MariaDB, from `$LTICONTAINER_MOODLE_DIR`), and points its course fixture at
+the hub a test started; `db_rows` reads its database; `MoodleUser` is a person in Chromium on
+Moodle's pages. `$LTICONTAINER_MOODLE_PORT` and `$LTICONTAINER_CACHE_DIR` choose which Moodle (the
+script reads them), so a run can have a Moodle of its own.
 
 When the Moodle archives are missing (a fresh clone without `../shared/moodle`) the script says so
 and exits 3: the tier is skipped with that message, unless `CI=true`, where it fails.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,25 @@ def run_setup(*options: str) -> dict:
     if out.returncode != 0:
         pytest.fail(f"scripts/setup-moodle.sh failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
+
+
+# What `mariadb --batch` escapes in a value (a backslash, a newline, a tab, a NUL).
+_UNESCAPE = {"\\": "\\", "n": "\n", "t": "\t", "0": "\0"}
+
+
+def db_rows(sql: str) -> list[list[str]]:
+    """The rows of `sql` in this Moodle's database (`scripts/setup-moodle.sh sql`), each a list of
+    its columns as text (NULL as "NULL"); every read of Moodle's tables by the tests and benches
+    goes through here."""
+    # Bytes, not text: a value's carriage return (mod_lti's custom parameters end lines with CRLF)
+    # comes unescaped, and text mode would read it as a line break.
+    out = subprocess.run([str(SETUP), "sql", sql], capture_output=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"scripts/setup-moodle.sh sql failed ({out.returncode}) for {sql!r}: "
+                           f"{out.stderr.decode(errors='replace').strip()}")
+    unescape = lambda v: re.sub(r"\\(.)", lambda m: _UNESCAPE.get(m[1], m[0]), v)  # noqa: E731
+    lines = out.stdout.decode().split("\n")
+    return [[unescape(v) for v in line.split("\t")] for line in lines[:-1]]
 
 
 def lti13_config(site: dict, deployment_ids: list[str] | None = None) -> str:

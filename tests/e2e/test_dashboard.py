@@ -1,7 +1,8 @@
-"""The teachers' live dashboard in real browsers: a teacher's dashboard is open in headless
-Chromium while two students, each in their own Chromium, open a tagged notebook in real
-JupyterLab and run its cells (one fails); without a reload the dashboard shows each student's
-ok/error per exercise cell. JupyterLab sends the cells' tags itself (its own kernel client, the
+"""The teachers' live dashboard in real browsers: a teacher opens her dashboard from the link on
+her hub home page (a student's has none) in headless Chromium while two students, each in their
+own Chromium, open a tagged notebook in real JupyterLab and run its cells (one fails); without a
+reload the dashboard shows each student's ok/error per exercise cell. JupyterLab
+sends the cells' tags itself (its own kernel client, the
 v1 protocol). The screenshot is kept as target/e2e-artifacts/dashboard-<engine>.png.
 """
 
@@ -99,7 +100,10 @@ def test_teacher_dashboard_updates_live_while_students_run_cells(hub, consumer, 
     try:
         teacher, site = open_as(hub, consumer, moodle, Student("tina", user_id="7001", roles="Instructor"), tmp_path, artifacts, engine)
         opened.append((teacher, site))
-        teacher.navigate(f"{hub.url}/hub/dashboard")
+        # The teacher's home page links to the dashboard; she clicks it.
+        teacher.navigate(f"{hub.url}/hub/home")
+        teacher.wait_for("!!document.getElementById('dashboard')", timeout=60)
+        teacher.evaluate("document.getElementById('dashboard').click()")
         teacher.wait_for("location.pathname === '/hub/dashboard/76' && document.getElementById('status').textContent === 'Live'", timeout=60)
         teacher.evaluate("window.__sameDocument = 42")
 
@@ -108,6 +112,8 @@ def test_teacher_dashboard_updates_live_while_students_run_cells(hub, consumer, 
         opened.append((amy, site))
         status = amy.evaluate("fetch('/hub/dashboard/76').then(r => r.status)", awaited=True)
         assert status == 403
+        home = amy.evaluate("fetch('/hub/home').then(r => r.text())", awaited=True)
+        assert "Signed in as <b>amy</b>" in home and 'id="dashboard"' not in home, home
 
         run_notebook(amy, hub, "amy", ["a = 6 * 7", "a + 1"], "43")
         teacher.wait_for(f"{cell_state('amy', 1)} === 'ok' && {cell_state('amy', 2)} === 'ok'", timeout=60)

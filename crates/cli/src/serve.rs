@@ -14,10 +14,10 @@ use lticontainer_hub::Networking;
 use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
+use lticontainer_hub::grades::Grades;
 use lticontainer_hub::lti13::{
     Lti13Launches, RegisteredPlatforms, Registrar, RegistrationSecrets, TOOL_KEY_FILE, ToolKey,
 };
-use lticontainer_hub::grades::Grades;
 use lticontainer_store::SqliteStore;
 
 use crate::config::Config;

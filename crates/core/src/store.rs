@@ -17,7 +17,9 @@ mod analytics;
 mod grades;
 mod memory;
 
-pub use analytics::{AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem};
+pub use analytics::{
+    AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem, TaughtActivity,
+};
 pub use grades::{GradeSent, GradeStore, GradeTargetRecord};
 pub use memory::InMemoryStore;
 

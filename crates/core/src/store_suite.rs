@@ -731,3 +731,44 @@ pub async fn grades(store: &dyn crate::store::GradeStore) {
     );
     assert!(store.grades_sent("8").await.unwrap().is_empty());
 }
+
+/// The teachers' activities of the [`AnalyticsStore`](crate::store::AnalyticsStore): added,
+/// replaced by LTI id, listed per user by LTI id, removed (also when missing).
+pub async fn taught_activities(store: &dyn crate::store::AnalyticsStore) {
+    use crate::params::SessionInfo;
+    use crate::store::TaughtActivity;
+
+    let activity = |lti_id: u64, title: &str| TaughtActivity {
+        session: SessionInfo {
+            ltictr_id: lti_id + 100,
+            lti_id,
+        },
+        title: title.into(),
+    };
+    assert_eq!(store.taught("suite-t").await.unwrap(), vec![]);
+    store.add_taught("suite-t", activity(9, "B")).await.unwrap();
+    store.add_taught("suite-t", activity(2, "A")).await.unwrap();
+    store
+        .add_taught("suite-t", activity(9, "B, renamed"))
+        .await
+        .unwrap();
+    store
+        .add_taught("suite-u", activity(5, "other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.taught("suite-t").await.unwrap(),
+        vec![activity(2, "A"), activity(9, "B, renamed")]
+    );
+    store.remove_taught("suite-t", 2).await.unwrap();
+    store.remove_taught("suite-t", 2).await.unwrap();
+    store.remove_taught("suite-t", 5).await.unwrap();
+    assert_eq!(
+        store.taught("suite-t").await.unwrap(),
+        vec![activity(9, "B, renamed")]
+    );
+    assert_eq!(
+        store.taught("suite-u").await.unwrap(),
+        vec![activity(5, "other")]
+    );
+}

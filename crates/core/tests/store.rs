@@ -21,6 +21,7 @@ async fn a_shared_store_through_arc_passes_the_suite() {
 #[tokio::test]
 async fn in_memory_store_passes_the_analytics_suite() {
     store_suite::analytics_outbox(&InMemoryStore::new()).await;
+    store_suite::taught_activities(&InMemoryStore::new()).await;
 }
 
 #[tokio::test]

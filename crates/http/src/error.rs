@@ -124,8 +124,8 @@ impl IntoResponse for PageError {
                     status,
                     "For the course's teachers only",
                     "This page shows a class's work (its dashboard, its grades) to the teachers \
-                     of its activity. Your latest launch from Moodle did not make you a teacher \
-                     of this activity. If you teach it, open the activity in Moodle again, then \
+                     of its activity. Your launches from Moodle did not make you a teacher of \
+                     this activity. If you teach it, open the activity in Moodle again, then \
                      this page's link.",
                 )
             }

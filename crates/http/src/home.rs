@@ -1,5 +1,6 @@
 //! The student's own server, from the hub's pages: `GET /hub/home` (its status, how long it may
-//! still run under its activity limit, memory running short, why the hub stopped it, and buttons),
+//! still run under its activity limit, memory running short, why the hub stopped it, buttons, and
+//! for a teacher of an activity with learning analytics a link to the class dashboards),
 //! `POST /hub/stop/<name>` (stop it, or cancel its start) and `POST /hub/restart/<name>` (stop,
 //! then start again with the last launch). Stopping goes through [`Spawner::stop`], the same
 //! path as the admin API; every button posts the session's form token.
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::store::Store;
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::{SlotState, Spawner, StopError};
 
 use crate::error::PageError;
@@ -19,13 +21,22 @@ use crate::pages::{self, HomeStatus, HomeView};
 use crate::pending::start_and_follow;
 
 /// `GET /hub/home`: the signed-in student's server — running (open, stop, restart), starting
-/// (follow, cancel), failed (the reason, try again) or stopped (start).
+/// (follow, cancel), failed (the reason, try again) or stopped (start); a teacher's also links
+/// to their dashboards.
 pub(crate) async fn page(
     State(spawner): State<Arc<Spawner>>,
     State(store): State<Arc<dyn Store>>,
+    State(analytics): State<Option<Arc<Analytics>>>,
     session: Session,
 ) -> Result<Response, PageError> {
     let user = session.user.as_str();
+    let dashboard = crate::dashboard::teaches_with_analytics(
+        store.as_ref(),
+        analytics.as_deref(),
+        spawner.spec_config(),
+        user,
+    )
+    .await;
     let can_start = matches!(store.user(user).await, Ok(Some(u)) if u.last_launch.is_some());
     let slot = spawner.state(user);
     let last = match &slot {
@@ -59,6 +70,7 @@ pub(crate) async fn page(
         user,
         status,
         can_start,
+        dashboard,
         form_token: &session.form_token,
     }))
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::auth::LaunchRequest;
 use lticontainer_core::launch::LtiLaunch;
+use lticontainer_core::spec::is_teacher;
 use lticontainer_core::store::UserRecord;
 use lticontainer_hub::accounts::check_owner;
 use lticontainer_hub::metrics::LaunchOutcome;
@@ -113,6 +114,18 @@ pub(crate) async fn start(
         // Where this student's notebook logs go; a failure costs the logs, never the launch.
         if let Err(e) = analytics.note_launch(&user, request.params()).await {
             tracing::error!(%user, error = %e, "analytics: cannot record where this user's notebook logs go");
+        }
+        // Which dashboards this user may open: a failure costs the teacher that, never the launch.
+        let teacher = is_teacher(
+            state.spawner.spec_config(),
+            request.launch(),
+            request.params(),
+        );
+        if let Err(e) = analytics
+            .note_teaching(&user, request.params(), teacher)
+            .await
+        {
+            tracing::error!(%user, error = %e, "analytics: cannot record whether this user teaches the activity");
         }
     }
     let launch = request.launch();

@@ -111,6 +111,8 @@ pub(crate) struct HomeView<'a> {
     pub(crate) status: HomeStatus<'a>,
     /// True when the hub has a launch of theirs to start a server from.
     pub(crate) can_start: bool,
+    /// True for a teacher of an activity with learning analytics: a link to `/hub/dashboard`.
+    pub(crate) dashboard: bool,
     /// The session's form token, for the buttons.
     pub(crate) form_token: &'a str,
 }
@@ -184,9 +186,14 @@ pub(crate) fn home(view: &HomeView<'_>) -> Response {
     };
     let body = format!(
         "<p>Signed in as <b>{}</b>.</p><p id=\"status\" data-state=\"{state}\"{class}>{}</p>{actions}\
-         <p><a id=\"logout\" href=\"/hub/logout\">Log out</a></p>",
+         {dashboard}<p><a id=\"logout\" href=\"/hub/logout\">Log out</a></p>",
         escape(user),
         escape(&text),
+        dashboard = if view.dashboard {
+            "<p><a id=\"dashboard\" href=\"/hub/dashboard\">Class dashboard: your students' cells, live</a></p>"
+        } else {
+            ""
+        },
     );
     html(StatusCode::OK, "Your Jupyter server", &body)
 }

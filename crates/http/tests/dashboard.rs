@@ -304,3 +304,73 @@ async fn the_stream_ends_with_the_teachers_session() {
     assert!(data.contains("session ended"), "{data}");
     assert!(tina.next().await.is_none(), "then the stream is over");
 }
+
+#[tokio::test]
+async fn a_teacher_of_two_activities_reaches_both_from_home_also_after_a_restart() {
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let outbox: Arc<dyn AnalyticsStore> = Arc::new(InMemoryStore::new());
+    let h = class(&moodle, Arc::clone(&outbox), |_| {}).await;
+    // tina also teaches activity 78 (the latest launch), where amy is her student too.
+    launch_from(&h, "tina", 201, 78, "tina", Some(&moodle)).await;
+    launch_from(&h, "amy", 202, 78, "tina", Some(&moodle)).await;
+
+    let home = body_string(get(&h, "/hub/home", "tina").await).await;
+    assert!(
+        home.contains("id=\"dashboard\" href=\"/hub/dashboard\""),
+        "{home}"
+    );
+    let home = body_string(get(&h, "/hub/home", "amy").await).await;
+    assert!(
+        !home.contains("/hub/dashboard"),
+        "no link for a student: {home}"
+    );
+
+    let resp = get(&h, "/hub/dashboard", "tina").await;
+    assert_status(&resp, StatusCode::OK);
+    let index = body_string(resp).await;
+    for id in [76, 78] {
+        assert!(
+            index.contains(&format!("href=\"/hub/dashboard/{id}\"")),
+            "{index}"
+        );
+        assert_status(
+            &get(&h, &format!("/hub/dashboard/{id}"), "tina").await,
+            StatusCode::OK,
+        );
+        Events::open(&h, "tina", id).await.expect("board").await;
+    }
+    assert!(!index.contains("/hub/dashboard/77"), "{index}");
+    // Still each activity's own: otto teaches 77 only, amy none.
+    assert_status(
+        &get(&h, "/hub/dashboard/78", "otto").await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_status(
+        &get(&h, "/hub/dashboard", "amy").await,
+        StatusCode::FORBIDDEN,
+    );
+
+    // After a restart (a new hub over the same analytics store, no launch since) both stay.
+    drop(h);
+    let h2 = analytics_hub_tuned(Arc::clone(&outbox), |_| {}).await;
+    let resp = get(&h2, "/hub/dashboard", "tina").await;
+    assert_status(&resp, StatusCode::OK);
+    let index = body_string(resp).await;
+    assert!(
+        index.contains("/hub/dashboard/76") && index.contains("/hub/dashboard/78"),
+        "{index}"
+    );
+    Events::open(&h2, "tina", 76).await.expect("board").await;
+
+    // A launch from 76 that no longer names tina a teacher takes that dashboard away, not 78's.
+    launch_from(&h2, "tina", 201, 76, "tom", Some(&moodle)).await;
+    assert_status(
+        &get(&h2, "/hub/dashboard/76", "tina").await,
+        StatusCode::FORBIDDEN,
+    );
+    let resp = get(&h2, "/hub/dashboard", "tina").await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert_eq!(header_str(&resp, header::LOCATION), "/hub/dashboard/78");
+    let home = body_string(get(&h2, "/hub/home", "tina").await).await;
+    assert!(home.contains("id=\"dashboard\""), "{home}");
+}

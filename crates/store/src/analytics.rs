@@ -1,11 +1,11 @@
-//! [`AnalyticsStore`] on [`SqliteStore`]: tables `lms_targets`, `outbox` (schema version 2) and
-//! `nb_history` (version 3).
+//! [`AnalyticsStore`] on [`SqliteStore`]: tables `lms_targets`, `outbox` (schema version 2),
+//! `nb_history` (version 3) and `taught` (version 5).
 
 use async_trait::async_trait;
 use lticontainer_core::analytics::{LmsTarget, NbLog};
 use lticontainer_core::params::SessionInfo;
 use lticontainer_core::store::{
-    AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem,
+    AnalyticsStore, HISTORY_MAX, HistoryEntry, OutboxEntry, OutboxItem, TaughtActivity,
 };
 use lticontainer_core::{Error, Result};
 use rusqlite::{OptionalExtension, params};
@@ -197,6 +197,57 @@ impl AnalyticsStore for SqliteStore {
         self.call(|c| {
             c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))
                 .map(|n| Ok(n.unsigned_abs()))
+        })
+        .await
+    }
+
+    async fn add_taught(&self, user: &str, activity: TaughtActivity) -> Result<()> {
+        let user = user.to_owned();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO taught (user, lti_id, inst_id, title) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user, lti_id) DO UPDATE SET inst_id = excluded.inst_id,
+                   title = excluded.title",
+                params![
+                    user,
+                    to_sql_int(activity.session.lti_id),
+                    to_sql_int(activity.session.ltictr_id),
+                    activity.title
+                ],
+            )?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn remove_taught(&self, user: &str, lti_id: u64) -> Result<()> {
+        let user = user.to_owned();
+        self.call(move |c| {
+            c.execute(
+                "DELETE FROM taught WHERE user = ?1 AND lti_id = ?2",
+                params![user, to_sql_int(lti_id)],
+            )?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn taught(&self, user: &str) -> Result<Vec<TaughtActivity>> {
+        let user = user.to_owned();
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT lti_id, inst_id, title FROM taught WHERE user = ?1 ORDER BY lti_id",
+            )?;
+            let rows = stmt.query_map([user], |r| {
+                Ok(TaughtActivity {
+                    session: SessionInfo {
+                        lti_id: r.get::<_, i64>(0)?.unsigned_abs(),
+                        ltictr_id: r.get::<_, i64>(1)?.unsigned_abs(),
+                    },
+                    title: r.get(2)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map(Ok)
         })
         .await
     }

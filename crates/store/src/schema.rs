@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 4;
+pub(crate) const VERSION: i64 = 5;
 
 /// The statements that take a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -95,6 +95,14 @@ const MIGRATIONS: &[&str] = &[
         answer   TEXT NOT NULL,
         sent     INTEGER NOT NULL,
         PRIMARY KEY (activity, col, user)
+    );",
+    // 4 → 5: the activities each teacher launched from as a teacher (their dashboards).
+    "CREATE TABLE taught (
+        user    TEXT NOT NULL,
+        lti_id  INTEGER NOT NULL,
+        inst_id INTEGER NOT NULL,
+        title   TEXT NOT NULL,
+        PRIMARY KEY (user, lti_id)
     );",
 ];
 

@@ -36,7 +36,7 @@ async fn creates_missing_directories_and_uses_wal_and_schema_version() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,13 +265,14 @@ async fn sqlite_store_passes_the_analytics_suite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(db(&dir)).await.unwrap();
     store_suite::analytics_outbox(&store).await;
+    store_suite::taught_activities(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_outbox_and_targets_survive_a_reopen_in_a_private_file() {
+async fn the_outbox_targets_and_teachers_activities_survive_a_reopen_in_a_private_file() {
     use lticontainer_core::analytics::{LmsTarget, NbLog};
     use lticontainer_core::params::SessionInfo;
-    use lticontainer_core::store::{AnalyticsStore, OutboxItem};
+    use lticontainer_core::store::{AnalyticsStore, OutboxItem, TaughtActivity};
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().unwrap();
@@ -298,6 +299,16 @@ async fn the_outbox_and_targets_survive_a_reopen_in_a_private_file() {
             .await
             .unwrap();
         store.outbox_push(vec![item.clone()]).await.unwrap();
+        store
+            .add_taught(
+                "teacher1",
+                TaughtActivity {
+                    session: info,
+                    title: "Course – Jupyter".into(),
+                },
+            )
+            .await
+            .unwrap();
     }
     let mode = std::fs::metadata(db(&dir)).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
@@ -306,6 +317,12 @@ async fn the_outbox_and_targets_survive_a_reopen_in_a_private_file() {
     let pending = store.outbox_pending(10).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].item, item);
+    let taught = store.taught("teacher1").await.unwrap();
+    assert_eq!(taught.len(), 1);
+    assert_eq!(
+        (taught[0].session, taught[0].title.as_str()),
+        (info, "Course – Jupyter")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

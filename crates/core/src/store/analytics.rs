@@ -1,6 +1,7 @@
 //! [`AnalyticsStore`]: the durable part of learning analytics: each user's [`LmsTarget`], the
-//! outbox of records waiting to be delivered to the LMS, and the history of the latest records
-//! (what the teachers' dashboard is rebuilt from after a restart).
+//! outbox of records waiting to be delivered to the LMS, the history of the latest records
+//! (what the teachers' dashboard is rebuilt from after a restart), and the activities each
+//! teacher launched from as a teacher (the dashboards they may open).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 use crate::analytics::{LmsTarget, NbLog};
+use crate::params::SessionInfo;
 
 /// A record waiting to be delivered, with where it goes.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,6 +65,15 @@ pub struct HistoryEntry {
     pub captured: SystemTime,
 }
 
+/// An activity a user launched from as one of its teachers: they may open its dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaughtActivity {
+    /// `lms_sessioninfo` of the launch: the mod_lticontainer instance and the LTI activity.
+    pub session: SessionInfo,
+    /// What the teacher knows it by (the course and activity names of the latest launch).
+    pub title: String,
+}
+
 /// Where learning analytics keep what must survive a restart, used as
 /// `Arc<dyn AnalyticsStore>`.
 ///
@@ -101,6 +112,17 @@ pub trait AnalyticsStore: Send + Sync + Debug + 'static {
 
     /// How many entries wait.
     async fn outbox_len(&self) -> Result<u64>;
+
+    /// Records that `user` teaches `activity` (a launch from it made them a teacher); a second
+    /// call for the same LTI activity replaces its instance id and title.
+    async fn add_taught(&self, user: &str, activity: TaughtActivity) -> Result<()>;
+
+    /// Forgets that `user` teaches the LTI activity `lti_id` (a launch from it made them a
+    /// student). Forgetting an activity never recorded succeeds.
+    async fn remove_taught(&self, user: &str, lti_id: u64) -> Result<()>;
+
+    /// The activities `user` teaches, by LTI activity id.
+    async fn taught(&self, user: &str) -> Result<Vec<TaughtActivity>>;
 }
 
 #[deny(clippy::missing_trait_methods)]
@@ -126,5 +148,14 @@ impl<T: AnalyticsStore + ?Sized> AnalyticsStore for Arc<T> {
     }
     async fn outbox_len(&self) -> Result<u64> {
         (**self).outbox_len().await
+    }
+    async fn add_taught(&self, user: &str, activity: TaughtActivity) -> Result<()> {
+        (**self).add_taught(user, activity).await
+    }
+    async fn remove_taught(&self, user: &str, lti_id: u64) -> Result<()> {
+        (**self).remove_taught(user, lti_id).await
+    }
+    async fn taught(&self, user: &str) -> Result<Vec<TaughtActivity>> {
+        (**self).taught(user).await
     }
 }

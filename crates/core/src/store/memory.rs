@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AnalyticsStore, GradeSent, GradeStore, GradeTargetRecord, HISTORY_MAX, HistoryEntry,
-    OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store, TokenRecord, UserRecord,
+    OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store, TaughtActivity,
+    TokenRecord, UserRecord,
 };
 use crate::analytics::LmsTarget;
 use crate::{Error, Result};
@@ -34,6 +35,7 @@ struct State {
     grade_targets: BTreeMap<(String, String), GradeTargetRecord>,
     /// By (activity, column, user).
     grades_sent: BTreeMap<(String, String, String), GradeSent>,
+    taught: BTreeMap<(String, u64), TaughtActivity>,
 }
 
 impl InMemoryStore {
@@ -256,6 +258,27 @@ impl AnalyticsStore for InMemoryStore {
 
     async fn outbox_len(&self) -> Result<u64> {
         Ok(self.lock().outbox.len() as u64)
+    }
+
+    async fn add_taught(&self, user: &str, activity: TaughtActivity) -> Result<()> {
+        let key = (user.to_owned(), activity.session.lti_id);
+        self.lock().taught.insert(key, activity);
+        Ok(())
+    }
+
+    async fn remove_taught(&self, user: &str, lti_id: u64) -> Result<()> {
+        self.lock().taught.remove(&(user.to_owned(), lti_id));
+        Ok(())
+    }
+
+    async fn taught(&self, user: &str) -> Result<Vec<TaughtActivity>> {
+        Ok(self
+            .lock()
+            .taught
+            .iter()
+            .filter(|((u, _), _)| u == user)
+            .map(|(_, a)| a.clone())
+            .collect())
     }
 }
 

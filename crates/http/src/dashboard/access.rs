@@ -1,7 +1,9 @@
 //! Who may see an activity's dashboard: a teacher of it, as the hub decides for the container
 //! (`lms_teachers`, or the LTI Instructor/Administrator roles with `[spec]
-//! teachers_from_roles`), by the user's latest launch, which also names the activity
-//! (`lms_sessioninfo`).
+//! teachers_from_roles`). Every launch that made the user a teacher of an activity
+//! (`lms_sessioninfo`) counts, as the analytics store keeps them
+//! ([`Analytics::note_teaching`]), until a later launch from that activity makes them a
+//! student there; the user's latest launch counts too (a hub whose store predates that record).
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::{LmsParams, SessionInfo};
 use lticontainer_core::spec::{SpecConfig, is_teacher};
-use lticontainer_core::store::Store;
+use lticontainer_core::store::{Store, TaughtActivity};
 use lticontainer_hub::analytics::Analytics;
 
 use crate::error::PageError;
@@ -19,35 +21,52 @@ use crate::extract::Session;
 use crate::state::AppState;
 use crate::stored_launch::launch_from_json;
 
-/// What a user's latest launch makes them for the dashboards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Teaching {
-    /// A teacher of the activity.
-    Activity(SessionInfo),
-    /// A teacher, from an activity that sends no learning analytics (no `lms_sessioninfo`).
-    NoAnalytics,
-}
-
-/// What `user`'s latest launch makes them.
+/// The activities with an `lms_sessioninfo` that `user` teaches, by LTI activity id: those
+/// `analytics` recorded, and their latest launch's. Empty for a user whose latest launch made
+/// them a teacher of an activity that sends no learning analytics.
 ///
 /// # Errors
-/// [`PageError::NotTeacher`] for a student (or a user without a usable launch);
-/// [`PageError::Internal`] when the store cannot be read.
+/// [`PageError::NotTeacher`] (naming `asked_for`) for a user who teaches nothing (a student, or
+/// a user without a usable launch); [`PageError::Internal`] when a store cannot be read.
 pub(crate) async fn teaching(
     store: &dyn Store,
+    analytics: Option<&Analytics>,
     spec: &SpecConfig,
     user: &str,
     asked_for: &str,
-) -> Result<Teaching, PageError> {
-    let (_, params) = teacher_launch(store, spec, user, asked_for).await?;
-    Ok(params
-        .session
-        .map_or(Teaching::NoAnalytics, Teaching::Activity))
+) -> Result<Vec<TaughtActivity>, PageError> {
+    let mut activities = match analytics {
+        Some(a) => a
+            .taught(user)
+            .await
+            .map_err(|e| PageError::internal("reading the activities the user teaches", e))?,
+        None => Vec::new(),
+    };
+    let latest = latest_launch(store, spec, user)
+        .await?
+        .map(|(_, params, teacher)| (teacher, params.session));
+    let (latest_teacher, latest_session) = latest.unwrap_or((false, None));
+    if let Some(session) = latest_session
+        .filter(|s| latest_teacher && !activities.iter().any(|a| a.session.lti_id == s.lti_id))
+    {
+        activities.push(TaughtActivity {
+            session,
+            title: format!("Activity {}", session.lti_id),
+        });
+        activities.sort_by_key(|a| a.session.lti_id);
+    }
+    if activities.is_empty() && !latest_teacher {
+        return Err(PageError::NotTeacher {
+            user: user.to_owned(),
+            activity: asked_for.to_owned(),
+        });
+    }
+    Ok(activities)
 }
 
 /// `user`'s latest launch and its parameters, when it makes them a teacher (`lms_teachers`, or
 /// the roles with `[spec] teachers_from_roles`); `asked_for` names the activity in the refusal.
-/// The dashboards and the grades pages decide who teaches by it.
+/// The grades pages decide who teaches by it.
 ///
 /// # Errors
 /// [`PageError::NotTeacher`] for a student (or a user without a usable launch);
@@ -58,43 +77,81 @@ pub(crate) async fn teacher_launch(
     user: &str,
     asked_for: &str,
 ) -> Result<(LtiLaunch, LmsParams), PageError> {
-    let not_teacher = || PageError::NotTeacher {
-        user: user.to_owned(),
-        activity: asked_for.to_owned(),
-    };
+    match latest_launch(store, spec, user).await? {
+        Some((launch, params, true)) => Ok((launch, params)),
+        _ => Err(PageError::NotTeacher {
+            user: user.to_owned(),
+            activity: asked_for.to_owned(),
+        }),
+    }
+}
+
+/// `user`'s latest launch, its parameters, and whether it makes them a teacher; `None` without
+/// a usable launch.
+///
+/// # Errors
+/// [`PageError::Internal`] when the store cannot be read.
+async fn latest_launch(
+    store: &dyn Store,
+    spec: &SpecConfig,
+    user: &str,
+) -> Result<Option<(LtiLaunch, LmsParams, bool)>, PageError> {
     let record = store
         .user(user)
         .await
         .map_err(|e| PageError::internal("reading the user's launch", e))?;
-    let launch = record
+    Ok(record
         .and_then(|u| u.last_launch)
         .as_ref()
         .and_then(launch_from_json)
-        .ok_or_else(not_teacher)?;
-    let (params, _) = LmsParams::from_launch(&launch);
-    if !is_teacher(spec, &launch, &params) {
-        return Err(not_teacher());
-    }
-    Ok((launch, params))
+        .map(|launch| {
+            let (params, _) = LmsParams::from_launch(&launch);
+            let teacher = is_teacher(spec, &launch, &params);
+            (launch, params, teacher)
+        }))
 }
 
 /// The activity `lti_id` (the path's text) when `user` teaches it.
 ///
 /// # Errors
-/// [`PageError::NotTeacher`] for a student and for a teacher of another activity; as
+/// [`PageError::NotTeacher`] for a student and for a teacher of other activities only; as
 /// [`teaching`].
 pub(crate) async fn activity_taught(
     store: &dyn Store,
+    analytics: Option<&Analytics>,
     spec: &SpecConfig,
     user: &str,
     lti_id: &str,
 ) -> Result<SessionInfo, PageError> {
-    match teaching(store, spec, user, lti_id).await? {
-        Teaching::Activity(info) if info.lti_id.to_string() == lti_id => Ok(info),
-        _ => Err(PageError::NotTeacher {
+    teaching(store, analytics, spec, user, lti_id)
+        .await?
+        .into_iter()
+        .map(|a| a.session)
+        .find(|s| s.lti_id.to_string() == lti_id)
+        .ok_or_else(|| PageError::NotTeacher {
             user: user.to_owned(),
             activity: lti_id.to_owned(),
-        }),
+        })
+}
+
+/// True when `user` may open a dashboard on a hub with learning analytics: the home page then
+/// links to `/hub/dashboard`. A store that cannot be read says no (and logs why).
+pub(crate) async fn teaches_with_analytics(
+    store: &dyn Store,
+    analytics: Option<&Analytics>,
+    spec: &SpecConfig,
+    user: &str,
+) -> bool {
+    let Some(analytics) = analytics else {
+        return false;
+    };
+    match teaching(store, Some(analytics), spec, user, "").await {
+        Ok(activities) => !activities.is_empty(),
+        Err(PageError::NotTeacher { .. }) => false,
+        Err(e) => {
+            tracing::warn!(%user, error = %e, "the home page shows no dashboard link: the activities the user teaches cannot be read");
+            false
+        }
     }
 }
 
@@ -123,6 +180,7 @@ impl FromRequestParts<AppState> for DashboardAccess {
             .map_err(IntoResponse::into_response)?;
         let activity = activity_taught(
             state.store.as_ref(),
+            state.analytics.as_deref(),
             state.spawner.spec_config(),
             &session.user,
             &lti_id,

@@ -7,7 +7,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /hub/dashboard` | to the dashboard of the activity of the teacher's latest launch |
+//! | `GET /hub/dashboard` | the activities the teacher teaches, each linked to its dashboard (one: straight to it) |
 //! | `GET /hub/dashboard/<lti id>` | the page ([`access`]: its teachers only, else 403) |
 //! | `GET /hub/dashboard/<lti id>/events` | its event stream ([`stream`]) |
 //! | `GET /hub/static/dashboard.js`, `…/dashboard.css` | the page's script and style ([`page`]) |
@@ -23,30 +23,45 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lticontainer_core::store::Store;
+use lticontainer_hub::analytics::Analytics;
 use lticontainer_hub::spawner::Spawner;
 
 use crate::error::PageError;
 use crate::extract::{Session, Sessions};
 use crate::pages;
-use access::{DashboardAccess, Teaching, teaching};
+use access::{DashboardAccess, teaching};
 
-pub(crate) use access::teacher_launch;
+pub(crate) use access::{teacher_launch, teaches_with_analytics};
 pub(crate) use page::{script, style};
 
-/// `GET /hub/dashboard`: to the dashboard of the activity the teacher last launched.
+/// `GET /hub/dashboard`: the activities the teacher teaches, each linked to its dashboard;
+/// straight to the dashboard when there is one.
 pub(crate) async fn index(
     State(spawner): State<Arc<Spawner>>,
     State(store): State<Arc<dyn Store>>,
+    State(analytics): State<Option<Arc<Analytics>>>,
     session: Session,
 ) -> Result<Response, PageError> {
-    match teaching(store.as_ref(), spawner.spec_config(), &session.user, "").await? {
-        Teaching::Activity(info) => Ok((
-            StatusCode::FOUND,
-            [(LOCATION, format!("/hub/dashboard/{}", info.lti_id))],
-        )
-            .into_response()),
-        Teaching::NoAnalytics => Ok(no_analytics()),
+    let taught = teaching(
+        store.as_ref(),
+        analytics.as_deref(),
+        spawner.spec_config(),
+        &session.user,
+        "",
+    )
+    .await?;
+    if analytics.is_none() {
+        return Ok(no_analytics());
     }
+    Ok(match taught.as_slice() {
+        [] => no_analytics(),
+        [one] => (
+            StatusCode::FOUND,
+            [(LOCATION, format!("/hub/dashboard/{}", one.session.lti_id))],
+        )
+            .into_response(),
+        several => page::index(&session.user, several),
+    })
 }
 
 /// `GET /hub/dashboard/<lti id>`: the page, for the activity's teachers.

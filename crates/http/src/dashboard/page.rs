@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
-use crate::pages::escape;
+use lticontainer_core::store::TaughtActivity;
+
+use crate::pages::{self, escape};
 
 /// The script, `GET /hub/static/dashboard.js`.
 const SCRIPT: &str = include_str!("dashboard.js");
@@ -45,6 +47,29 @@ pub(crate) fn page(teacher: &str, lti_id: u64) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The index of `teacher`'s dashboards: one link per activity they teach (`#activities`).
+pub(crate) fn index(teacher: &str, activities: &[TaughtActivity]) -> Response {
+    let items: String = activities
+        .iter()
+        .map(|a| {
+            format!(
+                "<li><a href=\"/hub/dashboard/{id}\">{}</a> (activity {id})</li>",
+                escape(&a.title),
+                id = a.session.lti_id,
+            )
+        })
+        .collect();
+    pages::html(
+        StatusCode::OK,
+        "Class dashboards",
+        &format!(
+            "<p>Signed in as <b>{}</b>. You teach these activities; each dashboard shows the \
+             cells your students run there, live.</p><ul id=\"activities\">{items}</ul>",
+            escape(teacher)
+        ),
+    )
 }
 
 /// `GET /hub/static/dashboard.js`.

@@ -12,6 +12,8 @@
 //!
 //! * The writer feeds every batch it stored to the [`LiveBoard`] (the teachers' live
 //!   dashboard), which it first rebuilds from the store's history.
+//! * A launch also records whether it makes the user a teacher of its activity
+//!   ([`Analytics::note_teaching`], `teaching.rs`): the dashboards they may open.
 //!
 //! Nothing here stands in a student's way: capture never blocks the proxy (a full queue drops
 //! and counts), a launch without the parameters simply has no capture.
@@ -21,6 +23,7 @@ mod client;
 mod counters;
 pub mod delivery;
 mod tap;
+mod teaching;
 pub mod watchers;
 
 use std::sync::Arc;
