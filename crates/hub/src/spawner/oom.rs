@@ -43,7 +43,7 @@ impl Spawner {
     }
 
     /// What `user`'s pages say while their server runs after an OOM kill in it (for
-    /// [`OOM_NOTICE_SECS`]); `None` otherwise. Names the memory limit when the engine tells it.
+    /// ten minutes); `None` otherwise. Names the memory limit when the engine tells it.
     pub async fn out_of_memory_notice(&self, user: &str) -> Option<String> {
         let server = self.running(user)?;
         let ago = self.seconds_since_out_of_memory(user, &server.container_id)?;
