@@ -92,7 +92,8 @@ pub(crate) fn is_ended(s: TaskState) -> bool {
 /// Where a start stands, read from the current task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Start {
-    /// The task runs.
+    /// The task runs — or ran: a short command that ended with status 0 between two reads of
+    /// the task list (`complete`) was started, as an engine's create-and-start of it is.
     Running,
     /// The task is on its way: the state, for the log.
     Progressing(TaskState),
@@ -108,7 +109,7 @@ pub(crate) fn start(task: Option<&Task>) -> Start {
         return Start::Progressing(TaskState::NEW);
     };
     match state(task) {
-        TaskState::RUNNING => Start::Running,
+        TaskState::RUNNING | TaskState::COMPLETE => Start::Running,
         s if is_ended(s) => Start::Ended {
             state: s,
             cause: error(task)
@@ -232,6 +233,11 @@ mod tests {
         assert_eq!(
             start(Some(&task(at, TaskState::RUNNING, None, None))),
             Start::Running
+        );
+        assert_eq!(
+            start(Some(&task(at, TaskState::COMPLETE, None, Some(0)))),
+            Start::Running,
+            "a short command that already ended did start"
         );
         assert_eq!(
             start(Some(&task(at, TaskState::PREPARING, None, None))),
