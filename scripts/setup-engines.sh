@@ -45,8 +45,10 @@ start_docker() {
   if docker version >/dev/null 2>&1; then log "dockerd already answers"; return; fi
   log "starting dockerd (bridge=none, iptables=false; log $state_dir/dockerd.log)"
   # containerd comes with docker.io; dockerd starts its own when none is running.
-  nohup dockerd --bridge=none --iptables=false --ip6tables=false --host=unix:///var/run/docker.sock \
-    >"$state_dir/dockerd.log" 2>&1 &
+  # Started in its state directory, not the caller's: files an engine drops in its working
+  # directory (Podman's conmon leaves an `oom` file after an OOM kill) stay out of the checkout.
+  (cd "$state_dir" && exec nohup dockerd --bridge=none --iptables=false --ip6tables=false \
+    --host=unix:///var/run/docker.sock) >"$state_dir/dockerd.log" 2>&1 &
   wait_for 60 "dockerd (see $state_dir/dockerd.log)" docker version
 }
 
@@ -75,7 +77,8 @@ CONF
   fi
   mkdir -p /run/podman
   log "starting podman system service (log $state_dir/podman.log)"
-  nohup podman system service --time=0 unix:///run/podman/podman.sock >"$state_dir/podman.log" 2>&1 &
+  (cd "$state_dir" && exec nohup podman system service --time=0 unix:///run/podman/podman.sock) \
+    >"$state_dir/podman.log" 2>&1 &
   wait_for 60 "podman service (see $state_dir/podman.log)" \
     curl -sf --unix-socket /run/podman/podman.sock http://d/_ping
 }
