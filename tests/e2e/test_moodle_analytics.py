@@ -155,8 +155,8 @@ def ok_and_errors(charts: list[dict]) -> dict[str, tuple[int, int]]:
 
 def students_see_their_cells_on_the_plugins_pages(teacher: MoodleUser, fixture: dict, names: list[str],
                                                   artifacts, engine: str) -> None:
-    """mod_lticontainer's own Dashboard and Chart tabs show what the students ran: every student
-    in the progress chart, and on the Chart tab each student's ok/error runs and each exercise
+    """mod_lticontainer's own Dashboard and Chart tabs show what the students ran: the totals in
+    the Dashboard's pie, and on the Chart tab each student's ok/error runs and each exercise
     cell (`codenum`: x0 and x2 ok, x1 an error) with the right outcome. Counts are at least the
     test's own: the charts cover the last hour of the course, earlier runs too."""
     tb = teacher.browser
