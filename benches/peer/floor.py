@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from hub import free_port
 
 from engine import RUN_LABEL as LABEL
-from engine import remove_containers
+from engine import containers, remove_containers
 
 
 class _StubHubApi(http.server.BaseHTTPRequestHandler):
@@ -124,8 +124,10 @@ class Floor:
         if out.returncode != 0:
             raise RuntimeError(f"docker run for {name} failed: {out.stderr.strip()}")
         started = time.monotonic() - t0
+        container = out.stdout.strip()
         url = f"http://127.0.0.1:{port}/user/{name}/api"
         deadline = t0 + timeout
+        last_look = time.monotonic()
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(url, timeout=5):
@@ -134,6 +136,11 @@ class Floor:
                 return time.monotonic() - t0, started  # any HTTP answer: the server is up
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.05)
+            if time.monotonic() - last_look > 2:
+                last_look = time.monotonic()
+                if container not in containers(self.label, running_only=True):
+                    raise RuntimeError(f"{name}'s floor container {container[:12]} ended before its server answered "
+                                       "(it ran with --rm: a crash, or another run removed it)")
         raise TimeoutError(f"{name}'s server did not answer {url} within {timeout}s")
 
     def cleanup(self) -> int:
