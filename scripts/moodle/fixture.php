@@ -91,6 +91,13 @@ $out = ['moodle_url' => $CFG->wwwroot, 'admin' => ['username' => $admin->usernam
 // ---- mail: no MTA here; without a valid no-reply address enrolments fail ("Invalid address").
 set_config('noreplyaddress', 'noreply@example.com');
 set_config('noemailever', 1);
+// Moodle fetches a 1.3 tool's key set (the hub's /hub/lti13/jwks, to check the hub's service-token
+// assertion) with its curl wrapper, which by default refuses loopback hosts and ports other than
+// 80 and 443. The hub under test is on 127.0.0.1 at a test port: loopback is let through, the other
+// private ranges stay blocked; any port.
+set_config('curlsecurityblockedhosts', implode("\n", ['192.168.0.0/16', '10.0.0.0/8', '172.16.0.0/12', '0.0.0.0',
+    '169.254.169.254', '0000::1']));
+set_config('curlsecurityallowedport', '');
 
 // ---- web services: REST on, the plugin's service (db/services.php) with admin authorised, a token
 set_config('enablewebservices', 1);

@@ -125,12 +125,7 @@ pub fn describe_answer(status: u16, body: &[u8]) -> String {
         .filter_map(|n| field(n))
         .collect();
     let said = if said.is_empty() {
-        String::from_utf8_lossy(body)
-            .chars()
-            .take(200)
-            .collect::<String>()
-            .trim()
-            .to_owned()
+        text_of(&String::from_utf8_lossy(body))
     } else {
         said.join(": ")
     };
@@ -139,6 +134,30 @@ pub fn describe_answer(status: u16, body: &[u8]) -> String {
     } else {
         format!("HTTP {status}: {said}")
     }
+}
+
+/// The start (200 characters) of `body` as text: an HTML page's tags dropped and its
+/// whitespace collapsed (a platform's error page says what went wrong in its text).
+fn text_of(body: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// The `id` of the line item in the container `body` (a JSON array) whose `resourceId` is
@@ -229,6 +248,10 @@ mod tests {
             "HTTP 409: Refusing score"
         );
         assert_eq!(describe_answer(500, b""), "HTTP 500");
+        assert_eq!(
+            describe_answer(404, b"<html><head><title>Error</title></head>\n<p>No key set</p></html>"),
+            "HTTP 404: Error No key set"
+        );
     }
 
     #[test]
