@@ -249,7 +249,10 @@ mod tests {
         );
         assert_eq!(describe_answer(500, b""), "HTTP 500");
         assert_eq!(
-            describe_answer(404, b"<html><head><title>Error</title></head>\n<p>No key set</p></html>"),
+            describe_answer(
+                404,
+                b"<html><head><title>Error</title></head>\n<p>No key set</p></html>"
+            ),
             "HTTP 404: Error No key set"
         );
     }
