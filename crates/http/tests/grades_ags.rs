@@ -270,6 +270,17 @@ async fn grades_for(
     lineitem: Option<String>,
     lineitems: Option<String>,
 ) -> Grades {
+    grades_of(p, &p.base, key, lineitem, lineitems).await
+}
+
+/// As [`grades_for`], the targets naming the platform `issuer`.
+async fn grades_of(
+    p: &Platform,
+    issuer: &str,
+    key: ToolKey,
+    lineitem: Option<String>,
+    lineitems: Option<String>,
+) -> Grades {
     let store = Arc::new(InMemoryStore::new());
     for (user, sub) in [("amy", "2"), ("bob", "3")] {
         store
@@ -278,7 +289,7 @@ async fn grades_for(
                 user: user.into(),
                 login: Some(user.into()),
                 target: GradeTarget::V13 {
-                    issuer: p.base.clone(),
+                    issuer: issuer.to_owned(),
                     client_id: CLIENT_ID.into(),
                     user_id: sub.into(),
                     lineitem: lineitem.clone(),
@@ -422,30 +433,14 @@ async fn a_line_item_off_the_platforms_origin_is_refused_before_any_token() {
     assert_eq!(*p.tokens_issued.lock().unwrap(), 0);
     assert!(elsewhere.scores().is_empty());
 
-    let unknown = {
-        let store = Arc::new(InMemoryStore::new());
-        store
-            .put_grade_target(GradeTargetRecord {
-                activity: "7".into(),
-                user: "amy".into(),
-                login: None,
-                target: GradeTarget::V13 {
-                    issuer: "http://127.0.0.1:9".into(),
-                    client_id: CLIENT_ID.into(),
-                    user_id: "2".into(),
-                    lineitem: Some("http://127.0.0.1:9/li/0/lineitem".into()),
-                    lineitems: None,
-                },
-                updated: std::time::SystemTime::now(),
-            })
-            .await
-            .unwrap();
-        let client = LmsClient::new(None).unwrap();
-        let launches = Lti13Launches::with_system_clock(p.config(), Arc::new(client.clone()))
-            .with_tool_key(Arc::new(tool_key()));
-        Grades::new(store, BTreeMap::new(), client, Arc::new(SystemClock))
-            .with_lti13(Arc::new(launches))
-    };
+    let unknown = grades_of(
+        &p,
+        "http://127.0.0.1:9",
+        tool_key(),
+        Some("http://127.0.0.1:9/li/0/lineitem".into()),
+        None,
+    )
+    .await;
     let sent = unknown.send("7", CSV, "Total", "10").await.unwrap();
     assert!(
         sent[0]
