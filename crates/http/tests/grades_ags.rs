@@ -344,6 +344,11 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
         1,
         "the token is cached across sends"
     );
+    // The platform forgets its tokens (a restart): the cached one is refused once, a new one sent.
+    *p.tokens_issued.lock().unwrap() += 1;
+    let after = grades.send("7", CSV, "Total", "10").await.unwrap();
+    assert!(after.iter().all(|s| s.success), "{after:?}");
+    assert_eq!(*p.tokens_issued.lock().unwrap(), 3);
     assert_eq!(p.items.lock().unwrap().len(), 1, "no line item was created");
     let record = grades.sent("7").await.unwrap();
     assert!(

@@ -1,5 +1,6 @@
 //! One LTI 1.3 Assignment and Grade Services score: the service token (client-credentials
-//! grant with an assertion signed by the tool's key, cached until shortly before it expires),
+//! grant with an assertion signed by the tool's key, cached until shortly before it expires, asked
+//! for again once when the platform answers a score with 401),
 //! the line item (the activity's own, or found or created under the course's container; the
 //! rule is in `lticontainer_core::grades::ags`), and the score, sent by the [`LmsClient`].
 //!
@@ -131,16 +132,16 @@ impl Ags {
             }
         };
         let url = scores_url(&lineitem)?;
-        let call =
-            ServiceCall::post(&url, SCORE_TYPE, body.to_string().into_bytes()).bearer(&token);
-        let (status, answer) = self
-            .client
-            .call(call, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|why| format!("the platform did not answer: {why}"))?;
-        if status == 401 {
+        let body = body.to_string().into_bytes();
+        let mut answer = self.post_score(&url, &body, &token).await?;
+        if answer.0 == 401 {
+            // A cached token the platform no longer knows (restarted, revoked): one more try
+            // with a new one.
             self.forget_token(platform).await;
+            let token = self.token(platform).await?;
+            answer = self.post_score(&url, &body, &token).await?;
         }
+        let (status, answer) = answer;
         if (200..300).contains(&status) {
             Ok(format!("HTTP {status}: score taken ({lineitem})"))
         } else {
@@ -149,6 +150,20 @@ impl Ags {
                 describe_answer(status, &answer)
             ))
         }
+    }
+
+    /// POSTs the score `body` to `url` with `token`; the platform's status and answer.
+    async fn post_score(
+        &self,
+        url: &str,
+        body: &[u8],
+        token: &str,
+    ) -> Result<(u16, bytes::Bytes), String> {
+        let call = ServiceCall::post(url, SCORE_TYPE, body.to_vec()).bearer(token);
+        self.client
+            .call(call, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|why| format!("the platform did not answer: {why}"))
     }
 
     /// The line item of `sending`'s column under `container`: found by activity and column, or
