@@ -1,7 +1,8 @@
 //! Grades back to the LMS by LTI 1.3 Assignment and Grade Services, against a fake platform
 //! that checks every request with its own code: the client assertion verified against the
 //! tool's public key set, the service token cached across sends, the activity's line item used,
-//! a column's line item found or created (re-sending replaces, never adds), the platform's
+//! a column's line item found or created (re-sending replaces, never adds, also within the
+//! second Moodle refuses as not newer), the platform's
 //! errors shown, and line item URLs off the platform's origin refused before any token is sent.
 
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ struct Platform {
     items: Mutex<Vec<(String, String, String)>>,
     /// (line item number, userId) → scoreGiven, replaced by a later score (as Moodle).
     scores: Mutex<BTreeMap<(usize, String), f64>>,
+    /// (line item number, userId) → the second of the latest score's timestamp.
+    seconds: Mutex<BTreeMap<(usize, String), String>>,
     errors: Mutex<Vec<String>>,
 }
 
@@ -66,6 +69,7 @@ impl Platform {
             tokens_issued: Mutex::new(0),
             items: Mutex::new(vec![("activity".into(), "7".into(), String::new())]),
             scores: Mutex::new(BTreeMap::new()),
+            seconds: Mutex::new(BTreeMap::new()),
             errors: Mutex::new(Vec::new()),
         });
         let app = Router::new()
@@ -255,6 +259,18 @@ async fn score(
             json!({"status": 400, "reason": "Incorrect score received"}).to_string(),
         );
     }
+    // Moodle's rule: a score must be newer than the grade's, to the second.
+    let second = s["timestamp"].as_str().unwrap_or_default()[..19].to_owned();
+    let key = (n, s["userId"].as_str().unwrap_or_default().to_owned());
+    let mut seconds = p.seconds.lock().unwrap();
+    if seconds.get(&key).is_some_and(|last| *last >= second) {
+        return (
+            StatusCode::CONFLICT,
+            json!({"status": 409, "reason": "Refusing score with an earlier timestamp"})
+                .to_string(),
+        );
+    }
+    seconds.insert(key, second);
     p.scores.lock().unwrap().insert(
         (n, s["userId"].as_str().unwrap().into()),
         s["scoreGiven"].as_f64().unwrap(),

@@ -1,6 +1,7 @@
 //! One LTI 1.3 Assignment and Grade Services score: the service token (client-credentials
 //! grant with an assertion signed by the tool's key, cached until shortly before it expires, asked
-//! for again once when the platform answers a score with 401),
+//! for again once when the platform answers a score with 401; a score answered 409, Moodle's
+//! "not newer than the grade it has" to the second, is sent once more in the next second),
 //! the line item (the activity's own, or found or created under the course's container; the
 //! rule is in `lticontainer_core::grades::ags`), and the score, sent by the [`LmsClient`].
 //!
@@ -108,22 +109,25 @@ impl Ags {
                 )
             })?;
         let origins = platform_origins(platform);
-        let timestamp = iso_millis(self.clock.now());
-        let body = score_body(target.user_id, sending.score, sending.max, &timestamp).ok_or_else(
-            || {
-                format!(
-                    "not sent: {} out of {} is not a grade",
-                    sending.score, sending.max
-                )
-            },
-        )?;
+        let body = || {
+            let timestamp = iso_millis(self.clock.now());
+            score_body(target.user_id, sending.score, sending.max, &timestamp)
+                .map(|b| b.to_string().into_bytes())
+                .ok_or_else(|| {
+                    format!(
+                        "not sent: {} out of {} is not a grade",
+                        sending.score, sending.max
+                    )
+                })
+        };
+        body()?;
         // The launch's URLs are checked before any token is had or sent.
         let given = match (target.lineitem, target.lineitems) {
             (Some(item), _) => Ok(on_platform(item, &origins)?),
             (None, Some(container)) => Err(on_platform(container, &origins)?),
             (None, None) => return Err("not sent: the launch named no line item".to_owned()),
         };
-        let token = self.token(platform).await?;
+        let mut token = self.token(platform).await?;
         let lineitem = match given {
             Ok(item) => item.to_owned(),
             Err(container) => {
@@ -132,14 +136,27 @@ impl Ags {
             }
         };
         let url = scores_url(&lineitem)?;
-        let body = body.to_string().into_bytes();
-        let mut answer = self.post_score(&url, &body, &token).await?;
+        let mut answer = self.post_score(&url, &body()?, &token).await?;
         if answer.0 == 401 {
             // A cached token the platform no longer knows (restarted, revoked): one more try
             // with a new one.
             self.forget_token(platform).await;
-            let token = self.token(platform).await?;
-            answer = self.post_score(&url, &body, &token).await?;
+            token = self.token(platform).await?;
+            answer = self.post_score(&url, &body()?, &token).await?;
+        }
+        if answer.0 == 409 {
+            // Moodle takes a score only when its timestamp is newer than the grade's, to the
+            // second: a re-send within the second of the last one is sent again in the next.
+            let into_second = self
+                .clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_millis());
+            tokio::time::sleep(std::time::Duration::from_millis(
+                u64::from(1000 - into_second.min(1000)) + 20,
+            ))
+            .await;
+            answer = self.post_score(&url, &body()?, &token).await?;
         }
         let (status, answer) = answer;
         if (200..300).contains(&status) {
