@@ -24,6 +24,10 @@
 //   --accept-grades=0|1      whether the LTI 1.1 activity accepts grades from the tool (0): with 1 its
 //                            launches carry lis_outcome_service_url and lis_result_sourcedid, its grade
 //                            item is out of 100 and emptied (every run starts without grades)
+//   --ags=0|1                with --lti13-registered-client: whether the registered tool uses LTI 1.3
+//                            Assignment and Grade Services (0): with 1 its ltiservice_gradesynchronization
+//                            is 2 ("for grade sync and column management"), so its launches carry the AGS
+//                            claim, and its activity's grade item is out of 100 and emptied
 //   --lms=NAME=VALUE         what the teacher sets on mod_lticontainer's "LTI Edit" tab; repeatable
 //                            (lms_users, lms_teachers, lms_image, lms_cpulimit, lms_memlimit,
 //                            lms_defurl, lms_vol_NAME / lms_sub_NAME / lms_prs_NAME = link[:users],
@@ -38,7 +42,7 @@ $opts = ['config' => '', 'admin-password' => '', 'tool-url' => 'http://127.0.0.1
     'lti13-hub' => 'http://127.0.0.1:8000',
     'consumer-key' => 'moodle', 'consumer-secret' => 'secret', 'hub-url' => 'http://127.0.0.1:8000',
     'api-token' => '', 'engine' => 'docker', 'launch-container' => 'window', 'lti13-registered-client' => '',
-    'accept-grades' => '0'];
+    'accept-grades' => '0', 'ags' => '0'];
 $lms = [];
 foreach (array_slice($argv, 1) as $arg) {
     if (!preg_match('/^--([a-z0-9-]+)=(.*)$/s', $arg, $m)) {
@@ -87,6 +91,13 @@ $out = ['moodle_url' => $CFG->wwwroot, 'admin' => ['username' => $admin->usernam
 // ---- mail: no MTA here; without a valid no-reply address enrolments fail ("Invalid address").
 set_config('noreplyaddress', 'noreply@example.com');
 set_config('noemailever', 1);
+// Moodle fetches a 1.3 tool's key set (the hub's /hub/lti13/jwks, to check the hub's service-token
+// assertion) with its curl wrapper, which by default refuses loopback hosts and ports other than
+// 80 and 443. The hub under test is on 127.0.0.1 at a test port: loopback is let through, the other
+// private ranges stay blocked; any port.
+set_config('curlsecurityblockedhosts', implode("\n", ['192.168.0.0/16', '10.0.0.0/8', '172.16.0.0/12', '0.0.0.0',
+    '169.254.169.254', '0000::1']));
+set_config('curlsecurityallowedport', '');
 
 // ---- web services: REST on, the plugin's service (db/services.php) with admin authorised, a token
 set_config('enablewebservices', 1);
@@ -236,17 +247,22 @@ $lticm = fixture_lti_activity($course, 'Jupyter', 'JupyterHub via LTI 1.1', $typ
 $out['lti'] = ['cmid' => (int)$lticm->cmid, 'id' => (int)$lticm->instanceid, 'typeid' => (int)$typeid];
 
 // ---- grades: the 1.1 activity accepts them (out of 100, emptied) or not, as lti_update_instance does
-$accept = $opts['accept-grades'] === '1';
-$DB->update_record('lti', (object)['id' => $lticm->instanceid, 'grade' => $accept ? 100 : 0,
-    'instructorchoiceacceptgrades' => $accept ? LTI_SETTING_ALWAYS : 0, 'timemodified' => time()]);
-$ltigraded = $DB->get_record('lti', ['id' => $lticm->instanceid], '*', MUST_EXIST);
-$ltigraded->cmidnumber = '';
-if ($accept) {
-    lti_grade_item_update($ltigraded);
-    lti_grade_item_update($ltigraded, 'reset');
-} else {
-    lti_grade_item_delete($ltigraded);
+/** Makes LTI instance `$instanceid` accept grades out of 100, emptied (`$accept`), or none. */
+function fixture_accept_grades(int $instanceid, bool $accept): void {
+    global $DB;
+    $DB->update_record('lti', (object)['id' => $instanceid, 'grade' => $accept ? 100 : 0,
+        'instructorchoiceacceptgrades' => $accept ? LTI_SETTING_ALWAYS : 0, 'timemodified' => time()]);
+    $graded = $DB->get_record('lti', ['id' => $instanceid], '*', MUST_EXIST);
+    $graded->cmidnumber = '';
+    if ($accept) {
+        lti_grade_item_update($graded);
+        lti_grade_item_update($graded, 'reset');
+    } else {
+        lti_grade_item_delete($graded);
+    }
 }
+$accept = $opts['accept-grades'] === '1';
+fixture_accept_grades((int)$lticm->instanceid, $accept);
 $out['lti']['accepts_grades'] = $accept;
 
 // ---- the LTI 1.3 activity, from the 1.3 site tool
@@ -268,6 +284,12 @@ if ($opts['lti13-registered-client'] !== '') {
     $regcm = fixture_lti_activity($course, 'Jupyter 1.3 registered', 'JupyterHub via LTI 1.3, registered by the hub',
         $regtype->id);
     $DB->set_field('lti', 'typeid', $regtype->id, ['id' => $regcm->instanceid]);
+    // AGS: the tool's service setting (as its edit form saves it) and the activity's grade item.
+    $ags = $opts['ags'] === '1';
+    $DB->delete_records('lti_types_config', ['typeid' => $regtype->id, 'name' => 'ltiservice_gradesynchronization']);
+    $DB->insert_record('lti_types_config', (object)['typeid' => $regtype->id,
+        'name' => 'ltiservice_gradesynchronization', 'value' => $ags ? '2' : '0']);
+    fixture_accept_grades((int)$regcm->instanceid, $ags);
     $activities['lti13_registered'] = $regcm;
     // Earlier runs' registrations of the same tool name are removed, so they do not pile up.
     foreach ($DB->get_records_select('lti_types', 'name = :name AND id <> :id',
@@ -276,7 +298,8 @@ if ($opts['lti13-registered-client'] !== '') {
     }
     $out['lti13_registered'] = ['cmid' => (int)$regcm->cmid, 'id' => (int)$regcm->instanceid,
         'typeid' => (int)$regtype->id, 'issuer' => $CFG->wwwroot, 'client_id' => $regtype->clientid,
-        'deployment_id' => (string)$regtype->id, 'state' => (int)$DB->get_field('lti_types', 'state', ['id' => $regtype->id])];
+        'deployment_id' => (string)$regtype->id, 'state' => (int)$DB->get_field('lti_types', 'state', ['id' => $regtype->id]),
+        'ags' => $ags];
 }
 
 // ---- the mod_lticontainer activity (fields of its mod_form.php)

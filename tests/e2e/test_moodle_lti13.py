@@ -49,6 +49,10 @@ def register_by_dynamic_registration(hub: Hub, fixture: dict, people, engine: st
     b = admin.browser
     b.navigate(f"{admin.url}/mod/lti/toolconfigure.php")
     b.wait_for("!!document.querySelector('#tool-url') && !!document.querySelector('#tool-create-button')", timeout=60)
+    # Moodle's page JS must have bound the button: clicked earlier, it submits the form as a plain
+    # GET (`toolconfigure.php?url=…`) and no registration frame opens (seen every other run).
+    b.wait_for("document.readyState === 'complete' && !!window.M?.util?.pending_js && M.util.pending_js.length === 0",
+               timeout=60)
     b.evaluate(f"document.querySelector('#tool-url').value = {json.dumps(url)}")
     b.evaluate("document.querySelector('#tool-create-button').click()")
     # Moodle's frame first asks whether to upgrade a tool of the hub's domain (the fixture's 1.1

@@ -39,8 +39,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot open the store {}: {e}", store_path.display()))?;
     let analytics = start_analytics(&cfg, &sqlite)?;
-    let grades = grades(&cfg, &sqlite)?;
-    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let runtime = build_runtime(&cfg)?;
     let auth = Lti11Authenticator::in_memory(cfg.lti.clone()).map_err(|e| e.to_string())?;
 
@@ -52,6 +51,7 @@ pub(crate) async fn serve(cfg: Config) -> Result<(), String> {
     }
     let mut parts = AppParts::new(runtime.clone(), Arc::new(auth), store);
     parts.lti13 = lti13(&cfg.lti13, &state_dir, cfg.hub.analytics_ca_file.as_deref())?;
+    let grades = grades(&cfg, &sqlite, parts.lti13.clone())?;
     parts.hub = cfg.hub;
     parts.spec = cfg.spec;
     parts.public_url = cfg.public_url;
@@ -155,16 +155,25 @@ fn lti13(
 }
 
 /// Grades back to the LMS: targets kept in the store, LTI 1.1 requests signed with the
-/// `[lti] consumers` secrets, sent by an [`LmsClient`] that trusts the system's CAs and
+/// `[lti] consumers` secrets, LTI 1.3 scores (with `lti13` on) with service tokens signed by
+/// its tool key, sent by an [`LmsClient`] that trusts the system's CAs and
 /// `hub.analytics_ca_file`.
-fn grades(cfg: &Config, store: &SqliteStore) -> Result<Arc<Grades>, String> {
+fn grades(
+    cfg: &Config,
+    store: &SqliteStore,
+    lti13: Option<Arc<Lti13Launches>>,
+) -> Result<Arc<Grades>, String> {
     let client = LmsClient::new(cfg.hub.analytics_ca_file.as_deref()).map_err(|e| e.to_string())?;
-    Ok(Arc::new(Grades::new(
+    let mut grades = Grades::new(
         Arc::new(store.clone()),
         cfg.lti.consumers.clone(),
         client,
         Arc::new(SystemClock),
-    )))
+    );
+    if let Some(launches) = lti13 {
+        grades = grades.with_lti13(launches);
+    }
+    Ok(Arc::new(grades))
 }
 
 /// With `hub.analytics` on: the analytics over the store's outbox, and their delivery to the

@@ -11,6 +11,7 @@ mod dashboard;
 mod fake_kernel;
 mod fake_moodle;
 mod grades;
+mod grades_ags;
 mod home;
 mod hubapi;
 mod hubapi_singleuser;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::launch::LtiLaunch;
+use crate::lti13::SCOPE_LINEITEM;
 
 /// Where a student's grade for an activity goes, from their latest launch of it.
 ///
@@ -22,6 +23,20 @@ pub enum GradeTarget {
         /// The launch's `oauth_consumer_key`: whose secret signs the request.
         consumer_key: String,
     },
+    /// LTI 1.3 Assignment and Grade Services: a score for `user_id` (the launch's `sub`) posted
+    /// to a line item of the platform `issuer`, with a token of its client `client_id`.
+    V13 {
+        /// The platform's issuer.
+        issuer: String,
+        /// The tool's client id at the platform.
+        client_id: String,
+        /// The student at the platform (`sub`).
+        user_id: String,
+        /// The activity's own line item, when it has a grade.
+        lineitem: Option<String>,
+        /// The course's line item container, when the tool may manage line items.
+        lineitems: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for GradeTarget {
@@ -36,14 +51,38 @@ impl std::fmt::Debug for GradeTarget {
                 .field("service_url", service_url)
                 .field("consumer_key", consumer_key)
                 .finish_non_exhaustive(),
+            Self::V13 {
+                issuer,
+                client_id,
+                user_id,
+                lineitem,
+                lineitems,
+            } => f
+                .debug_struct("V13")
+                .field("issuer", issuer)
+                .field("client_id", client_id)
+                .field("user_id", user_id)
+                .field("lineitem", lineitem)
+                .field("lineitems", lineitems)
+                .finish(),
         }
     }
 }
 
 impl GradeTarget {
     /// Where `launch` says its student's grade goes; `None` when the activity accepts no grades
-    /// (Moodle sends the outcome parameters only when it does) or the launch is not LTI 1.1.
+    /// (Moodle sends the outcome parameters, or with 1.3 the AGS claim, only when it does).
     pub fn from_launch(launch: &LtiLaunch) -> Option<Self> {
+        if let Some(platform) = &launch.lti13 {
+            let ags = platform.ags.as_ref()?;
+            return Some(Self::V13 {
+                issuer: platform.issuer.clone(),
+                client_id: platform.client_id.clone(),
+                user_id: launch.user_id.clone(),
+                lineitem: ags.lineitem.clone(),
+                lineitems: ags.lineitems.clone().filter(|_| ags.allows(SCOPE_LINEITEM)),
+            });
+        }
         let get = |k: &str| {
             launch
                 .params
@@ -122,5 +161,44 @@ mod tests {
             ("lis_result_sourcedid", "s"),
         ]);
         assert_eq!(GradeTarget::from_launch(&bad_url), None);
+    }
+
+    #[test]
+    fn a_13_launch_names_its_ags_target_and_ignores_11_fields() {
+        use crate::lti13::{CLAIM_AGS_ENDPOINT, PlatformLaunch, SCOPE_SCORE};
+        let mut l = launch(&[
+            ("lis_outcome_service_url", "http://m/mod/lti/service.php"),
+            ("lis_result_sourcedid", "s"),
+        ]);
+        let serde_json::Value::Object(claims) = serde_json::json!({ CLAIM_AGS_ENDPOINT: {
+            "scope": [SCOPE_SCORE], "lineitem": "http://m/li/5", "lineitems": "http://m/li"}})
+        else {
+            unreachable!()
+        };
+        l.lti13 = Some(PlatformLaunch::new("http://m", "c1", &claims));
+        let t = GradeTarget::from_launch(&l).unwrap();
+        assert_eq!(
+            t,
+            GradeTarget::V13 {
+                issuer: "http://m".into(),
+                client_id: "c1".into(),
+                user_id: "4".into(),
+                lineitem: Some("http://m/li/5".into()),
+                lineitems: None,
+            },
+            "without the lineitem scope the container is not kept"
+        );
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<GradeTarget>(&json).unwrap(), t);
+        l.lti13 = Some(PlatformLaunch::new(
+            "http://m",
+            "c1",
+            &serde_json::Map::new(),
+        ));
+        assert_eq!(
+            GradeTarget::from_launch(&l),
+            None,
+            "a 1.3 launch without AGS has no target"
+        );
     }
 }

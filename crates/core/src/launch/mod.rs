@@ -125,6 +125,9 @@ pub struct LtiLaunch {
     pub result_sourcedid: Option<String>,
     /// Every parameter whose name does not start with `oauth_`; for duplicate keys the last value wins.
     pub params: LaunchParams,
+    /// The LTI 1.3 platform of a verified 1.3 launch (its AGS endpoint for grades); `None` for
+    /// a 1.1 launch.
+    pub lti13: Option<crate::lti13::PlatformLaunch>,
 }
 
 impl LtiLaunch {
@@ -184,6 +187,7 @@ impl LtiLaunch {
             outcome_service_url: get("lis_outcome_service_url"),
             result_sourcedid: get("lis_result_sourcedid"),
             params: map,
+            lti13: None,
         })
     }
 

@@ -25,6 +25,7 @@
 //!   the LMS login, `ext_user_username`), `name`/`given_name`/`family_name`/`email` → the
 //!   `lis_person_*` parameters.
 
+mod ags;
 mod claims;
 mod config;
 mod error;
@@ -35,6 +36,7 @@ mod signing_key;
 mod state_cookie;
 mod verifier;
 
+pub use ags::{AgsEndpoint, CLAIM_AGS_ENDPOINT, PlatformLaunch, SCOPE_LINEITEM, SCOPE_SCORE};
 pub use claims::{
     CLAIM_CUSTOM, CLAIM_DEPLOYMENT_ID, CLAIM_EXT, CLAIM_MESSAGE_TYPE, CLAIM_RESOURCE_LINK,
     CLAIM_ROLES, CLAIM_VERSION, LTI_VERSION_13, RESOURCE_LINK_REQUEST,

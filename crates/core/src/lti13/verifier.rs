@@ -12,7 +12,7 @@ use super::claims::{
 };
 use super::jose::{JwkSet, RS256, UnverifiedToken};
 use super::login::PendingLogin;
-use super::{Lti13Config, Lti13Error, PlatformConfig};
+use super::{Lti13Config, Lti13Error, PlatformConfig, PlatformLaunch};
 use crate::clock::{Clock, SystemClock};
 use crate::launch::LtiLaunch;
 
@@ -160,11 +160,13 @@ impl Lti13Verifier {
                 got: message.to_owned(),
             });
         }
-        Ok(LtiLaunch::from_params(
+        let mut launch = LtiLaunch::from_params(
             platform.consumer_name(),
             &to_params(claims),
             &self.config.username_key,
-        )?)
+        )?;
+        launch.lti13 = Some(PlatformLaunch::new(issuer, &platform.client_id, claims));
+        Ok(launch)
     }
 
     fn check_times(&self, claims: &serde_json::Map<String, Value>) -> Result<(), Lti13Error> {

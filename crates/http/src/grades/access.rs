@@ -1,6 +1,11 @@
 //! Who may use an activity's grades page: a teacher of it, by their latest launch (as for the
 //! dashboard: `lms_teachers`, or the roles with `[spec] teachers_from_roles`), whose
 //! `resource_link_id` is the activity in the path.
+//!
+//! Not the dashboards' `taught` record: that is keyed by `lms_sessioninfo`, a custom parameter
+//! any editing teacher can write on their own activity, so it could name another course's
+//! activity; grades change a gradebook, so they go by the launch's own `resource_link_id`, which
+//! the LMS sets and signs.
 
 use std::sync::Arc;
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::https_client::{HttpsClient, describe, https_client};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::Method;
 use hyper::Request;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use lticontainer_core::analytics::{Answer, LmsTarget, NbLog, classify};
 
 /// How long one request may take, answer included.
@@ -122,14 +123,34 @@ impl LmsClient {
         body: Vec<u8>,
         max_bytes: usize,
     ) -> Result<(u16, Bytes), String> {
-        let mut auth = HeaderValue::from_str(authorization)
-            .map_err(|_| "the Authorization header cannot be sent".to_owned())?;
-        auth.set_sensitive(true);
-        let request = Request::post(url)
-            .header(CONTENT_TYPE, content_type)
-            .header(AUTHORIZATION, auth)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| format!("{url} is not a usable URL: {e}"))?;
+        let call = ServiceCall::post(url, content_type, body).authorization(authorization);
+        self.call(call, max_bytes).await
+    }
+
+    /// Sends `call` within the same timeout as [`LmsClient::post`]; the status and at most
+    /// `max_bytes` of the answer. Used for grades (LTI 1.3 Assignment and Grade Services).
+    ///
+    /// # Errors
+    /// As [`LmsClient::post_signed`].
+    pub async fn call(&self, call: ServiceCall, max_bytes: usize) -> Result<(u16, Bytes), String> {
+        let mut builder = Request::builder()
+            .method(call.method)
+            .uri(call.url.as_str());
+        if let Some(value) = call.authorization {
+            let mut auth = HeaderValue::from_str(&value)
+                .map_err(|_| "the Authorization header cannot be sent".to_owned())?;
+            auth.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, auth);
+        }
+        if let Some(accept) = call.accept {
+            builder = builder.header(ACCEPT, accept);
+        }
+        if let Some(content_type) = call.content_type {
+            builder = builder.header(CONTENT_TYPE, content_type);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(call.body)))
+            .map_err(|e| format!("{} is not a usable URL: {e}", call.url))?;
         self.exchange(request, max_bytes).await
     }
 
@@ -156,5 +177,64 @@ impl LmsClient {
         tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
+    }
+}
+
+/// One request to an LMS service ([`LmsClient::call`]).
+#[derive(Clone)]
+pub struct ServiceCall {
+    method: Method,
+    url: String,
+    content_type: Option<String>,
+    accept: Option<String>,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Debug for ServiceCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceCall")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceCall {
+    /// A GET of `url`, accepting `accept`.
+    pub fn get(url: &str, accept: &str) -> Self {
+        Self {
+            method: Method::GET,
+            url: url.to_owned(),
+            content_type: None,
+            accept: Some(accept.to_owned()),
+            authorization: None,
+            body: Vec::new(),
+        }
+    }
+
+    /// A POST of `body` of `content_type` to `url`.
+    pub fn post(url: &str, content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            method: Method::POST,
+            url: url.to_owned(),
+            content_type: Some(content_type.to_owned()),
+            accept: None,
+            authorization: None,
+            body,
+        }
+    }
+
+    /// With the `Authorization` header `value` (sent marked sensitive).
+    #[must_use]
+    pub fn authorization(mut self, value: &str) -> Self {
+        self.authorization = Some(value.to_owned());
+        self
+    }
+
+    /// With `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn bearer(self, token: &str) -> Self {
+        self.authorization(&format!("Bearer {token}"))
     }
 }

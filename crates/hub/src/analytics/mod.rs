@@ -36,7 +36,7 @@ use lticontainer_core::store::{AnalyticsStore, OutboxItem};
 use tokio::sync::{Notify, mpsc};
 
 pub use board::{LiveBoard, Watch};
-pub use client::{ClientError, LmsClient};
+pub use client::{ClientError, LmsClient, ServiceCall};
 pub use counters::AnalyticsSnapshot;
 pub use tap::KernelTap;
 pub use watchers::WatchPermit;

@@ -5,9 +5,11 @@
 //! ([`Grades::sent`]). The teacher's page (`/hub/grades/<activity>`) and the admin API
 //! (`lticontainer grades send`) both go through it.
 //!
-//! Re-sending is safe: Basic Outcomes *replaces* the result, and the record of what was sent
+//! Re-sending is safe: Basic Outcomes *replaces* the result, an AGS score replaces the
+//! student's score on the line item (found again, not added), and the record of what was sent
 //! is replaced per activity, column and student.
 
+mod ags;
 mod outcomes;
 
 use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ use lticontainer_core::store::{GradeSent, GradeStore, GradeTargetRecord};
 use serde::Serialize;
 
 use crate::analytics::LmsClient;
+use crate::lti13::Lti13Launches;
 
 /// Why scores cannot be sent; the text speaks to the teacher (or the admin at the terminal).
 #[derive(Debug, thiserror::Error)]
@@ -103,12 +106,14 @@ pub struct Grades {
     consumers: BTreeMap<String, String>,
     client: LmsClient,
     clock: Arc<dyn Clock>,
+    ags: Option<ags::Ags>,
 }
 
 impl fmt::Debug for Grades {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grades")
             .field("consumers", &self.consumers.keys().collect::<Vec<_>>())
+            .field("lti13", &self.ags.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +132,20 @@ impl Grades {
             consumers,
             client,
             clock,
+            ags: None,
         }
+    }
+
+    /// Sends LTI 1.3 scores (Assignment and Grade Services) to the platforms of `launches`,
+    /// with service tokens signed by its tool key.
+    #[must_use]
+    pub fn with_lti13(mut self, launches: Arc<Lti13Launches>) -> Self {
+        self.ags = Some(ags::Ags::new(
+            launches,
+            self.client.clone(),
+            Arc::clone(&self.clock),
+        ));
+        self
     }
 
     /// Records where `user`'s grade for the launched activity goes, or forgets it when the
@@ -250,7 +268,13 @@ impl Grades {
             let target = row.user.as_ref().and_then(|u| targets.get(u));
             let (success, answer) = match (row.status, row.score, target) {
                 (RowStatus::Ready, Some(score), Some(target)) => {
-                    let (success, answer) = self.send_one(target, score, plan.max).await;
+                    let sending = ags::Sending {
+                        activity,
+                        column: &plan.column,
+                        score,
+                        max: plan.max,
+                    };
+                    let (success, answer) = self.send_one(target, &sending).await;
                     if let Some(user) = &row.user {
                         tracing::info!(%activity, %user, column = %plan.column, score, max = plan.max, success, %answer, "grade sent to the LMS");
                         self.store
@@ -297,7 +321,8 @@ impl Grades {
     }
 
     /// Sends one score; whether the LMS took it, and its answer in words.
-    async fn send_one(&self, target: &GradeTarget, score: f64, max: f64) -> (bool, String) {
+    async fn send_one(&self, target: &GradeTarget, sending: &ags::Sending<'_>) -> (bool, String) {
+        let (score, max) = (sending.score, sending.max);
         match target {
             GradeTarget::V11 {
                 service_url,
@@ -320,11 +345,30 @@ impl Grades {
                 };
                 outcomes::send(&self.client, &request, score, max, self.clock.as_ref()).await
             }
-            // `GradeTarget` is non-exhaustive: LTI 1.3 targets come with AGS.
-            _ => (
-                false,
-                "not sent: this LTI version sends no grades yet".into(),
-            ),
+            GradeTarget::V13 {
+                issuer,
+                client_id,
+                user_id,
+                lineitem,
+                lineitems,
+            } => {
+                let Some(ags) = &self.ags else {
+                    return (
+                        false,
+                        "not sent: LTI 1.3 is off on this hub (no [lti13] platform)".into(),
+                    );
+                };
+                let target = ags::Target {
+                    issuer,
+                    client_id,
+                    user_id,
+                    lineitem: lineitem.as_deref(),
+                    lineitems: lineitems.as_deref(),
+                };
+                ags.send(&target, sending).await
+            }
+            // `GradeTarget` is non-exhaustive.
+            _ => (false, "not sent: this LTI version sends no grades".into()),
         }
     }
 }
