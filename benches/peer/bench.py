@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "tests" / "e2e"))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # benches/hub_launch.py: the hub log's spawn steps
 
 import engine  # noqa: E402
 import requests  # noqa: E402
@@ -40,6 +41,7 @@ def single_workload(sides: list, repeats: int, res: report.Results) -> None:
         side.start()
     try:
         for r in range(repeats):
+            res.single_load.append(os.getloadavg()[0])
             for side in sides:
                 name = f"solo{r}"
                 try:
@@ -160,7 +162,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown systems/workloads: {', '.join(sorted(unknown))}")
 
-    run_id = "peerbench-" + uuid.uuid4().hex[:8]
+    run_id = engine.OURS_INSTANCE_PREFIX + uuid.uuid4().hex[:8]
     settings = Settings(args.image, args.upstream_image, args.venv, args.chp, run_id)
     versions = report.versions(args.venv, args.chp, args.image)
     res = report.Results(command=args.command, versions=versions, started=time.time())

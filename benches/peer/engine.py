@@ -2,15 +2,20 @@
 
 Every container the harness causes to exist carries a label it owns (`lticontainer.peerbench=<run>`
 for the peer and the floor, `lticontainer.hub=peerbench-…` for lticontainer), so cleaning up never
-touches anybody else's containers.
+touches anybody else's containers. `LTICONTAINER_PEERBENCH_PREFIX` (default `peerbench-`) starts
+every run id and hub instance, and a run removes the leftovers of its own prefix only, so two runs
+with different prefixes can share the engine.
 """
 
 from __future__ import annotations
 
+import os
+
 from hub import LABEL_HUB, engine_cli
 
 ENGINE = "docker"
-OURS_INSTANCE_PREFIX = "peerbench-"
+OURS_INSTANCE_PREFIX = os.environ.get("LTICONTAINER_PEERBENCH_PREFIX", "peerbench-")
+RUN_LABEL = "lticontainer.peerbench"
 
 
 def containers(label: str, running_only: bool = False) -> list[str]:
@@ -38,15 +43,20 @@ def service_url(container_id: str) -> str:
     raise RuntimeError(f"container {container_id[:12]} has no JUPYTERHUB_SERVICE_URL")
 
 
+def _ids_with_label_prefix(key: str) -> list[str]:
+    """Ids of the containers whose label `key` starts with this run's prefix."""
+    rows = engine_cli(ENGINE, "ps", "-a", "--no-trunc", "--filter", f"label={key}", "--format",
+                      "{{.ID}} {{.Label \"" + key + "\"}}").splitlines()
+    return [r.split()[0] for r in rows if len(r.split()) == 2 and r.split()[1].startswith(OURS_INSTANCE_PREFIX)]
+
+
 def remove_leftovers() -> int:
-    """Removes containers of earlier, interrupted harness runs (the peer's, the floor's, ours)."""
-    removed = remove_containers("lticontainer.peerbench")
-    rows = engine_cli(ENGINE, "ps", "-a", "--no-trunc", "--filter", f"label={LABEL_HUB}", "--format",
-                      "{{.ID}} {{.Label \"" + LABEL_HUB + "\"}}").splitlines()
-    ours = [r.split()[0] for r in rows if len(r.split()) == 2 and r.split()[1].startswith(OURS_INSTANCE_PREFIX)]
-    if ours:
-        engine_cli(ENGINE, "rm", "-f", *ours, check=False)
-    return removed + len(ours)
+    """Removes containers of earlier, interrupted harness runs of this prefix (the peer's, the
+    floor's, ours)."""
+    ids = _ids_with_label_prefix(RUN_LABEL) + _ids_with_label_prefix(LABEL_HUB)
+    if ids:
+        engine_cli(ENGINE, "rm", "-f", *ids, check=False)
+    return len(ids)
 
 
 def version() -> str:

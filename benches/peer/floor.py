@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 from hub import free_port
 
-from engine import remove_containers
-
-LABEL = "lticontainer.peerbench"
+from engine import RUN_LABEL as LABEL
+from engine import containers, remove_containers
 
 
 class _StubHubApi(http.server.BaseHTTPRequestHandler):
@@ -114,21 +113,34 @@ class Floor:
 
     def start_one(self, name: str, timeout: float = 600) -> float:
         """Starts one server and returns seconds until it answers HTTP."""
+        return self.start_timed(name, timeout)[0]
+
+    def start_timed(self, name: str, timeout: float = 600) -> tuple[float, float]:
+        """Starts one server; returns seconds until it answers HTTP, and of those the seconds until
+        `docker run -d` returned (the container created and started)."""
         port = self._port()
         t0 = time.monotonic()
         out = subprocess.run(self.docker_run_args(name, port), capture_output=True, text=True, timeout=timeout)
         if out.returncode != 0:
             raise RuntimeError(f"docker run for {name} failed: {out.stderr.strip()}")
+        started = time.monotonic() - t0
+        container = out.stdout.strip()
         url = f"http://127.0.0.1:{port}/user/{name}/api"
         deadline = t0 + timeout
+        last_look = time.monotonic()
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(url, timeout=5):
-                    return time.monotonic() - t0
+                    return time.monotonic() - t0, started
             except urllib.error.HTTPError:
-                return time.monotonic() - t0  # any HTTP answer: the server is up
+                return time.monotonic() - t0, started  # any HTTP answer: the server is up
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.05)
+            if time.monotonic() - last_look > 2:
+                last_look = time.monotonic()
+                if container not in containers(self.label, running_only=True):
+                    raise RuntimeError(f"{name}'s floor container {container[:12]} ended before its server answered "
+                                       "(it ran with --rm: a crash, or another run removed it)")
         raise TimeoutError(f"{name}'s server did not answer {url} within {timeout}s")
 
     def cleanup(self) -> int:

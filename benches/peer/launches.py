@@ -9,9 +9,11 @@ round trip with the hub. The same client, with the same (long) timeouts, drives 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,6 +50,43 @@ def launch_to_ready(b: Browser) -> float:
     return time.monotonic() - t0
 
 
+def _hop(r: requests.Response, user: str) -> str:
+    """One request of a redirect chain, named by its path (the user's name as `<name>`) and status."""
+    path = re.sub(re.escape(user), "<name>", urllib.parse.urlsplit(r.url).path)
+    return f"{r.request.method} {path} → {r.status_code}"
+
+
+def timed_launch(b: Browser) -> tuple[float, dict[str, float]]:
+    """Launch to ready (seconds), and where it went: the launch POST, the redirects to the progress
+    page, the wait for the progress stream's `ready`, then each request of the way to JupyterLab
+    (the single-user OAuth round trip: the server's redirect to the hub's authorize, the hub's
+    redirect with the code, the server's callback — which exchanges the code and reads the user
+    from the hub before it answers — and JupyterLab's page), each as the time to its answer's
+    headers; what the client itself spends between them is the last phase."""
+    phases: dict[str, float] = {}
+    t0 = time.monotonic()
+    r = b.post_launch()
+    phases["launch POST → redirect"] = time.monotonic() - t0
+    if r.status_code not in (302, 303):
+        raise RuntimeError(f"launch answered {r.status_code}, not a redirect: {r.text[:300]}")
+    t = time.monotonic()
+    page = b.session.get(urllib.parse.urljoin(r.url, r.headers["Location"]), timeout=PATIENT_TIMEOUT)
+    if page.status_code != 200:
+        raise RuntimeError(f"the page after the launch answered {page.status_code}: {page.text[:300]}")
+    phases["→ progress page"] = time.monotonic() - t
+    t = time.monotonic()
+    b.wait_ready(timeout=PATIENT_TIMEOUT)
+    phases["progress stream → ready"] = time.monotonic() - t
+    t = time.monotonic()
+    lab = b.open_lab()
+    lab_s = time.monotonic() - t
+    for hop in [*lab.history, lab]:
+        name = _hop(hop, b.name)
+        phases[name] = phases.get(name, 0.0) + hop.elapsed.total_seconds()
+    phases["client between the requests above"] = lab_s - sum(h.elapsed.total_seconds() for h in [*lab.history, lab])
+    return time.monotonic() - t0, phases
+
+
 @dataclass
 class SingleResult:
     """One student's launch and first kernel execution."""
@@ -55,17 +94,19 @@ class SingleResult:
     ready_s: float
     kernel_s: float
     result: str
+    # Where the launch's time went, in order (see `timed_launch`; the floor's own split).
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def one_student(b: Browser) -> SingleResult:
     """Workload 1: launch to ready, then a kernel started through the proxy executes `1+1`."""
-    ready = launch_to_ready(b)
+    ready, phases = timed_launch(b)
     t0 = time.monotonic()
     result = b.execute("1+1", timeout=120)
     kernel = time.monotonic() - t0
     if result != "2":
         raise AssertionError(f"1+1 gave {result!r}")
-    return SingleResult(ready, kernel, result)
+    return SingleResult(ready, kernel, result, phases)
 
 
 @dataclass

@@ -21,11 +21,11 @@ from pathlib import Path
 import requests
 from hub import free_port
 
+from engine import RUN_LABEL as LABEL
 from engine import remove_containers
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "jupyterhub_config.py"
-LABEL = "lticontainer.peerbench"
 
 
 @dataclass

@@ -59,6 +59,8 @@ class Results:
     # 1-minute load average when each class run started, keyed by (class size, side): the machine
     # is shared, and this says how much else was running.
     load: dict[tuple[int, str], float] = field(default_factory=dict)
+    # 1-minute load average at the start of each round of single launches.
+    single_load: list[float] = field(default_factory=list)
 
 
 def _run(*args: str) -> str:
@@ -207,6 +209,16 @@ def markdown(res: Results) -> str:
             kern = statistics.median(r.kernel_s for r in runs) if side != FLOOR else None
             out.append(f"| {side} | {len(runs)} | {_s(statistics.median(r.ready_s for r in runs))} | "
                        f"{', '.join(f'{r.ready_s:.2f}' for r in runs)} s | {_s(kern)} |")
+        out += ["", "Load average at the start of each round: "
+                + ", ".join(f"{x:.1f}" for x in res.single_load) + ".",
+                "", "Where one launch goes (median of each phase over the runs; a hub's own steps, from its log, "
+                "lie inside the wait for `ready`):", "",
+                "| side | phase | median | each run |", "|---|---|---|---|"]
+        for side, runs in res.single.items():
+            for phase in dict.fromkeys(p for r in runs for p in r.phases):
+                vals = [r.phases.get(phase, 0.0) for r in runs]
+                out.append(f"| {side} | {phase} | {statistics.median(vals) * 1000:.0f} ms "
+                           f"| {', '.join(f'{v * 1000:.0f}' for v in vals)} ms |")
     if res.classes:
         out += ["", f"### 2–3. A class at once, and the floor (command: `{res.command}`)", "",
                 "| students | side | succeeded | median | p95 | max | total wall | load average at start |",

@@ -15,6 +15,10 @@
 #
 # Usage: benches/peer/run.sh [--systems ours,peer,floor] [--workloads single,class,proxy]
 #                            [--students 10,30] [--repeats 3] [--connections 1,10,50] [--seconds 10]
+# One student against the floor only, the cheap way to follow that ratio (the split of each launch is
+# printed below the table): --systems ours,floor --workloads single --repeats 5
+# Two runs on one engine at once need different LTICONTAINER_PEERBENCH_PREFIX values (default
+# `peerbench-`): a run removes the leftover containers of its own prefix only.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")/../.."

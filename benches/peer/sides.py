@@ -14,6 +14,7 @@ from lti_consumer import MoodleConsumer
 import procmem
 from floor import Floor
 from launches import SingleResult, browser, launch_to_ready, one_student
+from hub_launch import spawn_steps
 from ours import OurHub
 from peer_hub import PeerHub
 
@@ -67,8 +68,15 @@ class HubSide:
         return browser(self.hub, consumer, name, self.next_uid)
 
     def single(self, name: str) -> SingleResult:
-        """Workload 1 for one new student."""
-        return one_student(self.student(name))
+        """Workload 1 for one new student; inside the wait for `ready`, the hub's own steps when
+        its log has them."""
+        out = one_student(self.student(name))
+        out.phases.update({f"  hub step: {step}": s for step, s in self.spawn_steps(name).items()})
+        return out
+
+    def spawn_steps(self, name: str) -> dict[str, float]:
+        """The hub's own split of `name`'s spawn (seconds by step); none by default."""
+        return {}
 
     def start_one(self, name: str) -> float:
         """Workload 2's unit: one new student's launch to ready."""
@@ -112,6 +120,11 @@ class OursSide(HubSide):
     def pid(self) -> int:
         assert self.hub is not None and self.hub.proc is not None
         return self.hub.proc.pid
+
+    def spawn_steps(self, name: str) -> dict[str, float]:
+        """The steps of the `spawn ended` line in the hub's log."""
+        assert self.hub is not None
+        return spawn_steps(self.hub.log_path.read_text(errors="replace"), name)
 
     def running(self) -> int:
         return len(self.hub.containers(running_only=True))
@@ -164,7 +177,9 @@ class FloorSide:
 
     def single(self, name: str) -> SingleResult:
         """Workload 1's floor: the server's start only (no launch, no kernel)."""
-        return SingleResult(self.floor.start_one(name), 0.0, "")
+        total, started = self.floor.start_timed(name)
+        phases = {"docker run -d returned (created, started)": started, "→ server answers HTTP (polled every 50 ms)": total - started}
+        return SingleResult(total, 0.0, "", phases)
 
     def cleanup(self) -> None:
         """Removes the floor's containers (the stub keeps running)."""

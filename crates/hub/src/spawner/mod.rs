@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -173,6 +173,8 @@ pub struct Spawner {
     limit: Arc<Semaphore>,
     slots: Mutex<HashMap<String, Arc<UserSlot>>>,
     http: ready::ProbeClient,
+    /// Servers whose readiness is being waited for now (their probes share a rate).
+    awaited_servers: AtomicUsize,
     metrics: Arc<Metrics>,
 }
 
@@ -204,6 +206,7 @@ impl Spawner {
             forwarding,
             slots: Mutex::default(),
             http: ready::probe_client(),
+            awaited_servers: AtomicUsize::new(0),
             metrics: Arc::default(),
         }
     }

@@ -8,6 +8,7 @@
 //! log names the process that holds the port.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,10 +22,45 @@ use super::Spawner;
 use super::failure::SpawnFailure;
 use crate::listener_owner::{ListenerCheck, Sockets, needs_check};
 
-/// The longest pause between two readiness probes. The student waits for the first probe after
-/// the server listens, so a long pause is time added to every launch (with 500 ms, about 250 ms on
-/// average); a probe of a server not listening yet is one refused loopback or bridge connect.
-const MAX_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+/// The pause between two readiness probes of a server while few servers are awaited. The
+/// student waits for the first probe after the server listens, so the pause is time added to
+/// every launch (half of it on average): 50 ms, as often as the floor of the benchmarks
+/// (`benches/peer`) polls a server it started itself. A probe of a server not listening yet is
+/// one refused loopback or bridge connect.
+const PROBE_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The readiness probes per second of all awaited servers together, beyond which each server is
+/// probed less often (a lecture hall's servers starting at once, with a raised
+/// `hub.max_concurrent_spawns`, would otherwise cost a core's share in refused connects).
+const PROBES_PER_SECOND: u32 = 400;
+
+/// The longest pause between two probes of one server, however many are awaited.
+const MAX_PROBE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The pause between two probes of a server while `awaited` servers (this one included) are
+/// waited for: [`PROBE_INTERVAL`], longer once the probes of all of them would pass
+/// [`PROBES_PER_SECOND`], at most [`MAX_PROBE_INTERVAL`].
+fn probe_interval(awaited: usize) -> Duration {
+    let awaited = u32::try_from(awaited).unwrap_or(u32::MAX);
+    (Duration::from_secs(1).saturating_mul(awaited) / PROBES_PER_SECOND)
+        .clamp(PROBE_INTERVAL, MAX_PROBE_INTERVAL)
+}
+
+/// Counts one server as awaited (see [`probe_interval`]) for as long as it lives.
+struct Awaited<'a>(&'a AtomicUsize);
+
+impl<'a> Awaited<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Awaited<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The HTTP client of the readiness probes.
 pub(super) type ProbeClient = Client<HttpConnector, Empty<Bytes>>;
@@ -83,7 +119,7 @@ impl Spawner {
         let timeout = self.hub.http_timeout();
         let url = format!("http://{addr}/user/{user}/api");
         let start = Instant::now();
-        let mut delay = Duration::from_millis(50);
+        let _awaited = Awaited::new(&self.awaited_servers);
         let mut last_check = Instant::now();
         // What the admin's log last said about a listener outside the container (said once).
         let mut last_foreign: Option<String> = None;
@@ -161,8 +197,42 @@ impl Spawner {
                     _ => {}
                 }
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(MAX_PROBE_INTERVAL);
+            tokio::time::sleep(probe_interval(self.awaited_servers.load(Ordering::Relaxed))).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_awaited_servers_are_probed_every_50_ms() {
+        for awaited in [0, 1, 16, 20] {
+            assert_eq!(
+                probe_interval(awaited),
+                Duration::from_millis(50),
+                "{awaited}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_awaited_servers_share_the_probe_rate_up_to_half_a_second_each() {
+        assert_eq!(probe_interval(40), Duration::from_millis(100));
+        assert_eq!(probe_interval(100), Duration::from_millis(250));
+        assert_eq!(probe_interval(200), Duration::from_millis(500));
+        assert_eq!(probe_interval(usize::MAX), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn an_awaited_server_counts_while_it_is_awaited() {
+        let count = AtomicUsize::new(0);
+        {
+            let _a = Awaited::new(&count);
+            let _b = Awaited::new(&count);
+            assert_eq!(count.load(Ordering::Relaxed), 2);
+        }
+        assert_eq!(count.load(Ordering::Relaxed), 0);
     }
 }
