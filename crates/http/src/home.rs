@@ -46,10 +46,10 @@ pub(crate) async fn page(
     let note = spawner.stop_note(user);
     // An OOM kill that just happened says more than memory use near the limit.
     let memory = match &slot {
-        SlotState::Running(_) => match spawner.out_of_memory_notice(user).await {
-            Some(killed) => Some(killed),
-            None => spawner.memory_warning(user).await,
-        },
+        SlotState::Running(_) => {
+            let notices = spawner.memory_notices(user).await;
+            notices.out_of_memory.or(notices.near_limit)
+        }
         _ => None,
     };
     let status = match (&slot, &last) {

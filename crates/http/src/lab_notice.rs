@@ -169,11 +169,10 @@ pub(crate) async fn notice(
     };
     match spawner.state(&name) {
         SlotState::Running(_) => {
-            if let Some(killed) = spawner.out_of_memory_notice(&name).await {
-                notices.push(killed);
-            }
-            if let Some(memory) = spawner.memory_warning(&name).await {
-                notices.push(memory);
+            let memory = spawner.memory_notices(&name).await;
+            notices.extend(memory.out_of_memory);
+            if let Some(near_limit) = memory.near_limit {
+                notices.push(near_limit);
                 next = MEMORY_POLL_SECS;
             }
             if let Some(left) = spawner.time_left(&name) {

@@ -194,6 +194,31 @@ async fn server_that_never_answers_times_out_and_is_removed() {
 }
 
 #[tokio::test]
+async fn a_server_the_store_cannot_record_as_running_is_removed_not_left_running() {
+    // The server answered, then the hub could not write "running" (a full disk): the spawn
+    // fails, and its container must go with it — it used to keep running, unrouted, on a port
+    // the hub handed out again.
+    let hub = test_hub();
+    hub.store.fail_server_records_in(Some(ServerState::Running));
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    let ev = tokio::time::timeout(Duration::from_secs(10), hub.wait_spawn("alice"))
+        .await
+        .unwrap();
+    assert!(ev.failed, "{ev:?}");
+    assert_eq!(
+        hub.runtime.count().await,
+        0,
+        "the unrecorded container is removed"
+    );
+    assert!(hub.state.spawner.running("alice").is_none());
+
+    // Once the store writes again, the next launch starts a server as usual.
+    hub.store.fail_server_records_in(None);
+    hub.launched("alice", 101, &[]).await;
+    assert_eq!(hub.runtime.count().await, 1);
+}
+
+#[tokio::test]
 async fn restarted_hub_readopts_running_servers() {
     let first = test_hub();
     for (u, id) in [("alice", 101), ("bob", 102), ("carol", 103)] {

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AnalyticsStore, GradeSent, GradeStore, GradeTargetRecord, HISTORY_MAX, HistoryEntry,
-    OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, Store, TaughtActivity,
-    TokenRecord, UserRecord,
+    OAuthClient, OAuthCode, OutboxEntry, OutboxItem, ServerRecord, ServerState, Store,
+    TaughtActivity, TokenRecord, UserRecord,
 };
 use crate::analytics::LmsTarget;
 use crate::{Error, Result};
@@ -18,6 +18,8 @@ use crate::{Error, Result};
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+    /// Server records in this state are refused, as a full disk would ([`Self::fail_server_records_in`]).
+    failing_server_state: Mutex<Option<ServerState>>,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +44,15 @@ impl InMemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// From now on, `put_server` fails for records in `state` (as a full disk would) until
+    /// called with `None`: for testing what a failed write leaves behind.
+    pub fn fail_server_records_in(&self, state: Option<ServerState>) {
+        *self
+            .failing_server_state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = state;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,6 +118,17 @@ impl Store for InMemoryStore {
     }
 
     async fn put_server(&self, server: ServerRecord) -> Result<()> {
+        let failing = self
+            .failing_server_state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if failing.is_some_and(|f| f == server.state) {
+            return Err(Error::unavailable(
+                "memory",
+                "the store refuses this write (a test fault)",
+            ));
+        }
         let mut s = self.lock();
         if let Some(other) = s
             .servers

@@ -1,29 +1,51 @@
-//! Memory near the limit, told to the student: [`Spawner::memory_warning`] reads the running
-//! server's memory use from the engine ([`Runtime::memory_usage`](lticontainer_core::Runtime::memory_usage))
-//! when a student's page asks, and words a warning from `hub.memory_warn_percent` of the limit.
+//! What a student's pages say about their running server's memory ([`Spawner::memory_notices`]):
+//! an OOM kill in it lately ([`super::oom`]) and use near the limit (`hub.memory_warn_percent`),
+//! from one read of the engine's figures
+//! ([`Runtime::memory_usage`](lticontainer_core::Runtime::memory_usage)) when a page asks.
 
 use lticontainer_core::container::MemoryUsage;
 
 use super::Spawner;
+use super::oom::notice_text;
+
+/// What `user`'s pages say about their running server's memory; both `None` when there is
+/// nothing to say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryNotices {
+    /// A process in the server was killed for lack of memory in the last ten minutes.
+    pub out_of_memory: Option<String>,
+    /// The server's memory use has reached `hub.memory_warn_percent` of its limit.
+    pub near_limit: Option<String>,
+}
 
 impl Spawner {
-    /// The warning for `user`'s running server when its memory use has reached
-    /// `hub.memory_warn_percent` of its limit; `None` when it has not, when no server runs, when
-    /// the warning is off or the engine cannot say (logged).
-    pub async fn memory_warning(&self, user: &str) -> Option<String> {
+    /// What `user`'s running server's memory calls for telling them: an OOM kill in it lately
+    /// (with the limit when the engine tells it) and use at or above `hub.memory_warn_percent`
+    /// of its limit (unless that warning is off). The engine is asked once, and only when either
+    /// could be said; when it cannot answer (logged), the kill is still told, without the limit.
+    pub async fn memory_notices(&self, user: &str) -> MemoryNotices {
+        let Some(server) = self.running(user) else {
+            return MemoryNotices::default();
+        };
+        let killed = self.out_of_memory_recently(user, &server.container_id);
         let threshold = u64::from(self.hub.memory_warn_percent);
-        if threshold == 0 {
-            return None;
+        if !killed && threshold == 0 {
+            return MemoryNotices::default();
         }
-        let server = self.running(user)?;
         let usage = match self.runtime.memory_usage(&server.container_id).await {
-            Ok(u) => u,
+            Ok(u) => Some(u),
             Err(e) => {
                 tracing::debug!(%user, container = %server.container_id, error = %e, "cannot read the server's memory use");
-                return None;
+                None
             }
         };
-        (usage.percent()? >= threshold).then(|| memory_text(usage))
+        MemoryNotices {
+            out_of_memory: killed.then(|| notice_text(usage.and_then(|u| u.limit_bytes))),
+            near_limit: usage
+                .filter(|u| threshold > 0 && u.percent().is_some_and(|p| p >= threshold))
+                .map(memory_text),
+        }
     }
 }
 

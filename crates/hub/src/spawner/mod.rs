@@ -53,6 +53,7 @@ mod watch;
 pub use adopt::AdoptReport;
 pub use cancel::CANCELLED_MESSAGE;
 pub use cull::{CullReason, TimeLeft};
+pub use memory::MemoryNotices;
 pub use request::SpawnRequest;
 pub use steps::SpawnStep;
 pub use stop::{StopError, StopOutcome};

@@ -42,21 +42,11 @@ impl Spawner {
         });
     }
 
-    /// What `user`'s pages say while their server runs after an OOM kill in it (for
-    /// ten minutes); `None` otherwise. Names the memory limit when the engine tells it.
-    pub async fn out_of_memory_notice(&self, user: &str) -> Option<String> {
-        let server = self.running(user)?;
-        let ago = self.seconds_since_out_of_memory(user, &server.container_id)?;
-        if ago > OOM_NOTICE_SECS {
-            return None;
-        }
-        let limit = self
-            .runtime
-            .memory_usage(&server.container_id)
-            .await
-            .ok()
-            .and_then(|u| u.limit_bytes);
-        Some(notice_text(limit))
+    /// True while `user`'s pages should tell of an OOM kill in their server container
+    /// `container_id`: for [`OOM_NOTICE_SECS`] after it.
+    pub(super) fn out_of_memory_recently(&self, user: &str, container_id: &str) -> bool {
+        self.seconds_since_out_of_memory(user, container_id)
+            .is_some_and(|ago| ago <= OOM_NOTICE_SECS)
     }
 
     /// The stop note for a server whose container `container_id` just ended: set when an OOM
@@ -93,7 +83,7 @@ impl Spawner {
 
 /// The running server's notice, with the limit when known. The same words for as long as it
 /// shows, so a student who hid it in JupyterLab's bar sees it again only for a new kill.
-fn notice_text(limit_bytes: Option<u64>) -> String {
+pub(super) fn notice_text(limit_bytes: Option<u64>) -> String {
     let limit = limit_bytes
         .map(|b| format!(" (its limit is {} MiB)", b.div_ceil(1024 * 1024)))
         .unwrap_or_default();

@@ -256,36 +256,42 @@ impl Spawner {
                 )
             })??;
 
-        let addr = info.address.ok_or_else(|| {
-            SpawnFailure::new(
-                "Your server started but the hub cannot tell where it listens. Please tell your teacher.",
-                format!("the engine reports no address for container {} (check the network mode)", info.id),
+        // From here a container exists: whatever fails removes it (with its last log lines in the
+        // failure), so a failed spawn never leaves a server running that the hub no longer routes
+        // to — with host networking, on a port the hub would hand to someone else.
+        let answered = async {
+            let addr = info.address.ok_or_else(|| {
+                SpawnFailure::new(
+                    "Your server started but the hub cannot tell where it listens. Please tell your teacher.",
+                    format!("the engine reports no address for container {} (check the network mode)", info.id),
+                )
+            })?;
+            self.record(
+                user,
+                &name,
+                port,
+                ServerState::Pending,
+                Some(&info),
+                SpawnStep::RecordingContainer,
             )
-        })?;
-        self.record(
-            user,
-            &name,
-            port,
-            ServerState::Pending,
-            Some(&info),
-            SpawnStep::RecordingContainer,
-        )
-        .await?;
-
-        Self::enter(progress, &SpawnStep::WaitingForServer);
-        let listener = match self.wait_ready(user, &info.id, addr).await {
-            Ok(sockets) => sockets,
+            .await?;
+            Self::enter(progress, &SpawnStep::WaitingForServer);
+            let listener = self.wait_ready(user, &info.id, addr).await?;
+            self.record(
+                user,
+                &name,
+                port,
+                ServerState::Running,
+                Some(&info),
+                SpawnStep::RecordingRunning,
+            )
+            .await?;
+            Ok((addr, listener))
+        };
+        let (addr, listener) = match answered.await {
+            Ok(answered) => answered,
             Err(why) => return Err(self.discard(user, &info.id, why).await),
         };
-        self.record(
-            user,
-            &name,
-            port,
-            ServerState::Running,
-            Some(&info),
-            SpawnStep::RecordingRunning,
-        )
-        .await?;
         Ok(RunningServer {
             container_id: info.id,
             addr,
