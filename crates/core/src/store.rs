@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 
 use crate::Result;
 
@@ -22,6 +21,9 @@ pub use analytics::{
 };
 pub use grades::{GradeSent, GradeStore, GradeTargetRecord};
 pub use memory::InMemoryStore;
+
+/// How the store keeps secrets (tokens, client secrets, OAuth codes): their hash.
+pub use crate::auth::hash_token;
 
 /// A user the hub knows, recorded at every LTI launch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,18 +173,6 @@ pub struct OAuthCode {
     pub redirect_uri: String,
     /// When the code stops being valid.
     pub expires: SystemTime,
-}
-
-/// The SHA-256 of a secret (token, client secret, OAuth code) as lower-case hex: how the store
-/// keeps secrets, and the key to look them up by.
-pub fn hash_token(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-    }
-    out
 }
 
 /// The hub's persistent state, used as `Arc<dyn Store>`.

@@ -41,6 +41,7 @@ mod nonce;
 mod oauth;
 mod public_url;
 mod signer;
+mod token_hash;
 mod verifier;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
@@ -56,6 +57,7 @@ pub use oauth::{
 };
 pub use public_url::{IpCidr, PublicUrlConfig, RequestOrigin, public_launch_url, public_scheme};
 pub use signer::LaunchSigner;
+pub use token_hash::hash_token;
 pub use verifier::{LTI_VERSION, Lti11Authenticator, MESSAGE_TYPE};
 
 /// One launch request, as the HTTP layer hands it over.

@@ -7,7 +7,7 @@
 
 use subtle::ConstantTimeEq as _;
 
-use crate::store::hash_token;
+use crate::auth::hash_token;
 
 /// The prefix of the state cookies' names.
 pub const STATE_COOKIE_PREFIX: &str = "lticontainer-lti13-";
