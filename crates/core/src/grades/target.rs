@@ -41,6 +41,13 @@ impl std::fmt::Debug for GradeTarget {
 }
 
 impl GradeTarget {
+    /// The consumer key of the launch that named this target: the LMS it belongs to.
+    pub fn consumer_key(&self) -> &str {
+        match self {
+            Self::V11 { consumer_key, .. } => consumer_key,
+        }
+    }
+
     /// Where `launch` says its student's grade goes; `None` when the activity accepts no grades
     /// (Moodle sends the outcome parameters only when it does) or the launch is not LTI 1.1.
     pub fn from_launch(launch: &LtiLaunch) -> Option<Self> {
