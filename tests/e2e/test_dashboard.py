@@ -39,6 +39,7 @@ def notebook(codes: list[str]) -> dict:
 def open_as(hub, consumer, moodle, who: Student, tmp_path, artifacts, engine) -> tuple[Chromium, LaunchPage]:
     """`who` clicks the activity (Moodle's auto-submitting form) in a Chromium of their own."""
     c = consumer(hub)
+    c.resource_link_id = "76"  # Moodle's link id is the activity's, the lti id of lms_sessioninfo
     c.custom = {
         "lms_defurl": "/lab",
         "lms_teachers": "tina",

@@ -30,7 +30,27 @@ async fn launch_from(
     teachers: &str,
     moodle: Option<&FakeMoodle>,
 ) {
+    launch_claiming(h, user, id, lti_id, lti_id, teachers, moodle).await;
+}
+
+/// As [`launch_from`], from the activity whose signed `resource_link_id` is `link_id`, with
+/// an `lms_sessioninfo` naming `lti_id` (what a teacher may write in their own activity's
+/// custom parameters).
+async fn launch_claiming(
+    h: &AnalyticsHub,
+    user: &str,
+    id: u32,
+    link_id: u32,
+    lti_id: u32,
+    teachers: &str,
+    moodle: Option<&FakeMoodle>,
+) {
     let mut params = launch_params(user, id);
+    for (k, v) in &mut params {
+        if k == "resource_link_id" {
+            *v = link_id.to_string();
+        }
+    }
     params.push(("custom_lms_teachers".into(), teachers.into()));
     if let Some(m) = moodle {
         for (k, v) in [
@@ -255,6 +275,21 @@ async fn only_the_activitys_teachers_see_it_and_it_updates_live() {
     let view = after.expect("board").await;
     assert_eq!(view["students"][0]["user"], "amy");
     assert_eq!(view["feed"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_teacher_of_one_activity_cannot_claim_anothers_dashboard_by_its_sessioninfo() {
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let h = class(&moodle, Arc::new(InMemoryStore::new()), |_| {}).await;
+    // otto teaches activity 77 and writes activity 76's ids into its custom parameters.
+    launch_claiming(&h, "otto", 203, 77, 76, "otto", Some(&moodle)).await;
+    for path in ["/hub/dashboard/76", "/hub/dashboard/76/events"] {
+        assert_status(&get(&h, path, "otto").await, StatusCode::FORBIDDEN);
+    }
+    // What 76's teacher sees is still hers only; otto keeps his own 77 from before.
+    assert_status(&get(&h, "/hub/dashboard/76", "tina").await, StatusCode::OK);
+    let resp = get(&h, "/hub/dashboard", "otto").await;
+    assert_eq!(header_str(&resp, header::LOCATION), "/hub/dashboard/77");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::routing::post;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use lticontainer_core::auth::{LaunchSigner, Lti11Authenticator, Lti11Config, encode_urlencoded};
 use lticontainer_core::clock::SystemClock;
 use lticontainer_core::store::InMemoryStore;
 use lticontainer_hub::admin_token::AdminToken;
@@ -175,6 +176,32 @@ fn grades_hub() -> TestHub {
         parts.grades = Some(Arc::new(Grades::new(
             grades_store,
             BTreeMap::from([(KEY.to_owned(), SECRET.to_owned())]),
+            LmsClient::new(None).unwrap(),
+            Arc::new(SystemClock),
+        )));
+    })
+}
+
+/// A second LMS on the same hub (another Moodle, its own consumer key).
+const OTHER_KEY: &str = "other-moodle";
+const OTHER_SECRET: &str = "other-secret-0123456789";
+
+/// As [`grades_hub`], with a second consumer, [`OTHER_KEY`].
+fn two_lms_hub() -> TestHub {
+    let (cfg, spec) = hub_config();
+    let store = Arc::new(InMemoryStore::new());
+    let grades_store = store.clone();
+    test_hub_parts(cfg, spec, FakeJupyter::new(), store, move |parts| {
+        let consumers = Lti11Config::default()
+            .with_consumer(KEY, SECRET)
+            .with_consumer(OTHER_KEY, OTHER_SECRET);
+        parts.auth = Arc::new(Lti11Authenticator::in_memory(consumers).unwrap());
+        parts.grades = Some(Arc::new(Grades::new(
+            grades_store,
+            BTreeMap::from([
+                (KEY.to_owned(), SECRET.to_owned()),
+                (OTHER_KEY.to_owned(), OTHER_SECRET.to_owned()),
+            ]),
             LmsClient::new(None).unwrap(),
             Arc::new(SystemClock),
         )));
@@ -468,4 +495,48 @@ async fn the_admin_api_sends_a_column_and_lists_what_was_sent() {
     let bad = serde_json::json!({"csv": "x", "column": "Total", "max": 10}).to_string();
     let resp = hub.send(request("POST", ADMIN_TOKEN, bad)).await;
     assert_status(&resp, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_teacher_of_another_lms_with_the_same_link_id_neither_sees_nor_grades_its_students() {
+    let lms = FakeOutcomes::start("none").await;
+    let hub = two_lms_hub();
+    class(&hub, &lms).await;
+    // mallory teaches link 42 of the other LMS: her own launch, signed with its secret.
+    let mut params = launch_params("mallory", 9);
+    params.push(("custom_lms_teachers".into(), "mallory".into()));
+    let signed = LaunchSigner::new(OTHER_KEY, OTHER_SECRET)
+        .sign(
+            &format!("http://{HOST}/hub/lti/launch"),
+            params,
+            now(),
+            &format!("n-mallory-{}", rand_suffix()),
+        )
+        .unwrap();
+    let resp = hub.send(launch_request(encode_urlencoded(&signed))).await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert!(hub.wait_spawn("mallory").await.ready);
+
+    // The first LMS's teacher sends amy's and bob's grades: mallory's page shows none of it.
+    let fields = [
+        ("csv", CSV),
+        ("column", "Total"),
+        ("max", "10"),
+        ("action", "send"),
+    ];
+    let text = body_string(hub.send(grades_form(&hub, "teacher", &fields)).await).await;
+    assert!(text.contains("The LMS took 2 of 3 grades"), "{text}");
+    let page = body_string(
+        hub.send(hub.get_as("/hub/grades/42", Some("mallory")))
+            .await,
+    )
+    .await;
+    assert!(page.contains("Nothing sent yet"), "{page}");
+    assert!(!page.contains("amy") && !page.contains("bob"), "{page}");
+
+    // Her own CSV naming them matches no one and sends nothing to the first LMS.
+    let before = lms.received().len();
+    let text = body_string(hub.send(grades_form(&hub, "mallory", &fields)).await).await;
+    assert!(text.contains("The LMS took 0 of 3 grades"), "{text}");
+    assert_eq!(lms.received().len(), before, "{text}");
 }

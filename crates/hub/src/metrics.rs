@@ -417,7 +417,7 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
             (
                 "dropped",
                 a.dropped,
-                "records dropped because the outbox was behind",
+                "records dropped because the outbox was behind or full",
             ),
             ("delivered", a.delivered, "records stored by the LMS"),
             (

@@ -18,9 +18,22 @@
 //! `metadata.status`), `header.username`, `header.date`, and the parent's `session` and
 //! `msg_id`. An `execute_request` without a `cellId` (a console) is kept with an empty cell id,
 //! so that its reply always has a client record to pair with.
+//!
+//! Every field comes from the student (their browser or their own kernel), so each is cut to
+//! [`MAX_FIELD`] bytes, the tags to [`MAX_TAGS`]: a record stays a few KiB whatever a message
+//! carries (up to [`DEFAULT_MAX_MESSAGE`](super::ws::DEFAULT_MAX_MESSAGE)), in the writer's
+//! queue, the dashboard's memory, the outbox and the history alike.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+/// The most bytes kept of a record's text field (ids, dates, user name, status): Jupyter's
+/// are UUIDs and ISO dates, far shorter.
+pub const MAX_FIELD: usize = 256;
+
+/// The most bytes kept of a cell's tags (JSON text; mod_lticontainer reads `filename:` and
+/// `codenum:` from it).
+pub const MAX_TAGS: usize = 2048;
 
 /// The WebSocket subprotocol of the binary kernel protocol.
 pub const V1_SUBPROTOCOL: &str = "v1.kernel.websocket.jupyter.org";
@@ -272,15 +285,18 @@ fn event(
                 return None;
             }
             Some(KernelEvent::Request(ExecuteRequest {
-                session: header.session.unwrap_or_default(),
-                msg_id: header.msg_id.unwrap_or_default(),
-                cell_id: metadata.cell_id.map(text).unwrap_or_default(),
-                tags: metadata
-                    .tags
-                    .filter(|t| !t.is_null())
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-                date: header.date.map(text).unwrap_or_default(),
+                session: field(header.session.unwrap_or_default()),
+                msg_id: field(header.msg_id.unwrap_or_default()),
+                cell_id: field(metadata.cell_id.map(text).unwrap_or_default()),
+                tags: clip(
+                    metadata
+                        .tags
+                        .filter(|t| !t.is_null())
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                    MAX_TAGS,
+                ),
+                date: field(header.date.map(text).unwrap_or_default()),
             }))
         }
         Direction::FromKernel => {
@@ -288,21 +304,40 @@ fn event(
                 return None;
             }
             Some(KernelEvent::Reply(ExecuteReply {
-                session: parent.session.unwrap_or_default(),
-                msg_id: parent.msg_id.unwrap_or_default(),
-                status: content
-                    .status
-                    .or(metadata.status)
-                    .map(text)
-                    .unwrap_or_default(),
-                username: header.username.unwrap_or_default(),
-                date: header.date.map(text).unwrap_or_default(),
+                session: field(parent.session.unwrap_or_default()),
+                msg_id: field(parent.msg_id.unwrap_or_default()),
+                status: field(
+                    content
+                        .status
+                        .or(metadata.status)
+                        .map(text)
+                        .unwrap_or_default(),
+                ),
+                username: field(header.username.unwrap_or_default()),
+                date: field(header.date.map(text).unwrap_or_default()),
             }))
         }
     }
 }
 
 /// A JSON value as text: a string as itself, anything else as JSON.
+/// `s` cut to [`MAX_FIELD`] bytes.
+fn field(s: String) -> String {
+    clip(s, MAX_FIELD)
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
+    }
+    s
+}
+
 fn text(v: Value) -> String {
     match v {
         Value::String(s) => s,
@@ -393,6 +428,53 @@ mod tests {
             .collect();
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         encode_v1(v["channel"].as_str().unwrap(), &refs)
+    }
+
+    #[test]
+    fn oversized_fields_are_cut_so_a_record_stays_small() {
+        let big = "é".repeat(10_000);
+        let mut req = request_json();
+        req["header"]["session"] = big.clone().into();
+        req["header"]["msg_id"] = big.clone().into();
+        req["header"]["date"] = big.clone().into();
+        req["metadata"]["cellId"] = big.clone().into();
+        req["metadata"]["tags"] = json!([big.clone(), "codenum: 3"]);
+        let mut rep = reply_json("ok");
+        rep["header"]["username"] = big.clone().into();
+        rep["content"]["status"] = big.clone().into();
+        rep["parent_header"]["session"] = big.clone().into();
+        rep["parent_header"]["msg_id"] = big.into();
+        let parse = |d, v: &Value| {
+            parse_message(KernelProtocol::V1, d, true, &v1_of(v))
+                .unwrap()
+                .unwrap()
+        };
+        let KernelEvent::Request(r) = parse(Direction::FromClient, &req) else {
+            panic!("a request")
+        };
+        for f in [&r.session, &r.msg_id, &r.date, &r.cell_id] {
+            assert!(
+                f.len() <= MAX_FIELD && f.len() >= MAX_FIELD - 1,
+                "{}",
+                f.len()
+            );
+            assert!(f.starts_with("éé"));
+        }
+        assert!(
+            r.tags.len() <= MAX_TAGS && r.tags.starts_with("[\"éé"),
+            "{}",
+            r.tags.len()
+        );
+        let KernelEvent::Reply(r) = parse(Direction::FromKernel, &rep) else {
+            panic!("a reply")
+        };
+        for f in [&r.session, &r.msg_id, &r.username, &r.status] {
+            assert!(
+                f.len() <= MAX_FIELD && f.len() >= MAX_FIELD - 1,
+                "{}",
+                f.len()
+            );
+        }
     }
 
     #[test]

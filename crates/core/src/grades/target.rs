@@ -70,6 +70,13 @@ impl std::fmt::Debug for GradeTarget {
 }
 
 impl GradeTarget {
+    /// The consumer key of the launch that named this target: the LMS it belongs to.
+    pub fn consumer_key(&self) -> &str {
+        match self {
+            Self::V11 { consumer_key, .. } => consumer_key,
+        }
+    }
+
     /// Where `launch` says its student's grade goes; `None` when the activity accepts no grades
     /// (Moodle sends the outcome parameters, or with 1.3 the AGS claim, only when it does).
     pub fn from_launch(launch: &LtiLaunch) -> Option<Self> {

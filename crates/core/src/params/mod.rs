@@ -208,6 +208,17 @@ pub struct LmsParams {
 }
 
 impl LmsParams {
+    /// `lms_sessioninfo` when its LTI activity id is `launch`'s own `resource_link_id` (what
+    /// mod_lticontainer writes: Moodle signs the link id, which no teacher chooses), else `None`.
+    ///
+    /// The custom parameters are the activity's teacher's to write, so `lms_sessioninfo` alone
+    /// could name any activity of the LMS: who teaches an activity (its dashboard) is decided
+    /// only from a launch of that very activity.
+    pub fn own_session(&self, launch: &LtiLaunch) -> Option<SessionInfo> {
+        let link = crate::grades::activity_of(launch)?;
+        self.session.filter(|s| s.lti_id.to_string() == link)
+    }
+
     /// Reads the `lms_*` and identity parameters of `launch`. Never fails; see the module docs
     /// for what happens to each kind of bad value.
     pub fn from_launch(launch: &LtiLaunch) -> (Self, Vec<ParamWarning>) {

@@ -104,7 +104,8 @@ pub(super) fn no_analytics() -> Response {
         StatusCode::NOT_FOUND,
         "No learning analytics for this activity",
         "The hub receives no learning analytics from this activity: its launch names no \
-         lms_sessioninfo (set the activity's LTI Edit tab in Moodle), or the hub's \
+         lms_sessioninfo of its own activity (set the activity's LTI Edit tab in Moodle), or \
+         the hub's \
          [hub] analytics setting is off.",
     )
 }

@@ -31,6 +31,9 @@ pub(crate) struct GradesAccess {
     pub(crate) session: Session,
     /// The activity.
     pub(crate) activity: String,
+    /// The consumer key of the teacher's launch: only that LMS's students of the activity
+    /// count (another LMS's link of the same id is another activity).
+    pub(crate) consumer: String,
     /// The hub's grades.
     pub(crate) grades: Arc<Grades>,
 }
@@ -73,6 +76,7 @@ impl FromRequestParts<AppState> for GradesAccess {
         Ok(Self {
             session,
             activity,
+            consumer: launch.consumer_key,
             grades,
         })
     }

@@ -59,7 +59,7 @@ pub(crate) async fn index(
 pub(crate) async fn show(access: GradesAccess) -> Result<Response, PageError> {
     let sent = access
         .grades
-        .sent(&access.activity)
+        .sent(&access.activity, Some(&access.consumer))
         .await
         .map_err(|e| PageError::BadRequest(e.to_string()))?;
     Ok(page::render(
@@ -82,9 +82,10 @@ pub(crate) async fn post(access: GradesAccess, body: Bytes) -> Result<Response, 
     let form = page::Form::from_body(&body);
     let grades = &access.grades;
     let activity = &access.activity;
+    let consumer = access.consumer.as_str();
     let shown = if form.action == "send" {
         match grades
-            .send(activity, &form.csv, &form.column, &form.max)
+            .send(activity, Some(consumer), &form.csv, &form.column, &form.max)
             .await
         {
             Ok(outcomes) => {
@@ -96,7 +97,7 @@ pub(crate) async fn post(access: GradesAccess, body: Bytes) -> Result<Response, 
         }
     } else {
         match grades
-            .plan(activity, &form.csv, &form.column, &form.max)
+            .plan(activity, Some(consumer), &form.csv, &form.column, &form.max)
             .await
         {
             Ok(plan) => page::Body::Plan(plan),
@@ -104,7 +105,7 @@ pub(crate) async fn post(access: GradesAccess, body: Bytes) -> Result<Response, 
         }
     };
     let sent = grades
-        .sent(activity)
+        .sent(activity, Some(consumer))
         .await
         .map_err(|e| PageError::BadRequest(e.to_string()))?;
     Ok(page::render(&access, &form, shown, &sent))

@@ -13,7 +13,8 @@ pub struct AnalyticsSnapshot {
     pub captured: u64,
     /// Kernel messages that passed unread: malformed, oversized, compressed, broken framing.
     pub unparsed: u64,
-    /// Records dropped because the outbox writer was too far behind.
+    /// Records dropped because the outbox writer was too far behind or the outbox was full
+    /// ([`MAX_OUTBOX`](super::MAX_OUTBOX)).
     pub dropped: u64,
     /// Records stored by the LMS.
     pub delivered: u64,

@@ -49,6 +49,16 @@ const QUEUE: usize = 16 * 1024;
 /// The most records the writer stores in one transaction.
 const WRITE_BATCH: usize = 512;
 
+/// The most records the durable outbox holds: past it new records are dropped (and counted)
+/// until delivery makes room, so neither a student's flood of executions nor an LMS that is
+/// down for days fills the hub's disk. A record is at most a few KiB (the capture cuts every
+/// field), usually a few hundred bytes.
+pub const MAX_OUTBOX: u64 = 500_000;
+
+/// How many records the writer stores between two counts of the outbox (its length is read
+/// from the store again after that many, as delivery removes records meanwhile).
+const RECOUNT_EVERY: u64 = 4096;
+
 /// The analytics of one hub; see the module docs. Shared as `Arc<Analytics>`.
 #[derive(Debug)]
 pub struct Analytics {
@@ -65,6 +75,16 @@ impl Analytics {
     /// Analytics over `store`, with the outbox writer running as a task (call from within a
     /// Tokio runtime). Delivery is started separately ([`delivery::run`]).
     pub fn start(store: Arc<dyn AnalyticsStore>, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Self::start_with_outbox_limit(store, clock, MAX_OUTBOX)
+    }
+
+    /// As [`Analytics::start`], with an outbox that holds at most `max_outbox` records (about,
+    /// when records are delivered meanwhile) instead of [`MAX_OUTBOX`].
+    pub fn start_with_outbox_limit(
+        store: Arc<dyn AnalyticsStore>,
+        clock: Arc<dyn Clock>,
+        max_outbox: u64,
+    ) -> Arc<Self> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let this = Arc::new(Self {
             store,
@@ -74,7 +94,7 @@ impl Analytics {
             stored: Notify::new(),
             board: LiveBoard::new(),
         });
-        tokio::spawn(write_outbox(Arc::downgrade(&this), rx));
+        tokio::spawn(write_outbox(Arc::downgrade(&this), rx, max_outbox));
         this
     }
 
@@ -165,7 +185,11 @@ impl Analytics {
 
 /// Rebuilds the live board from the history, then moves queued records into the outbox, in
 /// batches, and feeds each stored batch to the board, until the analytics are dropped.
-async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Receiver<OutboxItem>) {
+async fn write_outbox(
+    analytics: std::sync::Weak<Analytics>,
+    mut rx: mpsc::Receiver<OutboxItem>,
+    max_outbox: u64,
+) {
     if let Some(a) = analytics.upgrade() {
         match a.board.load(a.store.as_ref()).await {
             Ok(n) => tracing::debug!(records = n, "analytics: dashboard rebuilt from the history"),
@@ -175,9 +199,45 @@ async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Recei
         }
     }
     let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // The outbox's length as last counted, plus what was stored since (`None`: count again).
+    let mut held: Option<(u64, u64)> = None;
     while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
         let Some(a) = analytics.upgrade() else { return };
-        let items = std::mem::take(&mut batch);
+        let mut items = std::mem::take(&mut batch);
+        let (counted, since) = match held {
+            Some(h) if h.1 < RECOUNT_EVERY => h,
+            _ => match a.store.outbox_len().await {
+                Ok(n) => (n, 0),
+                Err(e) => {
+                    tracing::warn!(error = %e, "analytics: cannot count the outbox; these records are stored all the same");
+                    (0, 0)
+                }
+            },
+        };
+        let room =
+            usize::try_from(max_outbox.saturating_sub(counted + since)).unwrap_or(usize::MAX);
+        if items.len() > room {
+            let over = (items.len() - room) as u64;
+            let before = a
+                .counters
+                .dropped
+                .fetch_add(over, std::sync::atomic::Ordering::Relaxed);
+            if before / 1000 != (before + over) / 1000 || before == 0 {
+                tracing::warn!(
+                    dropped = before + over,
+                    max_outbox,
+                    "analytics: the outbox is full (the LMS takes records slower than they come); new records are dropped"
+                );
+            }
+            items.truncate(room);
+            // Count again next time: delivery may have made room.
+            held = None;
+            if items.is_empty() {
+                continue;
+            }
+        } else {
+            held = Some((counted, since + items.len() as u64));
+        }
         let n = items.len();
         let mut attempt = 0u32;
         loop {
@@ -199,5 +259,64 @@ async fn write_outbox(analytics: std::sync::Weak<Analytics>, mut rx: mpsc::Recei
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use lticontainer_core::clock::SystemClock;
+    use lticontainer_core::params::SessionInfo;
+    use lticontainer_core::store::InMemoryStore;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_flood_of_records_stops_at_the_outbox_limit_and_is_counted() {
+        let store: Arc<dyn AnalyticsStore> = Arc::new(InMemoryStore::new());
+        let a = Analytics::start_with_outbox_limit(Arc::clone(&store), Arc::new(SystemClock), 10);
+        let session = SessionInfo {
+            ltictr_id: 3,
+            lti_id: 76,
+        };
+        for i in 0..25 {
+            a.enqueue(OutboxItem {
+                user: "amy".into(),
+                endpoint: "http://m/webservice/rest/server.php".into(),
+                token: "t".into(),
+                log: NbLog::session_binding(session, &format!("s{i}")),
+                captured: UNIX_EPOCH,
+            });
+        }
+        // Every record is either stored or dropped once the writer is through the queue.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while store.outbox_len().await.unwrap() + a.snapshot().dropped < 25 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the writer went through the queue");
+        assert_eq!(store.outbox_len().await.unwrap(), 10);
+        assert_eq!(a.snapshot().dropped, 15);
+        // Room made by delivery is used again.
+        let first = store.outbox_pending(1).await.unwrap();
+        store.outbox_remove(first[0].id).await.unwrap();
+        a.enqueue(OutboxItem {
+            user: "amy".into(),
+            endpoint: "http://m/webservice/rest/server.php".into(),
+            token: "t".into(),
+            log: NbLog::session_binding(session, "again"),
+            captured: UNIX_EPOCH,
+        });
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while store.outbox_len().await.unwrap() < 10 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("stored once there is room");
+        assert_eq!(a.snapshot().dropped, 15);
     }
 }

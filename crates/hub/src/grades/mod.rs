@@ -12,7 +12,7 @@
 mod ags;
 mod outcomes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -177,7 +177,8 @@ impl Grades {
         }
     }
 
-    /// Matches `column` of the CSV `csv` to the students of `activity`, scored out of `max`;
+    /// Matches `column` of the CSV `csv` to the students of `activity` (launched through
+    /// `consumer` when given: a teacher's own LMS; `None` for the admin), scored out of `max`;
     /// nothing is sent.
     ///
     /// # Errors
@@ -185,6 +186,7 @@ impl Grades {
     pub async fn plan(
         &self,
         activity: &str,
+        consumer: Option<&str>,
         csv: &str,
         column: &str,
         max: &str,
@@ -203,7 +205,7 @@ impl Grades {
             .find(|c| c.eq_ignore_ascii_case(column.trim()))
             .cloned()
             .unwrap_or_else(|| column.to_owned());
-        let targets = self.store.grade_targets(activity).await?;
+        let targets = self.targets(activity, consumer).await?;
         let mut matched = vec![false; targets.len()];
         let rows = scores
             .into_iter()
@@ -251,14 +253,14 @@ impl Grades {
     pub async fn send(
         &self,
         activity: &str,
+        consumer: Option<&str>,
         csv: &str,
         column: &str,
         max: &str,
     ) -> Result<Vec<SendOutcome>, GradeError> {
-        let plan = self.plan(activity, csv, column, max).await?;
+        let plan = self.plan(activity, consumer, csv, column, max).await?;
         let targets: BTreeMap<String, GradeTarget> = self
-            .store
-            .grade_targets(activity)
+            .targets(activity, consumer)
             .await?
             .into_iter()
             .map(|t| (t.user, t.target))
@@ -312,12 +314,46 @@ impl Grades {
         Ok(out)
     }
 
-    /// What was sent for `activity`, per column and student, with the LMS's answers.
+    /// What was sent for `activity`, per column and student, with the LMS's answers: to the
+    /// students of `consumer` only when given (as [`Grades::plan`]).
     ///
     /// # Errors
     /// The store cannot be read.
-    pub async fn sent(&self, activity: &str) -> Result<Vec<GradeSent>, GradeError> {
-        Ok(self.store.grades_sent(activity).await?)
+    pub async fn sent(
+        &self,
+        activity: &str,
+        consumer: Option<&str>,
+    ) -> Result<Vec<GradeSent>, GradeError> {
+        let sent = self.store.grades_sent(activity).await?;
+        if consumer.is_none() {
+            return Ok(sent);
+        }
+        let students: BTreeSet<String> = self
+            .targets(activity, consumer)
+            .await?
+            .into_iter()
+            .map(|t| t.user)
+            .collect();
+        Ok(sent
+            .into_iter()
+            .filter(|s| students.contains(&s.user))
+            .collect())
+    }
+
+    /// The grade targets of `activity`'s students, of the launches of `consumer` only when
+    /// given. An activity is a resource link of one LMS: another consumer's link of the same
+    /// id (another Moodle on the same hub) is another activity, whose students a teacher must
+    /// neither see nor grade.
+    async fn targets(
+        &self,
+        activity: &str,
+        consumer: Option<&str>,
+    ) -> lticontainer_core::Result<Vec<GradeTargetRecord>> {
+        let mut targets = self.store.grade_targets(activity).await?;
+        if let Some(consumer) = consumer {
+            targets.retain(|t| t.target.consumer_key() == consumer);
+        }
+        Ok(targets)
     }
 
     /// Sends one score; whether the LMS took it, and its answer in words.

@@ -56,13 +56,13 @@ pub(super) async fn send(
     };
     if body.dry_run {
         let plan = grades
-            .plan(&activity, &body.csv, &body.column, &max)
+            .plan(&activity, None, &body.csv, &body.column, &max)
             .await
             .map_err(refused)?;
         return Ok(Json(json!({ "plan": plan })));
     }
     let results = grades
-        .send(&activity, &body.csv, &body.column, &max)
+        .send(&activity, None, &body.csv, &body.column, &max)
         .await
         .map_err(refused)?;
     tracing::info!(
@@ -82,7 +82,10 @@ pub(super) async fn sent(
     State(state): State<AdminState>,
     Path(activity): Path<String>,
 ) -> Result<Json<Value>, JsonError> {
-    let sent = grades(&state)?.sent(&activity).await.map_err(refused)?;
+    let sent = grades(&state)?
+        .sent(&activity, None)
+        .await
+        .map_err(refused)?;
     let sent: Vec<Value> = sent
         .iter()
         .map(|s| {
