@@ -33,8 +33,8 @@ async fn launch_from(
     let mut params = launch_params(user, id);
     params.push(("custom_lms_teachers".into(), teachers.into()));
     if let Some(m) = moodle {
+        from_activity(&mut params, lti_id);
         for (k, v) in [
-            ("custom_lms_sessioninfo", format!("3,{lti_id}")),
             ("custom_lms_serverurl", m.server_url()),
             ("custom_lms_serverpath", "/moodle".to_owned()),
             ("custom_lms_rpctoken", TOKEN.to_owned()),
@@ -255,6 +255,38 @@ async fn only_the_activitys_teachers_see_it_and_it_updates_live() {
     let view = after.expect("board").await;
     assert_eq!(view["students"][0]["user"], "amy");
     assert_eq!(view["feed"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_teacher_who_names_another_activity_in_their_session_info_does_not_get_its_dashboard() {
+    // mallory teaches activity 99 and wrote activity 76's `lms_sessioninfo` into its custom
+    // parameters (any editing teacher can); Moodle still signs resource_link_id 99.
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let h = class(&moodle, Arc::new(InMemoryStore::new()), |_| {}).await;
+    let mut params = launch_params("mallory", 204);
+    from_activity(&mut params, 99);
+    params.retain(|(k, _)| k != "custom_lms_sessioninfo");
+    for (k, v) in [
+        ("custom_lms_sessioninfo", "3,76".to_owned()),
+        ("custom_lms_teachers", "mallory".to_owned()),
+        ("custom_lms_serverurl", moodle.server_url()),
+        ("custom_lms_serverpath", "/moodle".to_owned()),
+        ("custom_lms_rpctoken", TOKEN.to_owned()),
+    ] {
+        params.push((k.to_owned(), v));
+    }
+    let resp = h
+        .hub
+        .send(launch_request(signed_body(params, now(), "n-mallory")))
+        .await;
+    assert_status(&resp, StatusCode::FOUND);
+    assert!(h.hub.wait_spawn("mallory").await.ready);
+    for path in ["/hub/dashboard/76", "/hub/dashboard/76/events"] {
+        let resp = get(&h, path, "mallory").await;
+        assert_status(&resp, StatusCode::FORBIDDEN);
+    }
+    // tina, who teaches 76, still does.
+    assert_status(&get(&h, "/hub/dashboard/76", "tina").await, StatusCode::OK);
 }
 
 #[tokio::test]
