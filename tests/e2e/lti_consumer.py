@@ -42,7 +42,9 @@ class MoodleConsumer:
     secret: str
     launch_url: str
     moodle_url: str = "http://127.0.0.1/moodle"
-    resource_link_id: str = "7"
+    # The LTI activity, as Moodle numbers it: 76, the one the analytics tests' `lms_sessioninfo`
+    # ("3,76") names — the hub takes a session info only from a launch of its own activity.
+    resource_link_id: str = "76"
     custom: dict[str, str] = field(default_factory=lambda: {"lms_defurl": "/lab"})
 
     def launch_params(self, student: Student) -> dict[str, str]:

@@ -5,7 +5,9 @@ use lticontainer_core::params::{
     LmsParams, ParamWarning, SessionInfo, SubmitClose, VolumeKind, VolumeParam,
 };
 
-use crate::launch::moodle_launch;
+use lticontainer_core::launch::{DEFAULT_USERNAME_KEY, LtiLaunch};
+
+use crate::launch::{moodle_launch, moodle_params};
 
 fn read(extra: &[(&str, &str)]) -> (LmsParams, Vec<ParamWarning>) {
     LmsParams::from_launch(&moodle_launch("alice", "123", "Learner", extra))
@@ -329,12 +331,13 @@ fn lms_iframe() {
 
 #[test]
 fn lms_sessioninfo() {
-    let p = clean(&[("custom_lms_sessioninfo", "12,34")]);
+    // The launch comes from LTI activity 76 (its resource_link_id).
+    let p = clean(&[("custom_lms_sessioninfo", "12,76")]);
     assert_eq!(
         p.session,
         Some(SessionInfo {
             ltictr_id: 12,
-            lti_id: 34
+            lti_id: 76
         })
     );
     assert_eq!(clean(&[("custom_lms_sessioninfo", " ")]).session, None);
@@ -342,6 +345,33 @@ fn lms_sessioninfo() {
         let p = warned(&[("custom_lms_sessioninfo", bad)], "custom_lms_sessioninfo");
         assert_eq!(p.session, None, "{bad}");
     }
+}
+
+#[test]
+fn lms_sessioninfo_naming_another_activity_is_ignored() {
+    // A teacher wrote another course's activity (34) into their own activity's (76) custom
+    // parameters: its dashboard and analytics must not become theirs.
+    let p = warned(
+        &[("custom_lms_sessioninfo", "12,34")],
+        "custom_lms_sessioninfo",
+    );
+    assert_eq!(p.session, None);
+    // Another LMS's resource link ids are not numbers: nothing to compare with.
+    let mut params = moodle_params(
+        "alice",
+        "123",
+        "Learner",
+        &[("custom_lms_sessioninfo", "12,34")],
+    );
+    for (k, v) in &mut params {
+        if k == "resource_link_id" {
+            *v = "a1b2-link".to_owned();
+        }
+    }
+    let launch = LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap();
+    let (p, w) = LmsParams::from_launch(&launch);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(p.session.map(|s| s.lti_id), Some(34));
 }
 
 #[test]

@@ -122,7 +122,7 @@ pub(crate) async fn start(
             request.params(),
         );
         if let Err(e) = analytics
-            .note_teaching(&user, request.launch(), request.params(), teacher)
+            .note_teaching(&user, request.params(), teacher)
             .await
         {
             tracing::error!(%user, error = %e, "analytics: cannot record whether this user teaches the activity");

@@ -91,8 +91,8 @@ pub(crate) async fn analytics_hub_tuned(
 async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle, &str)>) -> String {
     let mut params = launch_params(user, id);
     if let Some((m, token)) = moodle {
+        from_activity(&mut params, 76);
         for (k, v) in [
-            ("custom_lms_sessioninfo", "3,76".to_owned()),
             ("custom_lms_serverurl", m.server_url()),
             ("custom_lms_serverpath", "/moodle".to_owned()),
             ("custom_lms_rpctoken", token.to_owned()),

@@ -604,6 +604,15 @@ pub fn launch_params(user: &str, user_id: u32) -> Vec<(String, String)> {
     .collect()
 }
 
+/// `params` as a launch from LTI activity `lti_id` (its `resource_link_id`, which Moodle
+/// signs), with mod_lticontainer's `lms_sessioninfo` naming that activity — the hub ignores a
+/// session info naming another activity.
+pub fn from_activity(params: &mut Vec<(String, String)>, lti_id: u32) {
+    params.retain(|(k, _)| k != "resource_link_id" && k != "custom_lms_sessioninfo");
+    params.push(("resource_link_id".to_owned(), lti_id.to_string()));
+    params.push(("custom_lms_sessioninfo".to_owned(), format!("3,{lti_id}")));
+}
+
 /// A signed launch body for `params`.
 pub fn signed_body(params: Vec<(String, String)>, timestamp: i64, nonce: &str) -> String {
     let signed = LaunchSigner::new(KEY, SECRET)

@@ -36,7 +36,10 @@
 //!   the value). The original crashed the spawn on both.
 //! * **`lms_sessioninfo`**: non-digits become separators and the first two numbers are the
 //!   mod_lticontainer instance id and the LTI activity id. Fewer than two numbers, or a number
-//!   too large, gives a warning and the default `0`/`0` (the original crashed the spawn).
+//!   too large, gives a warning and the default `0`/`0` (the original crashed the spawn). Its
+//!   LTI id must be the launch's `resource_link_id` when that is a number (Moodle's activity id,
+//!   which Moodle signs): a teacher could otherwise write another course's activity into it and
+//!   see that activity's dashboard; a mismatch is ignored the same way, with a warning.
 //! * **Volumes.** `<name>` must be 1-64 of `[a-z0-9]` (what Moodle produces); anything else (path
 //!   traversal, `/`, `_`, upper case) drops that volume with a warning. The display name loses
 //!   the S2 characters, whitespace, `:`, `*` and control characters (with a warning when it
@@ -208,17 +211,6 @@ pub struct LmsParams {
 }
 
 impl LmsParams {
-    /// `lms_sessioninfo` when its LTI activity id is `launch`'s own `resource_link_id` (what
-    /// mod_lticontainer writes: Moodle signs the link id, which no teacher chooses), else `None`.
-    ///
-    /// The custom parameters are the activity's teacher's to write, so `lms_sessioninfo` alone
-    /// could name any activity of the LMS: who teaches an activity (its dashboard) is decided
-    /// only from a launch of that very activity.
-    pub fn own_session(&self, launch: &LtiLaunch) -> Option<SessionInfo> {
-        let link = crate::grades::activity_of(launch)?;
-        self.session.filter(|s| s.lti_id.to_string() == link)
-    }
-
     /// Reads the `lms_*` and identity parameters of `launch`. Never fails; see the module docs
     /// for what happens to each kind of bad value.
     pub fn from_launch(launch: &LtiLaunch) -> (Self, Vec<ParamWarning>) {
@@ -234,6 +226,9 @@ impl LmsParams {
             }
         }
         p.read_identity(launch, &mut w);
+        p.session = p
+            .session
+            .filter(|s| session_of_this_activity(s, &launch.resource_link_id, &mut w));
         p.lms_host = launch
             .outcome_service_url
             .as_deref()
@@ -380,6 +375,34 @@ fn url_path(key: &str, path: String, w: &mut Vec<ParamWarning>) -> Option<String
             format!("{path:?} is not a plain URL path like /lab; the configured default applies"),
         ));
         None
+    }
+}
+
+/// Whether `session` names the activity the launch came from. Moodle signs `resource_link_id`
+/// (the LTI activity's id) but `lms_sessioninfo` is a custom parameter any editing teacher can
+/// write: naming another course's activity there would make its teacher's launches count as
+/// that activity's (its dashboard, its learning analytics). A numeric `resource_link_id` (every
+/// Moodle launch, 1.1 and 1.3) must equal the LTI id; another LMS's ids (not numbers) cannot be
+/// checked and are taken as they are.
+fn session_of_this_activity(
+    session: &SessionInfo,
+    resource_link_id: &str,
+    w: &mut Vec<ParamWarning>,
+) -> bool {
+    match resource_link_id.trim().parse::<u64>() {
+        Ok(link) if link != session.lti_id => {
+            w.push(ParamWarning::new(
+                "custom_lms_sessioninfo",
+                format!(
+                    "names LTI activity {} but the launch comes from activity {link} \
+                     (resource_link_id, signed by the LMS); it is ignored: no learning analytics \
+                     and no dashboard for this launch, LTI_CTR_ID and LTI_ID stay 0",
+                    session.lti_id
+                ),
+            ));
+            false
+        }
+        _ => true,
     }
 }
 

@@ -44,7 +44,7 @@ pub(crate) async fn teaching(
     };
     let latest = latest_launch(store, spec, user)
         .await?
-        .map(|(launch, params, teacher)| (teacher, params.own_session(&launch)));
+        .map(|(_, params, teacher)| (teacher, params.session));
     let (latest_teacher, latest_session) = latest.unwrap_or((false, None));
     if let Some(session) = latest_session
         .filter(|s| latest_teacher && !activities.iter().any(|a| a.session.lti_id == s.lti_id))

@@ -2,28 +2,25 @@
 //! teacher of, kept in the [`AnalyticsStore`] (so across restarts), until a later launch from
 //! the same activity makes them a student there.
 
-use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::store::TaughtActivity;
 
 use super::Analytics;
 
 impl Analytics {
-    /// Records what `launch` of `user` from the activity of `params` (`lms_sessioninfo`, when it
-    /// names the launch's own signed `resource_link_id`: [`LmsParams::own_session`]) makes them
-    /// there: a teacher (`teacher`) may open its dashboard from now on, anyone else no longer. A
-    /// launch that names no activity of its own changes nothing.
+    /// Records what a launch of `user` from the activity of `params` (`lms_sessioninfo`) makes
+    /// them there: a teacher (`teacher`) may open its dashboard from now on, anyone else no
+    /// longer. A launch that names no activity changes nothing.
     ///
     /// # Errors
     /// The store's error (the caller logs it; the launch goes on).
     pub async fn note_teaching(
         &self,
         user: &str,
-        launch: &LtiLaunch,
         params: &LmsParams,
         teacher: bool,
     ) -> lticontainer_core::Result<()> {
-        let Some(session) = params.own_session(launch) else {
+        let Some(session) = params.session else {
             return Ok(());
         };
         if !teacher {
