@@ -310,6 +310,7 @@ async fn grades_of(
                     user_id: sub.into(),
                     lineitem: lineitem.clone(),
                     lineitems: lineitems.clone(),
+                    consumer_key: "moodle".into(),
                 },
                 updated: std::time::SystemTime::now(),
             })
@@ -332,7 +333,10 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
     let key = tool_key();
     let p = Platform::start(key.jwks()).await;
     let grades = grades_for(&p, key, Some(p.item_url(0)), Some(format!("{}/li", p.base))).await;
-    let sent = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(
         sent.iter().all(|s| s.success),
         "{sent:?} {:?}",
@@ -348,7 +352,10 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
         vec![((0, "2".into()), 7.0), ((0, "3".into()), 10.0)]
     );
 
-    let again = grades.send("7", CSV, "P001", "10").await.unwrap();
+    let again = grades
+        .send("7", Some("moodle"), CSV, "P001", "10")
+        .await
+        .unwrap();
     assert!(again.iter().all(|s| s.success), "{again:?}");
     assert_eq!(
         p.scores(),
@@ -362,11 +369,14 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
     );
     // The platform forgets its tokens (a restart): the cached one is refused once, a new one sent.
     *p.tokens_issued.lock().unwrap() += 1;
-    let after = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let after = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(after.iter().all(|s| s.success), "{after:?}");
     assert_eq!(*p.tokens_issued.lock().unwrap(), 3);
     assert_eq!(p.items.lock().unwrap().len(), 1, "no line item was created");
-    let record = grades.sent("7").await.unwrap();
+    let record = grades.sent("7", Some("moodle")).await.unwrap();
     assert!(
         record
             .iter()
@@ -379,7 +389,10 @@ async fn without_the_activitys_item_a_columns_item_is_created_once_then_found() 
     let key = tool_key();
     let p = Platform::start(key.jwks()).await;
     let grades = grades_for(&p, key, None, Some(format!("{}/li?type_id=1", p.base))).await;
-    let sent = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(
         sent.iter().all(|s| s.success),
         "{sent:?} {:?}",
@@ -390,7 +403,7 @@ async fn without_the_activitys_item_a_columns_item_is_created_once_then_found() 
         (String::new(), "7".into(), "Total".into())
     );
     let sent = grades
-        .send("7", "Name,Total\namy,9\n", "Total", "10")
+        .send("7", Some("moodle"), "Name,Total\namy,9\n", "Total", "10")
         .await
         .unwrap();
     assert!(sent[0].success, "{sent:?}");
@@ -407,7 +420,10 @@ async fn the_platforms_refusals_and_garbage_are_shown_and_nothing_is_posted() {
     let p = Platform::start(key.jwks()).await;
     let grades = grades_for(&p, key, Some(p.item_url(0)), None).await;
     *p.mode.lock().unwrap() = TokenMode::Refuse;
-    let sent = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains(
@@ -417,7 +433,10 @@ async fn the_platforms_refusals_and_garbage_are_shown_and_nothing_is_posted() {
         sent[0].answer
     );
     *p.mode.lock().unwrap() = TokenMode::Huge;
-    let sent = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains("did not answer") && sent[0].answer.contains("reading the answer"),
@@ -430,7 +449,7 @@ async fn the_platforms_refusals_and_garbage_are_shown_and_nothing_is_posted() {
         "{:?}",
         p.errors.lock().unwrap()
     );
-    let record = grades.sent("7").await.unwrap();
+    let record = grades.sent("7", Some("moodle")).await.unwrap();
     assert!(
         record
             .iter()
@@ -444,7 +463,10 @@ async fn a_line_item_off_the_platforms_origin_is_refused_before_any_token() {
     let p = Platform::start(key.jwks()).await;
     let elsewhere = Platform::start(json!({})).await;
     let grades = grades_for(&p, key, Some(elsewhere.item_url(0)), None).await;
-    let sent = grades.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = grades
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains("is not on the platform's origin"),
@@ -462,7 +484,10 @@ async fn a_line_item_off_the_platforms_origin_is_refused_before_any_token() {
         None,
     )
     .await;
-    let sent = unknown.send("7", CSV, "Total", "10").await.unwrap();
+    let sent = unknown
+        .send("7", Some("moodle"), CSV, "Total", "10")
+        .await
+        .unwrap();
     assert!(
         sent[0]
             .answer

@@ -36,6 +36,10 @@ pub enum GradeTarget {
         lineitem: Option<String>,
         /// The course's line item container, when the tool may manage line items.
         lineitems: Option<String>,
+        /// The consumer key the platform's launches go by (`[[lti13.platform]] consumer`): the
+        /// LMS this target belongs to, as a 1.1 target's `consumer_key`.
+        #[serde(default)]
+        consumer_key: String,
     },
 }
 
@@ -57,6 +61,7 @@ impl std::fmt::Debug for GradeTarget {
                 user_id,
                 lineitem,
                 lineitems,
+                consumer_key,
             } => f
                 .debug_struct("V13")
                 .field("issuer", issuer)
@@ -64,6 +69,7 @@ impl std::fmt::Debug for GradeTarget {
                 .field("user_id", user_id)
                 .field("lineitem", lineitem)
                 .field("lineitems", lineitems)
+                .field("consumer_key", consumer_key)
                 .finish(),
         }
     }
@@ -73,7 +79,7 @@ impl GradeTarget {
     /// The consumer key of the launch that named this target: the LMS it belongs to.
     pub fn consumer_key(&self) -> &str {
         match self {
-            Self::V11 { consumer_key, .. } => consumer_key,
+            Self::V11 { consumer_key, .. } | Self::V13 { consumer_key, .. } => consumer_key,
         }
     }
 
@@ -88,6 +94,7 @@ impl GradeTarget {
                 user_id: launch.user_id.clone(),
                 lineitem: ags.lineitem.clone(),
                 lineitems: ags.lineitems.clone().filter(|_| ags.allows(SCOPE_LINEITEM)),
+                consumer_key: launch.consumer_key.clone(),
             });
         }
         let get = |k: &str| {
@@ -192,6 +199,7 @@ mod tests {
                 user_id: "4".into(),
                 lineitem: Some("http://m/li/5".into()),
                 lineitems: None,
+                consumer_key: l.consumer_key.clone(),
             },
             "without the lineitem scope the container is not kept"
         );

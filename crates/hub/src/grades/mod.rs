@@ -387,6 +387,7 @@ impl Grades {
                 user_id,
                 lineitem,
                 lineitems,
+                ..
             } => {
                 let Some(ags) = &self.ags else {
                     return (
