@@ -65,9 +65,14 @@ impl Sessions {
         self.revoked.revoke(user, self.clock.now_secs())
     }
 
-    /// True when `user` may open every server.
+    /// True when `user` is an admin: may start and stop every server.
     pub(crate) fn is_admin(&self, user: &str) -> bool {
         self.config.is_admin(user)
+    }
+
+    /// True when `user` may open other users' servers (an admin with `hub.admin_access`).
+    pub(crate) fn may_open_others_servers(&self, user: &str) -> bool {
+        self.config.may_open_others_servers(user)
     }
 }
 

@@ -164,6 +164,7 @@ impl AppState {
                 Arc::clone(&store),
                 HubApiConfig {
                     api_url: hub.api_url(),
+                    admin_access: hub.admin_access,
                     ..HubApiConfig::default()
                 },
             )

@@ -69,7 +69,7 @@ pub(crate) async fn user_proxy(
                 && !value.trim().is_empty()
         });
     let signed_in = match sessions.user(req.headers()) {
-        Some(me) if me == owner || sessions.is_admin(&me) => true,
+        Some(me) if me == owner || sessions.may_open_others_servers(&me) => true,
         Some(me) => {
             return PageError::Forbidden {
                 user: me,

@@ -352,8 +352,11 @@ async fn a_wrong_redirect_uri_is_refused_at_both_steps() {
 }
 
 #[tokio::test]
-async fn another_users_client_is_forbidden_but_an_admin_may_authorize() {
-    let hub = hub();
+async fn another_users_client_is_forbidden_and_an_admin_authorizes_only_with_admin_access() {
+    let hub = hub_with(HubApiConfig {
+        admin_access: true,
+        ..HubApiConfig::default()
+    });
     let secret = hub.server("alice", 18001).await;
     hub.user("bob", false).await;
     let r = hub.authorize("alice", "bob", ALICE_CB).await;
@@ -385,6 +388,18 @@ async fn another_users_client_is_forbidden_but_an_admin_may_authorize() {
             .unwrap()
             .contains(&json!("access:servers!server=alice/"))
     );
+}
+
+#[tokio::test]
+async fn an_admin_does_not_authorize_for_another_users_server_by_default() {
+    // `hub.admin_access` is off: the student's server is code the student controls, on the
+    // hub's origin; an admin's session must not be handed to it.
+    let hub = hub();
+    hub.server("alice", 18001).await;
+    hub.user("teacher", true).await;
+    let r = hub.authorize("alice", "teacher", ALICE_CB).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.get(header::LOCATION).is_none());
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ async fn owner_reaches_the_server_through_the_proxy() {
 }
 
 #[tokio::test]
-async fn another_student_gets_403_and_an_admin_gets_through() {
+async fn another_student_and_by_default_an_admin_get_403() {
     let hub = running_hub(&[("alice", 101), ("bob", 102)]).await;
     let resp = hub.send(hub.get_as("/user/alice/lab", Some("bob"))).await;
     assert_status(&resp, StatusCode::FORBIDDEN);
@@ -39,6 +39,19 @@ async fn another_student_gets_403_and_an_admin_gets_through() {
         page.contains("Not your server") && !page.contains("JupyterLab"),
         "{page}"
     );
+    // `hub.admin_access` is off by default: alice's server is code she controls, served on the
+    // hub's origin, and must not run with an admin's session.
+    let admin = hub
+        .send(hub.get_as("/user/alice/lab", Some("teacher")))
+        .await;
+    assert_status(&admin, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_admin_gets_through_with_admin_access() {
+    let hub = test_hub_tuned(|cfg| cfg.admin_access = true);
+    assert_status(&hub.launch("alice", 101).await, StatusCode::FOUND);
+    assert!(hub.wait_spawn("alice").await.ready);
     let admin = hub
         .send(hub.get_as("/user/alice/lab", Some("teacher")))
         .await;

@@ -77,9 +77,15 @@ pub struct HubConfig {
     /// database, and the Jupyter config cross-site servers mount (`jupyter-cross-site/`, see
     /// [`crate::cross_site`]). Created when missing. Default: `/var/lib/lticontainer`.
     pub state_dir: PathBuf,
-    /// Hub users who may open every user's server (e.g. teachers who help students).
-    /// Default: none.
+    /// Hub users who may start and stop every user's server, and open it when
+    /// [`HubConfig::admin_access`] is on. Default: none.
     pub admin_users: Vec<String>,
+    /// Whether [`HubConfig::admin_users`] may open other users' servers (their JupyterLab,
+    /// through the proxy and the single-user OAuth step). Default: `false`, as JupyterHub's
+    /// `admin_access` since 2.0: a student's server is served on the hub's own origin from a
+    /// process the student controls, so an admin opening it would hand the student's script the
+    /// admin's session — every other server and the admin's form tokens (docs/security.md).
+    pub admin_access: bool,
     /// LMS origins allowed to show the hub in an iframe, e.g. `https://moodle.school.edu`.
     /// When set, every response carries `Content-Security-Policy: frame-ancestors 'self' <origins>`
     /// and the session cookie is `SameSite=None; Secure` (which needs https). Launches with
@@ -237,6 +243,7 @@ impl Default for HubConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
             state_dir: PathBuf::from("/var/lib/lticontainer"),
             admin_users: Vec::new(),
+            admin_access: false,
             lms_origins: Vec::new(),
             port_min: 20000,
             port_max: 20999,
@@ -449,9 +456,15 @@ impl HubConfig {
         format!("http://{}/hub/api", SocketAddr::new(ip, self.bind.port()))
     }
 
-    /// True when `user` may open every server.
+    /// True when `user` is an admin: may start and stop every server.
     pub fn is_admin(&self, user: &str) -> bool {
         self.admin_users.iter().any(|a| a == user)
+    }
+
+    /// True when `user` may open other users' servers: an admin, with
+    /// [`HubConfig::admin_access`] on.
+    pub fn may_open_others_servers(&self, user: &str) -> bool {
+        self.admin_access && self.is_admin(user)
     }
 }
 

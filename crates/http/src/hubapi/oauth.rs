@@ -113,10 +113,12 @@ pub(crate) async fn authorize(
         )]));
     }
     if current != client.user {
-        let admin = match api.store().user(&current).await {
-            Ok(u) => u.is_some_and(|u| u.is_admin),
-            Err(e) => return store_failure("user lookup", &e),
-        };
+        // An admin opens another user's server only with `hub.admin_access` (off by default).
+        let admin = api.config().admin_access
+            && match api.store().user(&current).await {
+                Ok(u) => u.is_some_and(|u| u.is_admin),
+                Err(e) => return store_failure("user lookup", &e),
+            };
         if !admin {
             tracing::warn!(
                 user = current,

@@ -47,6 +47,9 @@ pub struct HubApiConfig {
     /// Where a browser without a hub session is sent by `/hub/api/oauth2/authorize`, with
     /// `?next=<the authorize URL>`; `None` shows the "start from your course" page instead.
     pub login_url: Option<String>,
+    /// Whether an admin's session may complete another user's server's OAuth step (open their
+    /// server): `hub.admin_access`. Default: `false`.
+    pub admin_access: bool,
 }
 
 impl Default for HubApiConfig {
@@ -61,6 +64,7 @@ impl Default for HubApiConfig {
             oauth_token_expires_in: Duration::from_secs(14 * 24 * 3600),
             oauth_code_expires_in: Duration::from_secs(300),
             login_url: None,
+            admin_access: false,
         }
     }
 }
