@@ -368,7 +368,8 @@ fn lms_sessioninfo_naming_another_activity_is_ignored() {
             *v = "a1b2-link".to_owned();
         }
     }
-    let launch = LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).unwrap();
+    let launch =
+        LtiLaunch::from_params("moodle", &params, DEFAULT_USERNAME_KEY).expect("a valid launch");
     let (p, w) = LmsParams::from_launch(&launch);
     assert!(w.is_empty(), "{w:?}");
     assert_eq!(p.session.map(|s| s.lti_id), Some(34));
