@@ -21,7 +21,7 @@ use lticontainer_core::grades::GradeTarget;
 use lticontainer_core::lti13::{Lti13Config, PlatformConfig};
 use lticontainer_core::store::{GradeStore, GradeTargetRecord, InMemoryStore};
 use lticontainer_hub::analytics::LmsClient;
-use lticontainer_hub::grades::Grades;
+use lticontainer_hub::grades::{Grades, SendOutcome};
 use lticontainer_hub::lti13::{Lti13Launches, ToolKey};
 use serde_json::{Value, json};
 
@@ -328,20 +328,30 @@ fn tool_key() -> ToolKey {
     ToolKey::from_pem(PEM, Path::new("test.pem")).unwrap()
 }
 
-#[tokio::test]
-async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replaces() {
-    let key = tool_key();
-    let p = Platform::start(key.jwks()).await;
-    let grades = grades_for(&p, key, Some(p.item_url(0)), Some(format!("{}/li", p.base))).await;
-    let sent = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
+/// Sends `column` of [`CSV`] (maximum 10) for activity 7 as a teacher of the "moodle" LMS.
+async fn send_csv(grades: &Grades, column: &str) -> Vec<SendOutcome> {
+    grades
+        .send("7", Some("moodle"), CSV, column, "10")
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Checks that the platform took every score of `sent`, naming what it refused otherwise.
+fn all_taken(sent: &[SendOutcome], p: &Platform) {
     assert!(
         sent.iter().all(|s| s.success),
         "{sent:?} {:?}",
         p.errors.lock().unwrap()
     );
+}
+
+#[tokio::test]
+async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replaces() {
+    let key = tool_key();
+    let p = Platform::start(key.jwks()).await;
+    let grades = grades_for(&p, key, Some(p.item_url(0)), Some(format!("{}/li", p.base))).await;
+    let sent = send_csv(&grades, "Total").await;
+    all_taken(&sent, &p);
     assert!(
         sent[0].answer.contains("HTTP 200: score taken"),
         "{}",
@@ -352,10 +362,7 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
         vec![((0, "2".into()), 7.0), ((0, "3".into()), 10.0)]
     );
 
-    let again = grades
-        .send("7", Some("moodle"), CSV, "P001", "10")
-        .await
-        .unwrap();
+    let again = send_csv(&grades, "P001").await;
     assert!(again.iter().all(|s| s.success), "{again:?}");
     assert_eq!(
         p.scores(),
@@ -369,10 +376,7 @@ async fn scores_go_to_the_activitys_line_item_with_one_token_and_a_resend_replac
     );
     // The platform forgets its tokens (a restart): the cached one is refused once, a new one sent.
     *p.tokens_issued.lock().unwrap() += 1;
-    let after = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
+    let after = send_csv(&grades, "Total").await;
     assert!(after.iter().all(|s| s.success), "{after:?}");
     assert_eq!(*p.tokens_issued.lock().unwrap(), 3);
     assert_eq!(p.items.lock().unwrap().len(), 1, "no line item was created");
@@ -389,15 +393,8 @@ async fn without_the_activitys_item_a_columns_item_is_created_once_then_found() 
     let key = tool_key();
     let p = Platform::start(key.jwks()).await;
     let grades = grades_for(&p, key, None, Some(format!("{}/li?type_id=1", p.base))).await;
-    let sent = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
-    assert!(
-        sent.iter().all(|s| s.success),
-        "{sent:?} {:?}",
-        p.errors.lock().unwrap()
-    );
+    let sent = send_csv(&grades, "Total").await;
+    all_taken(&sent, &p);
     assert_eq!(
         p.items.lock().unwrap()[1],
         (String::new(), "7".into(), "Total".into())
@@ -420,10 +417,7 @@ async fn the_platforms_refusals_and_garbage_are_shown_and_nothing_is_posted() {
     let p = Platform::start(key.jwks()).await;
     let grades = grades_for(&p, key, Some(p.item_url(0)), None).await;
     *p.mode.lock().unwrap() = TokenMode::Refuse;
-    let sent = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
+    let sent = send_csv(&grades, "Total").await;
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains(
@@ -433,10 +427,7 @@ async fn the_platforms_refusals_and_garbage_are_shown_and_nothing_is_posted() {
         sent[0].answer
     );
     *p.mode.lock().unwrap() = TokenMode::Huge;
-    let sent = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
+    let sent = send_csv(&grades, "Total").await;
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains("did not answer") && sent[0].answer.contains("reading the answer"),
@@ -463,10 +454,7 @@ async fn a_line_item_off_the_platforms_origin_is_refused_before_any_token() {
     let p = Platform::start(key.jwks()).await;
     let elsewhere = Platform::start(json!({})).await;
     let grades = grades_for(&p, key, Some(elsewhere.item_url(0)), None).await;
-    let sent = grades
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
+    let sent = send_csv(&grades, "Total").await;
     assert!(!sent[0].success);
     assert!(
         sent[0].answer.contains("is not on the platform's origin"),
@@ -484,10 +472,7 @@ async fn a_line_item_off_the_platforms_origin_is_refused_before_any_token() {
         None,
     )
     .await;
-    let sent = unknown
-        .send("7", Some("moodle"), CSV, "Total", "10")
-        .await
-        .unwrap();
+    let sent = send_csv(&unknown, "Total").await;
     assert!(
         sent[0]
             .answer
