@@ -110,6 +110,15 @@ def read_grades(lti_id: int) -> dict[str, float | None]:
     return json.loads(out.stdout)
 
 
+def rotate_signing_key() -> str:
+    """Gives the site a new LTI 1.3 signing key, as Moodle makes its first one
+    (`scripts/setup-moodle.sh rotate-key`); returns its key id."""
+    out = subprocess.run([str(SETUP), "rotate-key"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        pytest.fail(f"scripts/setup-moodle.sh rotate-key failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)["kid"]
+
+
 @dataclass
 class MoodleUser:
     """One person on Moodle's pages in their own headless Chromium."""

@@ -14,6 +14,11 @@ to the hub and the hub's redirect to Moodle's `auth.php`.
   signature changed → the signature does not verify; a header `kid` Moodle's key set does not
   have → the unknown kid is the cause, after the hub fetched Moodle's key set again once (its gap
   of 10 s passed); a second unknown kid at once does not make it fetch again;
+- rotated key: after a refused launch made the hub keep Moodle's key set, Moodle's signing key
+  is rotated (`scripts/setup-moodle.sh rotate-key`: Moodle's own key generation, a new kid); past
+  the hub's 10 s gap the next launch makes it fetch the set once more and is accepted (the server
+  starts). Moodle keeps the new key (any hub fetches it on its next launch, as after a real
+  rotation);
 - replayed: one real launch goes through (the hub takes the state and deletes its cookie), then the
   same `id_token` and `state` are posted again from the same browser with the state cookie put
   back (the state is used up) and from another browser without it (not bound to that browser);
@@ -25,7 +30,8 @@ to the hub and the hub's redirect to Moodle's `auth.php`.
   tool and the hub refuses the token's `aud`.
 
 They run on each engine (the `engine` parametrization): no container is made, so the engine only
-answers that; the replay's first launch starts one, on either engine.
+answers that; the replay's first launch and the launch after the rotation start one, on either
+engine.
 
 Screenshots: `moodle-lti13-<refusal>-<engine>.png`.
 """
@@ -39,7 +45,7 @@ import urllib.parse
 
 from cdp import Chromium
 from hub import Hub
-from moodle import MoodleUser, configure, lti13_config
+from moodle import MoodleUser, configure, lti13_config, rotate_signing_key
 from test_moodle import moodle_site, people  # noqa: F401 (fixtures)
 
 # The hub's student pages (`Lti13Error::student_message`).
@@ -168,6 +174,42 @@ def test_tampered_tokens_and_an_unknown_key_are_refused(make_hub, moodle_site, p
         assert hub.log_path.read_text().count(KEY_SET_FETCHED) == 2
 
 
+def wait_until_launched(b: Chromium, hub: Hub) -> None:
+    """Waits until the hub accepted student1's launch: the browser is on the spawn page or the
+    server."""
+    b.wait_for(f"location.href.startsWith({json.dumps(hub.url + '/hub/spawn-pending/student1')}) || "
+               f"location.href.startsWith({json.dumps(hub.url + '/user/student1/')})", timeout=120)
+
+
+def test_a_rotated_moodle_key_is_fetched_once_and_accepted(make_hub, moodle_site, people, engine, artifacts):
+    hub = make_hub(extra_config=lti13_config(moodle_site))
+    student = people(configure(hub), "student1")
+    student.log_in()
+    b = student.browser
+    # A first launch (its signature changed, refused) makes the hub fetch and keep Moodle's key set.
+    held = held_launch(student, hub)
+    fields = form_fields(held["request"]["postData"])
+    old_kid = token_part(fields["id_token"], 0)["kid"]
+    b.continue_request(held, post_data=urllib.parse.urlencode(
+        {**fields, "id_token": with_signature_changed(fields["id_token"])}))
+    assert_refused(b, hub, NOT_VERIFIED, "signature does not verify", 0,
+                   artifacts / f"moodle-lti13-before-rotation-{engine}.png")
+    fetched_at = time.monotonic()
+
+    # Moodle's key is rotated: it signs with a kid the hub's kept set lacks; past the hub's gap,
+    # the launch makes it fetch the set once more, and the launch goes through.
+    kid = rotate_signing_key()
+    assert kid != old_kid
+    time.sleep(max(0.0, fetched_at + REFETCH_GAP + 1 - time.monotonic()))
+    held = held_launch(student, hub)
+    assert token_part(form_fields(held["request"]["postData"])["id_token"], 0)["kid"] == kid
+    b.continue_request(held)
+    b.stop_pausing()
+    wait_until_launched(b, hub)
+    assert len(refusals(hub)) == 1, refusals(hub)
+    assert hub.log_path.read_text().count(KEY_SET_FETCHED) == 2
+
+
 def test_a_replayed_launch_is_refused(make_hub, moodle_site, people, engine, artifacts):
     hub = make_hub(extra_config=lti13_config(moodle_site))
     fixture = configure(hub)
@@ -183,8 +225,7 @@ def test_a_replayed_launch_is_refused(make_hub, moodle_site, people, engine, art
     assert len(state_cookies) == 1, b.cookies(launch_url)
     b.continue_request(held)
     b.stop_pausing()
-    b.wait_for(f"location.href.startsWith({json.dumps(hub.url + '/hub/spawn-pending/student1')}) || "
-               f"location.href.startsWith({json.dumps(hub.url + '/user/student1/')})", timeout=120)
+    wait_until_launched(b, hub)
     assert hub_cookies() == [], "the launch deletes its state cookie"
     assert refusals(hub) == []
 
