@@ -33,6 +33,10 @@ They run on each engine (the `engine` parametrization): no container is made, so
 answers that; the replay's first launch and the launch after the rotation start one, on either
 engine.
 
+The tests point the Moodle's fixture at their hubs and rotate its key: while another run uses the
+same Moodle, give this one a Moodle of its own (`LTICONTAINER_CACHE_DIR`, `LTICONTAINER_MOODLE_PORT`:
+README).
+
 Screenshots: `moodle-lti13-<refusal>-<engine>.png`.
 """
 
