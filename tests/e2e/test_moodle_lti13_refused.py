@@ -112,6 +112,25 @@ def held_launch(person: MoodleUser, hub: Hub) -> dict:
     return held
 
 
+def student_of(make_hub, site: dict, people, **config) -> tuple[Hub, MoodleUser]:
+    """A hub with the `[lti13]` table of `lti13_config(site, **config)`, Moodle's fixture pointed at
+    it, and student1 logged in to Moodle in their own Chromium."""
+    hub = make_hub(extra_config=lti13_config(site, **config))
+    student = people(configure(hub), "student1")
+    student.log_in()
+    return hub, student
+
+
+def launch_altered(student: MoodleUser, hub: Hub, alter) -> str:
+    """A launch whose id_token `alter` (a function of the token) changes on its way to the hub;
+    returns the token Moodle signed."""
+    held = held_launch(student, hub)
+    fields = form_fields(held["request"]["postData"])
+    student.browser.continue_request(
+        held, post_data=urllib.parse.urlencode({**fields, "id_token": alter(fields["id_token"])}))
+    return fields["id_token"]
+
+
 def refusals(hub: Hub) -> list[str]:
     """The hub's log lines of refused LTI 1.3 logins and launches."""
     return [line for line in hub.log_path.read_text().splitlines() if "LTI 1.3 launch refused" in line]
@@ -139,28 +158,21 @@ def post_form(b: Chromium, action: str, fields: dict[str, str]) -> None:
 
 
 def test_tampered_tokens_and_an_unknown_key_are_refused(make_hub, moodle_site, people, engine, artifacts):
-    hub = make_hub(extra_config=lti13_config(moodle_site))
-    student = people(configure(hub), "student1")
-    student.log_in()
+    hub, student = student_of(make_hub, moodle_site, people)
     b = student.browser
 
-    held = held_launch(student, hub)
-    fields = form_fields(held["request"]["postData"])
-    token = fields["id_token"]
+    def as_instructor(token: str) -> str:
+        return with_part(token, 1, **{ROLES: [*token_part(token, 1)[ROLES], INSTRUCTOR]})
+
+    token = launch_altered(student, hub, as_instructor)
+    assert INSTRUCTOR not in token_part(token, 1)[ROLES], token_part(token, 1)
     kid = token_part(token, 0)["kid"]
-    roles = token_part(token, 1)[ROLES]
-    assert INSTRUCTOR not in roles, roles
-    tampered = with_part(token, 1, **{ROLES: [*roles, INSTRUCTOR]})
-    b.continue_request(held, post_data=urllib.parse.urlencode({**fields, "id_token": tampered}))
     assert_refused(b, hub, NOT_VERIFIED, f'signature does not verify with key "{kid}"', 0,
                    artifacts / f"moodle-lti13-tampered-{engine}.png")
     fetched_at = time.monotonic()
     assert hub.log_path.read_text().count(KEY_SET_FETCHED) == 1
 
-    held = held_launch(student, hub)
-    fields = form_fields(held["request"]["postData"])
-    b.continue_request(held, post_data=urllib.parse.urlencode(
-        {**fields, "id_token": with_signature_changed(fields["id_token"])}))
+    launch_altered(student, hub, with_signature_changed)
     assert_refused(b, hub, NOT_VERIFIED, "signature does not verify", 1,
                    artifacts / f"moodle-lti13-bad-signature-{engine}.png")
 
@@ -168,10 +180,7 @@ def test_tampered_tokens_and_an_unknown_key_are_refused(make_hub, moodle_site, p
     # fetch has passed; the kid is then the cause (checked before the signature).
     time.sleep(max(0.0, fetched_at + REFETCH_GAP + 1 - time.monotonic()))
     for n, unknown in enumerate(["e2e-no-such-key", "e2e-no-such-key-either"]):
-        held = held_launch(student, hub)
-        fields = form_fields(held["request"]["postData"])
-        b.continue_request(held, post_data=urllib.parse.urlencode(
-            {**fields, "id_token": with_part(fields["id_token"], 0, kid=unknown)}))
+        launch_altered(student, hub, lambda t, kid=unknown: with_part(t, 0, kid=kid))
         assert_refused(b, hub, NOT_VERIFIED, f'signed with key id "{unknown}", which the platform\'s key set does not hold',
                        2 + n, artifacts / f"moodle-lti13-unknown-kid-{engine}.png")
         # Fetched again for the first unknown kid; not for the second, within the gap.
@@ -186,16 +195,10 @@ def wait_until_launched(b: Chromium, hub: Hub) -> None:
 
 
 def test_a_rotated_moodle_key_is_fetched_once_and_accepted(make_hub, moodle_site, people, engine, artifacts):
-    hub = make_hub(extra_config=lti13_config(moodle_site))
-    student = people(configure(hub), "student1")
-    student.log_in()
+    hub, student = student_of(make_hub, moodle_site, people)
     b = student.browser
     # A first launch (its signature changed, refused) makes the hub fetch and keep Moodle's key set.
-    held = held_launch(student, hub)
-    fields = form_fields(held["request"]["postData"])
-    old_kid = token_part(fields["id_token"], 0)["kid"]
-    b.continue_request(held, post_data=urllib.parse.urlencode(
-        {**fields, "id_token": with_signature_changed(fields["id_token"])}))
+    old_kid = token_part(launch_altered(student, hub, with_signature_changed), 0)["kid"]
     assert_refused(b, hub, NOT_VERIFIED, "signature does not verify", 0,
                    artifacts / f"moodle-lti13-before-rotation-{engine}.png")
     fetched_at = time.monotonic()
@@ -215,10 +218,7 @@ def test_a_rotated_moodle_key_is_fetched_once_and_accepted(make_hub, moodle_site
 
 
 def test_a_replayed_launch_is_refused(make_hub, moodle_site, people, engine, artifacts):
-    hub = make_hub(extra_config=lti13_config(moodle_site))
-    fixture = configure(hub)
-    student = people(fixture, "student1")
-    student.log_in()
+    hub, student = student_of(make_hub, moodle_site, people)
     b = student.browser
     held = held_launch(student, hub)
     fields = form_fields(held["request"]["postData"])
@@ -247,7 +247,7 @@ def test_a_replayed_launch_is_refused(make_hub, moodle_site, people, engine, art
     assert "state is unknown, expired or already used" in refusals(hub)[-1], refusals(hub)
 
     # Another browser, without the cookie, posts it too.
-    other = people(fixture, "student2").browser
+    other = people(student.fixture, "student2").browser
     other.navigate(f"{student.url}/login/index.php")
     other.wait_for("document.readyState === 'complete' && !!document.body", timeout=60)
     post_form(other, launch_url, fields)
@@ -260,9 +260,7 @@ def test_a_replayed_launch_is_refused(make_hub, moodle_site, people, engine, art
 
 
 def test_an_expired_token_is_refused(make_hub, moodle_site, people, engine, artifacts):
-    hub = make_hub(extra_config=lti13_config(moodle_site, settings="leeway_secs = 0\n"))
-    student = people(configure(hub), "student1")
-    student.log_in()
+    hub, student = student_of(make_hub, moodle_site, people, settings="leeway_secs = 0\n")
     held = held_launch(student, hub)
     claims = token_part(form_fields(held["request"]["postData"])["id_token"], 1)
     assert claims["exp"] - claims["iat"] == 60, claims
@@ -276,9 +274,7 @@ def test_an_expired_token_is_refused(make_hub, moodle_site, people, engine, arti
 def test_a_token_for_another_client_id_is_refused(make_hub, moodle_site, people, engine, artifacts):
     own = moodle_site["lti13"]["client_id"]
     other = "lticontainer-e2e-another-tool"
-    hub = make_hub(extra_config=lti13_config(moodle_site, client_id=other))
-    student = people(configure(hub), "student1")
-    student.log_in()
+    hub, student = student_of(make_hub, moodle_site, people, client_id=other)
     b = student.browser
     launch_page = f"{student.url}/mod/lti/launch.php?id={student.fixture['lti13']['cmid']}"
 
