@@ -23,6 +23,9 @@
 #        scripts/setup-moodle.sh status     exit 0 when Moodle answers
 #        scripts/setup-moodle.sh grades --lti=ID   the gradebook's grades of LTI activity ID as JSON
 #                                           (scripts/moodle/grades.php), read through Moodle's grade API
+#        scripts/setup-moodle.sh rotate-key a new LTI 1.3 signing key for the site, as Moodle makes
+#                                           its first (scripts/moodle/rotate_key.php); prints the
+#                                           old and the new key id as JSON
 #        scripts/setup-moodle.sh sql QUERY  run QUERY in this Moodle's database (tests and benches
 #                                           read mod_lticontainer's tables this way): one row a
 #                                           line, tab-separated, NULL as NULL, no header
@@ -75,10 +78,11 @@ case "${1:-}" in
   stop) stop_server; exit 0 ;;
   status) if answers; then echo "up: $url"; exit 0; else echo "down"; exit 1; fi ;;
   grades) shift; exec php "${PHP_INI[@]}" "$repo/scripts/moodle/grades.php" --config="$www/config.php" "$@" ;;
+  rotate-key) exec php "${PHP_INI[@]}" "$repo/scripts/moodle/rotate_key.php" --config="$www/config.php" ;;
   sql) [ $# = 2 ] || { echo "usage: $0 sql QUERY" >&2; exit 2; }
     exec mariadb --batch --skip-column-names --database="$db" --execute="$2" ;;
   --* | "") ;;
-  *) echo "usage: $0 [--option=value …] | stop | status | sql QUERY" >&2; exit 2 ;;
+  *) echo "usage: $0 [--option=value …] | stop | status | sql QUERY | grades --lti=ID | rotate-key" >&2; exit 2 ;;
 esac
 
 moodle_tar="$src/moodle-5.1.tar.zst"

@@ -75,6 +75,8 @@ class Chromium:
         self.port = int(port_file.read_text().split()[0])
         self._ids = itertools.count(1)
         self.console: list[str] = []
+        # Requests held by `pause_requests`, in the order they were paused.
+        self._paused: list[dict] = []
         self._connect(self.pages()[0])
 
     def _connect(self, target: dict) -> None:
@@ -117,9 +119,58 @@ class Chromium:
                 if "error" in msg:
                     raise CdpError(method, msg["error"])
                 return msg.get("result", {})
-            if msg.get("method") == "Runtime.consoleAPICalled":
-                args = msg["params"].get("args", [])
-                self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
+            self._record(msg)
+
+    def _record(self, msg: dict) -> None:
+        """Keeps what an event says that a caller asks for later: console lines, paused requests."""
+        if msg.get("method") == "Runtime.consoleAPICalled":
+            args = msg["params"].get("args", [])
+            self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
+        elif msg.get("method") == "Fetch.requestPaused":
+            self._paused.append(msg["params"])
+
+    def pause_requests(self, *url_patterns: str) -> None:
+        """From now on, the page's requests to a URL matching one of `url_patterns` (CDP
+        wildcards: `*`, `?`) wait before they are sent (CDP `Fetch.enable`, request stage) until
+        `continue_request` lets each go, as it was or changed; `next_paused_request` returns them
+        in turn. Only this page: a window it opens is not held."""
+        self.call("Fetch.enable", patterns=[{"urlPattern": p, "requestStage": "Request"} for p in url_patterns])
+
+    def next_paused_request(self, timeout: float) -> dict:
+        """The next request `pause_requests` holds: CDP's `Fetch.requestPaused` event, with
+        `requestId` and `request` (`url`, `method`, `headers`; `postData` filled in as text
+        when the body came only as `postDataEntries`)."""
+        deadline = time.monotonic() + timeout
+        while not self._paused:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no request was paused within {timeout}s at {self.evaluate('location.href')}")
+            self.ws.settimeout(left)
+            try:
+                self._record(json.loads(self.ws.recv()))
+            except websocket.WebSocketTimeoutException:
+                pass
+            finally:
+                self.ws.settimeout(60)
+        paused = self._paused.pop(0)
+        request = paused["request"]
+        if "postData" not in request and request.get("postDataEntries"):
+            request["postData"] = b"".join(base64.b64decode(e.get("bytes", "")) for e in request["postDataEntries"]).decode()
+        return paused
+
+    def continue_request(self, paused: dict, *, post_data: str | None = None, url: str | None = None) -> None:
+        """Sends a request `next_paused_request` returned, with its body replaced by `post_data`
+        and its URL by `url` when given (unseen by the page)."""
+        changes: dict = {}
+        if post_data is not None:
+            changes["postData"] = base64.b64encode(post_data.encode()).decode()
+        if url is not None:
+            changes["url"] = url
+        self.call("Fetch.continueRequest", requestId=paused["requestId"], **changes)
+
+    def stop_pausing(self) -> None:
+        """Ends `pause_requests`: requests go out again without waiting."""
+        self.call("Fetch.disable")
 
     def navigate(self, url: str) -> None:
         """Opens `url` in the page."""

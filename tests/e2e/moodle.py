@@ -59,15 +59,17 @@ def db_rows(sql: str) -> list[list[str]]:
     return [[unescape(v) for v in line.split("\t")] for line in lines[:-1]]
 
 
-def lti13_config(site: dict, deployment_ids: list[str] | None = None) -> str:
+def lti13_config(site: dict, deployment_ids: list[str] | None = None, client_id: str | None = None,
+                 settings: str = "") -> str:
     """The hub's `[lti13]` table for the fixture's LTI 1.3 registration (`site["lti13"]`); its own
-    deployment id unless `deployment_ids` says otherwise."""
+    deployment id and client id unless `deployment_ids` or `client_id` say otherwise; `settings`:
+    more lines of the `[lti13]` table (e.g. `leeway_secs = 0`)."""
     reg = site["lti13"]
     deployments = ", ".join(json.dumps(d) for d in (deployment_ids if deployment_ids is not None else [reg["deployment_id"]]))
     return (
-        "\n[lti13]\n[[lti13.platform]]\n"
+        f"\n[lti13]\n{settings}[[lti13.platform]]\n"
         f"issuer = {json.dumps(reg['issuer'])}\n"
-        f"client_id = {json.dumps(reg['client_id'])}\n"
+        f"client_id = {json.dumps(client_id if client_id is not None else reg['client_id'])}\n"
         f"deployment_ids = [{deployments}]\n"
         f"auth_login_url = {json.dumps(reg['auth_login_url'])}\n"
         f"key_set_url = {json.dumps(reg['key_set_url'])}\n"
@@ -106,6 +108,15 @@ def read_grades(lti_id: int) -> dict[str, float | None]:
     if out.returncode != 0:
         pytest.fail(f"scripts/setup-moodle.sh grades failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
+
+
+def rotate_signing_key() -> str:
+    """Gives the site a new LTI 1.3 signing key, as Moodle makes its first one
+    (`scripts/setup-moodle.sh rotate-key`); returns its key id."""
+    out = subprocess.run([str(SETUP), "rotate-key"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        pytest.fail(f"scripts/setup-moodle.sh rotate-key failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)["kid"]
 
 
 @dataclass

@@ -10,9 +10,10 @@ login at the hub, the hub sends the browser to Moodle's auth.php (binding the st
 with a cookie), Moodle form-posts its signed id_token back, the hub verifies it against Moodle's
 key set (`/mod/lti/certs.php`) and the student gets JupyterLab with the `lms_*` parameters
 applied. A hub that does not list Moodle's deployment id refuses the login with a clear page (on
-the fixture's hand-registered tool "Jupyter 1.3", fixed client id). The other refusals (tampered,
-wrong audience, expired, replayed nonce, unknown key id, no state cookie) are the http tests with
-a fake platform (`crates/http/tests/lti13.rs`, `lti13_registration.rs`).
+the fixture's hand-registered tool "Jupyter 1.3", fixed client id). The other refusals against
+this Moodle (tampered, unknown key id, replayed, expired, wrong audience), and a rotation of
+Moodle's signing key, are `test_moodle_lti13_refused.py`; the http tests with a fake platform (`crates/http/tests/lti13.rs`,
+`lti13_registration.rs`) cover them and more (other algorithms, missing claims, messages).
 
 Screenshots: `moodle-lti13-lab-<engine>.png`, `moodle-lti13-refused-<engine>.png`.
 """

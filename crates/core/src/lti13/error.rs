@@ -45,9 +45,11 @@ pub enum Lti13Error {
         /// The header's `alg`.
         alg: String,
     },
-    /// The token names a key the platform's key set does not hold, even after refetching it.
+    /// The token names a key the platform's key set does not hold: the set fetched again for
+    /// this token or, within the hub's gap between two fetches of one set
+    /// (`lticontainer_hub::lti13::REFETCH_GAP`, 10 s), the set as last fetched.
     #[error(
-        "the id_token of {} is signed with key id {}, which the platform's key set does not hold (also after fetching it again)",
+        "the id_token of {} is signed with key id {}, which the platform's key set does not hold (fetched again for an unknown key id at most every 10 s): a token the platform did not sign, or a key it made in the last seconds",
         Clipped::quoted(.issuer, MAX_SHOWN),
         Clipped::quoted(.kid, MAX_SHOWN)
     )]

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 use crate::analytics::LmsClient;
 
 /// The least time between two fetches of one key set: a flood of tokens with made-up key ids
-/// costs the platform at most one request per gap.
+/// costs the platform at most one request per gap. `Lti13Error::UnknownKey`'s message states it
+/// (10 s): change both together.
 pub const REFETCH_GAP: Duration = Duration::from_secs(10);
 
 /// How long a fetched key set is used before it is fetched again, so a key the platform
