@@ -121,11 +121,8 @@ impl GradeTarget {
 /// `resource_link_id` (Moodle: the External tool activity's instance id, the `lti_id` of
 /// `lms_sessioninfo`); `None` when the launch has none.
 pub fn activity_of(launch: &LtiLaunch) -> Option<&str> {
-    launch
-        .params
-        .get("resource_link_id")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    // The launch model already holds it trimmed (and refuses a launch without one).
+    Some(launch.resource_link_id.as_str()).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
