@@ -54,6 +54,9 @@ def student(hub: Hub, name: str, uid: int, target: dict[str, str] | None) -> tup
     consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
     if target is not None:
         consumer.custom = {"lms_defurl": "/lab", **target}
+        # Moodle launches an activity with its own LTI id as the resource link; the hub keeps a
+        # `lms_sessioninfo` only when it names that same activity.
+        consumer.resource_link_id = target["lms_sessioninfo"].split(",")[1].strip()
     b = Browser(hub, Student(name, user_id=str(uid)), consumer)
     b.launch()
     b.wait_ready(timeout=600)

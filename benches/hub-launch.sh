@@ -15,7 +15,13 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 IFS=, read -r -a engine_list <<<"$engines"
 scripts/setup-engines.sh "${engine_list[@]}"
-scripts/build-jupyter-image.sh "${engine_list[@]}"
+# A Swarm runs its services on the node's dockerd: the image goes to docker.
+image_engines=()
+for e in "${engine_list[@]}"; do
+  [ "$e" = swarm ] && e=docker
+  [[ " ${image_engines[*]} " == *" $e "* ]] || image_engines+=("$e")
+done
+scripts/build-jupyter-image.sh "${image_engines[@]}"
 cargo build --release --locked -p lticontainer >&2
 target=$(realpath "${CARGO_TARGET_DIR:-target}")
 export LTICONTAINER_BIN="$target/release/lticontainer"

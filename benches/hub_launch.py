@@ -25,7 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 from client import Browser  # noqa: E402
-from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, Hub, cli_of, free_port, hub_binary, remove_labelled  # noqa: E402
+from hub import CONSUMER_KEY, CONSUMER_SECRET, IMAGE, REPO, Hub, cli_of, free_port, hub_binary, remove_labelled  # noqa: E402
 from lti_consumer import MoodleConsumer, Student  # noqa: E402
 
 
@@ -51,7 +51,8 @@ def launch_to_ready(browser: Browser) -> float:
 
 
 STEPS_LINE = re.compile(r"spawn ended user=(?P<user>\S+) .*?steps=(?P<steps>.*)$")
-STEP = re.compile(r"(?P<message>.+?) (?P<secs>\d+\.\d+)s$")
+# One step of the list: its message (which may itself hold "; ") up to its seconds.
+STEP = re.compile(r"(?:^|; )(?P<message>.+?) (?P<secs>\d+\.\d+)s(?=; |$)")
 
 
 def spawn_steps(log: str, user: str) -> dict[str, float]:
@@ -62,12 +63,10 @@ def spawn_steps(log: str, user: str) -> dict[str, float]:
         m = STEPS_LINE.search(line)
         if m and m["user"] == user:
             steps = {}
-            for part in m["steps"].split("; "):
-                s = STEP.match(part.strip())
-                if s:
-                    # Steps named after the image or a count are folded under one name.
-                    name = re.sub(r"(Getting the image) .*", r"\1", s["message"])
-                    steps[name] = steps.get(name, 0.0) + float(s["secs"])
+            for s in STEP.finditer(m["steps"].strip()):
+                # Steps named after the image are folded under one name.
+                name = re.sub(r"(Getting the image) .*", r"\1", s["message"])
+                steps[name] = steps.get(name, 0.0) + float(s["secs"])
     return steps
 
 
@@ -263,6 +262,16 @@ def source_commit() -> str:
     return commit + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
+def shown_binary(binary: Path) -> str:
+    """The binary as the report names it: by its place under the cargo target directory, not by
+    this machine's path (`$LTICONTAINER_BIN` for one from elsewhere, e.g. another commit's)."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")).resolve()
+    try:
+        return f"$CARGO_TARGET_DIR/{binary.resolve().relative_to(target)}"
+    except ValueError:
+        return "$LTICONTAINER_BIN"
+
+
 def main() -> None:
     """Runs the benchmark and prints a Markdown section for BENCHMARKS.md."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -282,8 +291,8 @@ def main() -> None:
         f"Command: `{args.command}` at commit {source_commit()}  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
         f"{mem} MiB RAM, {platform.system()} {platform.release()}; load average at start "
-        f"{os.getloadavg()[0]:.1f} (other work shares the machine)  ",
-        f"Binary: `{binary}`; image: `{IMAGE}`; engines: "
+        f"{os.getloadavg()[0]:.1f}  ",
+        f"Binary: `{shown_binary(binary)}`; image: `{IMAGE}`; engines: "
         + ", ".join(f"{e} {engine_version(e)}" for e in engines)
         + "  ",
         "Launch-to-ready = signed LTI POST → spawn-pending → progress stream `ready` → GET /user/<name>/lab 200 "

@@ -201,7 +201,7 @@ def main() -> None:
         f"Command: `{args.command}`  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores ({cpu}), "
         f"{mem} MiB RAM, {platform.system()} {platform.release()}; load average {load_start:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end (other work shares the machine)  ",
+        f"{os.getloadavg()[0]:.1f} at the end  ",
         f"Image: `{IMAGE}`; upstream: `{args.upstream_image}`; engines: "
         + ", ".join(f"{e} {engine_version(e)}" for e in engines),
         "",

@@ -56,9 +56,20 @@ def single_workload(sides: list, repeats: int, res: report.Results) -> None:
             side.cleanup()
 
 
+def wait_until_quiet(below: float = 2.0, at_most_s: float = 300.0) -> None:
+    """Waits (at most `at_most_s`) until the 1-minute load average is below `below`: the previous
+    side's class leaves the machine busy for a while (removing 100 containers), and its load
+    average lags the machine by a minute or more."""
+    deadline = time.monotonic() + at_most_s
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def class_workload(sides: list, n: int, res: report.Results) -> None:
-    """Workloads 2 and 4 for one class size: each side from a fresh start, one after the other."""
+    """Workloads 2 and 4 for one class size: each side from a fresh start, one after the other,
+    each on a machine as quiet as it gets (see `wait_until_quiet`)."""
     for side in sides:
+        wait_until_quiet()
         side.start()
         try:
             idle = side.memory()[0] if hasattr(side, "memory") else None
@@ -67,6 +78,9 @@ def class_workload(sides: list, n: int, res: report.Results) -> None:
             out: ClassResult = at_once(n, lambda i, s=side: s.start_one(f"pupil{i:02d}"))
             res.classes.setdefault(n, {})[side.name] = out
             log(f"{n} at once, {side.name}: {out.ok}/{n} in {out.wall_s:.1f} s (median {out.median()})")
+            steps = {k: v for k, v in side.class_steps([f"pupil{i:02d}" for i in range(n)]).items() if v}
+            if steps:  # the peer's log gives no per-step split
+                res.class_steps.setdefault(n, {})[side.name] = steps
             for e in out.errors:
                 log(f"  {side.name} FAILED {e[:600]}")
             if hasattr(side, "memory"):
@@ -139,6 +153,17 @@ def proxy_workload(ours: OursSide | None, peer: PeerSide | None, conns: list[int
             peer.cleanup()
 
 
+def parse_memory(text: str) -> int:
+    """Bytes from a size as `docker run --memory` takes it: a number with an optional k, m or g."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("b")
+    unit = t[-1:] if t[-1:] in units else ""
+    number = t[: len(t) - len(unit)]
+    if not number.isdigit() or int(number) == 0:
+        raise ValueError(f"--memory {text!r}: expected a size such as 200m or 1g")
+    return int(number) * units[unit]
+
+
 def main() -> None:
     """Runs the chosen workloads and prints the report."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -153,6 +178,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="single-student launches per side")
     ap.add_argument("--connections", default="1,10,50", help="proxy load connection counts")
     ap.add_argument("--seconds", type=int, default=10, help="duration of each proxy load run")
+    ap.add_argument("--memory", default="1g",
+                    help="each server's memory limit on every side, e.g. 200m (default 1g, the hub's own default)")
     ap.add_argument("--command", default=" ".join(sys.argv), help="the command line printed with the figures")
     args = ap.parse_args()
     args.command = args.command.strip()
@@ -163,9 +190,13 @@ def main() -> None:
         ap.error(f"unknown systems/workloads: {', '.join(sorted(unknown))}")
 
     run_id = engine.OURS_INSTANCE_PREFIX + uuid.uuid4().hex[:8]
-    settings = Settings(args.image, args.upstream_image, args.venv, args.chp, run_id)
+    try:
+        mem_limit = parse_memory(args.memory)
+    except ValueError as e:
+        ap.error(str(e))
+    settings = Settings(args.image, args.upstream_image, args.venv, args.chp, run_id, mem_limit)
     versions = report.versions(args.venv, args.chp, args.image)
-    res = report.Results(command=args.command, versions=versions, started=time.time())
+    res = report.Results(command=args.command, versions=versions, started=time.time(), mem_limit=mem_limit)
     left = engine.remove_leftovers()
     if left:
         log(f"removed {left} containers left by an earlier run")

@@ -57,8 +57,15 @@ class Floor:
     image: str
     run_id: str
     hub_version: str = "5.5.4"
+    # Each server's memory limit, in `docker run --memory` form (the same on every side).
+    memory: str = "1g"
     _server: http.server.ThreadingHTTPServer | None = None
     _ports: set[int] = field(default_factory=set)
+    # The floor's running containers as one `docker ps` saw them, and when: every waiting server
+    # shares one listing every 2 s (a `docker ps` per server every 2 s, 50 a second for a class
+    # of 100, had dockerd and the CLI take most of a core from the servers being measured).
+    _running: tuple[float, frozenset[str]] = (0.0, frozenset())
+    _running_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def label(self) -> str:
@@ -93,7 +100,7 @@ class Floor:
             "JUPYTERHUB_DEFAULT_URL": "/lab",
         }
         args = ["docker", "run", "-d", "--rm", "--name", f"{self.run_id}-floor-{name}", "--label", self.label,
-                "--network", "host", "--cpus", "1", "--memory", "1g"]
+                "--network", "host", "--cpus", "1", "--memory", self.memory]
         for k, v in env.items():
             args += ["-e", f"{k}={v}"]
         return args + [self.image]
@@ -110,10 +117,6 @@ class Floor:
             if p not in self._ports:
                 self._ports.add(p)
                 return p
-
-    def start_one(self, name: str, timeout: float = 600) -> float:
-        """Starts one server and returns seconds until it answers HTTP."""
-        return self.start_timed(name, timeout)[0]
 
     def start_timed(self, name: str, timeout: float = 600) -> tuple[float, float]:
         """Starts one server; returns seconds until it answers HTTP, and of those the seconds until
@@ -138,10 +141,19 @@ class Floor:
                 time.sleep(0.05)
             if time.monotonic() - last_look > 2:
                 last_look = time.monotonic()
-                if container not in containers(self.label, running_only=True):
+                if container not in self._running_containers():
                     raise RuntimeError(f"{name}'s floor container {container[:12]} ended before its server answered "
                                        "(it ran with --rm: a crash, or another run removed it)")
         raise TimeoutError(f"{name}'s server did not answer {url} within {timeout}s")
+
+    def _running_containers(self) -> frozenset[str]:
+        """The floor's running container ids, listed at most once every 2 s for all servers."""
+        with self._running_lock:
+            seen_at, running = self._running
+            if time.monotonic() - seen_at > 2:
+                running = frozenset(containers(self.label, running_only=True))
+                self._running = (time.monotonic(), running)
+            return running
 
     def cleanup(self) -> int:
         """Removes every floor container; returns how many there were."""

@@ -3,8 +3,8 @@
 # a school runs it and as close to lticontainer's defaults as the peer allows:
 #   - the same LTI consumer key and secret, username from ext_user_username;
 #   - DockerSpawner on the same Docker engine, the same image and command (the image's CMD,
-#     jupyterhub-singleuser), the same limits (1 CPU, 1 GiB), host networking with the server on
-#     127.0.0.1 and a free port per user (HostNetworkSpawner below);
+#     jupyterhub-singleuser), the same limits (1 CPU, the run's memory: 1 GiB by default), host
+#     networking with the server on 127.0.0.1 and a free port per user (HostNetworkSpawner below);
 #   - hub, hub API and proxy bound to 127.0.0.1 only;
 #   - timeouts raised (start 600 s, HTTP 600 s) so a class launching at once is not failed by the
 #     defaults (60 s / 30 s); everything else (concurrent_spawn_limit 100, logging) is left default.
@@ -89,7 +89,7 @@ c.DockerSpawner.remove = True
 c.DockerSpawner.prefix = _env("PEERBENCH_PREFIX")
 c.DockerSpawner.extra_create_kwargs = {"labels": {"lticontainer.peerbench": _env("PEERBENCH_RUN")}}
 c.DockerSpawner.cpu_limit = 1.0
-c.DockerSpawner.mem_limit = "1G"
+c.DockerSpawner.mem_limit = int(_env("PEERBENCH_MEM_LIMIT"))
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 600
 c.Spawner.http_timeout = 600

@@ -39,6 +39,8 @@ class PeerHub:
     consumer_key: str
     consumer_secret: str
     run_id: str
+    # Each server's memory limit in bytes (DockerSpawner's `mem_limit`).
+    mem_limit: int = 1 << 30
     port: int = field(default_factory=free_port)
     hub_port: int = field(default_factory=free_port)
     proxy_api_port: int = field(default_factory=free_port)
@@ -55,6 +57,11 @@ class PeerHub:
     def launch_url(self) -> str:
         """ltiauthenticator's LTI 1.1 launch endpoint."""
         return f"{self.url}/hub/lti/launch"
+
+    # What the e2e client's `Browser` asks of any hub: the peer serves plain HTTP on loopback.
+    tls = False
+    verify = True
+    host = "127.0.0.1"
 
     @property
     def log_path(self) -> Path:
@@ -86,6 +93,7 @@ class PeerHub:
             PEERBENCH_IMAGE=self.image,
             PEERBENCH_PREFIX=self.prefix,
             PEERBENCH_RUN=self.run_id,
+            PEERBENCH_MEM_LIMIT=str(self.mem_limit),
         )
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -81,8 +81,10 @@ def ws_echo(tool: str, url: str, connections: int, seconds: int, cookie: str | N
     if out.returncode != 0:
         raise RuntimeError(f"{shlex.join(args)} failed: {out.stderr.strip()}")
     r = json.loads(out.stdout)
+    # The report names the tool by where run.sh builds it, not by this machine's path.
+    shown = "$CARGO_TARGET_DIR/release/ws-echo-load " + shlex.join(args[1:])
     return LoadResult(
-        command=_redact(shlex.join(args), cookie),
+        command=_redact(shown, cookie),
         per_second=r["per_second"],
         p50_ms=r["p50_us"] / 1e3,
         p90_ms=r["p90_us"] / 1e3,

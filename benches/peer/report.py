@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import engine
-from launches import ClassResult, SingleResult
+from launches import ClassResult, SingleResult, percentile
 from proxy_load import LoadResult
 
 OURS, PEER, FLOOR = "lticontainer", "JupyterHub", "floor"
@@ -61,6 +61,10 @@ class Results:
     load: dict[tuple[int, str], float] = field(default_factory=dict)
     # 1-minute load average at the start of each round of single launches.
     single_load: list[float] = field(default_factory=list)
+    # Each server's memory limit in bytes (the same on every side).
+    mem_limit: int = 1 << 30
+    # Where each class's launches went: by class size and side, each step's seconds per launch.
+    class_steps: dict[int, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
 
 
 def _run(*args: str) -> str:
@@ -108,6 +112,11 @@ def _s(x: float | None) -> str:
 
 def _ratio(a: float | None, b: float | None) -> str:
     return "–" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+def _size(n: int) -> str:
+    """Bytes as docker would write them: whole GiB or MiB."""
+    return f"{n >> 30} GiB" if n % (1 << 30) == 0 else f"{n / (1 << 20):g} MiB"
 
 
 def _mib(kib: int | None) -> str:
@@ -190,8 +199,8 @@ def markdown(res: Results) -> str:
         "",
         "Both hubs: LTI 1.1 launches signed by oauthlib (tests/e2e/lti_consumer.py) with the same consumer key "
         "and secret and the same parameters; Docker with host networking, servers on 127.0.0.1 with a port "
-        "each; the image's own command (jupyterhub-singleuser); 1 CPU and 1 GiB per server. lticontainer runs "
-        "with its defaults but `network = \"host\"` (like the peer; isolation's cost is benches/network.sh's); "
+        f"each; the image's own command (jupyterhub-singleuser); 1 CPU and {_size(res.mem_limit)} of memory per "
+        "server. lticontainer runs with its defaults but `network = \"host\"` (like the peer; isolation's cost is benches/network.sh's); "
         "JupyterHub with `start_timeout` and `http_timeout` raised to 600 s "
         "(benches/peer/jupyterhub_config.py). Launch to ready = launch POST → redirects → progress stream "
         "ready → GET /user/<name>/lab 200 after the single-user OAuth round trip. The floor starts the same "
@@ -230,6 +239,17 @@ def markdown(res: Results) -> str:
                            f"| {c.wall_s:.2f} s | {'–' if load is None else f'{load:.1f}'} |")
         if res.floor_command:
             out += ["", f"Floor command per server: `{res.floor_command}`"]
+        if res.class_steps:
+            out += ["", "Where a class's time goes: lticontainer's own steps of each launch (its log's "
+                    "`spawn ended` lines; the engine's create + start is *Starting your container*, Jupyter's "
+                    "own start is *Waiting for your server to answer*) and the floor's `docker run` against "
+                    "the server's start; median, p95 and max over the class.", "",
+                    "| students | side | phase | launches | median | p95 | max |", "|---|---|---|---|---|---|---|"]
+            for n, by in sorted(res.class_steps.items()):
+                for side, steps in by.items():
+                    for step, vals in steps.items():
+                        out.append(f"| {n} | {side} | {step} | {len(vals)} | {_s(statistics.median(vals))} "
+                                   f"| {_s(percentile(vals, 0.95))} | {_s(max(vals))} |")
     if res.memory:
         out += ["", f"### 4. Hub resident memory (VmRSS of the process tree; command: `{res.command}`)", "",
                 "| servers running | side | idle before the class | with the servers running | processes |",

@@ -15,6 +15,7 @@
 #
 # Usage: benches/peer/run.sh [--systems ours,peer,floor] [--workloads single,class,proxy]
 #                            [--students 10,30] [--repeats 3] [--connections 1,10,50] [--seconds 10]
+#                            [--memory 1g]  (each server's memory limit, the same on every side)
 # One student against the floor only, the cheap way to follow that ratio (the split of each launch is
 # printed below the table): --systems ours,floor --workloads single --repeats 5
 # Two runs on one engine at once need different LTICONTAINER_PEERBENCH_PREFIX values (default
@@ -68,7 +69,8 @@ log "building ${packages[*]} (release)"
 cargo build --release --locked "${packages[@]}" --bins >&2
 # Absolute: the Python driver runs from another directory (a relative target dir was not found).
 target=$(realpath "${CARGO_TARGET_DIR:-target}")/release
-export LTICONTAINER_BIN="$target/lticontainer"
+# LTICONTAINER_BIN, when set, names another hub binary to measure (e.g. an older commit's build).
+export LTICONTAINER_BIN="${LTICONTAINER_BIN:-$target/lticontainer}"
 
 # The upstream image: the Jupyter image (so no registry is needed) with bench-upstream as its command.
 ctx=$(mktemp -d)

@@ -33,6 +33,8 @@ class Settings:
     venv: Path
     chp: Path
     run_id: str
+    # Each server's memory limit in bytes, the same on every side (the hub's default: 1 GiB).
+    mem_limit: int = 1 << 30
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="peerbench-")))
 
 
@@ -82,6 +84,15 @@ class HubSide:
         """Workload 2's unit: one new student's launch to ready."""
         return launch_to_ready(self.student(name))
 
+    def class_steps(self, names: list[str]) -> dict[str, list[float]]:
+        """Where a class's launches went: for each of the hub's own steps, its seconds in every
+        launch of `names` that logged it."""
+        by_step: dict[str, list[float]] = {}
+        for name in names:
+            for step, secs in self.spawn_steps(name).items():
+                by_step.setdefault(step, []).append(secs)
+        return by_step
+
     def pid(self) -> int:
         """The hub's process id."""
         raise NotImplementedError
@@ -115,6 +126,9 @@ class OursSide(HubSide):
             engine="docker",
             workdir=self.settings.workdir / f"ours-{self.starts}",
             extra_allowed_image=self.settings.upstream_image,
+            spec_config=f"mem_limit = {self.settings.mem_limit}",
+            # The hub's default port range (an e2e hub's block has 25 ports, fewer than a class).
+            port_range=(20000, 20999),
         )
 
     def pid(self) -> int:
@@ -145,6 +159,7 @@ class PeerSide(HubSide):
             consumer_key=CONSUMER_KEY,
             consumer_secret=CONSUMER_SECRET,
             run_id=s.run_id,
+            mem_limit=s.mem_limit,
         )
 
     def pid(self) -> int:
@@ -162,8 +177,10 @@ class FloorSide:
     name = "floor"
 
     def __init__(self, settings: Settings, hub_version: str):
-        self.floor = Floor(settings.image, settings.run_id, hub_version)
+        self.floor = Floor(settings.image, settings.run_id, hub_version, memory=str(settings.mem_limit))
         self.started = False
+        # (total, `docker run -d` returned) seconds of each server started by `start_one`.
+        self.splits: dict[str, tuple[float, float]] = {}
 
     def start(self) -> None:
         """Starts the stub hub API (once)."""
@@ -173,7 +190,17 @@ class FloorSide:
 
     def start_one(self, name: str) -> float:
         """One server, started and waited for."""
-        return self.floor.start_one(name)
+        total, started = self.floor.start_timed(name)
+        self.splits[name] = (total, started)
+        return total
+
+    def class_steps(self, names: list[str]) -> dict[str, list[float]]:
+        """Where a class's starts went: the engine's `docker run -d`, then the server's own start."""
+        splits = [self.splits[n] for n in names if n in self.splits]
+        return {
+            "docker run -d returned (created, started)": [started for _, started in splits],
+            "→ server answers HTTP (polled every 50 ms)": [total - started for total, started in splits],
+        }
 
     def single(self, name: str) -> SingleResult:
         """Workload 1's floor: the server's start only (no launch, no kernel)."""
@@ -184,6 +211,7 @@ class FloorSide:
     def cleanup(self) -> None:
         """Removes the floor's containers (the stub keeps running)."""
         self.floor.cleanup()
+        self.splits.clear()
 
     def stop(self) -> None:
         """Removes the containers and the stub."""
