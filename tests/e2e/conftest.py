@@ -62,6 +62,7 @@ def make_hub(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     A failed test copies each hub's log to the artifacts directory.
     """
     hubs: list[Hub] = []
+    request.node.e2e_hubs = hubs  # for the failure report (pytest_runtest_makereport)
 
     def make(**kwargs) -> Hub:
         hub = Hub(engine=engine, workdir=tmp_path / f"hub{len(hubs)}", **kwargs)
@@ -104,7 +105,11 @@ def student(consumer: Callable[[Hub], MoodleConsumer]) -> Callable[[Hub, str], B
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Keeps each phase's report on the test item, so fixtures know whether the test failed."""
+    """Keeps each phase's report on the test item, so fixtures know whether the test failed; a
+    failed phase's report gets, for each hub the test started, the last warnings of its log."""
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+    if rep.failed:
+        for hub in getattr(item, "e2e_hubs", []):
+            rep.sections.append((f"hub {hub.workdir.name}: its last warnings and errors", hub.log_problems()))

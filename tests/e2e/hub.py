@@ -410,12 +410,26 @@ group_home_template = "{home}/{{group}}"
         """This hub's labelled networks, as the engine lists them."""
         return labelled_networks(self.engine, self.instance)
 
+    def _log_lines(self) -> list[str] | None:
+        """The hub's log, line by line; None before the hub wrote one."""
+        try:
+            return self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return None
+
     def log_tail(self, lines: int = 60) -> str:
         """The end of the hub's log, for failure messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
+        log = self._log_lines()
+        return "(no hub log)" if log is None else "\n".join(log[-lines:])
+
+    def log_problems(self, lines: int = 12) -> str:
+        """The last warnings and errors of the hub's log, each cut short: what a failure report
+        shows of a log that the artifacts directory keeps whole."""
+        log = self._log_lines()
+        if log is None:
             return "(no hub log)"
+        found = [line[:400] for line in log if " WARN " in line or " ERROR " in line]
+        return "\n".join(found[-lines:]) or "(none)"
 
     def cleanup(self) -> None:
         """Stops the hub and removes everything it labelled."""

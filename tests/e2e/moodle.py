@@ -142,14 +142,21 @@ class MoodleUser:
         return self.fixture["moodle_url"]
 
     def log_in(self) -> None:
-        """Logs in through Moodle's login page, as a person types their name and password."""
+        """Logs in through Moodle's login page, as a person types their name and password.
+
+        The fields are filled and the button pressed in one script: Moodle's page replaces its
+        password field with a copy (`core/togglesensitive`, its show-password button) once a
+        template has loaded, and the copy is empty — a password typed before that is lost
+        ("Invalid login"; seen with the machine under load, the template a second late)."""
         b = self.browser
         b.navigate(f"{self.url}/login/index.php")
         b.wait_for("!!document.querySelector('#username') && !!document.querySelector('#loginbtn')", timeout=60)
         password = self.fixture["users"][self.username]["password"]
-        b.evaluate(f"document.querySelector('#username').value = {json.dumps(self.username)}")
-        b.evaluate(f"document.querySelector('#password').value = {json.dumps(password)}")
-        b.evaluate("document.querySelector('#loginbtn').click()")
+        b.evaluate(
+            f"document.querySelector('#username').value = {json.dumps(self.username)};"
+            f"document.querySelector('#password').value = {json.dumps(password)};"
+            "document.querySelector('#loginbtn').click()"
+        )
         b.wait_for("!location.pathname.startsWith('/login/') && !!document.querySelector('.usermenu, #user-menu-toggle')",
                    timeout=60)
 

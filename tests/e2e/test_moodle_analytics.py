@@ -160,6 +160,16 @@ def counted_runs(fixture: dict, end: int) -> tuple[int, int]:
 # The charts of mod_lticontainer's Dashboard tab: four over the "real time" period, four over
 # "any period" (locallib_chart.php), drawn by Moodle's Chart.js output.
 DASHBOARD_CHARTS = 8
+# The most students mod_lticontainer puts in one progress (line) chart when the activity sets no
+# number of its own (`CHART_LINE_MAX_USER_NUM` in its local_define.php).
+CHART_LINE_MAX_USER_NUM = 15
+
+
+def students_per_progress_chart(fixture: dict) -> int:
+    """How many students the plugin puts in one progress chart of the activity: its
+    `chart_line_usernum`, or `CHART_LINE_MAX_USER_NUM` when that is not positive (locallib_chart.php)."""
+    (row,) = db_rows(f"SELECT chart_line_usernum FROM mdl_lticontainer WHERE id = {fixture['lticontainer']['id']}")
+    return int(row[0]) if int(row[0]) > 0 else CHART_LINE_MAX_USER_NUM
 # The data of each chart on a page, as Moodle's chart renderer writes it into the page's script
 # for Chart.js to draw (the plugin's pages show no data table beside the charts).
 CHART_DATA = re.compile(r"var data = (\{.*?\}),\s+uniqid", re.S)
@@ -195,8 +205,9 @@ def students_see_their_cells_on_the_plugins_pages(teacher: MoodleUser, fixture: 
     """mod_lticontainer's own Dashboard and Chart tabs show what the students ran, the last run at
     `last`, once the plugin counts it (`wait_until_counted`): the Dashboard's pie counts exactly
     the activity's runs of its period (this test's and any earlier ones, `counted_runs`), its
-    progress chart has a line per student; on the Chart tab each student's ok/error runs and each
-    exercise cell (`codenum`: x0 and x2 ok, x1 an error) with the right outcome."""
+    progress chart has a line per student (unless others fill it: the Chart tab's progress charts
+    have every student); on the Chart tab each student's ok/error runs and each exercise
+    cell (`codenum`: x0 and x2 ok, x1 an error) with the right outcome."""
     tb = teacher.browser
     base = f"{fixture['moodle_url']}/mod/lticontainer/actions"
     cmid = fixture["lticontainer"]["cmid"]
@@ -213,7 +224,13 @@ def students_see_their_cells_on_the_plugins_pages(teacher: MoodleUser, fixture: 
     # The period ends at the minute the page was computed in: when asked, or a minute later.
     periods = {counted_runs(fixture, minute_of(t)) for t in (asked, drawn)}
     assert (ok, error) in periods, (pie, periods)
-    assert progress["type"] == "line" and set(names) <= {s["label"] for s in progress["series"]}, progress
+    # The Dashboard draws only the first chart of each kind, and the plugin puts a set number of
+    # students in a progress chart (`students_per_progress_chart`): with more students in the period,
+    # the others are on the Chart tab, which draws every chart. Each of this test's students has a
+    # line there (checked last: the next step clicks a link of the Dashboard).
+    on_dashboard = {s["label"] for s in progress["series"]}
+    assert progress["type"] == "line" and (
+        set(names) <= on_dashboard or len(on_dashboard) >= students_per_progress_chart(fixture)), progress
 
     # From the dashboard's "Activity per User" chart to the Chart tab, as the teacher clicks it.
     link = "#region-main a[href*='chart_kind=users_bar'][href*='time_period=real']"
@@ -233,6 +250,11 @@ def students_see_their_cells_on_the_plugins_pages(teacher: MoodleUser, fixture: 
             assert codenum in cells, (codenum, cells)
             runs_ok, runs_error = cells[codenum]
             assert (runs_ok > 0, runs_error > 0) == (want == "ok", want == "error"), (codenum, cells[codenum])
+
+    url = f"{base}/chart_view.php?id={cmid}&chart_kind=codecell_line&time_period=real"
+    lines = open_chart_page(tb, url)
+    assert all(c["type"] == "line" for c in lines), lines
+    assert set(names) <= {s["label"] for c in lines for s in c["series"]}, lines
 
 
 def test_moodle_stopped_and_the_hub_restarted_lose_and_repeat_nothing(moodle_hub, people, engine):
