@@ -39,6 +39,17 @@ FLAGS = [
 ]
 
 
+# The error Chromium fails a page's queued requests with when the machine's addresses change.
+NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+# How long a page may take to come right by itself after such a drop (an EventSource reconnects)
+# before `Chromium.wait_for` reloads it.
+NETWORK_CHANGE_GRACE = 3.0
+# Only requests dropped within this long of the document's request count: a page loading (Lab
+# activates its plugins once, and one failed fetch breaks it for good); a page that has loaded
+# retries its own polls, and reloading it would lose what a test typed into it.
+PAGE_LOAD_WINDOW = 30.0
+
+
 class CdpError(RuntimeError):
     """A CDP command answered with an error."""
 
@@ -75,6 +86,21 @@ class Chromium:
         self.port = int(port_file.read_text().split()[0])
         self._ids = itertools.count(1)
         self.console: list[str] = []
+        # What the page's scripts threw without catching (CDP Runtime.exceptionThrown).
+        self.exceptions: list[str] = []
+        # The page's requests still waiting for their end, by CDP request id: method, URL and the
+        # response's status once it came; and the last that failed (both for failure messages).
+        self._pending: dict[str, list] = {}
+        self._failed: list[str] = []
+        # Requests of the current page that Chromium dropped because the machine's network
+        # changed (see `_recover_from_network_change`): when, method, URL.
+        self._dropped: list[tuple[float, str, str]] = []
+        # The method of the request that brought the page's current document (None: not seen),
+        # and when it was sent (or when this page began to be watched).
+        self._document_method: str | None = None
+        self._document_at = time.monotonic()
+        # The reloads `wait_for` made for such drops, for the failure message and the test output.
+        self.reloads: list[str] = []
         # Requests held by `pause_requests`, in the order they were paused.
         self._paused: list[dict] = []
         self._connect(self.pages()[0])
@@ -101,8 +127,7 @@ class Chromium:
             time.sleep(0.2)
         self.ws.close()
         self._connect(found[0])
-        self.call("Page.enable")
-        self.call("Runtime.enable")
+        self._watch_page()
         return self.target_id
 
     def close_page(self, target_id: str) -> None:
@@ -128,6 +153,51 @@ class Chromium:
             self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
         elif msg.get("method") == "Fetch.requestPaused":
             self._paused.append(msg["params"])
+        elif msg.get("method") == "Runtime.exceptionThrown":
+            details = msg["params"]["exceptionDetails"]
+            self.exceptions.append(str(details.get("exception", {}).get("description", details.get("text")))[:300])
+        elif msg.get("method", "").startswith("Network."):
+            self._record_request(msg["method"], msg["params"])
+
+    def _record_request(self, event: str, params: dict) -> None:
+        """Follows one request of the page from its start to its end (CDP Network events)."""
+        request_id = params.get("requestId")
+        if request_id is None:
+            return  # an event about the network, not one request
+        if event == "Network.requestWillBeSent":
+            self._pending[request_id] = [params["request"]["method"], params["request"]["url"], None]
+            if params.get("type") == "Document" and params.get("frameId") == self.target_id:
+                self._document_method = params["request"]["method"]
+                self._document_at = time.monotonic()
+        elif event == "Network.responseReceived" and request_id in self._pending:
+            self._pending[request_id][2] = params["response"]["status"]
+        elif event == "Network.loadingFinished":
+            self._pending.pop(request_id, None)
+        elif event == "Network.loadingFailed":
+            method, url, _ = self._pending.pop(request_id, ["?", "?", None])
+            self._failed = [*self._failed[-4:], f"{method} {url}: {params.get('errorText')}"]
+            now = time.monotonic()
+            if params.get("errorText") == NETWORK_CHANGED and now - self._document_at < PAGE_LOAD_WINDOW:
+                self._dropped.append((now, method, url))
+
+    def diagnosis(self) -> str:
+        """What the page is at, for a failure message: its address and text, the document's state
+        and status, the requests it still waits for, the last that failed, and what its scripts
+        threw or logged last (the evaluation first reads the events that arrived meanwhile)."""
+        try:
+            state = self.evaluate(
+                "JSON.stringify({href: location.href, ready: document.readyState, shown: document.visibilityState,"
+                " status: (performance.getEntriesByType('navigation')[0] || {}).responseStatus,"
+                " text: (document.body && document.body.innerText || '').slice(0, 400)})"
+            )
+        except (CdpError, JsError) as e:
+            state = f"(the page did not answer: {e})"
+        pending = [f"{m} {u} ({'no response' if s is None else s})" for m, u, s in self._pending.values()
+                   if not u.startswith("data:")]
+        return (
+            f"page: {state}; waiting for {len(pending)} request(s): {pending[:6]}; failed: {self._failed}; "
+            f"reloaded for {NETWORK_CHANGED}: {self.reloads}; thrown: {self.exceptions[-3:]}; console: {self.console[-3:]}"
+        )
 
     def pause_requests(self, *url_patterns: str) -> None:
         """From now on, the page's requests to a URL matching one of `url_patterns` (CDP
@@ -174,9 +244,17 @@ class Chromium:
 
     def navigate(self, url: str) -> None:
         """Opens `url` in the page."""
-        self.call("Page.enable")
-        self.call("Runtime.enable")
+        self._watch_page()
         self.call("Page.navigate", url=url)
+
+    def _watch_page(self) -> None:
+        """Has the page report its loads, console lines, exceptions and requests (`diagnosis`)."""
+        self._pending.clear()
+        self._dropped.clear()
+        self._document_method = None
+        self._document_at = time.monotonic()
+        for domain in ("Page", "Runtime", "Network"):
+            self.call(f"{domain}.enable")
 
     def evaluate(self, expression: str, awaited: bool = False):
         """Evaluates a JavaScript expression in the page (as if the user acted: clicks count as
@@ -229,11 +307,13 @@ class Chromium:
                       nativeVirtualKeyCode=key_code, modifiers=modifiers)
 
     def wait_for(self, expression: str, timeout: float) -> None:
-        """Polls until the expression is truthy in the page."""
+        """Polls until the expression is truthy in the page (reloading it when Chromium dropped
+        its requests because the machine's network changed: `_recover_from_network_change`)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 if self.evaluate(expression):
+                    self._dropped.clear()  # the page came right: what was dropped did not matter
                     return
             except CdpError as e:
                 # The page navigated while the expression ran (the launch form submits itself,
@@ -242,11 +322,41 @@ class Chromium:
                     raise
             except JsError:
                 pass  # the document is still loading (no body, no element yet)
+            self._recover_from_network_change()
             time.sleep(0.5)
-        raise TimeoutError(
-            f"{expression!r} stayed false for {timeout}s at {self.evaluate('location.href')}; "
-            f"page text: {str(self.evaluate('document.body && document.body.innerText'))[:800]!r}"
-        )
+        raise TimeoutError(f"{expression!r} stayed false for {timeout}s; {self.diagnosis()}")
+
+    def _recover_from_network_change(self) -> None:
+        """Reloads the page, as a person would, when Chromium itself failed some of its requests
+        with `net::ERR_NETWORK_CHANGED` while it loaded, and the page has not come right within a
+        few seconds.
+
+        Chromium fails every request still queued for a connection whenever an address appears
+        on or leaves any interface of the machine, loopback requests included; on a test machine
+        that is each container an engine starts or removes (the IPv6 link-local address of its
+        veth) or a bridge it creates. JupyterLab loads with dozens of requests at once, more than
+        Chromium's six connections to one host, so one container starting elsewhere can leave
+        Lab blank for good (a plugin failed to activate: "Failed to fetch"). A student's browser
+        runs on another machine than the engine and never sees this.
+
+        Only this error reloads (it never comes from a server: a hub that refused, failed or
+        dropped a request gives another), at most three times per browser; a document that a
+        form's POST brought (or whose POST was dropped) is not reloaded, as that would send the
+        form again: it times out with its diagnosis."""
+        if not self._dropped or time.monotonic() - self._dropped[0][0] < NETWORK_CHANGE_GRACE or len(self.reloads) >= 3:
+            return
+        if self._document_method not in (None, "GET"):
+            return
+        dropped = [f"{method} {url}" for _, method, url in self._dropped]
+        self._dropped.clear()
+        self._pending.clear()
+        self.reloads.append(f"{len(dropped)} dropped, first {dropped[0]}")
+        line = f"reloading the page: Chromium dropped {len(dropped)} request(s) with {NETWORK_CHANGED}: {dropped[:4]}"
+        print(f"chromium: {line}")
+        # One file beside the browsers' logs counts them over a whole run.
+        with open(self.log.with_name("network-change-reloads.log"), "a", encoding="utf-8") as reloads:
+            reloads.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self.log.name}: {line}\n")
+        self.call("Page.reload")
 
     def cookies(self, url: str) -> list[dict]:
         """The cookies the browser holds for `url` (CDP Network.getCookies)."""

@@ -16,14 +16,9 @@ import requests
 
 from cdp import Chromium, LaunchPage
 from lti_consumer import Student
+from test_browser import LAB_RENDERED
 
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
-
-LAB_RENDERED = (
-    "location.pathname.endsWith('/lab') && "
-    "!!document.querySelector('#jp-main-dock-panel') && "
-    "!!document.querySelector('.jp-Launcher, .jp-LauncherCard, .jp-NotebookPanel')"
-)
 
 
 def home_state(state: str) -> str:

@@ -16,12 +16,7 @@ import time
 
 from cdp import Chromium, LaunchPage
 from lti_consumer import Student
-
-LAB_RENDERED = (
-    "location.pathname.endsWith('/lab') && "
-    "!!document.querySelector('#jp-main-dock-panel') && "
-    "!!document.querySelector('.jp-Launcher, .jp-LauncherCard, .jp-NotebookPanel')"
-)
+from test_browser import LAB_RENDERED
 
 
 def plain_log(hub) -> str:

@@ -21,12 +21,8 @@ import pytest
 from cdp import CdpError, Chromium, JsError
 from hub import IMAGE, Hub, engine_cli
 from moodle import ADMIN_TOKEN, MoodleUser, configure, run_setup
+from test_browser import LAB_RENDERED
 
-LAB_RENDERED = (
-    "location.pathname.endsWith('/lab') && "
-    "!!document.querySelector('#jp-main-dock-panel') && "
-    "!!document.querySelector('.jp-LauncherCard, .jp-NotebookPanel')"
-)
 # The code cell a student runs: it leaves a file in their home and answers 42.
 CELL = "import pathlib; pathlib.Path('kept.txt').write_text('written from Moodle'); 6 * 7"
 
