@@ -4,10 +4,12 @@
 //! configuration and from launches that asked for iframe mode (`lms_iframe=1`); each is an
 //! `https://host[:port]` origin, never a path or a wildcard the hub made up.
 //!
-//! A launch's origin is learned only from what the LMS signed (`custom_lms_serverurl`,
-//! `launch_presentation_return_url`, `lis_outcome_service_url`), never from the request's
-//! `Origin` or `Referer` headers: a student could re-post their own signed launch with any
-//! `Origin` and make every response of the hub, for every user, frameable by their site. Learned
+//! A launch's origin is learned only from the URLs the LMS itself signed into the launch
+//! (`launch_presentation_return_url`, `lis_outcome_service_url`: Moodle's wwwroot), never from
+//! the request's `Origin` or `Referer` headers — a student could re-post their own signed
+//! launch with any `Origin` and make every response of the hub, for every user, frameable by
+//! their site — nor from `custom_lms_serverurl`, an activity setting a teacher can edit (a
+//! teacher could make the hub frameable by any site and fill their consumer's origins). Learned
 //! origins are kept per consumer key (at most [`MAX_LEARNED_ORIGINS_PER_CONSUMER`] each, so one
 //! consumer cannot crowd out another) and saved in `<state_dir>/frame-origins.json`, so a
 //! restart does not forget them.
@@ -34,12 +36,9 @@ pub(crate) const MAX_LEARNED_ORIGINS_PER_CONSUMER: usize = 4;
 /// The file under the state directory.
 const FILE: &str = "frame-origins.json";
 
-/// The signed launch parameters an LMS origin is read from, in order.
-const SIGNED_ORIGIN_SOURCES: [&str; 3] = [
-    "custom_lms_serverurl",
-    "launch_presentation_return_url",
-    "lis_outcome_service_url",
-];
+/// The signed launch parameters an LMS origin is read from, in order: those the LMS sets
+/// itself (the same that name where notebook logs may go).
+const SIGNED_ORIGIN_SOURCES: [&str; 2] = lticontainer_hub::analytics::destination::LMS_SET_URLS;
 
 /// The set of LMS origins allowed to frame the hub and the users' servers.
 #[derive(Debug, Default)]
@@ -261,13 +260,24 @@ mod tests {
             .as_deref(),
             Some("https://moodle.school.edu")
         );
+        // A teacher's `lms_serverurl` names no origin: only the URLs Moodle sets do.
+        assert_eq!(
+            f.learn_from(&launch(&[(
+                "custom_lms_serverurl",
+                "https://teachers-site.example"
+            )])),
+            None
+        );
         assert_eq!(
             f.learn_from(&launch(&[
-                ("custom_lms_serverurl", "https://lms.school.edu"),
-                ("launch_presentation_return_url", "https://other.example/x"),
+                ("custom_lms_serverurl", "https://teachers-site.example"),
+                (
+                    "lis_outcome_service_url",
+                    "https://moodle.school.edu/mod/lti/service.php"
+                ),
             ]))
             .as_deref(),
-            Some("https://lms.school.edu")
+            Some("https://moodle.school.edu")
         );
     }
 
