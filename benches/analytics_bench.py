@@ -53,7 +53,8 @@ def student(hub: Hub, name: str, uid: int, target: dict[str, str] | None) -> tup
     starts a kernel; returns the client and the kernel id."""
     consumer = MoodleConsumer(CONSUMER_KEY, CONSUMER_SECRET, hub.launch_url)
     if target is not None:
-        consumer.custom = {"lms_defurl": "/lab", **target}
+        consumer.custom = {"lms_defurl": "/lab"}
+        consumer.send_logs_to(target)
         # Moodle launches an activity with its own LTI id as the resource link; the hub keeps a
         # `lms_sessioninfo` only when it names that same activity.
         consumer.resource_link_id = target["lms_sessioninfo"].split(",")[1].strip()

@@ -47,6 +47,14 @@ class MoodleConsumer:
     resource_link_id: str = "76"
     custom: dict[str, str] = field(default_factory=lambda: {"lms_defurl": "/lab"})
 
+    def send_logs_to(self, target: dict[str, str]) -> None:
+        """Adds mod_lticontainer's analytics parameters `target` (`lms_sessioninfo`,
+        `lms_serverurl`, `lms_serverpath`, `lms_rpctoken`) as the plugin writes them from Moodle's
+        wwwroot, which the launch's own Moodle URLs (`launch_presentation_return_url`, …) then
+        name too: the hub sends notebook logs only to the Moodle that signed the launch."""
+        self.custom = {**self.custom, **target}
+        self.moodle_url = target["lms_serverurl"].rstrip("/") + target.get("lms_serverpath", "")
+
     def launch_params(self, student: Student) -> dict[str, str]:
         """Returns the unsigned launch parameters Moodle's `lti_build_request` would send."""
         params = {

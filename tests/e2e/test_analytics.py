@@ -27,13 +27,10 @@ def moodle():
 def from_moodle(hub, student, name, moodle, path=""):
     """A student whose launch carries the analytics parameters mod_lticontainer writes."""
     b = student(hub, name)
-    b.consumer.custom = {
-        "lms_defurl": "/lab",
-        "lms_sessioninfo": "3,76",
-        "lms_serverurl": moodle.url,
-        "lms_serverpath": path,
-        "lms_rpctoken": TOKEN,
-    }
+    b.consumer.custom = {"lms_defurl": "/lab"}
+    b.consumer.send_logs_to(
+        {"lms_sessioninfo": "3,76", "lms_serverurl": moodle.url, "lms_serverpath": path, "lms_rpctoken": TOKEN}
+    )
     return b
 
 

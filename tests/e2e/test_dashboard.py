@@ -40,14 +40,8 @@ def open_as(hub, consumer, moodle, who: Student, tmp_path, artifacts, engine) ->
     """`who` clicks the activity (Moodle's auto-submitting form) in a Chromium of their own."""
     c = consumer(hub)
     c.resource_link_id = "76"  # Moodle's link id is the activity's, the lti id of lms_sessioninfo
-    c.custom = {
-        "lms_defurl": "/lab",
-        "lms_teachers": "tina",
-        "lms_sessioninfo": "3,76",
-        "lms_serverurl": moodle.url,
-        "lms_serverpath": "",
-        "lms_rpctoken": TOKEN,
-    }
+    c.custom = {"lms_defurl": "/lab", "lms_teachers": "tina"}
+    c.send_logs_to({"lms_sessioninfo": "3,76", "lms_serverurl": moodle.url, "lms_serverpath": "", "lms_rpctoken": TOKEN})
     site = LaunchPage(tmp_path / f"moodle-{who.username}", c.form_html(c.sign(who)))
     b = Chromium(tmp_path / f"profile-{who.username}", artifacts / f"chromium-dashboard-{who.username}-{engine}.log")
     b.navigate(site.url)

@@ -11,7 +11,9 @@ use lticontainer_http::session::SessionKey;
 use lticontainer_http::tls::HubTls;
 use lticontainer_http::{AppParts, AppState, ServerNetworkListener, app, container_api};
 use lticontainer_hub::Networking;
-use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
+use lticontainer_hub::analytics::{
+    Analytics, AnalyticsDestinations, AnalyticsOptions, LmsClient, delivery,
+};
 use lticontainer_hub::config::HOST_NETWORK_WARNING;
 use lticontainer_hub::forwarding::ProcSysForwarding;
 use lticontainer_hub::grades::Grades;
@@ -186,7 +188,11 @@ fn start_analytics(cfg: &Config, store: &SqliteStore) -> Result<Option<Arc<Analy
         return Ok(None);
     }
     let client = LmsClient::new(cfg.hub.analytics_ca_file.as_deref()).map_err(|e| e.to_string())?;
-    let analytics = Analytics::start(Arc::new(store.clone()), Arc::new(SystemClock));
+    let options = AnalyticsOptions {
+        destinations: AnalyticsDestinations::new(&cfg.hub.analytics_origins),
+        ..AnalyticsOptions::default()
+    };
+    let analytics = Analytics::start_with(Arc::new(store.clone()), Arc::new(SystemClock), options);
     tokio::spawn(delivery::run(Arc::clone(&analytics), client));
     tracing::info!(
         "learning analytics on: kernel WebSockets of students launched with lms_sessioninfo, lms_serverurl and lms_rpctoken are captured and sent to mod_lticontainer"

@@ -112,7 +112,10 @@ pub(crate) async fn start(
     let request = SpawnRequest::new(launch);
     if let Some(analytics) = &state.analytics {
         // Where this student's notebook logs go; a failure costs the logs, never the launch.
-        if let Err(e) = analytics.note_launch(&user, request.params()).await {
+        if let Err(e) = analytics
+            .note_launch(&user, request.launch(), request.params())
+            .await
+        {
             tracing::error!(%user, error = %e, "analytics: cannot record where this user's notebook logs go");
         }
         // Which dashboards this user may open: a failure costs the teacher that, never the launch.
@@ -132,7 +135,7 @@ pub(crate) async fn start(
     let iframe = request.params().iframe;
     // The LMS origin comes from what the LMS signed, never from the unsigned Origin/Referer.
     if iframe && state.frames.learn_from(launch).is_none() {
-        tracing::warn!(%user, consumer = %launch.consumer_key, "lms_iframe=1 but the launch names no LMS origin that can be accepted (custom_lms_serverurl, launch_presentation_return_url, lis_outcome_service_url; at most {MAX_LEARNED_ORIGINS_PER_CONSUMER} per consumer); set hub.lms_origins");
+        tracing::warn!(%user, consumer = %launch.consumer_key, "lms_iframe=1 but the launch names no LMS origin that can be accepted (launch_presentation_return_url, lis_outcome_service_url; at most {MAX_LEARNED_ORIGINS_PER_CONSUMER} per consumer); set hub.lms_origins");
     }
     let mode = if iframe || state.frames.has_configured() {
         CookieMode::CrossSite

@@ -13,7 +13,9 @@ use lticontainer_core::clock::SystemClock;
 use lticontainer_core::launch::normalize_username;
 use lticontainer_core::store::{AnalyticsStore, InMemoryStore};
 use lticontainer_http::app;
-use lticontainer_hub::analytics::{Analytics, LmsClient, delivery};
+use lticontainer_hub::analytics::{
+    Analytics, AnalyticsDestinations, AnalyticsOptions, LmsClient, delivery,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -47,12 +49,28 @@ async fn analytics_hub(outbox: Arc<dyn AnalyticsStore>) -> AnalyticsHub {
     analytics_hub_tuned(outbox, |_| {}).await
 }
 
+/// [`analytics_hub`] with analytics set up by `options`.
+async fn analytics_hub_with(
+    outbox: Arc<dyn AnalyticsStore>,
+    options: AnalyticsOptions,
+) -> AnalyticsHub {
+    build_analytics_hub(outbox, options, |_| {}).await
+}
+
 /// [`analytics_hub`] with its parts changed by `adjust` before it is built.
 pub(crate) async fn analytics_hub_tuned(
     outbox: Arc<dyn AnalyticsStore>,
     adjust: impl FnOnce(&mut lticontainer_http::state::AppParts),
 ) -> AnalyticsHub {
-    let analytics = Analytics::start(outbox, Arc::new(SystemClock));
+    build_analytics_hub(outbox, AnalyticsOptions::default(), adjust).await
+}
+
+async fn build_analytics_hub(
+    outbox: Arc<dyn AnalyticsStore>,
+    options: AnalyticsOptions,
+    adjust: impl FnOnce(&mut lticontainer_http::state::AppParts),
+) -> AnalyticsHub {
+    let analytics = Analytics::start_with(outbox, Arc::new(SystemClock), options);
     let (mut cfg, spec) = hub_config();
     cfg.api_token = Some(lticontainer_hub::admin_token::AdminToken::new(ADMIN_TOKEN).unwrap());
     let a = Arc::clone(&analytics);
@@ -91,15 +109,33 @@ pub(crate) async fn analytics_hub_tuned(
 async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle, &str)>) -> String {
     let mut params = launch_params(user, id);
     if let Some((m, token)) = moodle {
-        from_activity(&mut params, 76);
-        for (k, v) in [
-            ("custom_lms_serverurl", m.server_url()),
-            ("custom_lms_serverpath", "/moodle".to_owned()),
-            ("custom_lms_rpctoken", token.to_owned()),
-        ] {
-            params.push((k.to_owned(), v));
-        }
+        add_destination(&mut params, m, &m.server_url(), token);
     }
+    send_launch(hub, user, params).await
+}
+
+/// `params` as a launch signed by `lms` from activity 76 whose custom parameters send notebook
+/// logs to `server_url` with `token`.
+fn add_destination(
+    params: &mut Vec<(String, String)>,
+    lms: &FakeMoodle,
+    server_url: &str,
+    token: &str,
+) {
+    from_activity(params, 76);
+    for (k, v) in [
+        ("custom_lms_serverurl", server_url),
+        ("custom_lms_serverpath", "/moodle"),
+        ("custom_lms_rpctoken", token),
+        ("launch_presentation_return_url", &lms.return_url()),
+    ] {
+        params.push((k.to_owned(), v.to_owned()));
+    }
+}
+
+/// Signs and sends `user`'s launch with `params`, waits for the server and returns the hub name
+/// it runs under.
+async fn send_launch(hub: &TestHub, user: &str, params: Vec<(String, String)>) -> String {
     let nonce = format!("n-{user}-{}", rand_suffix());
     let resp = hub
         .send(launch_request(signed_body(params, now(), &nonce)))
@@ -351,6 +387,44 @@ async fn a_launch_without_lms_sessioninfo_is_not_captured_and_works() {
     let req = execute_request("sess-b2", "m1", "c1", 1, "1");
     assert_eq!(run_cell(&mut ws, false, &req).await, "ok");
     moodle.wait_rows(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serverurl_other_than_the_signing_lms_is_never_sent_to() {
+    // The activity's lms_serverurl (a teacher can edit it) names another address than the
+    // Moodle that signed the launch: nothing is captured, nothing is sent there, the student's
+    // notebook works.
+    let moodle = FakeMoodle::start(TOKEN).await;
+    let elsewhere = FakeMoodle::start(TOKEN).await;
+    let h = analytics_hub(Arc::new(InMemoryStore::new())).await;
+    let mut params = launch_params("erin", 105);
+    add_destination(&mut params, &moodle, &elsewhere.server_url(), TOKEN);
+    send_launch(&h.hub, "erin", params).await;
+    let mut ws = open_channels(&h, "erin", "sess-e", false).await;
+    let req = execute_request("sess-e", "m0", "c1", 1, "1");
+    assert_eq!(run_cell(&mut ws, false, &req).await, "ok");
+    assert_eq!(h.analytics.snapshot().connections, 0);
+    assert_eq!(h.analytics.store().outbox_len().await.unwrap(), 0);
+    assert_eq!(h.analytics.store().lms_target("erin").await.unwrap(), None);
+    // Listed by the admin (`hub.analytics_origins`), the same address is a destination.
+    let listed = analytics_hub_with(
+        Arc::new(InMemoryStore::new()),
+        AnalyticsOptions {
+            destinations: AnalyticsDestinations::new(&[elsewhere.server_url()]),
+            ..AnalyticsOptions::default()
+        },
+    )
+    .await;
+    let mut params = launch_params("erin", 105);
+    add_destination(&mut params, &moodle, &elsewhere.server_url(), TOKEN);
+    send_launch(&listed.hub, "erin", params).await;
+    let mut ws2 = open_channels(&listed, "erin", "sess-e2", false).await;
+    let req = execute_request("sess-e2", "m1", "c1", 1, "1");
+    assert_eq!(run_cell(&mut ws2, false, &req).await, "ok");
+    elsewhere.wait_rows(3).await;
+    assert_eq!(*moodle.requests.borrow(), 0);
+    ws.close(None).await.unwrap();
+    ws2.close(None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,7 @@ async fn launch_claiming(
             ("custom_lms_serverurl", m.server_url()),
             ("custom_lms_serverpath", "/moodle".to_owned()),
             ("custom_lms_rpctoken", TOKEN.to_owned()),
+            ("launch_presentation_return_url", m.return_url()),
         ] {
             params.push((k.to_owned(), v));
         }

@@ -69,6 +69,12 @@ impl FakeMoodle {
         format!("http://{}", self.addr)
     }
 
+    /// `launch_presentation_return_url` of a launch this Moodle signs (Moodle sets it from its
+    /// `wwwroot`; the hub sends notebook logs only to that origin unless configured otherwise).
+    pub fn return_url(&self) -> String {
+        format!("{}/moodle/mod/lti/return.php?course=7", self.server_url())
+    }
+
     /// Waits until `n` rows are stored (10 s at most).
     pub async fn wait_rows(&self, n: u64) -> Tables {
         let mut rx = self.rows.subscribe();

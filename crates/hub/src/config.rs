@@ -224,6 +224,13 @@ pub struct HubConfig {
     /// `lms_serverpath`, `lms_rpctoken` of each student's latest launch; a launch without them
     /// is not captured). Default: `true`.
     pub analytics: bool,
+    /// Origins notebook logs may be sent to besides the LMS that signed each launch, e.g.
+    /// `["http://moodle.internal:8080"]` when the hub reaches Moodle's web service under another
+    /// name than students do. A launch's `lms_serverurl` (an activity setting a teacher can edit)
+    /// must otherwise have the origin of the LMS's own `launch_presentation_return_url` or
+    /// `lis_outcome_service_url`, which Moodle sets; other launches are not captured, with a
+    /// warning naming the origin. Default: none.
+    pub analytics_origins: Vec<String>,
     /// A PEM file of CA certificates the delivery to the LMS trusts besides the system's (for
     /// an LMS whose certificate a private CA signed). The LMS's certificate is always verified.
     /// Default: none.
@@ -275,6 +282,7 @@ impl Default for HubConfig {
             max_connections: 4096,
             max_connections_per_ip: 2048,
             analytics: true,
+            analytics_origins: Vec::new(),
             analytics_ca_file: None,
             ssl_cert: None,
             ssl_key: None,
@@ -351,6 +359,13 @@ impl HubConfig {
             if crate::origin::normalise_origin(o).is_none() && !o.contains('*') {
                 return Err(Error::invalid(format!(
                     "hub.lms_origins entry {o:?} is not an origin like https://moodle.school.edu"
+                )));
+            }
+        }
+        for o in &self.analytics_origins {
+            if o.contains('*') || crate::origin::normalise_origin(o).is_none() {
+                return Err(Error::invalid(format!(
+                    "hub.analytics_origins entry {o:?} is not an origin like https://moodle.school.edu (no wildcards)"
                 )));
             }
         }
@@ -553,6 +568,20 @@ mod tests {
                     ..HubConfig::default()
                 },
                 "lms_origins",
+            ),
+            (
+                HubConfig {
+                    analytics_origins: vec!["https://*.school.edu".into()],
+                    ..HubConfig::default()
+                },
+                "analytics_origins",
+            ),
+            (
+                HubConfig {
+                    analytics_origins: vec!["moodle.internal".into()],
+                    ..HubConfig::default()
+                },
+                "analytics_origins",
             ),
         ];
         for (c, needle) in cases {

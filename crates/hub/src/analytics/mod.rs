@@ -2,7 +2,8 @@
 //!
 //! * A launch records where the student's records go ([`Analytics::note_launch`]: the
 //!   [`LmsTarget`] of `lms_sessioninfo`, `lms_serverurl`, `lms_serverpath`, `lms_rpctoken`,
-//!   kept in the [`AnalyticsStore`], never in a container, never logged).
+//!   kept in the [`AnalyticsStore`], never in a container, never logged), when that is the LMS
+//!   that signed the launch or an origin the admin listed ([`destination`]).
 //! * The proxy opens a [`KernelTap`] on each kernel channel WebSocket of a student with a target
 //!   ([`Analytics::open_kernel_channel`]): the `ltictr` record binding the notebook session to
 //!   the activity, then one record per `execute_request` and `execute_reply`, read from bytes
@@ -22,6 +23,7 @@ pub mod board;
 mod client;
 mod counters;
 pub mod delivery;
+pub mod destination;
 mod tap;
 mod teaching;
 pub mod watchers;
@@ -31,6 +33,7 @@ use std::time::Duration;
 
 use lticontainer_core::analytics::{KernelProtocol, LmsTarget, NbLog};
 use lticontainer_core::clock::Clock;
+use lticontainer_core::launch::LtiLaunch;
 use lticontainer_core::params::LmsParams;
 use lticontainer_core::store::{AnalyticsStore, OutboxItem};
 use tokio::sync::{Notify, mpsc};
@@ -38,6 +41,7 @@ use tokio::sync::{Notify, mpsc};
 pub use board::{LiveBoard, Watch};
 pub use client::{ClientError, LmsClient, ServiceCall};
 pub use counters::AnalyticsSnapshot;
+pub use destination::AnalyticsDestinations;
 pub use tap::KernelTap;
 pub use watchers::WatchPermit;
 
@@ -59,11 +63,31 @@ pub const MAX_OUTBOX: u64 = 500_000;
 /// from the store again after that many, as delivery removes records meanwhile).
 const RECOUNT_EVERY: u64 = 4096;
 
+/// How [`Analytics`] is set up besides its store and clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsOptions {
+    /// The most records the durable outbox holds (about, when records are delivered
+    /// meanwhile). Default: [`MAX_OUTBOX`].
+    pub max_outbox: u64,
+    /// Where records may go besides the LMS that signed each launch (`hub.analytics_origins`).
+    pub destinations: AnalyticsDestinations,
+}
+
+impl Default for AnalyticsOptions {
+    fn default() -> Self {
+        Self {
+            max_outbox: MAX_OUTBOX,
+            destinations: AnalyticsDestinations::default(),
+        }
+    }
+}
+
 /// The analytics of one hub; see the module docs. Shared as `Arc<Analytics>`.
 #[derive(Debug)]
 pub struct Analytics {
     store: Arc<dyn AnalyticsStore>,
     clock: Arc<dyn Clock>,
+    destinations: AnalyticsDestinations,
     queue: mpsc::Sender<OutboxItem>,
     pub(crate) counters: AnalyticsCounters,
     /// Woken when records reach the outbox.
@@ -75,20 +99,24 @@ impl Analytics {
     /// Analytics over `store`, with the outbox writer running as a task (call from within a
     /// Tokio runtime). Delivery is started separately ([`delivery::run`]).
     pub fn start(store: Arc<dyn AnalyticsStore>, clock: Arc<dyn Clock>) -> Arc<Self> {
-        Self::start_with_outbox_limit(store, clock, MAX_OUTBOX)
+        Self::start_with(store, clock, AnalyticsOptions::default())
     }
 
-    /// As [`Analytics::start`], with an outbox that holds at most `max_outbox` records (about,
-    /// when records are delivered meanwhile) instead of [`MAX_OUTBOX`].
-    pub fn start_with_outbox_limit(
+    /// As [`Analytics::start`], with `options` instead of the defaults.
+    pub fn start_with(
         store: Arc<dyn AnalyticsStore>,
         clock: Arc<dyn Clock>,
-        max_outbox: u64,
+        options: AnalyticsOptions,
     ) -> Arc<Self> {
+        let AnalyticsOptions {
+            max_outbox,
+            destinations,
+        } = options;
         let (queue, rx) = mpsc::channel(QUEUE);
         let this = Arc::new(Self {
             store,
             clock,
+            destinations,
             queue,
             counters: AnalyticsCounters::default(),
             stored: Notify::new(),
@@ -113,19 +141,29 @@ impl Analytics {
         self.counters.snapshot()
     }
 
-    /// Records where `user`'s records go, from the parameters of their launch; a launch without
-    /// them turns capture off for the user.
+    /// Records where `user`'s records go, from the parameters (`params`) of their `launch`; a
+    /// launch without them, or naming a destination that is neither the LMS that signed it nor
+    /// an origin the admin listed (logged as a warning for the admin), turns capture off for the
+    /// user.
     ///
     /// # Errors
     /// The store's error (the caller logs it; the launch goes on).
     pub async fn note_launch(
         &self,
         user: &str,
+        launch: &LtiLaunch,
         params: &LmsParams,
     ) -> lticontainer_core::Result<()> {
-        let target = LmsTarget::from_params(params);
+        let mut target = LmsTarget::from_params(params);
         if target.is_none() && (params.rpc_token.is_some() || params.session.is_some()) {
             tracing::info!(%user, "analytics: the launch names no complete destination (lms_sessioninfo, lms_serverurl, lms_rpctoken): nothing is captured for this user");
+        }
+        if let Some(refused) = target
+            .as_ref()
+            .and_then(|t| self.destinations.check(&t.endpoint, launch).err())
+        {
+            tracing::warn!(%user, consumer = %launch.consumer_key, "analytics: {refused}; nothing is captured for this user");
+            target = None;
         }
         self.store.put_lms_target(user, target).await
     }
@@ -276,7 +314,14 @@ mod tests {
     #[tokio::test]
     async fn a_flood_of_records_stops_at_the_outbox_limit_and_is_counted() {
         let store: Arc<dyn AnalyticsStore> = Arc::new(InMemoryStore::new());
-        let a = Analytics::start_with_outbox_limit(Arc::clone(&store), Arc::new(SystemClock), 10);
+        let a = Analytics::start_with(
+            Arc::clone(&store),
+            Arc::new(SystemClock),
+            AnalyticsOptions {
+                max_outbox: 10,
+                ..AnalyticsOptions::default()
+            },
+        );
         let session = SessionInfo {
             ltictr_id: 3,
             lti_id: 76,
