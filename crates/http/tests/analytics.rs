@@ -109,20 +109,20 @@ async fn build_analytics_hub(
 async fn launch(hub: &TestHub, user: &str, id: u32, moodle: Option<(&FakeMoodle, &str)>) -> String {
     let mut params = launch_params(user, id);
     if let Some((m, token)) = moodle {
+        from_activity(&mut params, 76);
         add_destination(&mut params, m, &m.server_url(), token);
     }
     send_launch(hub, user, params).await
 }
 
-/// `params` as a launch signed by `lms` from activity 76 whose custom parameters send notebook
-/// logs to `server_url` with `token`.
-fn add_destination(
+/// `params` as a launch signed by `lms` whose custom parameters send notebook logs to
+/// `server_url` with `token` (mod_lticontainer's `lms_sessioninfo` aside).
+pub(crate) fn add_destination(
     params: &mut Vec<(String, String)>,
     lms: &FakeMoodle,
     server_url: &str,
     token: &str,
 ) {
-    from_activity(params, 76);
     for (k, v) in [
         ("custom_lms_serverurl", server_url),
         ("custom_lms_serverpath", "/moodle"),
@@ -398,6 +398,7 @@ async fn a_serverurl_other_than_the_signing_lms_is_never_sent_to() {
     let elsewhere = FakeMoodle::start(TOKEN).await;
     let h = analytics_hub(Arc::new(InMemoryStore::new())).await;
     let mut params = launch_params("erin", 105);
+    from_activity(&mut params, 76);
     add_destination(&mut params, &moodle, &elsewhere.server_url(), TOKEN);
     send_launch(&h.hub, "erin", params).await;
     let mut ws = open_channels(&h, "erin", "sess-e", false).await;
@@ -416,6 +417,7 @@ async fn a_serverurl_other_than_the_signing_lms_is_never_sent_to() {
     )
     .await;
     let mut params = launch_params("erin", 105);
+    from_activity(&mut params, 76);
     add_destination(&mut params, &moodle, &elsewhere.server_url(), TOKEN);
     send_launch(&listed.hub, "erin", params).await;
     let mut ws2 = open_channels(&listed, "erin", "sess-e2", false).await;

@@ -14,7 +14,8 @@ use lticontainer_core::store::{AnalyticsStore, InMemoryStore};
 use serde_json::Value;
 
 use crate::analytics::{
-    AnalyticsHub, TOKEN, analytics_hub_tuned, execute_request, open_channels, run_cell,
+    AnalyticsHub, TOKEN, add_destination, analytics_hub_tuned, execute_request, open_channels,
+    run_cell,
 };
 use crate::fake_moodle::FakeMoodle;
 use crate::util::*;
@@ -53,15 +54,8 @@ async fn launch_claiming(
     }
     params.push(("custom_lms_teachers".into(), teachers.into()));
     if let Some(m) = moodle {
-        for (k, v) in [
-            ("custom_lms_sessioninfo", format!("3,{lti_id}")),
-            ("custom_lms_serverurl", m.server_url()),
-            ("custom_lms_serverpath", "/moodle".to_owned()),
-            ("custom_lms_rpctoken", TOKEN.to_owned()),
-            ("launch_presentation_return_url", m.return_url()),
-        ] {
-            params.push((k.to_owned(), v));
-        }
+        params.push(("custom_lms_sessioninfo".to_owned(), format!("3,{lti_id}")));
+        add_destination(&mut params, m, &m.server_url(), TOKEN);
     }
     let nonce = format!("n-{user}-{}", rand_suffix());
     let resp = h

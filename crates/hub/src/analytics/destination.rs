@@ -67,16 +67,13 @@ impl AnalyticsDestinations {
     /// # Errors
     /// The refusal, naming the destination and the LMS's origins.
     pub fn check(&self, endpoint: &str, launch: &LtiLaunch) -> Result<(), DestinationRefused> {
-        let lms: Vec<String> = LMS_SET_URLS
+        let mut lms: Vec<String> = LMS_SET_URLS
             .iter()
             .filter_map(|name| launch.params.get(name))
             .filter_map(normalise_origin)
-            .fold(Vec::new(), |mut seen, origin| {
-                if !seen.contains(&origin) {
-                    seen.push(origin);
-                }
-                seen
-            });
+            .collect();
+        // Two URLs, usually of one origin: named once in the refusal.
+        lms.dedup();
         let destination = normalise_origin(endpoint).unwrap_or_else(|| endpoint.to_owned());
         if lms.contains(&destination) || self.configured.contains(&destination) {
             Ok(())
@@ -146,6 +143,27 @@ mod tests {
         }
         let listed = AnalyticsDestinations::new(&["HTTP://127.0.0.1:2375/".to_owned()]);
         assert_eq!(listed.check(endpoint, &lms), Ok(()));
+    }
+
+    #[test]
+    fn the_lms_is_named_once_when_both_its_urls_share_an_origin() {
+        let both = launch(&[
+            (
+                "launch_presentation_return_url",
+                "https://moodle.school.edu/mod/lti/return.php",
+            ),
+            (
+                "lis_outcome_service_url",
+                "https://moodle.school.edu/mod/lti/service.php",
+            ),
+        ]);
+        let refused = AnalyticsDestinations::default()
+            .check(
+                "https://elsewhere.example/webservice/rest/server.php",
+                &both,
+            )
+            .unwrap_err();
+        assert_eq!(refused.lms, vec!["https://moodle.school.edu".to_owned()]);
     }
 
     #[test]
